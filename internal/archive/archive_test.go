@@ -1,0 +1,164 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestTreeRoundTrip(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "photos")
+	files := map[string]string{"a.txt": "alpha", "sub/b.txt": "beta"}
+	writeFiles(t, src, files)
+	os.MkdirAll(filepath.Join(src, "empty"), 0o755)
+	var buf bytes.Buffer
+	if err := WriteTree(&buf, src); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "restored")
+	if err := Extract(&buf, out, false); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range files {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || string(got) != body {
+			t.Errorf("%s: got %q, %v; want %q", name, got, err, body)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(out, "empty")); err != nil || !fi.IsDir() {
+		t.Errorf("empty directory missing: %v", err)
+	}
+	if size, _ := Size(src); size != int64(len("alpha")+len("beta")) {
+		t.Errorf("Size = %d", size)
+	}
+}
+
+func tarOf(t *testing.T, entries ...*tar.Header) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range entries {
+		body := []byte(h.Name)
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(body))
+		}
+		tw.WriteHeader(h)
+		if h.Typeflag == tar.TypeReg {
+			tw.Write(body)
+		}
+	}
+	tw.Close()
+	return &buf
+}
+
+func reg(name string) *tar.Header { return &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644} }
+func dir(name string) *tar.Header { return &tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755} }
+
+func TestExtractSingleFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "copy.bin")
+	if err := Extract(tarOf(t, reg("notes.bin")), out, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "notes.bin" {
+		t.Errorf("content %q", got)
+	}
+}
+
+func TestExtractRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		stream  *bytes.Buffer
+		asDir   bool
+		wantErr error
+	}{
+		{"escape with ..", tarOf(t, dir("d/"), reg("d/../../evil")), true, ErrUnsafePath},
+		{"absolute path", tarOf(t, reg("/etc/passwd")), true, ErrUnsafePath},
+		{"two top-level files", tarOf(t, reg("a"), reg("b")), false, nil},
+		{"entry outside the top dir", tarOf(t, dir("d/"), reg("e/x")), false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			err := Extract(tt.stream, out, tt.asDir)
+			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("got %v, want an error (%v)", err, tt.wantErr)
+			}
+			if _, statErr := os.Lstat(out); statErr == nil {
+				t.Error("a failed extract left output behind")
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".out.partial-*")); len(left) > 0 {
+				t.Errorf("temporary output left behind: %v", left)
+			}
+		})
+	}
+}
+
+func TestExtractRefusesExistingOutput(t *testing.T) {
+	out := t.TempDir()
+	if err := Extract(tarOf(t, reg("a")), out, false); err == nil {
+		t.Fatal("extract over an existing path succeeded")
+	}
+}
+
+func TestSymlinksAndModesSurvive(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "tree")
+	writeFiles(t, src, map[string]string{"run.sh": "#!/bin/sh\n"})
+	os.Chmod(filepath.Join(src, "run.sh"), 0o755)
+	if err := os.Symlink("run.sh", filepath.Join(src, "latest")); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTree(&buf, src); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := Extract(&buf, out, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "run.sh")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("run.sh: %v, mode %v; want 0755", err, fi.Mode().Perm())
+	}
+	if target, err := os.Readlink(filepath.Join(out, "latest")); err != nil || target != "run.sh" {
+		t.Errorf("latest: target %q, %v; want a link to run.sh", target, err)
+	}
+}
+
+func TestSpecialFilesAreRefused(t *testing.T) {
+	src := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(src, "pipe"), 0o600); err != nil {
+		t.Skipf("cannot make a named pipe here: %v", err)
+	}
+	err := WriteTree(io.Discard, src)
+	if !errors.Is(err, ErrSpecialFile) || !strings.Contains(err.Error(), "pipe") {
+		t.Errorf("got %v, want ErrSpecialFile naming the pipe", err)
+	}
+}
+
+func TestNothingLandsOutsideThroughALink(t *testing.T) {
+	outside := t.TempDir()
+	stream := tarOf(t, dir("top/"), &tar.Header{Typeflag: tar.TypeSymlink, Name: "top/escape", Linkname: outside}, reg("top/escape/planted"))
+	out := filepath.Join(t.TempDir(), "out")
+	if err := Extract(stream, out, false); err == nil {
+		t.Error("extract wrote through a symbolic link out of the output")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "planted")); err == nil {
+		t.Error("a file was planted outside the output directory")
+	}
+}

@@ -1,0 +1,238 @@
+// Package config reads and validates a node's config.toml: the defaults come
+// from the embedded configs/default.toml, the repository's file overrides
+// them field by field, and every error names the field that is wrong.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/cairn-fed/cairn/configs"
+)
+
+// ErrInvalid marks every validation failure, so callers can tell a bad
+// config from an unreadable one.
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is a node's whole configuration, one section per component.
+type Config struct {
+	Swarm       Swarm       `toml:"swarm"`
+	API         API         `toml:"api"`
+	Add         Add         `toml:"add"`
+	Fetch       Fetch       `toml:"fetch"`
+	Replication Replication `toml:"replication"`
+}
+
+// Swarm configures the libp2p host.
+type Swarm struct {
+	Listen    []string `toml:"listen"`
+	Bootstrap []string `toml:"bootstrap"`
+	PSKFile   string   `toml:"psk_file"`
+	LowWater  int      `toml:"low_water"`
+	HighWater int      `toml:"high_water"`
+}
+
+// API configures the local HTTP API.
+type API struct {
+	Address string `toml:"address"`
+}
+
+// Add holds defaults for `cairn add`.
+type Add struct {
+	Replicas int `toml:"replicas"`
+}
+
+// Fetch configures how blocks are fetched from peers.
+type Fetch struct {
+	Timeout      Duration `toml:"timeout"`
+	StallTimeout Duration `toml:"stall_timeout"`
+}
+
+// Replication tunes proof of storage, repair and release; the reasoning
+// behind each default is in configs/default.toml.
+type Replication struct {
+	ChallengeInterval Duration `toml:"challenge_interval"`
+	ChallengeTimeout  Duration `toml:"challenge_timeout"`
+	ProofFreshness    Duration `toml:"proof_freshness"`
+	RepairGrace       Duration `toml:"repair_grace"`
+	ReleaseGrace      Duration `toml:"release_grace"`
+	RepairMiBPerSec   int      `toml:"repair_mib_per_second"`
+}
+
+// Duration is a time.Duration written as a Go duration string in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration such as "90s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration like \"90s\" or \"10m\": %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the configuration in configs/default.toml.
+func Default() Config {
+	c, err := decode(Config{}, configs.Default)
+	if err != nil {
+		panic(fmt.Sprintf("embedded default config is broken: %v", err))
+	}
+	return c
+}
+
+// Parse reads a config file's bytes over the defaults and validates the result.
+func Parse(data []byte) (Config, error) {
+	c, err := decode(Default(), data)
+	if err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+func decode(base Config, data []byte) (Config, error) {
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&base)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return Config{}, fmt.Errorf("%w: unknown field %s (see configs/default.toml for the fields there are)", ErrInvalid, undecoded[0])
+	}
+	return base, nil
+}
+
+// Validate checks every field and names the first one that is wrong.
+func (c Config) Validate() error {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c Config) validateSwarm() error {
+	if len(c.Swarm.Listen) == 0 {
+		return invalid("swarm.listen", "needs at least one multiaddr")
+	}
+	for i, a := range c.Swarm.Listen {
+		ma, err := multiaddr.NewMultiaddr(a)
+		if err != nil {
+			return invalid(fmt.Sprintf("swarm.listen[%d]", i), "%q is not a multiaddr: %v", a, err)
+		}
+		if _, err := ma.ValueForProtocol(multiaddr.P_QUIC_V1); err == nil && c.Swarm.PSKFile != "" {
+			return invalid(fmt.Sprintf("swarm.listen[%d]", i), "%q is QUIC, which cannot carry the private-network key of swarm.psk_file; listen on TCP only", a)
+		}
+	}
+	for i, a := range c.Swarm.Bootstrap {
+		if err := checkPeerAddr(a); err != nil {
+			return invalid(fmt.Sprintf("swarm.bootstrap[%d]", i), "%v", err)
+		}
+	}
+	if c.Swarm.LowWater < 1 || c.Swarm.HighWater < c.Swarm.LowWater {
+		return invalid("swarm.low_water", "must be at least 1 and at most swarm.high_water (got %d and %d)", c.Swarm.LowWater, c.Swarm.HighWater)
+	}
+	return nil
+}
+
+func checkPeerAddr(a string) error {
+	ma, err := multiaddr.NewMultiaddr(a)
+	if err != nil {
+		return fmt.Errorf("%q is not a multiaddr: %v", a, err)
+	}
+	if _, err := ma.ValueForProtocol(multiaddr.P_P2P); err != nil {
+		return fmt.Errorf("%q has no /p2p/PEER_ID part", a)
+	}
+	return nil
+}
+
+func (c Config) validateAPI() error {
+	ap, err := netip.ParseAddrPort(c.API.Address)
+	if err != nil {
+		return invalid("api.address", "%q is not HOST:PORT with a numeric IP", c.API.Address)
+	}
+	if !ap.Addr().IsLoopback() {
+		return invalid("api.address", "%q is not a loopback address; the API serves decrypted data and must stay on 127.0.0.1 or [::1]", c.API.Address)
+	}
+	return nil
+}
+
+func (c Config) validateAdd() error {
+	if c.Add.Replicas < 1 || c.Add.Replicas > 64 {
+		return invalid("add.replicas", "must be between 1 and 64, got %d", c.Add.Replicas)
+	}
+	return nil
+}
+
+func (c Config) validateFetch() error {
+	if c.Fetch.Timeout.Duration < time.Second {
+		return invalid("fetch.timeout", "must be at least 1s, got %s", c.Fetch.Timeout)
+	}
+	if s := c.Fetch.StallTimeout.Duration; s < time.Second || s > c.Fetch.Timeout.Duration {
+		return invalid("fetch.stall_timeout", "must be at least 1s and at most fetch.timeout (%s), got %s", c.Fetch.Timeout, c.Fetch.StallTimeout)
+	}
+	return nil
+}
+
+func (c Config) validateReplication() error {
+	r := c.Replication
+	switch {
+	case r.ChallengeInterval.Duration <= 0:
+		return invalid("replication.challenge_interval", "must be positive, got %s", r.ChallengeInterval)
+	case r.ChallengeTimeout.Duration <= 0 || r.ChallengeTimeout.Duration > r.ChallengeInterval.Duration:
+		return invalid("replication.challenge_timeout", "must be positive and at most replication.challenge_interval, got %s", r.ChallengeTimeout)
+	case r.ProofFreshness.Duration < r.ChallengeInterval.Duration:
+		return invalid("replication.proof_freshness", "must be at least replication.challenge_interval, got %s", r.ProofFreshness)
+	case r.RepairGrace.Duration < 0:
+		return invalid("replication.repair_grace", "must not be negative, got %s", r.RepairGrace)
+	case r.ReleaseGrace.Duration < 0:
+		return invalid("replication.release_grace", "must not be negative, got %s", r.ReleaseGrace)
+	case r.RepairMiBPerSec < 0:
+		return invalid("replication.repair_mib_per_second", "must not be negative (0: no limit), got %d", r.RepairMiBPerSec)
+	}
+	return nil
+}
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
+}
+
+// Render returns the default config file with the listen and API addresses
+// replaced, keeping every comment. Empty arguments keep the defaults.
+func Render(listen []string, api string) ([]byte, error) {
+	out := string(configs.Default)
+	if len(listen) > 0 {
+		quoted := make([]string, len(listen))
+		for i, l := range listen {
+			quoted[i] = fmt.Sprintf("%q", l)
+		}
+		out = replaceLine(out, "listen = ", "listen = ["+strings.Join(quoted, ", ")+"]")
+	}
+	if api != "" {
+		out = replaceLine(out, "address = ", fmt.Sprintf("address = %q", api))
+	}
+	if _, err := Parse([]byte(out)); err != nil {
+		return nil, err
+	}
+	return []byte(out), nil
+}
+
+func replaceLine(text, prefix, line string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			lines[i] = line
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,23 @@
+package object
+
+import "errors"
+
+// Errors callers branch on. Each is wrapped with details of what failed.
+var (
+	// ErrWrongKey means the capability's key does not open the object.
+	ErrWrongKey = errors.New("object: capability key does not open this object")
+	// ErrNotCairnObject means the root block is not a Cairn object root.
+	ErrNotCairnObject = errors.New("object: not a cairn object")
+	// ErrUnsupportedVersion means the object was written by a newer format.
+	ErrUnsupportedVersion = errors.New("object: unsupported format version")
+	// ErrCorruptBlock means a block does not match its CID or does not
+	// have the structure the format requires.
+	ErrCorruptBlock = errors.New("object: corrupt block")
+	// ErrInvalidManifest means the decrypted manifest is malformed.
+	ErrInvalidManifest = errors.New("object: invalid manifest")
+	// ErrInvalidCapability means a capability string cannot be parsed.
+	ErrInvalidCapability = errors.New("object: invalid capability")
+	// ErrInvalidPath means an entry path is absolute, has empty, "." or
+	// ".." segments, or contains a backslash or NUL.
+	ErrInvalidPath = errors.New("object: invalid entry path")
+)
