@@ -1,0 +1,130 @@
+package replication
+
+import (
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestDigest(t *testing.T) {
+	n1, n2 := [32]byte{1}, [32]byte{2}
+	blocks := [][]byte{[]byte("ab"), []byte("c")}
+	tests := []struct {
+		name string
+		a, b [32]byte
+		same bool
+	}{
+		{"same input", Digest(n1, blocks), Digest(n1, blocks), true},
+		{"other nonce", Digest(n1, blocks), Digest(n2, blocks), false},
+		{"block boundary moved", Digest(n1, blocks), Digest(n1, [][]byte{[]byte("a"), []byte("bc")}), false},
+		{"block missing", Digest(n1, blocks), Digest(n1, blocks[:1]), false},
+	}
+	for _, tt := range tests {
+		if got := tt.a == tt.b; got != tt.same {
+			t.Errorf("%s: equal = %v, want %v", tt.name, got, tt.same)
+		}
+	}
+}
+
+func TestChallengeResponseRoundTrip(t *testing.T) {
+	ch := Challenge{ID: 42, Object: "bafyobj", Nonce: [32]byte{7}, Leaves: []int{0, 3, 9}, IssuedAt: t0, Deadline: t0.Add(time.Second)}
+	data, err := ch.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeChallenge(data)
+	if err != nil || !reflect.DeepEqual(got, ch) {
+		t.Errorf("challenge round trip = %+v, %v; want %+v", got, err, ch)
+	}
+	for _, resp := range []Response{{ID: 1, Refused: true}, {ID: 2, Digest: [32]byte{5}}} {
+		data, _ := resp.MarshalBinary()
+		if got, err := DecodeResponse(data); err != nil || got != resp {
+			t.Errorf("response round trip = %+v, %v; want %+v", got, err, resp)
+		}
+	}
+}
+
+func TestPickLeaves(t *testing.T) {
+	r := rand.NewChaCha8([32]byte{})
+	tests := []struct{ n, k, want int }{{100, 4, 4}, {3, 4, 3}, {1, 4, 1}}
+	for _, tt := range tests {
+		got, err := pickLeaves(r, tt.n, tt.k)
+		if err != nil || len(got) != tt.want || checkLeaves(got) != nil || got[len(got)-1] >= tt.n {
+			t.Errorf("pickLeaves(%d, %d) = %v, %v; want %d ascending distinct below n", tt.n, tt.k, got, err, tt.want)
+		}
+	}
+}
+
+func TestHandleChallenge(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
+	a := s.byID["a"].core
+	s.must(a.Track("held", TrackOptions{Target: 2, Leaves: 8}, t0))
+	ch := func(obj ObjectID, leaves ...int) Challenge { return Challenge{Object: obj, Leaves: leaves} }
+	tests := []struct {
+		name       string
+		from       PeerID
+		ch         Challenge
+		wantRefuse bool
+		wantErr    error
+	}{
+		{"held", "b", ch("held", 1, 7), false, nil},
+		{"not held", "b", ch("other", 1), true, nil},
+		{"leaf out of range", "b", ch("held", 8), false, ErrMalformed},
+		{"non-member", "x", ch("held", 1), false, ErrUnknownMember},
+	}
+	for _, tt := range tests {
+		refuse, err := a.HandleChallenge(tt.from, tt.ch, t0)
+		if refuse != tt.wantRefuse || !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: got %v, %v; want %v, %v", tt.name, refuse, err, tt.wantRefuse, tt.wantErr)
+		}
+	}
+}
+
+func TestChallengeStormRateLimited(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
+	a := s.byID["a"].core
+	limited := 0
+	for i := range 1000 {
+		_, err := a.HandleChallenge("b", Challenge{Object: "x", Leaves: []int{0}}, t0.Add(time.Duration(i)*time.Millisecond))
+		if errors.Is(err, ErrRateLimited) {
+			limited++
+		}
+	}
+	cfg := simConfig("a")
+	allowed := 1000 - limited
+	if want := cfg.ChallengeBurst + int(cfg.ChallengeRate) + 1; allowed > want {
+		t.Errorf("storm of 1000 in 1 s: %d allowed, want at most %d", allowed, want)
+	}
+	if _, err := a.HandleChallenge("b", Challenge{Object: "x", Leaves: []int{0}}, t0.Add(time.Minute)); err != nil {
+		t.Errorf("after a quiet minute: %v, want allowed", err)
+	}
+}
+
+func FuzzDecodeChallenge(f *testing.F) {
+	ch := Challenge{ID: 42, Object: "bafyobj", Leaves: []int{0, 3}, IssuedAt: t0, Deadline: t0}
+	good, _ := ch.MarshalBinary()
+	f.Add(good)
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ch, err := DecodeChallenge(data); err == nil {
+			if again, _ := ch.MarshalBinary(); string(again) != string(data) {
+				t.Fatal("decoded challenge does not re-encode to its input")
+			}
+		}
+	})
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add([]byte{1, 5, 1})
+	good, _ := (&Response{ID: 3, Digest: [32]byte{1}}).MarshalBinary()
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if r, err := DecodeResponse(data); err == nil {
+			if again, _ := r.MarshalBinary(); string(again) != string(data) {
+				t.Fatal("decoded response does not re-encode to its input")
+			}
+		}
+	})
+}

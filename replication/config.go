@@ -1,0 +1,107 @@
+package replication
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Config tunes a Core. Start from DefaultConfig and set Key and Rand.
+type Config struct {
+	// Key signs this node's attestations. Required.
+	Key ed25519.PrivateKey
+	// Rand supplies challenge nonces, challenge IDs and leaf choices.
+	// Required; tests pass a seeded source so runs repeat exactly.
+	Rand io.Reader
+	// Logger receives one line per rejected input. Nil discards.
+	Logger *slog.Logger
+
+	// ChallengeInterval is how often a holder challenges each other holder
+	// of an object it holds (default 1 min). Each pair is jittered by up to
+	// a tenth of the interval, derived from a hash, so challenges spread out.
+	ChallengeInterval time.Duration
+	// ChallengeTimeout is how long a challenged holder has to answer
+	// (default 30 s). No answer by then counts as "timeout".
+	ChallengeTimeout time.Duration
+	// ChallengeLeaves is how many random blocks one challenge covers
+	// (default 4): a holder missing a fraction f of blocks escapes one
+	// challenge with probability (1-f)^4.
+	ChallengeLeaves int
+	// ProofFreshness is how long a passed challenge keeps a copy counted
+	// (default 3 × ChallengeInterval = 3 min): one lost challenge message
+	// must not drop a healthy copy, while a failed challenge drops it at once.
+	ProofFreshness time.Duration
+
+	// RepairGrace is how long verified copies must stay below the target
+	// before repair starts (default 5 s), so that a restart causes no storm.
+	RepairGrace time.Duration
+	// RepairEscalation widens the set of candidates by one each time it
+	// elapses while an object stays below target (default 1 min), so an
+	// offline or failing candidate cannot stall repair forever.
+	RepairEscalation time.Duration
+	// ReleaseGrace is how long copies must stay above the target before
+	// the lowest-ranked holder releases its copy (default 10 min).
+	ReleaseGrace time.Duration
+	// MaxConcurrentRepairs caps fetches started by repair (default 4).
+	MaxConcurrentRepairs int
+
+	// MaxClockSkew is how far in the future an attestation's IssuedAt may
+	// lie (default 30 s); later ones are rejected.
+	MaxClockSkew time.Duration
+	// ChallengeRate and ChallengeBurst bound incoming challenges per peer
+	// (defaults 5 per second, burst 50): one challenge per object pair per
+	// interval stays far below this, a storm does not.
+	ChallengeRate  float64
+	ChallengeBurst int
+}
+
+// DefaultConfig returns the documented defaults. Key and Rand stay empty.
+func DefaultConfig() Config {
+	return Config{
+		ChallengeInterval:    time.Minute,
+		ChallengeTimeout:     30 * time.Second,
+		ChallengeLeaves:      4,
+		ProofFreshness:       3 * time.Minute,
+		RepairGrace:          5 * time.Second,
+		RepairEscalation:     time.Minute,
+		ReleaseGrace:         10 * time.Minute,
+		MaxConcurrentRepairs: 4,
+		MaxClockSkew:         30 * time.Second,
+		ChallengeRate:        5,
+		ChallengeBurst:       50,
+	}
+}
+
+// ErrInvalidConfig is wrapped by every error Validate returns.
+var ErrInvalidConfig = errors.New("replication: invalid config")
+
+// Validate reports the first field that is missing or out of range.
+func (c Config) Validate() error {
+	checks := []struct {
+		bad   bool
+		field string
+	}{
+		{len(c.Key) != ed25519.PrivateKeySize, "key"},
+		{c.Rand == nil, "rand"},
+		{c.ChallengeInterval <= 0, "challenge_interval"},
+		{c.ChallengeTimeout <= 0 || c.ChallengeTimeout > c.ChallengeInterval, "challenge_timeout"},
+		{c.ChallengeLeaves < 1 || c.ChallengeLeaves > maxChallengeLeaves, "challenge_leaves"},
+		{c.ProofFreshness < c.ChallengeInterval, "proof_freshness"},
+		{c.RepairGrace < 0, "repair_grace"},
+		{c.RepairEscalation <= 0, "repair_escalation"},
+		{c.ReleaseGrace < 0, "release_grace"},
+		{c.MaxConcurrentRepairs < 1, "max_concurrent_repairs"},
+		{c.MaxClockSkew < 0, "max_clock_skew"},
+		{c.ChallengeRate <= 0, "challenge_rate"},
+		{c.ChallengeBurst < 1, "challenge_burst"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fmt.Errorf("%w: replication.%s is invalid", ErrInvalidConfig, ch.field)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,384 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Core is one node's replication logic. Inputs go in with the current
+// time; decisions come out of Tick as Actions.
+//
+// A Core is not safe for concurrent use: the node serialises all calls
+// (one goroutine, or one mutex around the Core).
+type Core struct {
+	// set at construction
+	cfg  Config
+	self PeerID
+	log  *slog.Logger
+
+	members map[PeerID]Member
+	revoked map[PeerID]bool
+	roster  []Member // sorted by peer
+
+	ledger  *Ledger
+	local   map[ObjectID]*localObject
+	lastSeq uint64
+
+	wakes     wakeQueue
+	dirty     map[ObjectID]bool
+	below     map[ObjectID]time.Time // since when covered copies are short of target
+	above     map[ObjectID]time.Time // since when verified copies exceed target
+	pending   map[ChallengeID]*Challenge
+	inflight  map[checkKey]ChallengeID
+	repairs   map[ObjectID]repairJob // objects this node should fetch
+	fetching  int
+	limiter   *limiter
+	out       Actions
+	toAttest  map[ObjectID]bool
+	checkSalt uint64
+}
+
+// localObject is an object this node holds, or is fetching.
+type localObject struct {
+	held, fetching, pinned bool
+	target, leaves         int
+	owner                  []byte
+	retryAt                time.Time // after a failed fetch
+}
+
+type checkKey struct {
+	obj  ObjectID
+	peer PeerID
+}
+
+// Actions are the decisions of one Tick, for the node to carry out.
+type Actions struct {
+	// Publish holds signed attestations, already in the local ledger:
+	// gossip each to the federation and persist it.
+	Publish []Attestation
+	// Challenges are to be sent to each Challenge.Holder; report the
+	// answer with ChallengeResponse, or CancelChallenge if it cannot go.
+	Challenges []Challenge
+	// Fetches are objects to fetch in full and keep; report with FetchDone.
+	Fetches []Fetch
+	// Releases are local copies to delete. The core has already attested
+	// that it no longer holds them.
+	Releases []ObjectID
+	// Provide are objects to announce this node as a provider of.
+	Provide []ObjectID
+}
+
+// Fetch asks the node to fetch an object; From lists known holders.
+type Fetch struct {
+	Object ObjectID
+	From   []PeerID
+}
+
+// Empty reports whether there is nothing to do.
+func (a *Actions) Empty() bool {
+	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Provide) == 0
+}
+
+// Errors of the driving API.
+var (
+	ErrUnknownChallenge = errors.New("replication: no such outstanding challenge")
+	ErrNotFetching      = errors.New("replication: object is not being fetched")
+	ErrInvalidTrack     = errors.New("replication: invalid track request")
+)
+
+// New returns a Core for the node self.
+func New(cfg Config, self PeerID) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if self == "" {
+		return nil, fmt.Errorf("%w: replication.self is empty", ErrInvalidConfig)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	salt, err := randUint64(cfg.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("new replication core: %w", err)
+	}
+	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
+		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
+		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
+		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, toAttest: map[ObjectID]bool{},
+		limiter: newLimiter(cfg.ChallengeRate, cfg.ChallengeBurst), checkSalt: salt}, nil
+}
+
+// Ledger gives read access to the replica ledger (Summary, Missing, All).
+// Apply attestations through Receive, which verifies them.
+func (c *Core) Ledger() *Ledger { return c.ledger }
+
+// SetMembers replaces the verified roster. Peers that were members and
+// are missing now count as revoked: their records stop counting at once.
+func (c *Core) SetMembers(members []Member, now time.Time) {
+	next := make(map[PeerID]Member, len(members))
+	for _, m := range members {
+		next[m.Peer] = m
+	}
+	changed := map[PeerID]bool{}
+	for p, old := range c.members {
+		if m, ok := next[p]; !ok || m.Operator != old.Operator || m.Region != old.Region {
+			changed[p] = true
+		}
+		if _, ok := next[p]; !ok {
+			c.revoked[p] = true
+		}
+	}
+	for p := range next {
+		if _, ok := c.members[p]; !ok {
+			changed[p] = true
+			delete(c.revoked, p)
+		}
+	}
+	c.members = next
+	c.roster = slices.SortedFunc(func(yield func(Member) bool) {
+		for _, m := range next {
+			if !yield(m) {
+				return
+			}
+		}
+	}, func(a, b Member) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
+	c.markHoldersDirty(changed)
+}
+
+// markHoldersDirty queues every object that changed peers hold or vouch for.
+func (c *Core) markHoldersDirty(changed map[PeerID]bool) {
+	if len(changed) == 0 {
+		return
+	}
+	ids := map[uint32]bool{}
+	for p := range changed {
+		if id, ok := c.ledger.peers.lookup(string(p)); ok {
+			ids[id] = true
+		}
+	}
+	for obj, e := range c.ledger.objects {
+		for _, p := range e.pairs {
+			if ids[p.holder] {
+				c.dirty[obj] = true
+			}
+		}
+	}
+	for obj := range c.local {
+		c.dirty[obj] = true
+	}
+}
+
+// TrackOptions describe an object this node holds.
+type TrackOptions struct {
+	Target int    // replicas wanted (R), 1..255
+	Owner  []byte // owner's ed25519 public key, recorded in attestations
+	Leaves int    // number of blocks, for choosing challenge leaves
+	Pinned bool   // never release this copy (set on the owner's node)
+}
+
+// Track records that this node holds obj (it added or fetched it). The
+// core attests the copy and announces it at the next Tick.
+func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
+	if obj == "" || opts.Target < 1 || opts.Target > maxTarget || opts.Leaves < 1 || opts.Leaves >= maxLeaves {
+		return fmt.Errorf("%w: object %q target %d leaves %d", ErrInvalidTrack, obj, opts.Target, opts.Leaves)
+	}
+	lo := c.local[obj]
+	if lo == nil {
+		lo = &localObject{}
+		c.local[obj] = lo
+	}
+	if lo.fetching {
+		c.fetching--
+	}
+	*lo = localObject{held: true, pinned: opts.Pinned, target: opts.Target, leaves: opts.Leaves, owner: opts.Owner}
+	c.holdingChanged(obj)
+	return nil
+}
+
+// Drop records that this node no longer has obj (deleted by a tombstone,
+// or found missing). The core attests the loss at the next Tick.
+func (c *Core) Drop(obj ObjectID, now time.Time) {
+	if lo := c.local[obj]; lo != nil && lo.held {
+		lo.held = false
+		c.holdingChanged(obj)
+	}
+}
+
+// Holds reports whether this node holds obj. A challenge for an object it
+// does not hold is answered "refused".
+func (c *Core) Holds(obj ObjectID) bool {
+	lo := c.local[obj]
+	return lo != nil && lo.held
+}
+
+func (c *Core) holdingChanged(obj ObjectID) {
+	c.toAttest[obj] = true
+	c.dirty[obj] = true
+	if c.Holds(obj) {
+		c.out.Provide = append(c.out.Provide, obj)
+	}
+}
+
+// Receive verifies an attestation from gossip, anti-entropy or the
+// node's own storage and merges it into the ledger. It returns one of
+// ErrUnknownMember, ErrRevokedMember, ErrFutureIssuedAt, ErrReplay,
+// ErrBadSignature or ErrMalformed when it rejects it.
+func (c *Core) Receive(a Attestation, now time.Time) error {
+	if _, err := a.MarshalBinary(); err != nil {
+		return err
+	}
+	m, ok := c.members[a.Holder]
+	switch {
+	case !ok && c.revoked[a.Holder]:
+		return fmt.Errorf("attestation from %s: %w", a.Holder, ErrRevokedMember)
+	case !ok:
+		return fmt.Errorf("attestation from %s: %w", a.Holder, ErrUnknownMember)
+	case a.IssuedAt.After(now.Add(c.cfg.MaxClockSkew)):
+		return fmt.Errorf("attestation from %s issued at %s: %w", a.Holder, a.IssuedAt, ErrFutureIssuedAt)
+	}
+	if old, ok := c.ledger.Get(a.Object, a.Holder); ok && old.Seq >= a.Seq {
+		return fmt.Errorf("attestation from %s seq %d, have %d: %w", a.Holder, a.Seq, old.Seq, ErrReplay)
+	}
+	if err := a.Verify(m.PublicKey); err != nil {
+		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
+	}
+	if a.Holder == c.self {
+		c.restoreOwn(a)
+	}
+	if c.ledger.Apply(a) {
+		c.dirty[a.Object] = true
+	}
+	return nil
+}
+
+// restoreOwn takes back this node's Seq and challenge records from one of
+// its own attestations read back from storage.
+func (c *Core) restoreOwn(a Attestation) {
+	c.lastSeq = max(c.lastSeq, a.Seq)
+	for _, p := range a.Proofs {
+		if _, _, ok := c.ledger.Check(a.Object, c.self, p.Peer); !ok {
+			c.ledger.RecordCheck(a.Object, c.self, p.Peer, p.At, p.Result)
+		}
+	}
+}
+
+// Tick advances the core to now and returns what the node must do.
+func (c *Core) Tick(now time.Time) Actions {
+	c.expireChallenges(now)
+	for _, obj := range c.wakes.due(now) {
+		c.dirty[obj] = true
+	}
+	dirty := sortedKeys(c.dirty)
+	clear(c.dirty)
+	for _, obj := range dirty {
+		c.evaluate(obj, now)
+	}
+	c.startRepairs(now)
+	c.publish(now)
+	out := c.out
+	c.out = Actions{}
+	return out
+}
+
+// evaluate brings one object's timers, challenges, repair and release
+// decisions up to date.
+func (c *Core) evaluate(obj ObjectID, now time.Time) {
+	v := c.view(obj, now)
+	c.trackSpans(obj, v, now)
+	if c.Holds(obj) {
+		c.scheduleChallenges(obj, v, now)
+	}
+	c.considerRepair(obj, v, now)
+	c.considerRelease(obj, v, now)
+	if !v.nextChange.IsZero() {
+		c.wakes.push(obj, v.nextChange.Add(time.Millisecond))
+	}
+}
+
+// trackSpans keeps the below/above-target timers and LastFullyReplicatedAt.
+func (c *Core) trackSpans(obj ObjectID, v *view, now time.Time) {
+	target := v.st.Target
+	if target > 0 && v.st.Copies >= target && v.e != nil {
+		v.e.lastFull = now.UnixMilli()
+	}
+	setSince(c.below, obj, target > 0 && v.st.Copies < target, now)
+	setSince(c.above, obj, target > 0 && v.st.Copies > target, now)
+}
+
+func setSince(m map[ObjectID]time.Time, obj ObjectID, on bool, now time.Time) {
+	if !on {
+		delete(m, obj)
+		return
+	}
+	if _, ok := m[obj]; !ok {
+		m[obj] = now
+	}
+}
+
+// publish signs a fresh attestation for every local object that changed.
+func (c *Core) publish(now time.Time) {
+	for _, obj := range sortedKeys(c.toAttest) {
+		if a, ok := c.attest(obj, now); ok {
+			c.out.Publish = append(c.out.Publish, a)
+		}
+	}
+	clear(c.toAttest)
+}
+
+// attest builds, signs and records this node's attestation for obj.
+func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
+	lo := c.local[obj]
+	if lo == nil || lo.target == 0 {
+		return Attestation{}, false
+	}
+	c.lastSeq = max(c.lastSeq+1, uint64(now.UnixMilli()))
+	a := Attestation{Object: obj, Holder: c.self, Owner: lo.owner, Seq: c.lastSeq, IssuedAt: now,
+		Held: lo.held, Pinned: lo.pinned, Target: lo.target, Leaves: lo.leaves, Proofs: c.localProofs(obj)}
+	a.IssuedAt = time.UnixMilli(now.UnixMilli()).UTC()
+	a.Sign(c.cfg.Key)
+	c.ledger.Apply(a)
+	if !lo.held && !lo.fetching {
+		delete(c.local, obj)
+	}
+	return a, true
+}
+
+// localProofs returns this node's challenge records for obj, sorted.
+func (c *Core) localProofs(obj ObjectID) []Proof {
+	e := c.ledger.objects[obj]
+	self, ok := c.ledger.peers.lookup(string(c.self))
+	if e == nil || !ok {
+		return nil
+	}
+	var out []Proof
+	for _, pr := range e.proofs {
+		if pr.local() && pr.verifier == self {
+			out = append(out, Proof{Peer: PeerID(c.ledger.peers.name(pr.peer)), At: msTime(pr.at()), Result: pr.result()})
+		}
+	}
+	sortedByPeer(out)
+	return out
+}
+
+func sortedKeys[V any](m map[ObjectID]V) []ObjectID {
+	out := make([]ObjectID, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// readRand fills b from the configured randomness.
+func (c *Core) readRand(b []byte) error {
+	if _, err := io.ReadFull(c.cfg.Rand, b); err != nil {
+		return fmt.Errorf("read randomness: %w", err)
+	}
+	return nil
+}

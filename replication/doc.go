@@ -1,0 +1,51 @@
+// Package replication is Cairn's replication core: placement, the replica
+// ledger, proof-of-storage challenges, copy counting, repair and release.
+// It is deterministic and does no IO. The node feeds it messages and the
+// current time and carries out the decisions it returns, in the manner of
+// etcd-io/raft: the same inputs always give the same outputs.
+//
+// # The rule
+//
+// An object wants Target (R) copies on R distinct operators, spread over
+// min(R, regions available) regions. A copy counts when this node holds it
+// itself, or when the latest challenge of it passed within ProofFreshness,
+// as judged by this node or by a member of another operator than the
+// holder's. Copies on two nodes of one operator count once; copies of
+// non-members or revoked members never count.
+//
+// # Messages
+//
+//   - Attestation: a holder's signed statement about one object: held or
+//     released, target, owner key, number of blocks, and its latest
+//     challenge outcomes against the other holders (Proofs). Gossiped to all
+//     members, persisted, and exchanged by anti-entropy. Per (object,
+//     holder), the highest Seq wins.
+//   - Summary: sent on reconnect; the peer answers with Ledger.Missing, the
+//     attestations the sender lacks. This is how a node learns of a holder
+//     it never spoke to.
+//   - Challenge / Response: a holder asks another holder of the same object
+//     for Digest(nonce, chosen blocks); the answer is a digest or a refusal.
+//
+// Each has a canonical binary encoding and a decoder safe for untrusted
+// input (DecodeAttestation, DecodeSummary, DecodeChallenge,
+// DecodeResponse).
+//
+// # Flow
+//
+// The node creates a Core with New and then, from one goroutine:
+//
+//   - calls SetMembers whenever a newer verified roster arrives;
+//   - calls Track for objects it added (Pinned on the owner's node) or holds
+//     after a restart, and Drop when a copy is gone;
+//   - passes every attestation from gossip, anti-entropy or its own store
+//     to Receive (rejections come back as sentinel errors to count and log);
+//   - passes incoming challenges to HandleChallenge and answers as told;
+//   - passes answers to its own challenges to ChallengeResponse, with the
+//     digest it computed over its own copy;
+//   - reports fetches with FetchDone;
+//   - calls Tick regularly (every few hundred milliseconds) and carries out
+//     the Actions: publish attestations, send challenges, start fetches,
+//     delete released copies, announce providers.
+//
+// Status answers "is my data safe, and where?" from the local ledger alone.
+package replication

@@ -1,0 +1,154 @@
+package replication
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+)
+
+// Placement rule (the same on every node, from the roster and the object
+// ID alone):
+//
+//  1. Every member gets a rendezvous score for the object: the SHA-256 of
+//     "cairn/placement/v1" || object || 0x00 || peer, read as a uniform
+//     number u in (0,1), and scored w / -ln(u) (the logarithmic method of
+//     weighted rendezvous hashing). The weight w grows by one per doubling
+//     of free space above 1 GiB (w = 1 + bits.Len64(FreeBytes>>30)), so
+//     nodes with a lot of room get more objects while small changes in free
+//     space do not move anything. Ties break on the peer ID.
+//  2. The scored list is then reordered for diversity: first one member per
+//     operator, each step taking the best-scored member of a new operator,
+//     preferring one in a region not yet covered while such a member
+//     exists; then everybody else in score order. So the first k entries
+//     span min(k, operators) operators and as many regions as the
+//     operators allow.
+//
+// Removing a member only changes the prefix of an object's list from the
+// point where that member stood, which is why only objects it held move.
+
+// Rank returns all members ordered by preference for holding obj.
+// The result does not depend on the order of members.
+func Rank(obj ObjectID, members []Member) []Member {
+	return diversify(scoreAll(obj, members), nil, nil)
+}
+
+// Targets returns the peers that should hold obj besides the owner's node.
+// The owner's node keeps its copy and counts for ownerOperator, so Targets
+// returns r-1 members of r-1 other distinct operators in Rank order (r of
+// them when ownerOperator is empty). It never returns two members of one
+// operator: extra copies on one operator do not make data safer, so it
+// returns fewer when the federation has too few operators.
+func Targets(obj ObjectID, members []Member, r int, ownerOperator string) []PeerID {
+	ops := map[string]bool{}
+	want := r
+	if ownerOperator != "" {
+		ops[ownerOperator] = true
+		want--
+	}
+	var out []PeerID
+	for _, m := range diversify(scoreAll(obj, members), ops, nil) {
+		if len(out) >= want || ops[m.Operator] {
+			continue
+		}
+		ops[m.Operator] = true
+		out = append(out, m.Peer)
+	}
+	return out
+}
+
+type scored struct {
+	m     Member
+	score float64
+}
+
+// scoreAll returns members sorted best first by weighted rendezvous score.
+func scoreAll(obj ObjectID, members []Member) []scored {
+	out := make([]scored, 0, len(members))
+	for _, m := range members {
+		out = append(out, scored{m: m, score: Score(obj, m)})
+	}
+	slices.SortFunc(out, func(a, b scored) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(string(a.m.Peer), string(b.m.Peer))
+	})
+	return out
+}
+
+// Score is the weighted rendezvous score of member m for obj; higher wins.
+func Score(obj ObjectID, m Member) float64 {
+	h := sha256.New()
+	h.Write([]byte("cairn/placement/v1"))
+	h.Write([]byte(obj))
+	h.Write([]byte{0})
+	h.Write([]byte(m.Peer))
+	var sum [sha256.Size]byte
+	x := binary.BigEndian.Uint64(h.Sum(sum[:0]))
+	u := (float64(x>>11) + 0.5) / (1 << 53) // uniform in (0,1), never 0 or 1
+	return capacityWeight(m.FreeBytes) / -math.Log(u)
+}
+
+// capacityWeight is 1 for unknown or under 1 GiB of free space and grows
+// by one per doubling above that.
+func capacityWeight(free uint64) float64 {
+	return float64(1 + bits.Len64(free>>30))
+}
+
+// diversify reorders a scored list: one member per operator first (those
+// in uncovered regions first while any remain), then the rest in order.
+// ops and regions seed what is already covered; they are not modified.
+func diversify(list []scored, ops, regions map[string]bool) []Member {
+	usedOps := cloneSet(ops)
+	usedRegions := cloneSet(regions)
+	taken := make([]bool, len(list))
+	out := make([]Member, 0, len(list))
+	for {
+		i := pickNext(list, taken, usedOps, usedRegions)
+		if i < 0 {
+			break
+		}
+		taken[i] = true
+		usedOps[list[i].m.Operator] = true
+		usedRegions[list[i].m.Region] = true
+		out = append(out, list[i].m)
+	}
+	for i, s := range list {
+		if !taken[i] {
+			out = append(out, s.m)
+		}
+	}
+	return out
+}
+
+// pickNext returns the best untaken member of a new operator, preferring a
+// new region, or -1 when every operator is used.
+func pickNext(list []scored, taken []bool, ops, regions map[string]bool) int {
+	first := -1
+	for i, s := range list {
+		if taken[i] || ops[s.m.Operator] {
+			continue
+		}
+		if !regions[s.m.Region] {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return first
+}
+
+func cloneSet(s map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(s)+4)
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package replication
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Repair and release rules (every node applies them on its own; no step
+// needs the owner or any coordinator):
+//
+//   - Covered operators are those with a verified copy or a copy not
+//     challenged yet (a fresh holder gets time to prove itself before
+//     anybody else fetches).
+//   - Placement: while fewer operators than the target have ever attested
+//     a copy, the object is new and the missing candidates fetch at once.
+//   - Repair: when verified copies have stayed below the target for
+//     RepairGrace, the next candidates fetch. Candidates are the roster in
+//     Rank order, continued from the covered operators and regions, skipping
+//     peers that attest a copy and operators already covered; as many as
+//     operators are missing, plus one per RepairEscalation spent below the
+//     target (so an offline candidate cannot stall repair). A node fetches
+//     only when it is itself among them, fewest-copies-first, at most
+//     MaxConcurrentRepairs at a time.
+//   - Release: when verified copies have stayed above the target for
+//     ReleaseGrace, the lowest-ranked verified holder that is not pinned
+//     releases its own copy. Copies never drop below the target by this,
+//     since the lowest-ranked holder either shares its operator with a
+//     higher-ranked one or is one of more than target operators.
+
+type repairJob struct {
+	copies int
+	from   []PeerID
+}
+
+// considerRepair decides whether this node should fetch obj now.
+func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
+	delete(c.repairs, obj)
+	if _, member := c.members[c.self]; !member || v.st.Target == 0 || c.busyWith(obj, now) {
+		return
+	}
+	deficit := v.st.Target - len(v.coverOps)
+	if deficit <= 0 {
+		return
+	}
+	start := c.below[obj]
+	if len(v.heldOps) >= v.st.Target { // repair, not first placement
+		start = start.Add(c.cfg.RepairGrace)
+	}
+	if now.Before(start) {
+		c.wakes.push(obj, start)
+		return
+	}
+	steps := int(now.Sub(start) / c.cfg.RepairEscalation)
+	c.wakes.push(obj, start.Add(time.Duration(steps+1)*c.cfg.RepairEscalation))
+	if slices.Contains(c.candidates(obj, v, deficit+steps), c.self) {
+		c.repairs[obj] = repairJob{copies: v.st.Copies, from: sources(v)}
+	}
+}
+
+// busyWith reports whether this node holds, fetches or waits to retry obj.
+func (c *Core) busyWith(obj ObjectID, now time.Time) bool {
+	lo := c.local[obj]
+	if lo == nil {
+		return false
+	}
+	if lo.retryAt.After(now) {
+		c.wakes.push(obj, lo.retryAt)
+		return true
+	}
+	return lo.held || lo.fetching
+}
+
+// candidates returns the next width peers that should fetch obj.
+func (c *Core) candidates(obj ObjectID, v *view, width int) []PeerID {
+	holders := map[PeerID]bool{}
+	for _, h := range v.st.Holders {
+		holders[h.Peer] = h.State != HolderReleased && h.State != HolderRevoked
+	}
+	ops := cloneSet(v.coverOps)
+	var out []PeerID
+	for _, m := range diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs) {
+		if len(out) == width {
+			break
+		}
+		if holders[m.Peer] || ops[m.Operator] {
+			continue
+		}
+		ops[m.Operator] = true
+		out = append(out, m.Peer)
+	}
+	return out
+}
+
+// sources lists holders a fetch can use: verified first, then unverified.
+func sources(v *view) []PeerID {
+	var out []PeerID
+	for _, want := range []HolderState{HolderVerified, HolderUnverified} {
+		for _, h := range v.st.Holders {
+			if h.State == want && !h.Local {
+				out = append(out, h.Peer)
+			}
+		}
+	}
+	return out
+}
+
+// startRepairs starts queued fetches, fewest copies first, within the cap.
+func (c *Core) startRepairs(now time.Time) {
+	objs := sortedKeys(c.repairs)
+	slices.SortStableFunc(objs, func(a, b ObjectID) int { return cmp.Compare(c.repairs[a].copies, c.repairs[b].copies) })
+	for _, obj := range objs {
+		if c.fetching >= c.cfg.MaxConcurrentRepairs {
+			return
+		}
+		c.startFetch(obj, c.repairs[obj].from, now)
+		delete(c.repairs, obj)
+	}
+}
+
+func (c *Core) startFetch(obj ObjectID, from []PeerID, now time.Time) {
+	v := c.view(obj, now)
+	lo := &localObject{fetching: true, target: v.st.Target, owner: v.st.Owner, leaves: leavesOf(v.e)}
+	c.local[obj] = lo
+	c.fetching++
+	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: from})
+}
+
+func leavesOf(e *objectEntry) int {
+	if e == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range e.pairs {
+		n = max(n, int(p.leaves))
+	}
+	return n
+}
+
+// FetchDone reports the end of a fetch started by a Fetch action. On
+// success this node holds the object from now on; on failure it retries
+// after RepairGrace if it is still a candidate then.
+func (c *Core) FetchDone(obj ObjectID, ok bool, now time.Time) error {
+	lo := c.local[obj]
+	if lo == nil || !lo.fetching {
+		return ErrNotFetching
+	}
+	lo.fetching = false
+	c.fetching--
+	c.dirty[obj] = true
+	if !ok || lo.leaves == 0 || lo.target == 0 {
+		lo.retryAt = now.Add(c.cfg.RepairGrace)
+		return nil
+	}
+	lo.held = true
+	c.holdingChanged(obj)
+	return nil
+}
+
+// considerRelease releases the local copy of obj when it is surplus.
+func (c *Core) considerRelease(obj ObjectID, v *view, now time.Time) {
+	lo := c.local[obj]
+	since, above := c.above[obj]
+	if lo == nil || !lo.held || lo.pinned || !above {
+		return
+	}
+	if end := since.Add(c.cfg.ReleaseGrace); now.Before(end) {
+		c.wakes.push(obj, end)
+		return
+	}
+	if c.lowestReleasable(obj, v) != c.self {
+		return
+	}
+	lo.held = false
+	delete(c.above, obj)
+	c.toAttest[obj] = true
+	c.out.Releases = append(c.out.Releases, obj)
+}
+
+// lowestReleasable returns the lowest-ranked verified holder not pinned.
+func (c *Core) lowestReleasable(obj ObjectID, v *view) PeerID {
+	var verified []Member
+	pinned := map[PeerID]bool{}
+	for _, h := range v.st.Holders {
+		if h.State == HolderVerified {
+			verified = append(verified, c.members[h.Peer])
+			pinned[h.Peer] = h.Pinned
+		}
+	}
+	ranked := Rank(obj, verified)
+	for i := len(ranked) - 1; i >= 0; i-- {
+		if !pinned[ranked[i].Peer] {
+			return ranked[i].Peer
+		}
+	}
+	return ""
+}
