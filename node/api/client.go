@@ -1,0 +1,193 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"syscall"
+
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// ErrUnauthorized means the daemon refused the token.
+var ErrUnauthorized = errors.New("api: unauthorized")
+
+// Client talks to a running daemon's API.
+type Client struct {
+	base       string
+	token      string
+	http       *http.Client
+	notRunning error // returned when the daemon cannot be reached
+}
+
+// NewClient makes a client for the API at addr (host:port).
+func NewClient(addr, token string) *Client {
+	return &Client{base: "http://" + addr, token: token, http: &http.Client{}}
+}
+
+// Dial finds the daemon of a repository through its api file and token.
+func Dial(r *repo.Repo) (*Client, error) {
+	addr, err := r.APIAddr()
+	if err != nil {
+		return nil, err
+	}
+	token, err := r.Token()
+	if err != nil {
+		return nil, err
+	}
+	c := NewClient(addr, token)
+	c.notRunning = r.NotRunning()
+	return c, nil
+}
+
+// ID asks for the node's peer ID and addresses.
+func (c *Client) ID(ctx context.Context) (node.Identity, error) {
+	var id node.Identity
+	return id, c.call(ctx, http.MethodGet, "/api/v1/id", nil, &id)
+}
+
+// Peers lists connected peers.
+func (c *Client) Peers(ctx context.Context) ([]node.Peer, error) {
+	var ps []node.Peer
+	return ps, c.call(ctx, http.MethodGet, "/api/v1/peers", nil, &ps)
+}
+
+// Connect asks the node to dial a peer.
+func (c *Client) Connect(ctx context.Context, addr string) error {
+	return c.call(ctx, http.MethodPost, "/api/v1/connect", connectRequest{Addr: addr}, nil)
+}
+
+// List returns the node's objects.
+func (c *Client) List(ctx context.Context) ([]node.ObjectInfo, error) {
+	var objs []node.ObjectInfo
+	return objs, c.call(ctx, http.MethodGet, "/api/v1/ls", nil, &objs)
+}
+
+// Add streams body (a tar of a directory, or one file's bytes) to the node.
+func (c *Client) Add(ctx context.Context, body io.Reader, contentType string, opts node.AddOptions) (node.AddResult, error) {
+	q := url.Values{}
+	q.Set("name", opts.Name)
+	if opts.Replicas > 0 {
+		q.Set("replicas", strconv.Itoa(opts.Replicas))
+	}
+	q.Set("unencrypted", strconv.FormatBool(opts.Unencrypted))
+	q.Set("new", strconv.FormatBool(opts.New))
+	req, err := c.request(ctx, http.MethodPost, "/api/v1/add?"+q.Encode(), body)
+	if err != nil {
+		return node.AddResult{}, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	var res node.AddResult
+	return res, c.do(req, &res)
+}
+
+// Get opens the tar stream of the object a capability names. Reading it to
+// the end returns the daemon's error if the stream broke off.
+func (c *Client) Get(ctx context.Context, capability string) (io.ReadCloser, error) {
+	body, _ := json.Marshal(getRequest{Capability: capability})
+	req, err := c.request(ctx, http.MethodPost, "/api/v1/get", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	return &trailerReader{resp: resp}, nil
+}
+
+// trailerReader turns an error trailer into a read error at the end.
+type trailerReader struct {
+	resp *http.Response
+}
+
+func (t *trailerReader) Read(p []byte) (int, error) {
+	n, err := t.resp.Body.Read(p)
+	if err == io.EOF {
+		if msg := t.resp.Trailer.Get(errorTrailer); msg != "" {
+			return n, fmt.Errorf("daemon: %s", msg)
+		}
+	}
+	return n, err
+}
+
+func (t *trailerReader) Close() error { return t.resp.Body.Close() }
+
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := c.request(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	return c.do(req, out)
+}
+
+func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("api: build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	return req, nil
+}
+
+func (c *Client) do(req *http.Request, out any) error {
+	resp, err := c.send(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("api: decode answer to %s: %w", req.URL.Path, err)
+	}
+	return nil
+}
+
+// send performs a request and turns every failure into a plain error.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) && c.notRunning != nil {
+			return nil, c.notRunning
+		}
+		return nil, fmt.Errorf("api: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var eb errorBody
+	json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb)
+	if eb.Error == "" {
+		eb.Error = resp.Status
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, fmt.Errorf("%w: %s", ErrUnauthorized, eb.Error)
+	}
+	return nil, &StatusError{Code: resp.StatusCode, Message: eb.Error}
+}
+
+// StatusError is an error the daemon answered with.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/node"
+)
+
+func (s *Server) federationRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/members", s.handleMembers)
+	mux.HandleFunc("GET /api/v1/federation", s.handleFederationShow)
+	mux.HandleFunc("POST /api/v1/federation/create", s.handleFederationCreate)
+	mux.HandleFunc("POST /api/v1/federation/admit", s.handleFederationAdmit)
+	mux.HandleFunc("POST /api/v1/federation/join", s.handleFederationJoin)
+	mux.HandleFunc("POST /api/v1/federation/revoke", s.handleFederationRevoke)
+	mux.HandleFunc("POST /api/v1/federation/authority/export", s.handleAuthorityExport)
+	mux.HandleFunc("POST /api/v1/federation/authority/import", s.handleAuthorityImport)
+}
+
+// FederationRequest carries the arguments of every federation call.
+type FederationRequest struct {
+	Name     string `json:"name,omitempty"`
+	PeerID   string `json:"peer_id,omitempty"`
+	Operator string `json:"operator,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Token    string `json:"token,omitempty"`
+	Remove   bool   `json:"remove,omitempty"`
+	Key      string `json:"key,omitempty"`
+}
+
+// TokenAnswer is what admit returns.
+type TokenAnswer struct {
+	Token string `json:"token"`
+}
+
+// KeyAnswer is what an authority export returns.
+type KeyAnswer struct {
+	Key string `json:"key"`
+}
+
+// isFederationRefusal reports errors that are the caller's to fix.
+func isFederationRefusal(err error) bool {
+	for _, e := range []error{
+		node.ErrNoFederation, federation.ErrMalformed, federation.ErrInvalid, federation.ErrCorrupted,
+		federation.ErrTruncated, federation.ErrUnsupportedVersion, federation.ErrBadSignature,
+		federation.ErrOtherFederation, federation.ErrStale, federation.ErrNoAuthority,
+		federation.ErrNotAuthority, federation.ErrAlreadyMember, federation.ErrRevokedPeer,
+		federation.ErrNotMember, federation.ErrTokenExpired, federation.ErrNotForThisPeer,
+		federation.ErrTooLarge, federation.ErrConflict, federation.ErrVersionJump,
+		federation.ErrFutureRoster,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleFederationShow(w http.ResponseWriter, _ *http.Request) {
+	info, err := s.backend.FederationShow()
+	respond(w, info, err)
+}
+
+func (s *Server) federationCall(w http.ResponseWriter, r *http.Request, call func(context.Context, FederationRequest) (any, error)) {
+	var req FederationRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	v, err := call(r.Context(), req)
+	respond(w, v, err)
+}
+
+func respond(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, v)
+}
+
+func (s *Server) handleFederationCreate(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
+		return s.backend.FederationCreate(ctx, q.Name, q.Operator, q.Region)
+	})
+}
+
+func (s *Server) handleFederationAdmit(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
+		tok, err := s.backend.FederationAdmit(ctx, q.PeerID, q.Operator, q.Region)
+		return TokenAnswer{Token: tok}, err
+	})
+}
+
+func (s *Server) handleFederationJoin(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
+		return s.backend.FederationJoin(ctx, q.Token)
+	})
+}
+
+func (s *Server) handleFederationRevoke(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
+		return s.backend.FederationRevoke(ctx, q.PeerID, q.Operator, q.Reason)
+	})
+}
+
+func (s *Server) handleAuthorityExport(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(_ context.Context, q FederationRequest) (any, error) {
+		key, err := s.backend.FederationExportAuthority(q.Remove)
+		return KeyAnswer{Key: key}, err
+	})
+}
+
+func (s *Server) handleAuthorityImport(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(_ context.Context, q FederationRequest) (any, error) {
+		return map[string]bool{"imported": true}, s.backend.FederationImportAuthority(q.Key)
+	})
+}
+
+// Members lists the federation's members as this node sees them.
+func (c *Client) Members(ctx context.Context) ([]node.MemberInfo, error) {
+	var ms []node.MemberInfo
+	return ms, c.call(ctx, http.MethodGet, "/api/v1/members", nil, &ms)
+}
+
+// FederationShow describes the node's federation.
+func (c *Client) FederationShow(ctx context.Context) (node.FederationInfo, error) {
+	var info node.FederationInfo
+	return info, c.call(ctx, http.MethodGet, "/api/v1/federation", nil, &info)
+}
+
+// Federation calls a federation operation: create, admit, join, revoke,
+// authority/export or authority/import, decoding the answer into out.
+func (c *Client) Federation(ctx context.Context, op string, req FederationRequest, out any) error {
+	return c.call(ctx, http.MethodPost, "/api/v1/federation/"+op, req, out)
+}

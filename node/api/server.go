@@ -1,0 +1,272 @@
+// Package api is the node's local HTTP API: the server the daemon runs on
+// loopback, guarded by the repository's token, and the client the CLI uses.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/blockstore"
+)
+
+// Backend is what the API serves: a running node.
+type Backend interface {
+	ID() node.Identity
+	Peers() []node.Peer
+	Connect(ctx context.Context, addr string) error
+	Add(ctx context.Context, src object.Source, opts node.AddOptions) (node.AddResult, error)
+	Open(ctx context.Context, capability string) (*object.Object, error)
+	List(ctx context.Context) ([]node.ObjectInfo, error)
+	Members() []node.MemberInfo
+	FederationCreate(ctx context.Context, name, operator, region string) (node.FederationInfo, error)
+	FederationAdmit(ctx context.Context, peerID, operator, region string) (string, error)
+	FederationJoin(ctx context.Context, token string) (node.FederationInfo, error)
+	FederationRevoke(ctx context.Context, peerID, operator, reason string) (node.FederationInfo, error)
+	FederationShow() (node.FederationInfo, error)
+	FederationExportAuthority(remove bool) (string, error)
+	FederationImportAuthority(text string) error
+	StatusBackend
+}
+
+var _ Backend = (*node.Node)(nil)
+
+// Content types of add request bodies.
+const (
+	ContentTar  = "application/x-tar"
+	ContentFile = "application/octet-stream"
+)
+
+// errorTrailer carries an error that happens after a stream has started.
+const errorTrailer = "X-Cairn-Error"
+
+// Server serves the API.
+type Server struct {
+	backend Backend
+	token   string
+	logger  *slog.Logger
+	srv     *http.Server
+}
+
+// NewServer makes a server for backend guarded by token.
+func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
+	s := &Server{backend: backend, token: token, logger: logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/id", s.handleID)
+	mux.HandleFunc("GET /api/v1/peers", s.handlePeers)
+	mux.HandleFunc("POST /api/v1/connect", s.handleConnect)
+	mux.HandleFunc("POST /api/v1/add", s.handleAdd)
+	mux.HandleFunc("POST /api/v1/get", s.handleGet)
+	mux.HandleFunc("GET /api/v1/ls", s.handleList)
+	s.federationRoutes(mux)
+	s.statusRoutes(mux)
+	s.srv = &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+// Serve answers requests on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops the server, letting requests in flight finish until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+func (s *Server) authorize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong API token: send `Authorization: Bearer <token>` with the token from the repository's api.token file"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleID(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.backend.ID())
+}
+
+func (s *Server) handlePeers(w http.ResponseWriter, _ *http.Request) {
+	peers := s.backend.Peers()
+	if peers == nil {
+		peers = []node.Peer{}
+	}
+	writeJSON(w, peers)
+}
+
+func (s *Server) handleMembers(w http.ResponseWriter, _ *http.Request) {
+	members := s.backend.Members()
+	if members == nil {
+		members = []node.MemberInfo{}
+	}
+	writeJSON(w, members)
+}
+
+type connectRequest struct {
+	Addr string `json:"addr"`
+}
+
+func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
+	var req connectRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if err := s.backend.Connect(r.Context(), req.Addr); err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, node.ErrBadAddress) {
+			status = http.StatusBadRequest
+		}
+		writeError(w, status, err)
+		return
+	}
+	writeJSON(w, map[string]string{"connected": req.Addr})
+}
+
+func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
+	opts, err := addOptions(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	var src object.Source
+	switch ct := r.Header.Get("Content-Type"); ct {
+	case ContentTar:
+		src = object.NewTarSource(r.Body)
+	case ContentFile, "":
+		src = object.NewReaderSource(opts.Name, r.Body)
+	default:
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("add takes %s or %s, not %q", ContentTar, ContentFile, ct))
+		return
+	}
+	res, err := s.backend.Add(r.Context(), src, opts)
+	if err != nil {
+		s.logger.Warn("add failed", "err", err)
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func addOptions(r *http.Request) (node.AddOptions, error) {
+	q := r.URL.Query()
+	opts := node.AddOptions{
+		Name:        q.Get("name"),
+		Unencrypted: q.Get("unencrypted") == "true",
+		New:         q.Get("new") == "true",
+	}
+	if v := q.Get("replicas"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return opts, fmt.Errorf("replicas must be a whole number from 1 to 64, got %q", v)
+		}
+		opts.Replicas = n
+	}
+	return opts, nil
+}
+
+type getRequest struct {
+	Capability string `json:"capability"`
+}
+
+// handleGet streams the object as a tar; an error after the first byte is
+// reported in the X-Cairn-Error trailer.
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+	var req getRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	obj, err := s.backend.Open(r.Context(), req.Capability)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	w.Header().Set("Trailer", errorTrailer)
+	w.Header().Set("Content-Type", ContentTar)
+	if err := obj.WriteTar(r.Context(), w); err != nil {
+		s.logger.Warn("get stream failed", "err", err)
+		w.Header().Set(errorTrailer, err.Error())
+	}
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	objs, err := s.backend.List(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if objs == nil {
+		objs = []node.ObjectInfo{}
+	}
+	writeJSON(w, objs)
+}
+
+// statusOf maps an error to the HTTP status that tells the client whose fault it is.
+func statusOf(err error) int {
+	for _, m := range errorStatuses {
+		if errors.Is(err, m.err) {
+			return m.status
+		}
+	}
+	if isFederationRefusal(err) {
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+// errorStatuses tells the client whose fault an error is: 4xx for what the
+// request can fix, 5xx for what the node or its peers cannot do right now.
+var errorStatuses = []struct {
+	err    error
+	status int
+}{
+	{object.ErrWrongKey, http.StatusBadRequest},
+	{object.ErrInvalidCapability, http.StatusBadRequest},
+	{object.ErrInvalidPath, http.StatusBadRequest},
+	{object.ErrNotCairnObject, http.StatusBadRequest},
+	{object.ErrUnsupportedVersion, http.StatusBadRequest},
+	{node.ErrBadAddress, http.StatusBadRequest},
+	{node.ErrNotFound, http.StatusNotFound},
+	{node.ErrNoPeers, http.StatusServiceUnavailable},
+	{blockstore.ErrNoSpace, http.StatusInsufficientStorage},
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes a small JSON request body, answering 400 when it is bad.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("malformed JSON request: %w", err))
+		return false
+	}
+	return true
+}

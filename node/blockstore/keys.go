@@ -1,0 +1,129 @@
+package blockstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+)
+
+// readDirChunk bounds how many directory entries a walk holds at once.
+const readDirChunk = 256
+
+// AllKeysChan lists every stored block as a CIDv1 with the raw codec (the
+// store keeps multihashes, not codecs). The channel closes early if ctx
+// ends or a directory cannot be read; AllKeysChanWithErr tells which.
+func (s *Store) AllKeysChan(ctx context.Context) (<-chan cid.Cid, error) {
+	ch, _, err := s.AllKeysChanWithErr(ctx)
+	return ch, err
+}
+
+// AllKeysChanWithErr is AllKeysChan plus a function that, once the channel
+// is drained, returns the error that ended the listing early, if any.
+func (s *Store) AllKeysChanWithErr(ctx context.Context) (<-chan cid.Cid, func() error, error) {
+	out := make(chan cid.Cid, readDirChunk)
+	done := make(chan struct{})
+	var walkErr error
+	go func() {
+		defer close(done)
+		defer close(out)
+		walkErr = s.walk(ctx, func(h multihash.Multihash, _ fs.DirEntry) error {
+			select {
+			case out <- cid.NewCidV1(cid.Raw, h):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return out, func() error { <-done; return walkErr }, nil
+}
+
+// walk calls fn for every block file, shard by shard, skipping temporary
+// files and names that are not blocks.
+func (s *Store) walk(ctx context.Context, fn func(multihash.Multihash, fs.DirEntry) error) error {
+	for _, shard := range allShards() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := walkShard(s.dir, shard, fn); err != nil {
+			return fmt.Errorf("list blocks in %s: %w", shard, err)
+		}
+	}
+	return nil
+}
+
+// walkShard reads one shard directory in chunks, so a huge shard does not
+// need memory in proportion to its size.
+func walkShard(root, shard string, fn func(multihash.Multihash, fs.DirEntry) error) error {
+	d, err := os.Open(filepath.Join(root, shard))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for {
+		entries, err := d.ReadDir(readDirChunk)
+		for _, e := range entries {
+			h, ok := multihashFromFileName(shard, e.Name())
+			if !ok || !e.Type().IsRegular() {
+				continue
+			}
+			if err := fn(h, e); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Usage is a snapshot of the store's size, for health reporting.
+type Usage struct {
+	Blocks    int64  // block files stored
+	Bytes     int64  // sum of their sizes
+	FreeBytes uint64 // free space on the filesystem, for unprivileged users
+	SizeBytes uint64 // total size of the filesystem
+}
+
+// Usage counts the stored blocks and their bytes (one walk of every shard,
+// so it takes time in proportion to the number of blocks) and asks the
+// filesystem for its free space.
+func (s *Store) Usage(ctx context.Context) (Usage, error) {
+	var u Usage
+	err := s.walk(ctx, func(_ multihash.Multihash, e fs.DirEntry) error {
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted since listed
+		}
+		if err != nil {
+			return err
+		}
+		u.Blocks++
+		u.Bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		return Usage{}, fmt.Errorf("block store usage: %w", err)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return Usage{}, fmt.Errorf("block store usage: statfs %s: %w", s.dir, err)
+	}
+	u.FreeBytes = st.Bavail * uint64(st.Bsize)
+	u.SizeBytes = st.Blocks * uint64(st.Bsize)
+	return u, nil
+}

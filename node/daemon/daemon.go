@@ -1,0 +1,74 @@
+// Package daemon runs a node as a long-lived process: it locks the
+// repository, starts the node and its API, records the API address for the
+// CLI, and shuts everything down in order when its context ends.
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/api"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// Options configure a daemon run.
+type Options struct {
+	Owner  *keys.Owner
+	Logger *slog.Logger
+	// Ready, when set, is called once the node and its API are up.
+	Ready func(id node.Identity, apiAddr string)
+}
+
+// Run serves the repository's node until ctx ends.
+func Run(ctx context.Context, r *repo.Repo, opts Options) error {
+	lock, err := r.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	n, err := node.New(r, node.Options{Owner: opts.Owner, Logger: opts.Logger})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return serve(ctx, r, n, opts)
+}
+
+func serve(ctx context.Context, r *repo.Repo, n *node.Node, opts Options) error {
+	token, err := r.Token()
+	if err != nil {
+		return err
+	}
+	if len(token) < 32 {
+		return fmt.Errorf("the API token in %s is missing or too short (%d characters); it guards the API, so the daemon will not start: restore the file, or write 64 random hex characters to it", r.Path(repo.TokenFile), len(token))
+	}
+	l, err := net.Listen("tcp", r.Config.API.Address)
+	if err != nil {
+		return fmt.Errorf("listen for the API on %s (api.address): %w", r.Config.API.Address, err)
+	}
+	srv := api.NewServer(n, token, opts.Logger)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	if err := r.WriteAPIAddr(l.Addr().String()); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	defer r.RemoveAPIAddr()
+	n.Bootstrap(ctx)
+	if opts.Ready != nil {
+		opts.Ready(n.ID(), l.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

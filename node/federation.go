@@ -1,0 +1,530 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/internal/atomicfile"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// ErrNoFederation means the node belongs to no federation yet.
+var ErrNoFederation = errors.New("node: this node belongs to no federation yet; create one with `cairn federation create` or join with `cairn federation join TOKEN`")
+
+// JoinTokenLifetime is how long a join token printed by admit stays valid.
+const JoinTokenLifetime = 7 * 24 * time.Hour
+
+// fedState is the node's view of its federation.
+type fedState struct {
+	// change is held across reading the roster, deciding the next one and
+	// installing it, so that concurrent changes cannot undo each other.
+	change sync.Mutex
+
+	mu sync.Mutex
+	// Guarded by mu.
+	roster    *federation.Roster    // the latest verified roster; nil: none
+	authority *federation.Authority // nil unless this node holds the key
+	topic     *pubsub.Topic         // the roster gossip topic, once joined
+}
+
+// storedRoster reads the roster kept in the repository, or nil.
+func storedRoster(r *repo.Repo) (*federation.Roster, error) {
+	data, err := os.ReadFile(r.Path(repo.RosterFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read roster: %w", err)
+	}
+	roster, err := federation.DecodeRoster(data)
+	if err != nil {
+		return nil, fmt.Errorf("stored roster %s: %w", r.Path(repo.RosterFile), err)
+	}
+	return &roster, nil
+}
+
+// loadFederation installs the stored roster (the gater enforces it from
+// before the host listens), loads the authority key if this node keeps it,
+// and re-checks membership periodically, since members can expire.
+func (n *Node) loadFederation(ctx context.Context, stored *federation.Roster) error {
+	if stored != nil {
+		if err := n.install(ctx, *stored, false); err != nil {
+			return err
+		}
+	}
+	n.spawn(n.enforceExpiries)
+	if text, err := os.ReadFile(n.repo.Path(repo.AuthorityFile)); err == nil {
+		a, err := federation.ParseAuthority(string(text))
+		if err != nil {
+			return fmt.Errorf("stored authority key: %w", err)
+		}
+		n.fed.mu.Lock()
+		n.fed.authority = a
+		n.fed.mu.Unlock()
+	}
+	return nil
+}
+
+// enforceExpiries drops connections of members whose admission expired;
+// new connections are refused by the gater as soon as they expire.
+func (n *Node) enforceExpiries(ctx context.Context) {
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if r := n.currentRoster(); r != nil {
+				n.enforce(*r)
+			}
+		}
+	}
+}
+
+// selfMember describes this node as a roster member.
+func (n *Node) selfMember(operator, region string, now time.Time) (federation.Member, error) {
+	return memberFor(n.host.ID(), operator, region, now)
+}
+
+func memberFor(id peer.ID, operator, region string, now time.Time) (federation.Member, error) {
+	pub, err := id.ExtractPublicKey()
+	if err != nil {
+		return federation.Member{}, fmt.Errorf("peer ID %s does not embed its public key: %w", id, err)
+	}
+	if pub.Type() != crypto.Ed25519 {
+		return federation.Member{}, fmt.Errorf("peer %s has a %s key; members need ed25519", id, pub.Type())
+	}
+	raw, err := pub.Raw()
+	if err != nil {
+		return federation.Member{}, err
+	}
+	return federation.Member{PeerID: id.String(), PublicKey: ed25519.PublicKey(raw), Operator: operator, Region: region, AdmittedAt: now}, nil
+}
+
+// FederationCreate founds a federation with this node as first member and
+// keeps the new authority key in the repository.
+func (n *Node) FederationCreate(ctx context.Context, name, operator, region string) (FederationInfo, error) {
+	err := n.changeRoster(ctx, true, func(cur *federation.Roster) (federation.Roster, error) {
+		if cur != nil {
+			return federation.Roster{}, errors.New("this node belongs to a federation already; a node is a member of one federation")
+		}
+		now := time.Now()
+		self, err := n.selfMember(operator, region, now)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		a, err := federation.NewAuthority(rand.Reader)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		r, err := federation.Create(name, a, self, now)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		return r, n.storeAuthority(a)
+	})
+	if err != nil {
+		return FederationInfo{}, err
+	}
+	return n.FederationShow()
+}
+
+func (n *Node) storeAuthority(a *federation.Authority) error {
+	if err := atomicfile.Write(n.repo.Path(repo.AuthorityFile), []byte(federation.MarshalAuthority(a)), 0o600); err != nil {
+		return err
+	}
+	n.fed.mu.Lock()
+	n.fed.authority = a
+	n.fed.mu.Unlock()
+	return nil
+}
+
+// adminState returns the authority key of cur's federation, or why an
+// admin operation cannot run here.
+func (n *Node) adminState(cur *federation.Roster) (*federation.Authority, error) {
+	if cur == nil {
+		return nil, ErrNoFederation
+	}
+	n.fed.mu.Lock()
+	defer n.fed.mu.Unlock()
+	if n.fed.authority == nil {
+		return nil, fmt.Errorf("%w: run this on the node that holds it, or import it with `cairn federation import-authority FILE`", federation.ErrNoAuthority)
+	}
+	return n.fed.authority, nil
+}
+
+// tokenAddrs picks the addresses a join token carries: routable ones
+// first, loopback last, at most federation.MaxBootstrapAddrs.
+func tokenAddrs(addrs []string) []string {
+	var out, loop []string
+	for _, a := range addrs {
+		if strings.HasPrefix(a, "/ip4/127.") || strings.HasPrefix(a, "/ip6/::1/") {
+			loop = append(loop, a)
+		} else {
+			out = append(out, a)
+		}
+	}
+	out = append(out, loop...)
+	return out[:min(len(out), federation.MaxBootstrapAddrs)]
+}
+
+// FederationAdmit adds a member and returns a join token for it. The token
+// is made before the new roster is installed, so a failure leaves nothing
+// half done.
+func (n *Node) FederationAdmit(ctx context.Context, peerID, operator, region string) (string, error) {
+	id, err := peer.Decode(peerID)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a peer ID (the joining node prints it with `cairn id`): %w", peerID, err)
+	}
+	var token string
+	err = n.changeRoster(ctx, true, func(cur *federation.Roster) (federation.Roster, error) {
+		a, err := n.adminState(cur)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		now := time.Now()
+		m, err := memberFor(id, operator, region, now)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		next, err := federation.Admit(*cur, m, a, now)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		tok, err := federation.NewJoinToken(next, peerID, tokenAddrs(n.ID().Addrs), now.Add(JoinTokenLifetime), a)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		token = tok.Encode()
+		return next, nil
+	})
+	return token, err
+}
+
+// FederationRevoke removes a member, or every member of an operator. It
+// refuses to revoke the node that runs it: every member would drop it, and
+// with it the only node that can sign the next roster.
+func (n *Node) FederationRevoke(ctx context.Context, peerID, operator, reason string) (FederationInfo, error) {
+	err := n.changeRoster(ctx, true, func(cur *federation.Roster) (federation.Roster, error) {
+		a, err := n.adminState(cur)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		self, _ := cur.Member(n.host.ID().String())
+		if peerID == self.PeerID || (operator != "" && operator == self.Operator) {
+			return federation.Roster{}, fmt.Errorf("%w: refusing to revoke this node, which holds the authority key; move the key to another member first (export-authority, import-authority)", federation.ErrInvalid)
+		}
+		if operator != "" {
+			return federation.RevokeOperator(*cur, operator, reason, a, time.Now())
+		}
+		return federation.Revoke(*cur, peerID, reason, a, time.Now())
+	})
+	if err != nil {
+		return FederationInfo{}, err
+	}
+	return n.FederationShow()
+}
+
+// FederationJoin applies a join token and dials its bootstrap members.
+func (n *Node) FederationJoin(ctx context.Context, token string) (FederationInfo, error) {
+	t, err := federation.ParseJoinToken(token, time.Now())
+	if err != nil {
+		return FederationInfo{}, err
+	}
+	if err := t.CheckFor(n.host.ID().String()); err != nil {
+		return FederationInfo{}, err
+	}
+	if err := n.joinRoster(ctx, t); err != nil {
+		return FederationInfo{}, err
+	}
+	var reached int
+	for _, a := range t.Bootstrap {
+		if err := n.Connect(ctx, a); err != nil {
+			n.logger.Warn("bootstrap member unreachable", "addr", a, "err", err)
+			continue
+		}
+		reached++
+	}
+	if reached == 0 && len(t.Bootstrap) > 0 {
+		n.logger.Warn("joined, but no bootstrap member answered yet; the node keeps trying its configured bootstrap peers")
+	}
+	return n.FederationShow()
+}
+
+// joinRoster installs a token's roster, or a newer one of the same federation.
+func (n *Node) joinRoster(ctx context.Context, t federation.JoinToken) error {
+	return n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
+		if err := checkMemberKeys(t.Roster); err != nil {
+			return federation.Roster{}, err
+		}
+		if cur == nil {
+			return t.Roster, nil
+		}
+		if err := t.CheckFederation(cur.FederationID); err != nil {
+			return federation.Roster{}, err
+		}
+		next, err := federation.Accept(*cur, t.Roster, time.Now())
+		if err != nil && !errors.Is(err, federation.ErrStale) {
+			return federation.Roster{}, err
+		}
+		return next, nil
+	})
+}
+
+// changeRoster serialises every change of the roster: decide sees the
+// current roster (nil if none) and returns the next one; nothing changes
+// when it fails or returns the current roster again.
+func (n *Node) changeRoster(ctx context.Context, publish bool, decide func(cur *federation.Roster) (federation.Roster, error)) error {
+	n.fed.change.Lock()
+	defer n.fed.change.Unlock()
+	cur := n.currentRoster()
+	next, err := decide(cur)
+	if err != nil {
+		return err
+	}
+	if cur != nil && bytes.Equal(next.Encode(), cur.Encode()) {
+		return nil
+	}
+	return n.install(ctx, next, publish)
+}
+
+// checkMemberKeys makes sure every member's peer ID is the one its listed
+// public key gives: the gater admits by peer ID, while attestations are
+// checked with the listed key.
+func checkMemberKeys(r federation.Roster) error {
+	for _, m := range r.Members {
+		pub, err := crypto.UnmarshalEd25519PublicKey(m.PublicKey)
+		if err != nil {
+			return fmt.Errorf("%w: member %s: %v", federation.ErrInvalid, m.PeerID, err)
+		}
+		id, err := peer.IDFromPublicKey(pub)
+		if err != nil || id.String() != m.PeerID {
+			return fmt.Errorf("%w: member %s is listed with the public key of another peer", federation.ErrInvalid, m.PeerID)
+		}
+	}
+	return nil
+}
+
+// currentRoster returns the latest verified roster, or nil.
+func (n *Node) currentRoster() *federation.Roster {
+	n.fed.mu.Lock()
+	defer n.fed.mu.Unlock()
+	return n.fed.roster
+}
+
+// install makes r the node's roster: stored durably, enforced by the
+// gater (peers no longer members are disconnected at once) and, when
+// publish is set, gossiped to the other members.
+func (n *Node) install(ctx context.Context, r federation.Roster, publish bool) error {
+	topic, err := n.rosterTopic(r.FederationID)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(n.repo.Path(repo.RosterFile), r.Encode(), 0o600); err != nil {
+		return fmt.Errorf("store roster: %w", err)
+	}
+	n.fed.mu.Lock()
+	n.fed.roster = &r
+	n.fed.mu.Unlock()
+	n.enforce(r)
+	if err := n.replicationRoster(r); err != nil {
+		return err
+	}
+	if publish {
+		if err := topic.Publish(ctx, r.Encode()); err != nil {
+			n.logger.Warn("gossip roster", "version", r.Version, "err", err)
+		}
+	}
+	n.logger.Info("roster installed", "federation", r.FederationID, "version", r.Version, "members", len(r.Members))
+	return nil
+}
+
+// enforce admits exactly r's current members and drops everyone else.
+func (n *Node) enforce(r federation.Roster) {
+	n.gater.setRoster(&r)
+	for _, p := range n.host.Network().Peers() {
+		if !n.gater.admits(p) {
+			n.logger.Info("disconnecting a peer that is not a member", "peer", p)
+			n.host.Network().ClosePeer(p)
+		}
+	}
+}
+
+// receiveRoster handles a roster that came from a peer: it is applied
+// only if it verifies and is newer; anything else is logged and dropped.
+func (n *Node) receiveRoster(ctx context.Context, data []byte, from peer.ID) error {
+	var rejected error
+	err := n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
+		if cur == nil {
+			return federation.Roster{}, ErrNoFederation
+		}
+		cand, err := federation.DecodeRoster(data)
+		if err == nil {
+			err = checkMemberKeys(cand)
+		}
+		if err != nil {
+			n.rostersRejected.Add(1)
+			n.logger.Warn("rejected a malformed roster", "peer", from, "err", err)
+			return federation.Roster{}, err
+		}
+		next, err := federation.Accept(*cur, cand, time.Now())
+		if err != nil {
+			rejected = err
+			n.rostersRejected.Add(1)
+			if !errors.Is(err, federation.ErrStale) { // stale: a replay, or a peer behind us
+				n.logger.Warn("rejected a roster", "peer", from, "err", err)
+			}
+		}
+		return next, nil // newer, the winner of a conflict, or the current one
+	})
+	if err != nil {
+		return err
+	}
+	return rejected
+}
+
+// FederationInfo is what `cairn federation show` prints.
+type FederationInfo struct {
+	ID           string              `json:"federation_id"`
+	Name         string              `json:"name"`
+	Version      uint64              `json:"roster_version"`
+	HasAuthority bool                `json:"holds_authority_key"`
+	Members      []MemberInfo        `json:"members"`
+	Revoked      []RevokedInfo       `json:"revoked,omitempty"`
+	ByOperator   map[string][]string `json:"by_operator"`
+	ByRegion     map[string][]string `json:"by_region"`
+}
+
+// RevokedInfo is one revocation.
+type RevokedInfo struct {
+	PeerID string    `json:"peer_id"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// FederationShow describes the node's federation.
+func (n *Node) FederationShow() (FederationInfo, error) {
+	n.fed.mu.Lock()
+	r, hasKey := n.fed.roster, n.fed.authority != nil
+	n.fed.mu.Unlock()
+	if r == nil {
+		return FederationInfo{}, ErrNoFederation
+	}
+	info := FederationInfo{ID: r.FederationID, Name: r.Name, Version: r.Version, HasAuthority: hasKey,
+		Members: n.Members(), ByOperator: map[string][]string{}, ByRegion: map[string][]string{}}
+	for _, m := range info.Members {
+		info.ByOperator[m.Operator] = append(info.ByOperator[m.Operator], m.PeerID)
+		info.ByRegion[m.Region] = append(info.ByRegion[m.Region], m.PeerID)
+	}
+	for _, v := range r.Revoked {
+		info.Revoked = append(info.Revoked, RevokedInfo{PeerID: v.PeerID, At: v.At, Reason: v.Reason})
+	}
+	return info, nil
+}
+
+// MemberInfo is one line of `cairn peers`.
+type MemberInfo struct {
+	PeerID    string     `json:"peer_id"`
+	Operator  string     `json:"operator"`
+	Region    string     `json:"region"`
+	Self      bool       `json:"self"`
+	Connected bool       `json:"connected"`
+	LatencyMS float64    `json:"latency_ms,omitempty"`
+	LastSeen  *time.Time `json:"last_seen"`
+	Addrs     []string   `json:"addrs,omitempty"`
+}
+
+// Members lists the federation's current members with what this node
+// knows of each: connected or not, latency, when last seen.
+func (n *Node) Members() []MemberInfo {
+	r := n.currentRoster()
+	if r == nil {
+		return nil
+	}
+	now := time.Now()
+	var out []MemberInfo
+	for _, m := range r.CurrentMembers(now) {
+		out = append(out, n.memberInfo(m, now))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PeerID < out[j].PeerID })
+	return out
+}
+
+func (n *Node) memberInfo(m federation.Member, now time.Time) MemberInfo {
+	info := MemberInfo{PeerID: m.PeerID, Operator: m.Operator, Region: m.Region}
+	id, err := peer.Decode(m.PeerID)
+	if err != nil {
+		return info
+	}
+	if id == n.host.ID() {
+		info.Self, info.Connected, info.LastSeen = true, true, &now
+		return info
+	}
+	for _, c := range n.host.Network().ConnsToPeer(id) {
+		info.Connected = true
+		info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
+	}
+	if lat := n.host.Peerstore().LatencyEWMA(id); lat > 0 {
+		info.LatencyMS = float64(lat.Microseconds()) / 1000
+	}
+	if info.Connected {
+		info.LastSeen = &now
+	} else if seen, ok := n.lastSeen(id); ok {
+		info.LastSeen = &seen
+	}
+	return info
+}
+
+// FederationExportAuthority returns the authority key as text; with remove
+// it also deletes it from this node, to be kept offline.
+func (n *Node) FederationExportAuthority(remove bool) (string, error) {
+	a, err := n.adminState(n.currentRoster())
+	if err != nil {
+		return "", err
+	}
+	text := federation.MarshalAuthority(a)
+	if !remove {
+		return text, nil
+	}
+	if err := os.Remove(n.repo.Path(repo.AuthorityFile)); err != nil {
+		return "", fmt.Errorf("remove authority key: %w", err)
+	}
+	if err := atomicfile.SyncDir(n.repo.Dir); err != nil {
+		return "", err
+	}
+	n.fed.mu.Lock()
+	n.fed.authority = nil
+	n.fed.mu.Unlock()
+	return text, nil
+}
+
+// FederationImportAuthority brings an exported authority key back.
+func (n *Node) FederationImportAuthority(text string) error {
+	r := n.currentRoster()
+	if r == nil {
+		return ErrNoFederation
+	}
+	a, err := federation.ParseAuthority(text)
+	if err != nil {
+		return err
+	}
+	if a.FederationID() != r.FederationID {
+		return fmt.Errorf("key of %s, this node belongs to %s: %w", a.FederationID(), r.FederationID, federation.ErrNotAuthority)
+	}
+	return n.storeAuthority(a)
+}

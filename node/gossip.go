@@ -1,0 +1,192 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/cairn-fed/cairn/federation"
+)
+
+// RosterProtocol is the stream protocol members use to hand each other
+// their roster when they connect, so a member that was away catches up
+// without waiting for the next gossip.
+const RosterProtocol = protocol.ID(ProtocolPrefix + "/roster/1.0.0")
+
+// maxRosterBytes bounds a roster read from a peer.
+const maxRosterBytes = 4 << 20
+
+// startGossip starts pubsub, the roster protocol and connection tracking.
+func (n *Node) startGossip(ctx context.Context) error {
+	ps, err := pubsub.NewGossipSub(ctx, n.host, pubsub.WithFloodPublish(true))
+	if err != nil {
+		return fmt.Errorf("start pubsub: %w", err)
+	}
+	n.pubsub = ps
+	n.host.SetStreamHandler(RosterProtocol, n.handleRosterStream)
+	n.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { n.seen.mark(c.RemotePeer()) },
+	})
+	return nil
+}
+
+// rosterTopic joins the federation's roster topic once and follows it.
+func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
+	n.fed.mu.Lock()
+	defer n.fed.mu.Unlock()
+	if n.fed.topic != nil {
+		return n.fed.topic, nil
+	}
+	topic, err := n.joinTopic("/cairn/"+federationID+"/roster", n.validateGossipedRoster, n.followRosters)
+	if err != nil {
+		return nil, err
+	}
+	n.fed.topic = topic
+	return topic, nil
+}
+
+// joinTopic joins a gossip topic whose messages pass validate before they
+// are delivered or forwarded, and hands its subscription to follow, which
+// runs until Close.
+func (n *Node) joinTopic(name string, validate pubsub.Validator, follow func(context.Context, *pubsub.Subscription)) (*pubsub.Topic, error) {
+	if err := n.pubsub.RegisterTopicValidator(name, validate); err != nil {
+		return nil, fmt.Errorf("validate topic %s: %w", name, err)
+	}
+	topic, err := n.pubsub.Join(name)
+	if err != nil {
+		return nil, fmt.Errorf("join topic %s: %w", name, err)
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to topic %s: %w", name, err)
+	}
+	n.spawn(func(ctx context.Context) { follow(ctx, sub) })
+	return topic, nil
+}
+
+// followRosters applies rosters gossiped by other members until Close.
+func (n *Node) followRosters(ctx context.Context, sub *pubsub.Subscription) {
+	defer sub.Cancel()
+	for {
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if msg.ReceivedFrom == n.host.ID() {
+			continue
+		}
+		n.receiveRoster(ctx, msg.Data, msg.ReceivedFrom)
+	}
+}
+
+// validateGossipedRoster lets gossip forward only rosters this node would
+// apply, so a forged or replayed roster stops at the first honest member.
+func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+	if from == n.host.ID() {
+		return true
+	}
+	cur := n.currentRoster()
+	cand, err := federation.DecodeRoster(msg.Data)
+	if err == nil && cur != nil {
+		var kept federation.Roster
+		kept, err = federation.Accept(*cur, cand, time.Now())
+		if err != nil && bytes.Equal(kept.Encode(), cand.Encode()) {
+			err = nil // the winner of a version conflict
+		}
+	}
+	if err != nil {
+		n.rostersRejected.Add(1)
+		if !errors.Is(err, federation.ErrStale) {
+			n.logger.Warn("dropped a gossiped roster", "peer", from, "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// onConnected hands the new peer our roster and measures its latency.
+func (n *Node) onConnected(p peer.ID) {
+	n.seen.mark(p)
+	r := n.currentRoster()
+	if r == nil {
+		return
+	}
+	data := r.Encode()
+	n.spawn(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := n.sendRoster(ctx, p, data); err != nil {
+			n.logger.Debug("send roster", "peer", p, "err", err)
+		}
+		select {
+		case res := <-ping.Ping(ctx, n.host, p):
+			if res.Error != nil {
+				n.logger.Debug("ping", "peer", p, "err", res.Error)
+			}
+		case <-ctx.Done():
+		}
+	})
+}
+
+func (n *Node) sendRoster(ctx context.Context, p peer.ID, data []byte) error {
+	s, err := n.host.NewStream(ctx, p, RosterProtocol)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := s.Write(data); err != nil {
+		s.Reset()
+		return err
+	}
+	return s.CloseWrite()
+}
+
+func (n *Node) handleRosterStream(s network.Stream) {
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(15 * time.Second))
+	data, err := io.ReadAll(io.LimitReader(s, maxRosterBytes+1))
+	if err != nil || len(data) > maxRosterBytes {
+		s.Reset()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	n.receiveRoster(ctx, data, s.Conn().RemotePeer())
+}
+
+// lastSeen tells when a peer was last connected.
+func (n *Node) lastSeen(p peer.ID) (time.Time, bool) { return n.seen.get(p) }
+
+// seenTracker remembers when each peer was last connected.
+type seenTracker struct {
+	mu sync.Mutex
+	at map[peer.ID]time.Time // guarded by mu
+}
+
+func (s *seenTracker) mark(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.at == nil {
+		s.at = map[peer.ID]time.Time{}
+	}
+	s.at[p] = time.Now()
+}
+
+func (s *seenTracker) get(p peer.ID) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.at[p]
+	return t, ok
+}

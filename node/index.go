@@ -1,0 +1,134 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// ErrNotFound means the node has no record of an object.
+var ErrNotFound = errors.New("node: object not found")
+
+// Role says why a node keeps an object.
+type Role string
+
+// Roles an object can have on a node.
+const (
+	RoleOwner  Role = "owner"  // added here, by this node's owner
+	RoleHolder Role = "holder" // fetched here from peers
+)
+
+// ObjectRecord is what a node remembers about one object it keeps. It is
+// written only after the object's blocks are durable, so a listed object is
+// complete.
+type ObjectRecord struct {
+	ID          string    `json:"cid"`
+	Role        Role      `json:"role"`
+	Encrypted   bool      `json:"encrypted"`
+	Size        int64     `json:"size"` // plaintext bytes when known (owner), else stored bytes
+	StoredBytes int64     `json:"stored_bytes"`
+	Replicas    int       `json:"replicas,omitempty"`
+	AddedAt     time.Time `json:"added_at"`
+	// Sealed holds the name and capability, sealed under the owner's index
+	// key, so the index on disk gives neither away.
+	Sealed []byte `json:"sealed,omitempty"`
+}
+
+// ownerSecrets is the sealed part of an owner's record.
+type ownerSecrets struct {
+	Name       string `json:"name"`
+	Capability string `json:"capability"`
+}
+
+// index stores object records in the node's datastore, durably.
+type index struct {
+	ds  datastore.Batching
+	key [32]byte // the owner's index key
+}
+
+func objectKey(id string) datastore.Key { return datastore.NewKey("/objects/" + id) }
+
+func (ix *index) put(ctx context.Context, r ObjectRecord) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode record of %s: %w", r.ID, err)
+	}
+	if err := ix.ds.Put(ctx, objectKey(r.ID), data); err != nil {
+		return fmt.Errorf("record object %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func (ix *index) get(ctx context.Context, id string) (ObjectRecord, error) {
+	data, err := ix.ds.Get(ctx, objectKey(id))
+	if errors.Is(err, datastore.ErrNotFound) {
+		return ObjectRecord{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return ObjectRecord{}, fmt.Errorf("read record of %s: %w", id, err)
+	}
+	var r ObjectRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return ObjectRecord{}, fmt.Errorf("decode record of %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func (ix *index) list(ctx context.Context) ([]ObjectRecord, error) {
+	res, err := ix.ds.Query(ctx, query.Query{Prefix: "/objects/"})
+	if err != nil {
+		return nil, fmt.Errorf("list objects: %w", err)
+	}
+	defer res.Close()
+	var out []ObjectRecord
+	for e := range res.Next() {
+		if e.Error != nil {
+			return nil, fmt.Errorf("list objects: %w", e.Error)
+		}
+		var r ObjectRecord
+		if err := json.Unmarshal(e.Value, &r); err != nil {
+			return nil, fmt.Errorf("decode record %s: %w", e.Key, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (ix *index) seal(s ownerSecrets) ([]byte, error) {
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := chacha20poly1305.NewX(ix.key[:])
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("generate nonce: %w", err)
+	}
+	return aead.Seal(nonce, nonce, plain, nil), nil
+}
+
+func (ix *index) open(sealed []byte) (ownerSecrets, error) {
+	var s ownerSecrets
+	aead, err := chacha20poly1305.NewX(ix.key[:])
+	if err != nil {
+		return s, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return s, errors.New("sealed record is truncated")
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+	if err != nil {
+		return s, fmt.Errorf("open sealed record: %w", err)
+	}
+	return s, json.Unmarshal(plain, &s)
+}

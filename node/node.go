@@ -1,0 +1,271 @@
+// Package node wires a Cairn node together: the libp2p host, the private
+// Kademlia DHT, bitswap, the durable block store and the object index. It
+// owns every goroutine, socket and file; the logic packages it drives do no
+// IO of their own.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ipfs/boxo/bitswap"
+	"github.com/ipfs/boxo/bitswap/network/bsnet"
+	pebbleds "github.com/ipfs/go-ds-pebble"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	"github.com/multiformats/go-multiaddr"
+	"golang.org/x/time/rate"
+
+	"github.com/cairn-fed/cairn/internal/config"
+	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// ProtocolPrefix keeps Cairn's DHT and bitswap apart from the public IPFS
+// network: peers speaking the public protocols never match.
+const ProtocolPrefix = "/cairn"
+
+// Node is a running Cairn node.
+type Node struct {
+	// Set at construction, read-only afterwards.
+	cfg     config.Config
+	logger  *slog.Logger
+	owner   *keys.Owner
+	host    host.Host
+	dht     *dht.IpfsDHT
+	bitswap *bitswap.Bitswap
+	blocks  *blockstore.Store
+	meta    *pebbleds.Datastore
+	index   *index
+	repo    *repo.Repo
+	// privateNetwork is set when a libp2p private-network key is in use.
+	privateNetwork bool
+	gater          *gater
+	pubsub         *pubsub.PubSub
+	// spawn runs fn in a goroutine that Close cancels and waits for.
+	spawn      func(fn func(ctx context.Context))
+	cancel     context.CancelFunc
+	goroutines sync.WaitGroup
+
+	repl            *replicator   // the replication core and its loop
+	fed             fedState      // the federation, guarded by its own mutex
+	seen            seenTracker   // when peers were last connected
+	rostersRejected atomic.Int64  // rosters from peers that were not applied
+	rejected        rejections    // other refused messages, by kind
+	repairLimit     *rate.Limiter // paces repair fetches; nil: no limit
+}
+
+// Options are what a node needs besides its repository.
+type Options struct {
+	Owner  *keys.Owner // the unlocked owner key material
+	Logger *slog.Logger
+}
+
+// New starts a node on an opened, locked repository.
+func New(r *repo.Repo, opts Options) (_ *Node, err error) {
+	if opts.Owner == nil {
+		return nil, errors.New("node: no owner key material given")
+	}
+	n := &Node{cfg: r.Config, logger: opts.Logger, owner: opts.Owner, repo: r, gater: &gater{}}
+	if mib := r.Config.Replication.RepairMiBPerSec; mib > 0 {
+		n.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
+	}
+	if n.logger == nil {
+		n.logger = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if err := n.openStorage(r); err != nil {
+		return nil, err
+	}
+	stored, err := storedRoster(r)
+	if err != nil {
+		return nil, err
+	}
+	n.gater.setRoster(stored) // members only, from the first connection on
+	if err := n.startNetwork(r); err != nil {
+		return nil, err
+	}
+	if err := n.loadFederation(context.Background(), stored); err != nil {
+		return nil, err
+	}
+	if err := n.startReplication(context.Background()); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) openStorage(r *repo.Repo) error {
+	bs, err := blockstore.Open(r.Path(repo.BlocksDir), blockstore.DefaultConfig(), n.logger)
+	if err != nil {
+		return fmt.Errorf("open block store: %w", err)
+	}
+	n.blocks = bs
+	meta, err := pebbleds.NewDatastore(filepath.Join(r.Dir, repo.IndexDir), pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	if err != nil {
+		return fmt.Errorf("open index %s: %w", r.Path(repo.IndexDir), err)
+	}
+	n.meta = meta
+	n.index = &index{ds: meta, key: n.owner.IndexKey()}
+	return nil
+}
+
+func (n *Node) startNetwork(r *repo.Repo) error {
+	priv, err := r.Identity()
+	if err != nil {
+		return err
+	}
+	pskPath := n.cfg.Swarm.PSKFile
+	if pskPath != "" && !filepath.IsAbs(pskPath) {
+		pskPath = r.Path(pskPath)
+	}
+	psk, err := readPSK(pskPath)
+	if err != nil {
+		return err
+	}
+	n.privateNetwork = psk != nil
+	if n.host, err = newHost(priv, n.cfg.Swarm, psk, n.gater); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.spawn = func(fn func(context.Context)) { n.goroutines.Go(func() { fn(ctx) }) }
+	if err := n.startGossip(ctx); err != nil {
+		return err
+	}
+	if err := n.newReplicator(priv); err != nil {
+		return err
+	}
+	n.dht, err = dht.New(n.host,
+		dht.ProtocolPrefix(ProtocolPrefix),
+		dht.Mode(dht.ModeServer),
+	)
+	if err != nil {
+		return fmt.Errorf("start DHT: %w", err)
+	}
+	net := bsnet.NewFromIpfsHost(n.host, bsnet.Prefix(ProtocolPrefix))
+	n.bitswap = bitswap.New(ctx, net, n.dht, n.blocks)
+	return nil
+}
+
+// Bootstrap connects to the configured bootstrap peers; failures are logged,
+// not fatal, since a peer may come up later.
+func (n *Node) Bootstrap(ctx context.Context) {
+	for _, a := range n.cfg.Swarm.Bootstrap {
+		if err := n.Connect(ctx, a); err != nil {
+			n.logger.Warn("bootstrap peer unreachable", "addr", a, "err", err)
+		}
+	}
+	if err := n.dht.Bootstrap(ctx); err != nil {
+		n.logger.Warn("DHT bootstrap", "err", err)
+	}
+}
+
+// Close stops the node, waiting for its parts to stop.
+func (n *Node) Close() error {
+	var errs []error
+	if n.bitswap != nil {
+		errs = append(errs, n.bitswap.Close())
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if n.dht != nil {
+		errs = append(errs, n.dht.Close())
+	}
+	if n.host != nil {
+		errs = append(errs, n.host.Close())
+	}
+	n.goroutines.Wait()
+	if n.meta != nil {
+		errs = append(errs, n.meta.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Identity is a node's peer ID and the addresses peers can dial.
+type Identity struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+}
+
+// ID returns the node's identity with full /p2p/ addresses.
+func (n *Node) ID() Identity {
+	id := Identity{PeerID: n.host.ID().String()}
+	for _, a := range n.host.Addrs() {
+		id.Addrs = append(id.Addrs, a.String()+"/p2p/"+id.PeerID)
+	}
+	return id
+}
+
+// ErrBadAddress means a peer address cannot be dialled as written.
+var ErrBadAddress = errors.New("connect: bad address")
+
+// Connect dials a peer given a multiaddr with a /p2p/PEER_ID part.
+func (n *Node) Connect(ctx context.Context, addr string) error {
+	ma, err := multiaddr.NewMultiaddr(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %q is not a multiaddr: %v", ErrBadAddress, addr, err)
+	}
+	info, err := peer.AddrInfoFromP2pAddr(ma)
+	if err != nil {
+		return fmt.Errorf("%w: %q needs a /p2p/PEER_ID part: %v", ErrBadAddress, addr, err)
+	}
+	if info.ID == n.host.ID() {
+		return fmt.Errorf("%w: %s is this node itself", ErrBadAddress, info.ID)
+	}
+	if err := n.host.Connect(ctx, *info); err != nil {
+		if n.privateNetwork {
+			return fmt.Errorf("connect to %s: %w (this node uses the private-network key of swarm.psk_file: a peer with a different key, or none, fails exactly like this; check that both use the same key file)", info.ID, err)
+		}
+		return fmt.Errorf("connect to %s: %w", info.ID, err)
+	}
+	return n.confirm(ctx, info.ID)
+}
+
+// confirm pings a freshly connected peer: a federation member that does
+// not admit this node completes the handshake and then drops the
+// connection, which the dialer only notices on first use.
+func (n *Node) confirm(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res := <-ping.Ping(ctx, n.host, p)
+	if res.Error != nil {
+		n.host.Network().ClosePeer(p)
+		return fmt.Errorf("connect to %s: it closed the connection at once (%v); it accepts only members of its federation: is this node admitted, and not revoked?", p, res.Error)
+	}
+	return nil
+}
+
+// Peer is a connected peer.
+type Peer struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+}
+
+// Peers lists connected peers.
+func (n *Node) Peers() []Peer {
+	var out []Peer
+	for _, p := range n.host.Network().Peers() {
+		pe := Peer{PeerID: p.String()}
+		for _, c := range n.host.Network().ConnsToPeer(p) {
+			pe.Addrs = append(pe.Addrs, c.RemoteMultiaddr().String())
+		}
+		out = append(out, pe)
+	}
+	return out
+}

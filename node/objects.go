@@ -1,0 +1,290 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"golang.org/x/time/rate"
+
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node/blockstore"
+)
+
+// AddOptions are the choices of `cairn add`.
+type AddOptions struct {
+	Name        string // shown in listings to the owner only
+	Replicas    int    // 0: the configured default
+	Unencrypted bool   // store plaintext; marked everywhere it is listed
+	New         bool   // make a distinct object even for identical content
+}
+
+// AddResult is what an add reports once everything is durable.
+type AddResult struct {
+	CID        string `json:"cid"`
+	Capability string `json:"capability"`
+	Name       string `json:"name,omitempty"`
+	Size       int64  `json:"size"`
+	Files      int    `json:"files"`
+	Chunks     int    `json:"chunks"`
+	Encrypted  bool   `json:"encrypted"`
+	Replicas   int    `json:"replicas"`
+}
+
+// Add chunks, encrypts and stores an object, and records it only after its
+// blocks are synced to disk: an add that fails or is killed leaves nothing
+// listed.
+func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (AddResult, error) {
+	replicas := opts.Replicas
+	if replicas == 0 {
+		replicas = n.cfg.Add.Replicas
+	}
+	res, err := n.store(ctx, src, opts)
+	if err != nil {
+		return AddResult{}, err
+	}
+	if err := n.recordOwned(ctx, res, opts.Name, replicas); err != nil {
+		return AddResult{}, err
+	}
+	if err := n.trackAdded(ctx, res.Root, replicas); err != nil {
+		n.logger.Warn("replication does not track the new object", "cid", res.Root, "err", err)
+	}
+	n.announce(res.Root)
+	return AddResult{
+		CID: res.Root.String(), Capability: res.Capability.String(), Name: opts.Name,
+		Size: res.Size, Files: res.Files, Chunks: res.Chunks,
+		Encrypted: res.Encrypted, Replicas: replicas,
+	}, nil
+}
+
+func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (object.Result, error) {
+	batch := n.blocks.NewBatch()
+	addOpts := object.AddOptions{Unencrypted: opts.Unencrypted}
+	if opts.New {
+		addOpts.Salt = []byte(time.Now().UTC().Format(time.RFC3339Nano))
+	}
+	res, err := object.Add(ctx, src, n.owner.ContentSecret(), batch, addOpts)
+	if err != nil {
+		batch.Discard()
+		return object.Result{}, fmt.Errorf("add: %w", err)
+	}
+	if err := batch.Commit(ctx); err != nil {
+		return object.Result{}, fmt.Errorf("add: make blocks durable: %w", err)
+	}
+	return res, nil
+}
+
+func (n *Node) recordOwned(ctx context.Context, res object.Result, name string, replicas int) error {
+	sealed, err := n.index.seal(ownerSecrets{Name: name, Capability: res.Capability.String()})
+	if err != nil {
+		return fmt.Errorf("add: seal capability: %w", err)
+	}
+	return n.index.put(ctx, ObjectRecord{
+		ID: res.Root.String(), Role: RoleOwner, Encrypted: res.Encrypted,
+		Size: res.Size, StoredBytes: res.StoredBytes, Replicas: replicas,
+		AddedAt: time.Now().UTC(), Sealed: sealed,
+	})
+}
+
+// announce tells the DHT this node provides an object, in the background:
+// a federation of one has nobody to tell, and that is no error.
+func (n *Node) announce(root cid.Cid) {
+	n.spawn(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := n.dht.Provide(ctx, root, true); err != nil {
+			n.logger.Debug("announce provider", "cid", root, "err", err)
+		}
+	})
+}
+
+// Open fetches every block of the object a capability names (from peers
+// over bitswap when they are missing here), verifies them, and opens it with
+// the capability's key.
+func (n *Node) Open(ctx context.Context, capability string) (*object.Object, error) {
+	cp, err := object.ParseCapability(capability)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.fetch(ctx, cp.Root()); err != nil {
+		return nil, err
+	}
+	obj, err := object.Open(ctx, cp, n.blocks)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.recordHeld(ctx, cp.Root(), obj.Header().Encrypted); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// fetch makes sure every block of the DAG under root is in the local store:
+// from disk when it is all here, else from connected peers over bitswap.
+func (n *Node) fetch(ctx context.Context, root cid.Cid) error {
+	return n.fetchLimited(ctx, root, nil)
+}
+
+// fetchLimited is fetch with the received bytes paced by limit, if not nil.
+func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limiter) error {
+	complete, err := n.haveAll(ctx, root)
+	if err != nil || complete {
+		return err
+	}
+	if len(n.host.Network().Peers()) == 0 {
+		return fmt.Errorf("fetch %s: %w", root, ErrNoPeers)
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
+	defer cancel()
+	ctx, stalled := n.watchProgress(ctx)
+	batch := n.blocks.NewBatch()
+	serv := blockservice.New(fetchStore{Store: n.blocks, batch: batch, limit: limit}, n.bitswap)
+	if err := merkledag.FetchGraph(ctx, root, merkledag.NewDAGService(serv)); err != nil {
+		batch.Discard()
+		switch {
+		case stalled():
+			return fmt.Errorf("fetch %s: no peer sent a block for %s (fetch.stall_timeout); is a member that holds it connected?", root, n.cfg.Fetch.StallTimeout)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return fmt.Errorf("fetch %s: no connected peer provided every block within %s (fetch.timeout); is a node holding it connected?", root, n.cfg.Fetch.Timeout)
+		}
+		return fmt.Errorf("fetch %s: %w", root, err)
+	}
+	if err := batch.Commit(ctx); err != nil {
+		return fmt.Errorf("fetch %s: make blocks durable: %w", root, err)
+	}
+	return nil
+}
+
+// fetchStore is the block store a fetch writes through: received blocks go
+// to one batch, made durable together when the whole object is here,
+// instead of one sync per block. Reads see only blocks already published.
+type fetchStore struct {
+	*blockstore.Store
+	batch *blockstore.Batch
+	limit *rate.Limiter // paces what is received; nil: no limit
+}
+
+func (f fetchStore) Put(ctx context.Context, b blocks.Block) error {
+	if f.limit != nil {
+		if err := f.limit.WaitN(ctx, min(len(b.RawData()), f.limit.Burst())); err != nil {
+			return err
+		}
+	}
+	return f.batch.Put(ctx, b)
+}
+
+func (f fetchStore) PutMany(ctx context.Context, bs []blocks.Block) error {
+	for _, b := range bs {
+		if err := f.Put(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errStalled cancels a fetch that stopped receiving blocks.
+var errStalled = errors.New("fetch stalled")
+
+// watchProgress cancels ctx when the DAG walk under it makes no progress
+// for fetch.stall_timeout, and reports whether that is why it ended.
+func (n *Node) watchProgress(ctx context.Context) (context.Context, func() bool) {
+	var progress merkledag.ProgressTracker
+	ctx, cancel := context.WithCancelCause(ctx)
+	ctx = progress.DeriveContext(ctx)
+	stall := n.cfg.Fetch.StallTimeout.Duration
+	go func() {
+		tick := time.NewTicker(stall / 4)
+		defer tick.Stop()
+		last, since := -1, time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				if v := progress.Value(); v != last {
+					last, since = v, now
+				} else if now.Sub(since) >= stall {
+					cancel(errStalled)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() bool { return errors.Is(context.Cause(ctx), errStalled) }
+}
+
+// ErrNoPeers means blocks are missing and no peer is there to ask.
+var ErrNoPeers = errors.New("node: some blocks are not on this node and no peer is connected; connect one that holds them with `cairn connect`")
+
+// haveAll reports whether every block of the object at root is stored
+// here. A corrupt block is an error, not a missing one.
+func (n *Node) haveAll(ctx context.Context, root cid.Cid) (bool, error) {
+	complete := true
+	err := object.Walk(ctx, root, n.blocks, func(c cid.Cid) error {
+		has, err := n.blocks.Has(ctx, c)
+		complete = complete && has
+		return err
+	})
+	if ipld.IsNotFound(err) {
+		return false, nil
+	}
+	return complete, err
+}
+
+func (n *Node) recordHeld(ctx context.Context, root cid.Cid, encrypted bool) error {
+	if _, err := n.index.get(ctx, root.String()); err == nil {
+		return nil // owned or held already
+	}
+	blocks, err := object.Links(ctx, root, n.blocks)
+	if err != nil {
+		return fmt.Errorf("list blocks of %s: %w", root, err)
+	}
+	var stored int64
+	for _, c := range blocks {
+		size, err := n.blocks.GetSize(ctx, c)
+		if err != nil {
+			return fmt.Errorf("size of %s: %w", c, err)
+		}
+		stored += int64(size)
+	}
+	return n.index.put(ctx, ObjectRecord{
+		ID: root.String(), Role: RoleHolder, Encrypted: encrypted, Size: stored,
+		StoredBytes: stored, AddedAt: time.Now().UTC(),
+	})
+}
+
+// ObjectInfo is one line of `cairn ls`.
+type ObjectInfo struct {
+	ObjectRecord
+	Name       string `json:"name,omitempty"`
+	Capability string `json:"capability,omitempty"`
+}
+
+// List returns the objects this node owns or holds; for owned objects it
+// opens the sealed name and capability.
+func (n *Node) List(ctx context.Context) ([]ObjectInfo, error) {
+	recs, err := n.index.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ObjectInfo, 0, len(recs))
+	for _, r := range recs {
+		info := ObjectInfo{ObjectRecord: r}
+		if len(r.Sealed) > 0 {
+			s, err := n.index.open(r.Sealed)
+			if err != nil {
+				n.logger.Warn("sealed record does not open with this owner key", "cid", r.ID, "err", err)
+			}
+			info.Name, info.Capability = s.Name, s.Capability
+		}
+		info.Sealed = nil
+		out = append(out, info)
+	}
+	return out, nil
+}

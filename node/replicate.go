@@ -1,0 +1,294 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/internal/config"
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/replication"
+)
+
+// tickInterval is how often the loop advances the replication core. An
+// added object reaches its first holders within about two ticks (the
+// owner's attestation, then their fetch decision), so a short tick is most
+// of the latency a user sees before replication starts; an idle tick costs
+// microseconds.
+const tickInterval = 100 * time.Millisecond
+
+// replicator drives the replication core. The core is single-threaded:
+// every call goes through do, which holds mu; the loop goroutine ticks it
+// and carries out what it decides.
+type replicator struct {
+	mu   sync.Mutex
+	core *replication.Core // guarded by mu
+
+	linksMu sync.Mutex
+	links   map[string][]cid.Cid // block lists by object, guarded by linksMu
+
+	topicMu sync.Mutex
+	topic   *pubsub.Topic // the attestation topic once joined, guarded by topicMu
+}
+
+// do runs fn with the core, serialised with every other caller.
+func (r *replicator) do(fn func(c *replication.Core)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(r.core)
+}
+
+// replicationConfig maps the node's config onto the core's.
+func replicationConfig(cfg config.Replication, key ed25519.PrivateKey, logger *slog.Logger) replication.Config {
+	c := replication.DefaultConfig()
+	c.Key, c.Rand, c.Logger = key, rand.Reader, logger
+	c.ChallengeInterval = cfg.ChallengeInterval.Duration
+	c.ChallengeTimeout = cfg.ChallengeTimeout.Duration
+	c.ProofFreshness = cfg.ProofFreshness.Duration
+	c.RepairGrace = cfg.RepairGrace.Duration
+	c.ReleaseGrace = cfg.ReleaseGrace.Duration
+	return c
+}
+
+// newReplicator creates the core, signing with the node's identity key,
+// whose public half the roster records for this member.
+func (n *Node) newReplicator(priv crypto.PrivKey) error {
+	raw, err := priv.Raw()
+	if err != nil || len(raw) != ed25519.PrivateKeySize {
+		return fmt.Errorf("replication needs an ed25519 node identity: %v", err)
+	}
+	cfg := replicationConfig(n.cfg.Replication, ed25519.PrivateKey(raw), n.logger.With("part", "replication"))
+	core, err := replication.New(cfg, replication.PeerID(n.host.ID().String()))
+	if err != nil {
+		return fmt.Errorf("start replication: %w", err)
+	}
+	n.repl = &replicator{core: core, links: map[string][]cid.Cid{}}
+	n.host.SetStreamHandler(ChallengeProtocol, n.handleChallengeStream)
+	n.host.SetStreamHandler(LedgerSyncProtocol, n.handleSyncStream)
+	n.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { n.onMemberConnected(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { n.onMemberDisconnected(c.RemotePeer()) },
+	})
+	return nil
+}
+
+// startReplication restores the ledger and the tracked objects, then
+// starts the loop. It runs after the roster is loaded, so that stored
+// attestations verify against the members' keys.
+func (n *Node) startReplication(ctx context.Context) error {
+	if err := n.restoreLedger(ctx); err != nil {
+		return err
+	}
+	if err := n.retrackObjects(ctx); err != nil {
+		return err
+	}
+	n.spawn(n.replicationLoop)
+	return nil
+}
+
+// replicationRoster feeds a newly installed roster to the core and joins
+// the attestation topic of the federation.
+func (n *Node) replicationRoster(r federation.Roster) error {
+	now := time.Now()
+	n.repl.do(func(c *replication.Core) { c.SetMembers(r.ReplicationMembers(now), now) })
+	_, err := n.attestationTopic(r.FederationID)
+	return err
+}
+
+// replicationLoop ticks the core until Close.
+func (n *Node) replicationLoop(ctx context.Context) {
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		var acts replication.Actions
+		n.repl.do(func(c *replication.Core) { acts = c.Tick(time.Now()) })
+		n.carryOut(ctx, acts)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// carryOut performs one Tick's decisions.
+func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
+	for _, a := range acts.Publish {
+		n.publishAttestation(ctx, a)
+	}
+	for _, ch := range acts.Challenges {
+		n.spawn(func(ctx context.Context) { n.sendChallenge(ctx, ch) })
+	}
+	for _, f := range acts.Fetches {
+		n.spawn(func(ctx context.Context) { n.repairFetch(ctx, f) })
+	}
+	for _, obj := range acts.Releases {
+		n.release(ctx, obj)
+	}
+	for _, obj := range acts.Provide {
+		n.provide(obj)
+	}
+}
+
+// provide announces this node as a provider of obj, in the background.
+func (n *Node) provide(obj replication.ObjectID) {
+	c, err := cid.Decode(string(obj))
+	if err != nil {
+		return
+	}
+	n.spawn(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := n.dht.Provide(ctx, c, true); err != nil {
+			n.logger.Debug("announce provider", "cid", c, "err", err)
+		}
+	})
+}
+
+// repairFetch fetches a whole object the core asked for, records it as
+// held and tracks it, then reports the outcome.
+func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
+	start := time.Now()
+	n.logger.Info("repair: fetching a copy", "cid", f.Object, "from", len(f.From))
+	leaves, err := n.fetchAndRecord(ctx, f)
+	if err != nil && ctx.Err() == nil {
+		n.logger.Warn("repair fetch failed", "cid", f.Object, "err", err)
+	}
+	now := time.Now()
+	n.repl.do(func(c *replication.Core) {
+		if e := c.FetchDone(f.Object, err == nil, now); e != nil || err != nil {
+			return
+		}
+		st := c.Status(f.Object, now)
+		opts := replication.TrackOptions{Target: max(st.Target, 1), Owner: st.Owner, Leaves: leaves}
+		if e := c.Track(f.Object, opts, now); e != nil {
+			n.logger.Warn("track fetched copy", "cid", f.Object, "err", e)
+		}
+	})
+	if err == nil {
+		n.logger.Info("repair: copy stored", "cid", f.Object, "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, error) {
+	root, err := cid.Decode(string(f.Object))
+	if err != nil {
+		return 0, fmt.Errorf("object id %q: %w", f.Object, err)
+	}
+	for _, p := range f.From {
+		if id, err := peer.Decode(string(p)); err == nil && n.host.Network().Connectedness(id) != network.Connected {
+			n.host.Connect(ctx, peer.AddrInfo{ID: id}) // best effort: bitswap asks whoever is connected
+		}
+	}
+	if err := n.fetchLimited(ctx, root, n.repairLimit); err != nil {
+		return 0, err
+	}
+	h, err := object.Stat(ctx, root, n.blocks)
+	if err != nil {
+		return 0, fmt.Errorf("read header of %s: %w", root, err)
+	}
+	if err := n.recordHeld(ctx, root, h.Encrypted); err != nil {
+		return 0, err
+	}
+	blocks, err := n.objectLinks(ctx, root)
+	return len(blocks), err
+}
+
+// release forgets a surplus copy. Its blocks stay on disk for now: chunks
+// may be shared with other objects, and deleting them safely needs the
+// reference counting that tombstones will bring.
+func (n *Node) release(ctx context.Context, obj replication.ObjectID) {
+	if err := n.index.remove(ctx, string(obj)); err != nil {
+		n.logger.Warn("release copy", "cid", obj, "err", err)
+	}
+	n.repl.do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
+	n.logger.Info("released a surplus copy", "cid", obj)
+}
+
+// trackAdded tracks an object this node's owner just added: pinned here,
+// with the replicas asked for.
+func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int) error {
+	blocks, err := n.objectLinks(ctx, root)
+	if err != nil {
+		return err
+	}
+	opts := replication.TrackOptions{Target: replicas, Owner: n.ownerKey(), Leaves: len(blocks), Pinned: true}
+	var terr error
+	n.repl.do(func(c *replication.Core) { terr = c.Track(replication.ObjectID(root.String()), opts, time.Now()) })
+	return terr
+}
+
+func (n *Node) ownerKey() []byte {
+	return n.owner.SigningKey().Public().(ed25519.PublicKey)
+}
+
+// objectLinks returns the distinct blocks of an object in walk order, the
+// list challenges index into. It is cached: it never changes for a CID.
+func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error) {
+	n.repl.linksMu.Lock()
+	cached, ok := n.repl.links[root.String()]
+	n.repl.linksMu.Unlock()
+	if ok {
+		return cached, nil
+	}
+	blocks, err := object.Links(ctx, root, n.blocks)
+	if err != nil {
+		return nil, fmt.Errorf("list blocks of %s: %w", root, err)
+	}
+	n.repl.linksMu.Lock()
+	n.repl.links[root.String()] = blocks
+	n.repl.linksMu.Unlock()
+	return blocks, nil
+}
+
+// onMemberDisconnected treats a holder that lost its last connection as
+// unverified at once: a dead holder would otherwise count until its next
+// challenge times out. It records a timed-out check for every object this
+// node holds that the peer holds too, and re-tracks the object so the core
+// looks at it again and attests the outcome.
+func (n *Node) onMemberDisconnected(p peer.ID) {
+	if n.host.Network().Connectedness(p) == network.Connected {
+		return
+	}
+	now := time.Now()
+	holder := replication.PeerID(p.String())
+	n.repl.do(func(c *replication.Core) {
+		for obj, opts := range heldWithHolder(c, holder, now) {
+			c.Ledger().RecordCheck(obj, replication.PeerID(n.host.ID().String()), holder, now, replication.ResultTimeout)
+			c.Track(obj, opts, now)
+		}
+	})
+}
+
+// heldWithHolder returns the objects this node holds that holder holds too,
+// with how they are tracked.
+func heldWithHolder(c *replication.Core, holder replication.PeerID, now time.Time) map[replication.ObjectID]replication.TrackOptions {
+	out := map[replication.ObjectID]replication.TrackOptions{}
+	for a := range c.Ledger().All() {
+		if a.Holder != holder || !a.Held || !c.Holds(a.Object) {
+			continue
+		}
+		st := c.Status(a.Object, now)
+		for _, h := range st.Holders {
+			if h.Local {
+				out[a.Object] = replication.TrackOptions{Target: st.Target, Owner: st.Owner, Leaves: a.Leaves, Pinned: h.Pinned}
+			}
+		}
+	}
+	return out
+}
+
+// errNotHeld means a challenge named an object whose blocks are not all here.
+var errNotHeld = errors.New("node: object not held in full")

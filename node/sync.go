@@ -1,0 +1,230 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/cairn-fed/cairn/replication"
+)
+
+// The replica ledger spreads two ways:
+//
+//   - gossip: every attestation a node signs is published on the GossipSub
+//     topic /cairn/<federation>/attestations;
+//   - anti-entropy: when two members connect, each opens
+//     /cairn/ledger-sync/1.0.0 and sends its ledger Summary (one frame);
+//     the other answers with the attestations the sender lacks (one frame
+//     each, then end of stream). Frames are a uvarint length and the bytes.
+//
+// This is how a node learns of a holder it never spoke to.
+
+// LedgerSyncProtocol is the anti-entropy stream protocol.
+const LedgerSyncProtocol = protocol.ID(ProtocolPrefix + "/ledger-sync/1.0.0")
+
+const (
+	maxSummaryBytes     = 8 << 20 // a summary of 65536 holders fits
+	maxAttestationBytes = 64 << 10
+	syncTimeout         = 30 * time.Second
+)
+
+// attestationTopic joins the federation's attestation topic once.
+func (n *Node) attestationTopic(federationID string) (*pubsub.Topic, error) {
+	n.repl.topicMu.Lock()
+	defer n.repl.topicMu.Unlock()
+	if n.repl.topic != nil {
+		return n.repl.topic, nil
+	}
+	topic, err := n.joinTopic("/cairn/"+federationID+"/attestations", n.validateGossipedAttestation, n.followAttestations)
+	if err != nil {
+		return nil, err
+	}
+	n.repl.topic = topic
+	return topic, nil
+}
+
+// validateGossipedAttestation lets gossip forward only well-formed
+// attestations; the core checks membership and signatures on Receive.
+func (n *Node) validateGossipedAttestation(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+	if from == n.host.ID() {
+		return true // this node's own, signed by its core
+	}
+	_, err := replication.DecodeAttestation(msg.Data)
+	if err != nil {
+		n.rejected.note(n.logger, "attestation", from.String(), err)
+	}
+	return err == nil
+}
+
+func (n *Node) followAttestations(ctx context.Context, sub *pubsub.Subscription) {
+	defer sub.Cancel()
+	for {
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if msg.ReceivedFrom == n.host.ID() {
+			continue
+		}
+		if a, err := replication.DecodeAttestation(msg.Data); err == nil {
+			n.receiveAttestation(ctx, a, msg.ReceivedFrom)
+		}
+	}
+}
+
+// receiveAttestation merges one attestation from a peer and persists it
+// when the core accepts it. Replays are normal (gossip and anti-entropy
+// overlap); other rejections are logged.
+func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation, from peer.ID) {
+	var err error
+	n.repl.do(func(c *replication.Core) { err = c.Receive(a, time.Now()) })
+	switch {
+	case err == nil:
+		n.storeAttestation(ctx, a)
+	case errors.Is(err, replication.ErrReplay):
+		// gossip and anti-entropy overlap: routine, not a refusal
+	default:
+		n.rejected.note(n.logger, "attestation", from.String(), err, "cid", a.Object)
+	}
+}
+
+// publishAttestation persists one of this node's attestations and gossips it.
+func (n *Node) publishAttestation(ctx context.Context, a replication.Attestation) {
+	n.storeAttestation(ctx, a)
+	data, err := a.MarshalBinary()
+	if err != nil {
+		return
+	}
+	n.repl.topicMu.Lock()
+	topic := n.repl.topic
+	n.repl.topicMu.Unlock()
+	if topic == nil {
+		return // no federation yet: nobody to tell
+	}
+	if err := topic.Publish(ctx, data); err != nil && ctx.Err() == nil {
+		n.logger.Warn("gossip attestation", "cid", a.Object, "err", err)
+	}
+}
+
+// onMemberConnected starts an anti-entropy exchange with a new peer.
+func (n *Node) onMemberConnected(p peer.ID) {
+	if n.currentRoster() == nil {
+		return
+	}
+	n.spawn(func(ctx context.Context) {
+		if err := n.syncLedger(ctx, p); err != nil && ctx.Err() == nil {
+			n.logger.Debug("ledger sync", "peer", p, "err", err)
+		}
+	})
+}
+
+// syncLedger sends our summary to p and merges what p says we lack.
+func (n *Node) syncLedger(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	var sum replication.Summary
+	n.repl.do(func(c *replication.Core) { sum = c.Ledger().Summary() })
+	data, err := sum.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "ledger-sync"), p, LedgerSyncProtocol)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(syncTimeout))
+	if err := writeFrame(s, data); err != nil {
+		s.Reset()
+		return err
+	}
+	if err := s.CloseWrite(); err != nil {
+		return err
+	}
+	return n.readMissing(ctx, bufio.NewReader(s), p)
+}
+
+func (n *Node) readMissing(ctx context.Context, r *bufio.Reader, from peer.ID) error {
+	var got int
+	for {
+		frame, err := readFrame(r, maxAttestationBytes)
+		if errors.Is(err, io.EOF) {
+			n.logger.Debug("ledger sync done", "peer", from, "received", got)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a, err := replication.DecodeAttestation(frame)
+		if err != nil {
+			return fmt.Errorf("attestation from ledger sync: %w", err)
+		}
+		n.receiveAttestation(ctx, a, from)
+		got++
+	}
+}
+
+// handleSyncStream answers a peer's summary with what it lacks.
+func (n *Node) handleSyncStream(s network.Stream) {
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(syncTimeout))
+	data, err := readFrame(bufio.NewReader(s), maxSummaryBytes)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	sum, err := replication.DecodeSummary(data)
+	if err != nil {
+		n.rejected.note(n.logger, "ledger summary", s.Conn().RemotePeer().String(), err)
+		s.Reset()
+		return
+	}
+	var missing []replication.Attestation
+	n.repl.do(func(c *replication.Core) { missing = c.Ledger().Missing(sum) })
+	w := bufio.NewWriter(s)
+	for _, a := range missing {
+		if b, err := a.MarshalBinary(); err == nil {
+			if err := writeFrame(w, b); err != nil {
+				s.Reset()
+				return
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		s.Reset()
+	}
+}
+
+func writeFrame(w io.Writer, data []byte) error {
+	if _, err := w.Write(binary.AppendUvarint(nil, uint64(len(data)))); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
+}
+
+// readFrame reads one frame of at most limit bytes; io.EOF at a frame
+// boundary means the stream ended cleanly.
+func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
+	size, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if size > uint64(limit) {
+		return nil, fmt.Errorf("frame of %d bytes exceeds %d", size, limit)
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("read frame: %w", err)
+	}
+	return buf, nil
+}
