@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairn-fed/cairn/internal/archive"
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/api"
+)
+
+func newAddCommand(g *globals) *cobra.Command {
+	var opts node.AddOptions
+	cmd := &cobra.Command{
+		Use:   "add PATH|-",
+		Short: "Encrypt and store a file, a directory or stdin; print its capability",
+		Long: "Add chunks the data, encrypts every chunk on this node and stores it.\n" +
+			"It prints the object ID (CID) and the capability: keep the capability, it is\n" +
+			"the only way to read the data back (`cairn get CAPABILITY -o OUT`).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body, contentType, total, err := openAddSource(args[0], &opts)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			progress := startProgress(os.Stderr, total)
+			res, err := c.Add(cmd.Context(), progress.wrap(body), contentType, opts)
+			progress.stop()
+			if err != nil {
+				return fmt.Errorf("add %s: %w", args[0], err)
+			}
+			return g.print(cmd.OutOrStdout(), res, func() { printAdded(cmd, res) })
+		},
+	}
+	cmd.Flags().IntVar(&opts.Replicas, "replicas", 0, "copies to keep on distinct operators (default from config add.replicas)")
+	cmd.Flags().BoolVar(&opts.Unencrypted, "unencrypted", false, "store PLAINTEXT: storage peers can read it (marked as such everywhere)")
+	cmd.Flags().BoolVar(&opts.New, "new", false, "make a new object even if identical content was added before")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "name shown to you in `cairn ls` (default: the file name)")
+	return cmd
+}
+
+// openAddSource opens what to send: a file or directory as a tar stream
+// (which keeps names, permission bits and symbolic links), or stdin's
+// bytes. It checks the path first so a typo fails before anything is sent.
+func openAddSource(path string, opts *node.AddOptions) (io.ReadCloser, string, int64, error) {
+	if path == "-" {
+		if opts.Name == "" {
+			opts.Name = "stdin"
+		}
+		return io.NopCloser(os.Stdin), api.ContentFile, 0, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("add: %w", err)
+	}
+	if opts.Name == "" {
+		opts.Name = filepath.Base(filepath.Clean(path))
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return nil, "", 0, fmt.Errorf("add: %s is a %s, not a file or directory", path, fi.Mode().Type())
+	}
+	total, err := archive.Size(path)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("add: %w", err)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(archive.WriteTree(pw, path)) }()
+	return pr, api.ContentTar, total, nil
+}
+
+func printAdded(cmd *cobra.Command, res node.AddResult) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "Added %s (%s, %d file(s), %d chunk(s))\n", res.Name, humanBytes(res.Size), res.Files, res.Chunks)
+	fmt.Fprintf(out, "Object ID:  %s\n", res.CID)
+	fmt.Fprintf(out, "Capability: %s\n", res.Capability)
+	if !res.Encrypted {
+		fmt.Fprintln(out, "WARNING: stored UNENCRYPTED; every storage peer can read it.")
+	} else {
+		fmt.Fprintln(out, "Keep the capability safe: it is the key to this data.")
+	}
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairn-fed/cairn/internal/archive"
+)
+
+func newGetCommand(g *globals) *cobra.Command {
+	var out string
+	var dir bool
+	cmd := &cobra.Command{
+		Use:   "get CAPABILITY -o OUT",
+		Short: "Fetch, verify and decrypt an object into OUT",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("get: say where to write with -o OUT")
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			stream, err := c.Get(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("get: %w", err)
+			}
+			defer stream.Close()
+			if err := extract(stream, out, dir); err != nil {
+				return fmt.Errorf("get: %w", err)
+			}
+			return g.print(cmd.OutOrStdout(), map[string]string{"output": out}, func() {
+				fmt.Fprintln(cmd.OutOrStdout(), "Wrote", out)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file or directory to create (must not exist)")
+	cmd.Flags().BoolVar(&dir, "dir", false, "always write a directory, even for a single file")
+	return cmd
+}
+
+// extract writes the stream to out and reads it to the end, so an error the
+// daemon reports after the last file still fails the command.
+func extract(stream io.Reader, out string, dir bool) error {
+	if err := archive.Extract(stream, out, dir); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		os.RemoveAll(out)
+		return err
+	}
+	return nil
+}
