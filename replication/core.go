@@ -41,6 +41,7 @@ type Core struct {
 	out       Actions
 	toAttest  map[ObjectID]bool
 	checkSalt uint64
+	deleted   map[ObjectID]bool // tombstoned: never challenged, repaired or released
 }
 
 // localObject is an object this node holds, or is fetching.
@@ -89,6 +90,7 @@ var (
 	ErrUnknownChallenge = errors.New("replication: no such outstanding challenge")
 	ErrNotFetching      = errors.New("replication: object is not being fetched")
 	ErrInvalidTrack     = errors.New("replication: invalid track request")
+	ErrDeleted          = errors.New("replication: object is deleted by a tombstone")
 )
 
 // New returns a Core for the node self.
@@ -110,7 +112,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
-		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, toAttest: map[ObjectID]bool{},
+		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
 		limiter: newLimiter(cfg.ChallengeRate, cfg.ChallengeBurst), checkSalt: salt}, nil
 }
 
@@ -188,6 +190,9 @@ func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 	if obj == "" || opts.Target < 1 || opts.Target > maxTarget || opts.Leaves < 1 || opts.Leaves >= maxLeaves {
 		return fmt.Errorf("%w: object %q target %d leaves %d", ErrInvalidTrack, obj, opts.Target, opts.Leaves)
 	}
+	if c.deleted[obj] {
+		return fmt.Errorf("%w: object %q", ErrDeleted, obj)
+	}
 	lo := c.local[obj]
 	if lo == nil {
 		lo = &localObject{}
@@ -209,6 +214,27 @@ func (c *Core) Drop(obj ObjectID, now time.Time) {
 		c.holdingChanged(obj)
 	}
 }
+
+// SetDeleted records that a tombstone deletes obj (deleted true) or that
+// an undelete restored it. While deleted, the core drops its local copy
+// (attesting the loss), and neither challenges, repairs nor releases the
+// object, whatever the ledger says; after a restore the node tracks its
+// copy again with Track.
+func (c *Core) SetDeleted(obj ObjectID, deleted bool, now time.Time) {
+	if !deleted {
+		delete(c.deleted, obj)
+		c.dirty[obj] = true
+		return
+	}
+	c.deleted[obj] = true
+	delete(c.repairs, obj)
+	delete(c.below, obj)
+	delete(c.above, obj)
+	c.Drop(obj, now)
+}
+
+// IsDeleted reports whether SetDeleted marked obj deleted.
+func (c *Core) IsDeleted(obj ObjectID) bool { return c.deleted[obj] }
 
 // Holds reports whether this node holds obj. A challenge for an object it
 // does not hold is answered "refused".
@@ -289,6 +315,9 @@ func (c *Core) Tick(now time.Time) Actions {
 // evaluate brings one object's timers, challenges, repair and release
 // decisions up to date.
 func (c *Core) evaluate(obj ObjectID, now time.Time) {
+	if c.deleted[obj] {
+		return
+	}
 	v := c.view(obj, now)
 	c.trackSpans(obj, v, now)
 	if c.Holds(obj) {

@@ -248,3 +248,33 @@ func TestScenarioDeterministic(t *testing.T) {
 		t.Errorf("two identical runs fetched differently:\n%v\n%v", first, second)
 	}
 }
+
+// TestScenarioDeletedIsNeverRepaired: once every node marks obj1 deleted,
+// killing a holder triggers no fetch, holders drop their copies, and a
+// late Track of the object is refused.
+func TestScenarioDeletedIsNeverRepaired(t *testing.T) {
+	s := placed(t)
+	for _, n := range s.nodes {
+		n.core.SetDeleted(obj1, true, s.now)
+	}
+	deletedAt := s.now
+	s.byID[s.nonOwnerHolder(obj1)].killed = true
+	s.run(30 * time.Second)
+	if f := s.fetchesAfter(deletedAt); len(f) != 0 {
+		t.Errorf("fetches after deletion: %v, want none", f)
+	}
+	for _, n := range s.nodes {
+		if n.core.Holds(obj1) {
+			t.Errorf("%s still holds the deleted object", n.id)
+		}
+	}
+	a1 := s.byID["a1"]
+	if err := a1.core.Track(obj1, TrackOptions{Target: 3, Leaves: 8}, s.now); !errors.Is(err, ErrDeleted) {
+		t.Errorf("Track of a deleted object: %v, want ErrDeleted", err)
+	}
+	a1.core.SetDeleted(obj1, false, s.now)
+	s.must(a1.core.Track(obj1, TrackOptions{Target: 3, Leaves: 8}, s.now))
+	if !a1.core.Holds(obj1) {
+		t.Error("after undelete and Track, a1 does not hold the object")
+	}
+}

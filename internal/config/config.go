@@ -28,6 +28,7 @@ type Config struct {
 	Add         Add         `toml:"add"`
 	Fetch       Fetch       `toml:"fetch"`
 	Replication Replication `toml:"replication"`
+	Deletion    Deletion    `toml:"deletion"`
 }
 
 // Swarm configures the libp2p host.
@@ -64,6 +65,14 @@ type Replication struct {
 	RepairGrace       Duration `toml:"repair_grace"`
 	ReleaseGrace      Duration `toml:"release_grace"`
 	RepairMiBPerSec   int      `toml:"repair_mib_per_second"`
+}
+
+// Deletion tunes tombstones: the undo window, how long full tombstones are
+// kept, and when a silent holder is flagged; see configs/default.toml.
+type Deletion struct {
+	TrashWindow Duration `toml:"trash_window"`
+	Retention   Duration `toml:"retention"`
+	AckTimeout  Duration `toml:"ack_timeout"`
 }
 
 // Duration is a time.Duration written as a Go duration string in TOML.
@@ -113,7 +122,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -199,6 +208,19 @@ func (c Config) validateReplication() error {
 		return invalid("replication.release_grace", "must not be negative, got %s", r.ReleaseGrace)
 	case r.RepairMiBPerSec < 0:
 		return invalid("replication.repair_mib_per_second", "must not be negative (0: no limit), got %d", r.RepairMiBPerSec)
+	}
+	return nil
+}
+
+func (c Config) validateDeletion() error {
+	d := c.Deletion
+	switch {
+	case d.TrashWindow.Duration <= 0:
+		return invalid("deletion.trash_window", "must be positive, got %s", d.TrashWindow)
+	case d.Retention.Duration < d.TrashWindow.Duration:
+		return invalid("deletion.retention", "must be at least deletion.trash_window (%s), got %s", d.TrashWindow, d.Retention)
+	case d.AckTimeout.Duration <= 0:
+		return invalid("deletion.ack_timeout", "must be positive, got %s", d.AckTimeout)
 	}
 	return nil
 }
