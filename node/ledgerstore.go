@@ -87,6 +87,9 @@ func (n *Node) retrack(ctx context.Context, r ObjectRecord) error {
 		return err
 	}
 	obj, now := replication.ObjectID(r.ID), time.Now()
+	if n.isDeleted(r.ID) {
+		return nil // kept in the trash, not tracked
+	}
 	opts := replication.TrackOptions{Target: r.Replicas, Leaves: len(blocks), Pinned: r.Role == RoleOwner}
 	n.repl.do(func(c *replication.Core) {
 		if opts.Pinned {

@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,12 +59,14 @@ type Node struct {
 	cancel     context.CancelFunc
 	goroutines sync.WaitGroup
 
-	repl            *replicator   // the replication core and its loop
-	fed             fedState      // the federation, guarded by its own mutex
-	seen            seenTracker   // when peers were last connected
-	rostersRejected atomic.Int64  // rosters from peers that were not applied
-	rejected        rejections    // other refused messages, by kind
-	repairLimit     *rate.Limiter // paces repair fetches; nil: no limit
+	repl            *replicator        // the replication core and its loop
+	fed             fedState           // the federation, guarded by its own mutex
+	seen            seenTracker        // when peers were last connected
+	rostersRejected atomic.Int64       // rosters from peers that were not applied
+	rejected        rejections         // other refused messages, by kind
+	repairLimit     *rate.Limiter      // paces repair fetches; nil: no limit
+	del             *deletions         // tombstones, reference counts, hidden blocks
+	nodeKey         ed25519.PrivateKey // the identity key, signing acknowledgements
 }
 
 // Options are what a node needs besides its repository.
@@ -150,6 +153,9 @@ func (n *Node) startNetwork(r *repo.Repo) error {
 	if err := n.newReplicator(priv); err != nil {
 		return err
 	}
+	if err := n.newDeletions(); err != nil {
+		return err
+	}
 	n.dht, err = dht.New(n.host,
 		dht.ProtocolPrefix(ProtocolPrefix),
 		dht.Mode(dht.ModeServer),
@@ -158,7 +164,7 @@ func (n *Node) startNetwork(r *repo.Repo) error {
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	net := bsnet.NewFromIpfsHost(n.host, bsnet.Prefix(ProtocolPrefix))
-	n.bitswap = bitswap.New(ctx, net, n.dht, n.blocks)
+	n.bitswap = bitswap.New(ctx, net, n.dht, servedBlocks{n.blocks, n.serves})
 	return nil
 }
 

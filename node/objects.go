@@ -49,6 +49,9 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	if err != nil {
 		return AddResult{}, err
 	}
+	if !opts.New && n.isDeleted(res.Root.String()) {
+		return AddResult{}, fmt.Errorf("%w: this content was added before as %s and deleted; run `cairn undelete %s` to restore it, or add it with --new to store it as a new object", ErrDeleted, res.Root, res.Root)
+	}
 	if err := n.recordOwned(ctx, res, opts.Name, replicas); err != nil {
 		return AddResult{}, err
 	}
@@ -111,6 +114,9 @@ func (n *Node) Open(ctx context.Context, capability string) (*object.Object, err
 	cp, err := object.ParseCapability(capability)
 	if err != nil {
 		return nil, err
+	}
+	if n.isDeleted(cp.Root().String()) {
+		return nil, fmt.Errorf("%w: %s was deleted by its owner or a takedown", ErrDeleted, cp.Root())
 	}
 	if err := n.fetch(ctx, cp.Root()); err != nil {
 		return nil, err

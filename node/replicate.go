@@ -75,6 +75,7 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 		return fmt.Errorf("start replication: %w", err)
 	}
 	n.repl = &replicator{core: core, links: map[string][]cid.Cid{}}
+	n.nodeKey = ed25519.PrivateKey(raw)
 	n.host.SetStreamHandler(ChallengeProtocol, n.handleChallengeStream)
 	n.host.SetStreamHandler(LedgerSyncProtocol, n.handleSyncStream)
 	n.host.Network().Notify(&network.NotifyBundle{
@@ -91,11 +92,51 @@ func (n *Node) startReplication(ctx context.Context) error {
 	if err := n.restoreLedger(ctx); err != nil {
 		return err
 	}
+	if err := n.restoreDeletions(ctx); err != nil {
+		return err
+	}
+	resync := n.mustResync(ctx)
+	n.spawn(n.deletionLoop)
+	if resync {
+		n.logger.Warn("offline longer than deletion.retention: resynchronising tombstones with a member before serving anything")
+		n.spawn(n.resyncThenServe)
+		return nil
+	}
+	return n.serveAfterRestore(ctx)
+}
+
+// serveAfterRestore tracks the kept objects (deleted ones stay dropped),
+// starts serving blocks and starts the replication loop.
+func (n *Node) serveAfterRestore(ctx context.Context) error {
 	if err := n.retrackObjects(ctx); err != nil {
 		return err
 	}
+	n.hideDeleted()
+	n.del.ready.Store(true)
 	n.spawn(n.replicationLoop)
 	return nil
+}
+
+// resyncThenServe waits until a tombstone exchange with some member
+// succeeds, then serves.
+func (n *Node) resyncThenServe(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		for _, p := range n.host.Network().Peers() {
+			if err := n.syncTombstones(ctx, p); err == nil {
+				if err := n.serveAfterRestore(ctx); err != nil {
+					n.logger.Error("start serving after tombstone resync", "err", err)
+				}
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // replicationRoster feeds a newly installed roster to the core and joins
@@ -103,6 +144,9 @@ func (n *Node) startReplication(ctx context.Context) error {
 func (n *Node) replicationRoster(r federation.Roster) error {
 	now := time.Now()
 	n.repl.do(func(c *replication.Core) { c.SetMembers(r.ReplicationMembers(now), now) })
+	if _, err := n.deletionTopic(r.FederationID); err != nil {
+		return err
+	}
 	_, err := n.attestationTopic(r.FederationID)
 	return err
 }
@@ -195,6 +239,9 @@ func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, er
 	if err := n.fetchLimited(ctx, root, n.repairLimit); err != nil {
 		return 0, err
 	}
+	if n.isDeleted(root.String()) {
+		return 0, fmt.Errorf("%w while it was fetched: %s", ErrDeleted, root)
+	}
 	h, err := object.Stat(ctx, root, n.blocks)
 	if err != nil {
 		return 0, fmt.Errorf("read header of %s: %w", root, err)
@@ -206,11 +253,10 @@ func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, er
 	return len(blocks), err
 }
 
-// release forgets a surplus copy. Its blocks stay on disk for now: chunks
-// may be shared with other objects, and deleting them safely needs the
-// reference counting that tombstones will bring.
+// release forgets a surplus copy and removes the blocks no other object
+// kept here uses.
 func (n *Node) release(ctx context.Context, obj replication.ObjectID) {
-	if err := n.index.remove(ctx, string(obj)); err != nil {
+	if err := n.removeObject(ctx, string(obj)); err != nil {
 		n.logger.Warn("release copy", "cid", obj, "err", err)
 	}
 	n.repl.do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
@@ -250,6 +296,7 @@ func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error)
 	n.repl.linksMu.Lock()
 	n.repl.links[root.String()] = blocks
 	n.repl.linksMu.Unlock()
+	n.noteBlocks(root.String(), blocks)
 	return blocks, nil
 }
 

@@ -46,6 +46,7 @@ func (n *Node) statusInput(ctx context.Context, id string) netstat.ObjectInput {
 	if rec, err := n.index.get(ctx, id); err == nil {
 		in.FirstSeen = rec.AddedAt
 	}
+	in.Deletion = n.deletionProgress(id, time.Now())
 	return in
 }
 

@@ -90,6 +90,7 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 	switch {
 	case err == nil:
 		n.storeAttestation(ctx, a)
+		n.retryPending(ctx, string(a.Object))
 	case errors.Is(err, replication.ErrReplay):
 		// gossip and anti-entropy overlap: routine, not a refusal
 	default:
@@ -121,6 +122,9 @@ func (n *Node) onMemberConnected(p peer.ID) {
 		return
 	}
 	n.spawn(func(ctx context.Context) {
+		if err := n.syncTombstones(ctx, p); err != nil && ctx.Err() == nil {
+			n.logger.Debug("tombstone sync", "peer", p, "err", err)
+		}
 		if err := n.syncLedger(ctx, p); err != nil && ctx.Err() == nil {
 			n.logger.Debug("ledger sync", "peer", p, "err", err)
 		}

@@ -72,6 +72,13 @@ type Actions struct {
 	Releases []ObjectID
 	// Provide are objects to announce this node as a provider of.
 	Provide []ObjectID
+	// Changed lists, sorted, the objects this Tick evaluated: every object
+	// whose status may have changed since the previous Tick (new or
+	// changed records, challenge outcomes, roster changes, timers that
+	// fell due). An object missing from it has the same status as
+	// before, apart from ages. The node reports these to its event stream
+	// and metrics instead of scanning every object.
+	Changed []ObjectID
 }
 
 // Fetch asks the node to fetch an object; From lists known holders.
@@ -82,7 +89,7 @@ type Fetch struct {
 
 // Empty reports whether there is nothing to do.
 func (a *Actions) Empty() bool {
-	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Provide) == 0
+	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Provide)+len(a.Changed) == 0
 }
 
 // Errors of the driving API.
@@ -308,9 +315,28 @@ func (c *Core) Tick(now time.Time) Actions {
 	c.startRepairs(now)
 	c.publish(now)
 	out := c.out
+	out.Changed = dirty
 	c.out = Actions{}
 	return out
 }
+
+// Objects returns, sorted, every object the ledger records or this node
+// holds or fetches.
+func (c *Core) Objects() []ObjectID {
+	seen := make(map[ObjectID]struct{}, len(c.ledger.objects)+len(c.local))
+	for obj := range c.ledger.objects {
+		seen[obj] = struct{}{}
+	}
+	for obj := range c.local {
+		seen[obj] = struct{}{}
+	}
+	return sortedKeys(seen)
+}
+
+// Repairs returns how many fetches this node has decided on and not yet
+// started (waiting for one of MaxConcurrentRepairs slots), and how many
+// are in flight.
+func (c *Core) Repairs() (queued, fetching int) { return len(c.repairs), c.fetching }
 
 // evaluate brings one object's timers, challenges, repair and release
 // decisions up to date.

@@ -58,5 +58,8 @@ func (r *Refs) Users(block string) []string {
 	return out
 }
 
+// Blocks returns the blocks recorded for object, as given to Add.
+func (r *Refs) Blocks(object string) []string { return r.objects[object] }
+
 // Len returns the number of referenced blocks.
 func (r *Refs) Len() int { return len(r.blocks) }

@@ -37,7 +37,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newInitCommand(g), newDaemonCommand(g), newAddCommand(g), newGetCommand(g),
 		newLsCommand(g), newIDCommand(g), newConnectCommand(g), newPeersCommand(g),
-		newDemoCommand(g), newBenchCommand(g), newFederationCommand(g), newStatusCommand(g),
+		newDemoCommand(g), newBenchCommand(g), newFederationCommand(g), newStatusCommand(g), newRmCommand(g), newUndeleteCommand(g),
 	)
 	return root
 }

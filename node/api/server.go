@@ -38,6 +38,8 @@ type Backend interface {
 	FederationExportAuthority(remove bool) (string, error)
 	FederationImportAuthority(text string) error
 	StatusBackend
+	Delete(ctx context.Context, cid string) (node.DeletionResult, error)
+	Undelete(ctx context.Context, cid string) (node.DeletionResult, error)
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -71,6 +73,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	mux.HandleFunc("GET /api/v1/ls", s.handleList)
 	s.federationRoutes(mux)
 	s.statusRoutes(mux)
+	s.deletionRoutes(mux)
 	s.srv = &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
@@ -241,6 +244,11 @@ var errorStatuses = []struct {
 	{object.ErrUnsupportedVersion, http.StatusBadRequest},
 	{node.ErrBadAddress, http.StatusBadRequest},
 	{node.ErrNotFound, http.StatusNotFound},
+	{node.ErrInvalidCID, http.StatusBadRequest},
+	{node.ErrNotOwner, http.StatusForbidden},
+	{node.ErrNotDeleted, http.StatusConflict},
+	{node.ErrDeleted, http.StatusGone},
+	{node.ErrGone, http.StatusGone},
 	{node.ErrNoPeers, http.StatusServiceUnavailable},
 	{blockstore.ErrNoSpace, http.StatusInsufficientStorage},
 }

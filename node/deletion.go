@@ -1,0 +1,651 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+	ipld "github.com/ipfs/go-ipld-format"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/replication"
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// Deletion errors the API maps to clear answers.
+var (
+	// ErrDeleted means a tombstone deletes the object.
+	ErrDeleted = errors.New("node: object is deleted")
+	// ErrNotOwner means this node's owner did not add the object.
+	ErrNotOwner = errors.New("node: only the owner who added an object can delete or undelete it")
+	// ErrGone means the trash window has passed and the blocks are removed.
+	ErrGone = errors.New("node: the object's data is gone for good")
+	// ErrInvalidCID means an object ID does not parse as a CID.
+	ErrInvalidCID = errors.New("node: not a valid CID")
+	// ErrNotDeleted means undelete was asked for a live object.
+	ErrNotDeleted = errors.New("node: object is not deleted")
+)
+
+// deletions is the node's side of tombstones: the deterministic set from
+// package tombstone, plus what only the node knows (which blocks each
+// object uses, which blocks must no longer be served, who held a copy when
+// a deletion arrived).
+type deletions struct {
+	mu      sync.Mutex
+	set     *tombstone.Set                   // guarded by mu
+	refs    *tombstone.Refs                  // blocks of every object kept here, guarded by mu
+	hidden  map[string]struct{}              // multihash keys never served, guarded by mu
+	holders map[string][]string              // holders at deletion by object, guarded by mu
+	pending map[string][]tombstone.Tombstone // for objects not known yet, guarded by mu
+
+	// ready is false until stored tombstones are applied (and, after a long
+	// absence, resynchronised with a member): nothing is served before.
+	ready atomic.Bool
+
+	topicMu sync.Mutex
+	topic   *pubsub.Topic // the tombstone topic once joined, guarded by topicMu
+}
+
+// maxPendingTombstones bounds tombstones kept for objects this node has
+// not heard of yet (retried when their attestations arrive).
+const maxPendingTombstones = 10000
+
+// Datastore keys of the deletion state.
+const (
+	tombPrefix    = "/deletion/tombstone/"
+	ackPrefix     = "/deletion/ack/"
+	holdersPrefix = "/deletion/holders/"
+	purgedPrefix  = "/deletion/purged/"
+	lastOnlineKey = "/deletion/last-online"
+)
+
+func tombKey(t tombstone.Tombstone) datastore.Key {
+	return datastore.NewKey(fmt.Sprintf("%s%s/%d", tombPrefix, t.Object, t.Kind))
+}
+
+func ackKey(a tombstone.Ack) datastore.Key {
+	return datastore.NewKey(fmt.Sprintf("%s%s/%d/%d/%s", ackPrefix, a.Object, a.Kind, a.Phase, a.Holder))
+}
+
+// nodeKeys answers tombstone.Keys from the index, the replica ledger and
+// the roster. It locks the replication core, so it must never be called
+// with the core's lock held.
+type nodeKeys struct{ n *Node }
+
+func (k nodeKeys) ObjectOwner(object string) ed25519.PublicKey {
+	if rec, err := k.n.index.get(context.Background(), object); err == nil && rec.Role == RoleOwner {
+		return k.n.ownerKey()
+	}
+	var owner []byte
+	k.n.repl.do(func(c *replication.Core) { owner = c.Status(replication.ObjectID(object), time.Now()).Owner })
+	if len(owner) != ed25519.PublicKeySize {
+		return nil
+	}
+	return owner
+}
+
+func (k nodeKeys) Authority() ed25519.PublicKey {
+	if r := k.n.currentRoster(); r != nil {
+		return r.AuthorityKey
+	}
+	return nil
+}
+
+func (k nodeKeys) HolderKey(holder string) ed25519.PublicKey {
+	r := k.n.currentRoster()
+	if r == nil {
+		return nil
+	}
+	for _, m := range r.Members {
+		if m.PeerID == holder {
+			return m.PublicKey
+		}
+	}
+	return nil
+}
+
+func (n *Node) newDeletions() error {
+	cfg := tombstone.DefaultConfig()
+	cfg.TrashWindow = n.cfg.Deletion.TrashWindow.Duration
+	cfg.Retention = n.cfg.Deletion.Retention.Duration
+	cfg.AckTimeout = n.cfg.Deletion.AckTimeout.Duration
+	set, err := tombstone.NewSet(cfg, nodeKeys{n})
+	if err != nil {
+		return fmt.Errorf("start deletions: %w", err)
+	}
+	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
+		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}}
+	n.host.SetStreamHandler(TombstoneSyncProtocol, n.handleTombstoneSync)
+	return nil
+}
+
+// isDeleted reports whether a tombstone currently deletes obj.
+func (n *Node) isDeleted(obj string) bool {
+	n.del.mu.Lock()
+	defer n.del.mu.Unlock()
+	return n.del.set.IsDeleted(obj)
+}
+
+// serves reports whether the block may be handed to peers: never before
+// the stored tombstones are applied, never for deleted objects' blocks.
+func (n *Node) serves(c cid.Cid) bool {
+	if !n.del.ready.Load() {
+		return false
+	}
+	n.del.mu.Lock()
+	defer n.del.mu.Unlock()
+	_, hidden := n.del.hidden[string(c.Hash())]
+	return !hidden
+}
+
+// noteBlocks records which blocks a kept object uses, for reference
+// counting; a live object's blocks are served again even when a deleted
+// object shares them.
+func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
+	keys := make([]string, len(blocks))
+	for i, b := range blocks {
+		keys[i] = b.String()
+	}
+	d := n.del
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.refs.Add(obj, keys)
+	if !d.set.IsDeleted(obj) {
+		for _, b := range blocks {
+			delete(d.hidden, string(b.Hash()))
+		}
+	}
+}
+
+// rehide recomputes which of obj's blocks are hidden: those whose every
+// user is deleted. Callers hold d.mu.
+func (d *deletions) rehide(obj string) {
+	for _, b := range d.refs.Blocks(obj) {
+		c, err := cid.Decode(b)
+		if err != nil {
+			continue
+		}
+		live := false
+		for _, user := range d.refs.Users(b) {
+			if !d.set.IsDeleted(user) {
+				live = true
+				break
+			}
+		}
+		if live {
+			delete(d.hidden, string(c.Hash()))
+		} else {
+			d.hidden[string(c.Hash())] = struct{}{}
+		}
+	}
+}
+
+// DeletionResult is the answer to `cairn rm` and `cairn undelete`.
+type DeletionResult struct {
+	CID      string    `json:"cid"`
+	Deleted  bool      `json:"deleted"`
+	Version  uint64    `json:"version"`
+	IssuedAt time.Time `json:"issued_at"`
+	// PurgeAfter is when holders remove the blocks, unless undeleted first.
+	PurgeAfter *time.Time `json:"purge_after,omitempty"`
+}
+
+// Delete signs and spreads a tombstone for an object this node's owner
+// added. Deleting a deleted object changes nothing.
+func (n *Node) Delete(ctx context.Context, id string) (DeletionResult, error) {
+	return n.deletionResult(n.signOwnerTombstone(ctx, id, true))
+}
+
+// Undelete restores an object deleted by its owner while its blocks still
+// exist (inside the trash window).
+func (n *Node) Undelete(ctx context.Context, id string) (DeletionResult, error) {
+	return n.deletionResult(n.signOwnerTombstone(ctx, id, false))
+}
+
+func (n *Node) deletionResult(t tombstone.Tombstone, err error) (DeletionResult, error) {
+	if t.Version == 0 {
+		return DeletionResult{}, err
+	}
+	r := DeletionResult{CID: t.Object, Deleted: t.Deleted, Version: t.Version, IssuedAt: t.IssuedAt}
+	n.del.mu.Lock()
+	if at, ok := n.del.set.PurgeAt(t.Object); ok {
+		r.PurgeAfter = &at
+	}
+	n.del.mu.Unlock()
+	return r, err
+}
+
+func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) (tombstone.Tombstone, error) {
+	root, err := cid.Decode(id)
+	if err != nil {
+		return tombstone.Tombstone{}, fmt.Errorf("%w: %q is not a CID: %v", ErrInvalidCID, id, err)
+	}
+	id = root.String()
+	rec, err := n.index.get(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return tombstone.Tombstone{}, err
+	}
+	n.del.mu.Lock()
+	entry, _ := n.del.set.Get(id)
+	n.del.mu.Unlock()
+	owned := err == nil && rec.Role == RoleOwner
+	if !owned && !(entry.Owner.Version > 0 && string(entry.Owner.Signer) == string(n.ownerKey())) {
+		return tombstone.Tombstone{}, fmt.Errorf("%w: %s was not added by this node's owner", ErrNotOwner, id)
+	}
+	switch {
+	case deleted && entry.Owner.Deleted:
+		return entry.Owner, nil // already deleted: nothing new to sign
+	case !deleted && !entry.Owner.Deleted:
+		return tombstone.Tombstone{}, fmt.Errorf("%w: %s", ErrNotDeleted, id)
+	case !deleted && entry.Purged:
+		return tombstone.Tombstone{}, fmt.Errorf("%w: the trash window of %s has passed and its blocks were removed; add the data again", ErrGone, id)
+	}
+	t := tombstone.Tombstone{Object: id, Version: entry.Owner.Version + 1, Deleted: deleted,
+		Kind: tombstone.KindOwner, IssuedAt: time.Now(), Signer: n.ownerKey()}
+	if err := t.Sign(n.owner.SigningKey()); err != nil {
+		return tombstone.Tombstone{}, fmt.Errorf("sign tombstone: %w", err)
+	}
+	if _, err := n.applyTombstone(ctx, t); err != nil {
+		return tombstone.Tombstone{}, err
+	}
+	n.publishDeletion(ctx, t)
+	if !deleted && entry.Takedown.Deleted {
+		return t, fmt.Errorf("%w: restored by its owner, but a takedown by the federation authority still deletes it (%s)", ErrDeleted, entry.Takedown.Reason)
+	}
+	return t, nil
+}
+
+// applyTombstone merges a tombstone from anywhere (this node, gossip,
+// anti-entropy, storage) and carries out what changed.
+func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone) (bool, error) {
+	d := n.del
+	d.mu.Lock()
+	was := d.set.IsDeleted(t.Object)
+	changed, err := d.set.Apply(t, time.Now())
+	if errors.Is(err, tombstone.ErrUnknownObject) && len(d.pending) < maxPendingTombstones {
+		d.pending[t.Object] = append(d.pending[t.Object], t)
+	}
+	now := d.set.IsDeleted(t.Object)
+	d.mu.Unlock()
+	if err != nil || !changed {
+		return false, err
+	}
+	n.persist(ctx, tombKey(t), t)
+	switch {
+	case now && !was:
+		n.deletionApplied(ctx, t.Object)
+	case !now && was:
+		n.deletionLifted(ctx, t.Object)
+	}
+	return true, nil
+}
+
+// retryPending applies tombstones that arrived before anything else was
+// known about their object.
+func (n *Node) retryPending(ctx context.Context, obj string) {
+	n.del.mu.Lock()
+	ts := n.del.pending[obj]
+	delete(n.del.pending, obj)
+	n.del.mu.Unlock()
+	for _, t := range ts {
+		if _, err := n.applyTombstone(ctx, t); err != nil && !errors.Is(err, tombstone.ErrUnknownObject) {
+			n.rejected.note(n.logger, "tombstone", "", err, "cid", t.Object)
+		}
+	}
+}
+
+// deletionApplied stops serving, counting and repairing obj, remembers
+// who held it, and acknowledges when this node keeps a copy.
+func (n *Node) deletionApplied(ctx context.Context, obj string) {
+	now := time.Now()
+	var holders []string
+	n.repl.do(func(c *replication.Core) {
+		for _, h := range c.Status(replication.ObjectID(obj), now).Holders {
+			if h.State != replication.HolderReleased && h.State != replication.HolderRevoked {
+				holders = append(holders, string(h.Peer))
+			}
+		}
+		c.SetDeleted(replication.ObjectID(obj), true, now)
+	})
+	_, err := n.index.get(ctx, obj)
+	held := err == nil
+	d := n.del
+	d.mu.Lock()
+	if _, known := d.holders[obj]; !known {
+		d.holders[obj] = holders
+		n.persist(ctx, datastore.NewKey(holdersPrefix+obj), holders)
+	}
+	d.rehide(obj)
+	d.mu.Unlock()
+	n.logger.Info("deletion applied: no longer served, counted or repaired", "cid", obj)
+	if held {
+		n.acknowledge(ctx, obj, tombstone.PhaseApplied)
+	}
+}
+
+// deletionLifted makes an undeleted object live again: served, tracked
+// and counted, if its blocks are still here.
+func (n *Node) deletionLifted(ctx context.Context, obj string) {
+	n.repl.do(func(c *replication.Core) { c.SetDeleted(replication.ObjectID(obj), false, time.Now()) })
+	d := n.del
+	d.mu.Lock()
+	d.rehide(obj)
+	delete(d.holders, obj)
+	d.mu.Unlock()
+	n.meta.Delete(ctx, datastore.NewKey(holdersPrefix+obj))
+	if rec, err := n.index.get(ctx, obj); err == nil {
+		if err := n.retrack(ctx, rec); err != nil {
+			n.logger.Warn("track undeleted object", "cid", obj, "err", err)
+		}
+	}
+	n.logger.Info("object undeleted", "cid", obj)
+}
+
+// acknowledge signs, records and spreads this node's acknowledgement of
+// every lane that currently deletes obj.
+func (n *Node) acknowledge(ctx context.Context, obj string, phase tombstone.Phase) {
+	n.del.mu.Lock()
+	entry, _ := n.del.set.Get(obj)
+	n.del.mu.Unlock()
+	for _, t := range []tombstone.Tombstone{entry.Owner, entry.Takedown} {
+		if !t.Deleted {
+			continue
+		}
+		a := tombstone.Ack{Object: obj, Kind: t.Kind, Version: t.Version, Holder: n.host.ID().String(), Phase: phase, At: time.Now()}
+		if err := a.Sign(n.nodeKey); err != nil {
+			n.logger.Warn("sign deletion acknowledgement", "cid", obj, "err", err)
+			continue
+		}
+		if _, err := n.applyAck(ctx, a); err != nil {
+			n.logger.Warn("record own acknowledgement", "cid", obj, "err", err)
+			continue
+		}
+		n.publishDeletion(ctx, a)
+	}
+}
+
+// applyAck merges a holder's acknowledgement and persists it.
+func (n *Node) applyAck(ctx context.Context, a tombstone.Ack) (bool, error) {
+	n.del.mu.Lock()
+	changed, err := n.del.set.ApplyAck(a, time.Now())
+	n.del.mu.Unlock()
+	if err == nil && changed {
+		n.persist(ctx, ackKey(a), a)
+	}
+	return changed, err
+}
+
+// deletionProgress is the status input for obj's deletion.
+func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
+	n.del.mu.Lock()
+	holders := n.del.holders[obj]
+	deleted := n.del.set.IsDeleted(obj)
+	n.del.mu.Unlock()
+	if !deleted {
+		return tombstone.Progress{Object: obj, Now: now}
+	}
+	seen := map[string]time.Time{}
+	for _, h := range holders {
+		if id, err := peer.Decode(h); err == nil {
+			if at, ok := n.lastSeen(id); ok {
+				seen[h] = at
+			}
+		}
+	}
+	seen[n.host.ID().String()] = now
+	n.del.mu.Lock()
+	defer n.del.mu.Unlock()
+	return n.del.set.Progress(obj, holders, seen, now)
+}
+
+// deletionLoop purges objects whose trash window has passed, compacts old
+// tombstones and records that the node is online, until Close.
+func (n *Node) deletionLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastCompact time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n.purgeDue(ctx, now)
+			if now.Sub(lastCompact) >= time.Minute {
+				n.del.mu.Lock()
+				n.del.set.Compact(now)
+				n.del.mu.Unlock()
+				n.persist(ctx, datastore.NewKey(lastOnlineKey), now)
+				lastCompact = now
+			}
+		}
+	}
+}
+
+// purgeDue removes the blocks of objects whose trash window has passed,
+// keeping blocks another live object still uses, and acknowledges.
+func (n *Node) purgeDue(ctx context.Context, now time.Time) {
+	n.del.mu.Lock()
+	due := n.del.set.DuePurges(now)
+	n.del.mu.Unlock()
+	for _, obj := range due {
+		_, err := n.index.get(ctx, obj)
+		held := err == nil
+		if err := n.removeObject(ctx, obj); err != nil {
+			n.logger.Warn("purge deleted object", "cid", obj, "err", err)
+			continue
+		}
+		n.del.mu.Lock()
+		n.del.set.MarkPurged(obj)
+		n.del.mu.Unlock()
+		n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now)
+		n.logger.Info("deleted object purged: its blocks are gone", "cid", obj)
+		if held {
+			n.acknowledge(ctx, obj, tombstone.PhasePurged)
+		}
+	}
+}
+
+// removeObject forgets an object kept here and deletes the blocks no
+// other kept object uses.
+func (n *Node) removeObject(ctx context.Context, obj string) error {
+	if err := n.index.remove(ctx, obj); err != nil {
+		return err
+	}
+	n.del.mu.Lock()
+	freed := n.del.refs.Remove(obj)
+	n.del.mu.Unlock()
+	n.repl.linksMu.Lock()
+	delete(n.repl.links, obj)
+	n.repl.linksMu.Unlock()
+	for _, b := range freed {
+		c, err := cid.Decode(b)
+		if err != nil {
+			continue
+		}
+		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
+			return fmt.Errorf("remove block %s of %s: %w", b, obj, err)
+		}
+		n.del.mu.Lock()
+		delete(n.del.hidden, string(c.Hash()))
+		n.del.mu.Unlock()
+	}
+	return nil
+}
+
+// persist writes v (a tombstone, an ack, or JSON) under key, durably.
+func (n *Node) persist(ctx context.Context, key datastore.Key, v any) {
+	var data []byte
+	var err error
+	switch m := v.(type) {
+	case tombstone.Tombstone:
+		data, err = m.MarshalBinary()
+	case tombstone.Ack:
+		data, err = m.MarshalBinary()
+	default:
+		data, err = json.Marshal(v)
+	}
+	if err == nil {
+		err = n.meta.Put(ctx, key, data)
+	}
+	if err != nil {
+		n.logger.Warn("persist deletion state", "key", key, "err", err)
+	}
+}
+
+// restoreDeletions applies the stored tombstones, acknowledgements, purge
+// marks and holder lists. It runs after the replica ledger is restored
+// (owner keys come from attestations) and before any object is tracked.
+func (n *Node) restoreDeletions(ctx context.Context) error {
+	d := n.del
+	err := n.eachStored(ctx, tombPrefix, func(_ string, v []byte) error {
+		t, err := tombstone.Decode(v)
+		if err == nil {
+			d.mu.Lock()
+			_, err = d.set.Apply(t, time.Now())
+			if errors.Is(err, tombstone.ErrUnknownObject) {
+				d.pending[t.Object] = append(d.pending[t.Object], t)
+			}
+			d.mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	err = n.eachStored(ctx, ackPrefix, func(_ string, v []byte) error {
+		a, err := tombstone.DecodeAck(v)
+		if err == nil {
+			d.mu.Lock()
+			_, err = d.set.ApplyAck(a, time.Now())
+			d.mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	err = n.eachStored(ctx, holdersPrefix, func(obj string, v []byte) error {
+		var hs []string
+		err := json.Unmarshal(v, &hs)
+		d.mu.Lock()
+		d.holders[obj] = hs
+		d.mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	err = n.eachStored(ctx, purgedPrefix, func(obj string, _ []byte) error {
+		d.mu.Lock()
+		d.set.MarkPurged(obj)
+		d.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	d.mu.Lock()
+	deleted := []string{}
+	for _, t := range d.set.Tombstones() {
+		if d.set.IsDeleted(t.Object) {
+			deleted = append(deleted, t.Object)
+		}
+	}
+	d.mu.Unlock()
+	n.repl.do(func(c *replication.Core) {
+		for _, obj := range deleted {
+			c.SetDeleted(replication.ObjectID(obj), true, now)
+		}
+	})
+	return nil
+}
+
+// mustResync reports whether the node was offline longer than tombstones
+// are kept in full, and so must resynchronise them before serving.
+func (n *Node) mustResync(ctx context.Context) bool {
+	data, err := n.meta.Get(ctx, datastore.NewKey(lastOnlineKey))
+	if err != nil {
+		return false // a new node has nothing to resynchronise
+	}
+	var last time.Time
+	if json.Unmarshal(data, &last) != nil {
+		return true
+	}
+	n.del.mu.Lock()
+	defer n.del.mu.Unlock()
+	return n.del.set.MustResync(last, time.Now())
+}
+
+// hideDeleted hides the blocks of every deleted object kept here; it runs
+// once the kept objects' block lists are known.
+func (n *Node) hideDeleted() {
+	d := n.del
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range d.set.Tombstones() {
+		if d.set.IsDeleted(t.Object) {
+			d.rehide(t.Object)
+		}
+	}
+}
+
+// eachStored calls fn with the last key segment and value of every entry
+// under prefix; a bad entry is logged and skipped, not fatal.
+func (n *Node) eachStored(ctx context.Context, prefix string, fn func(name string, v []byte) error) error {
+	res, err := n.meta.Query(ctx, query.Query{Prefix: prefix})
+	if err != nil {
+		return fmt.Errorf("read deletion state: %w", err)
+	}
+	defer res.Close()
+	for e := range res.Next() {
+		if e.Error != nil {
+			return fmt.Errorf("read deletion state: %w", e.Error)
+		}
+		name := strings.TrimPrefix(e.Key, prefix)
+		if err := fn(name, e.Value); err != nil {
+			n.logger.Warn("skipped stored deletion state", "key", e.Key, "err", err)
+		}
+	}
+	return nil
+}
+
+// servedBlocks is the block store as bitswap sees it: blocks that must not
+// leave this node (see Node.serves) are reported missing.
+type servedBlocks struct {
+	*blockstore.Store
+	serves func(cid.Cid) bool
+}
+
+func (s servedBlocks) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	if !s.serves(c) {
+		return false, nil
+	}
+	return s.Store.Has(ctx, c)
+}
+
+func (s servedBlocks) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	if !s.serves(c) {
+		return -1, ipld.ErrNotFound{Cid: c}
+	}
+	return s.Store.GetSize(ctx, c)
+}
+
+func (s servedBlocks) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if !s.serves(c) {
+		return nil, ipld.ErrNotFound{Cid: c}
+	}
+	return s.Store.Get(ctx, c)
+}

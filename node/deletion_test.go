@@ -1,0 +1,75 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/replication"
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// TestForgedTombstonesAreRejected: tombstones for a's object signed by a
+// member that is not its owner, with a bad signature, for an unknown
+// object or replayed, are refused by a and never delete anything; the
+// owner's real deletion is applied once.
+func TestForgedTombstonesAreRejected(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	added, err := a.Add(ctx, object.NewReaderSource("note.txt", strings.NewReader("keep me")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b to learn of the object", func() bool {
+		var known bool
+		b.repl.do(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
+		return known
+	})
+
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	forge := func(obj string, version uint64, key ed25519.PrivateKey) tombstone.Tombstone {
+		tb := tombstone.Tombstone{Object: obj, Version: version, Deleted: true, Kind: tombstone.KindOwner,
+			IssuedAt: time.Now(), Signer: key.Public().(ed25519.PublicKey)}
+		if err := tb.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	badSig := forge(added.CID, 1, a.owner.SigningKey())
+	badSig.Signature[0] ^= 1
+	unknown, _ := cid.Decode("bafkqaaa")
+	for name, forged := range map[string]tombstone.Tombstone{
+		"another member's owner key": forge(added.CID, 1, b.owner.SigningKey()),
+		"a stranger's key":           forge(added.CID, 1, stranger),
+		"a bad signature":            badSig,
+		"an unknown object":          forge(unknown.String(), 1, a.owner.SigningKey()),
+		"an absurd version":          forge(added.CID, 1<<40, a.owner.SigningKey()),
+	} {
+		if changed, err := a.applyTombstone(ctx, forged); changed || err == nil {
+			t.Errorf("tombstone with %s: changed %v, err %v; want a rejection", name, changed, err)
+		}
+	}
+	if a.isDeleted(added.CID) {
+		t.Fatal("a forged tombstone deleted the object")
+	}
+
+	if _, err := a.Delete(ctx, added.CID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b to apply the owner's deletion", func() bool { return b.isDeleted(added.CID) })
+	b.del.mu.Lock()
+	replay, _ := b.del.set.Get(added.CID)
+	b.del.mu.Unlock()
+	if changed, err := b.applyTombstone(ctx, replay.Owner); changed || err != nil {
+		t.Errorf("replayed tombstone: changed %v, err %v; want a silent no-op", changed, err)
+	}
+	if _, err := b.Delete(ctx, added.CID); err == nil || !strings.Contains(err.Error(), "only the owner") {
+		t.Errorf("b deleting a's object: %v, want ErrNotOwner", err)
+	}
+}

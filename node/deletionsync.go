@@ -1,0 +1,266 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// Tombstones and acknowledgements travel like attestations: gossip on a
+// federation topic for the peers online now, and a pull-based anti-entropy
+// exchange with every member on connection for those that were away.
+
+// TombstoneSyncProtocol is the tombstone anti-entropy stream protocol.
+// The initiator sends its digest; the responder answers with its own; the
+// initiator sends a listing of the buckets that differ; the responder
+// sends the tombstones the initiator lacks, then every acknowledgement it
+// knows for deleted objects, and closes.
+const TombstoneSyncProtocol = protocol.ID(ProtocolPrefix + "/tombstone-sync/1.0.0")
+
+const (
+	maxDigestBytes   = 4 << 10
+	maxListingBytes  = 16 << 20
+	maxDeletionBytes = 4 << 10 // one tombstone or acknowledgement
+	// Wire type bytes (the second byte of each message) of package tombstone.
+	wireTombstone = 1
+	wireAck       = 2
+)
+
+// deletionTopic joins the federation's tombstone topic once.
+func (n *Node) deletionTopic(federationID string) (*pubsub.Topic, error) {
+	d := n.del
+	d.topicMu.Lock()
+	defer d.topicMu.Unlock()
+	if d.topic != nil {
+		return d.topic, nil
+	}
+	topic, err := n.joinTopic("/cairn/"+federationID+"/tombstones", n.validateGossipedDeletion, n.followDeletions)
+	if err != nil {
+		return nil, err
+	}
+	d.topic = topic
+	return topic, nil
+}
+
+// validateGossipedDeletion forwards only well-formed messages; the set
+// checks signers and signatures when the follower applies them.
+func (n *Node) validateGossipedDeletion(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+	if from == n.host.ID() {
+		return true
+	}
+	_, err := decodeDeletionMessage(msg.Data)
+	if err != nil {
+		n.rejected.note(n.logger, "tombstone", from.String(), err)
+	}
+	return err == nil
+}
+
+func (n *Node) followDeletions(ctx context.Context, sub *pubsub.Subscription) {
+	defer sub.Cancel()
+	for {
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if msg.ReceivedFrom == n.host.ID() {
+			continue
+		}
+		if m, err := decodeDeletionMessage(msg.Data); err == nil {
+			n.receiveDeletion(ctx, m, msg.ReceivedFrom)
+		}
+	}
+}
+
+// deletionMessage is a decoded tombstone or acknowledgement.
+type deletionMessage struct {
+	tomb *tombstone.Tombstone
+	ack  *tombstone.Ack
+}
+
+func decodeDeletionMessage(b []byte) (deletionMessage, error) {
+	if len(b) < 2 {
+		return deletionMessage{}, fmt.Errorf("deletion message of %d bytes: %w", len(b), tombstone.ErrMalformed)
+	}
+	switch b[1] {
+	case wireTombstone:
+		t, err := tombstone.Decode(b)
+		return deletionMessage{tomb: &t}, err
+	case wireAck:
+		a, err := tombstone.DecodeAck(b)
+		return deletionMessage{ack: &a}, err
+	}
+	return deletionMessage{}, fmt.Errorf("deletion message type %d: %w", b[1], tombstone.ErrMalformed)
+}
+
+// receiveDeletion applies a tombstone or acknowledgement from a peer.
+// Tombstones for objects not yet known wait for their attestations;
+// acknowledgements that arrive before their tombstone are dropped, since
+// anti-entropy sends every acknowledgement again.
+func (n *Node) receiveDeletion(ctx context.Context, m deletionMessage, from peer.ID) {
+	var err error
+	switch {
+	case m.tomb != nil:
+		_, err = n.applyTombstone(ctx, *m.tomb)
+		if errors.Is(err, tombstone.ErrUnknownObject) {
+			return
+		}
+	case m.ack != nil:
+		_, err = n.applyAck(ctx, *m.ack)
+		if errors.Is(err, tombstone.ErrUnknownObject) {
+			return
+		}
+	}
+	if err != nil {
+		n.rejected.note(n.logger, "tombstone", from.String(), err)
+	}
+}
+
+// publishDeletion gossips a tombstone or acknowledgement to the federation.
+func (n *Node) publishDeletion(ctx context.Context, m interface{ MarshalBinary() ([]byte, error) }) {
+	data, err := m.MarshalBinary()
+	if err != nil {
+		return
+	}
+	n.del.topicMu.Lock()
+	topic := n.del.topic
+	n.del.topicMu.Unlock()
+	if topic == nil {
+		return // no federation: nobody to tell
+	}
+	if err := topic.Publish(ctx, data); err != nil && ctx.Err() == nil {
+		n.logger.Warn("gossip deletion", "err", err)
+	}
+}
+
+// syncTombstones pulls from p the tombstones and acknowledgements this
+// node lacks.
+func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	n.del.mu.Lock()
+	ours := n.del.set.Digest()
+	n.del.mu.Unlock()
+	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "tombstone-sync"), p, TombstoneSyncProtocol)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(syncTimeout))
+	r := bufio.NewReader(s)
+	if err := writeMarshaled(s, ours); err != nil {
+		s.Reset()
+		return err
+	}
+	frame, err := readFrame(r, maxDigestBytes)
+	if err != nil {
+		return fmt.Errorf("read peer's tombstone digest: %w", err)
+	}
+	theirs, err := tombstone.DecodeDigest(frame)
+	if err != nil {
+		return fmt.Errorf("peer's tombstone digest: %w", err)
+	}
+	n.del.mu.Lock()
+	listing := n.del.set.Listing(ours.Differs(theirs))
+	n.del.mu.Unlock()
+	if err := writeMarshaled(s, listing); err != nil {
+		s.Reset()
+		return err
+	}
+	if err := s.CloseWrite(); err != nil {
+		return err
+	}
+	var got int
+	for {
+		frame, err := readFrame(r, maxDeletionBytes)
+		if errors.Is(err, io.EOF) {
+			n.logger.Debug("tombstone sync done", "peer", p, "received", got)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m, err := decodeDeletionMessage(frame)
+		if err != nil {
+			return fmt.Errorf("tombstone sync: %w", err)
+		}
+		n.receiveDeletion(ctx, m, p)
+		got++
+	}
+}
+
+// handleTombstoneSync answers a peer's pull.
+func (n *Node) handleTombstoneSync(s network.Stream) {
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(syncTimeout))
+	from := s.Conn().RemotePeer()
+	r := bufio.NewReader(s)
+	frame, err := readFrame(r, maxDigestBytes)
+	if err == nil {
+		_, err = tombstone.DecodeDigest(frame)
+	}
+	if err != nil {
+		n.rejected.note(n.logger, "tombstone sync", from.String(), err)
+		s.Reset()
+		return
+	}
+	n.del.mu.Lock()
+	ours := n.del.set.Digest()
+	n.del.mu.Unlock()
+	if err := writeMarshaled(s, ours); err != nil {
+		s.Reset()
+		return
+	}
+	frame, err = readFrame(r, maxListingBytes)
+	var listing tombstone.Listing
+	if err == nil {
+		listing, err = tombstone.DecodeListing(frame)
+	}
+	if err != nil {
+		n.rejected.note(n.logger, "tombstone sync", from.String(), err)
+		s.Reset()
+		return
+	}
+	n.del.mu.Lock()
+	missing := n.del.set.Missing(listing)
+	var acks []tombstone.Ack
+	for _, t := range n.del.set.Tombstones() {
+		if t.Deleted {
+			acks = append(acks, n.del.set.Acks(t.Object)...)
+		}
+	}
+	n.del.mu.Unlock()
+	w := bufio.NewWriter(s)
+	for _, t := range missing {
+		if err := writeMarshaled(w, t); err != nil {
+			s.Reset()
+			return
+		}
+	}
+	for _, a := range acks {
+		if err := writeMarshaled(w, a); err != nil {
+			s.Reset()
+			return
+		}
+	}
+	if err := w.Flush(); err != nil {
+		s.Reset()
+	}
+}
+
+func writeMarshaled(w io.Writer, m interface{ MarshalBinary() ([]byte, error) }) error {
+	data, err := m.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return writeFrame(w, data)
+}
