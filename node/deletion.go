@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-datastore/query"
 	ipld "github.com/ipfs/go-ipld-format"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/node/blockstore"
@@ -128,6 +129,11 @@ func (n *Node) newDeletions() error {
 	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
 		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}}
 	n.host.SetStreamHandler(TombstoneSyncProtocol, n.handleTombstoneSync)
+	// A peer was last seen when its last connection closed: status shows
+	// how long an unconfirmed holder has been away.
+	n.host.Network().Notify(&network.NotifyBundle{
+		DisconnectedF: func(_ network.Network, c network.Conn) { n.seen.mark(c.RemotePeer()) },
+	})
 	return nil
 }
 
@@ -398,10 +404,14 @@ func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
 	}
 	seen := map[string]time.Time{}
 	for _, h := range holders {
-		if id, err := peer.Decode(h); err == nil {
-			if at, ok := n.lastSeen(id); ok {
-				seen[h] = at
-			}
+		id, err := peer.Decode(h)
+		if err != nil {
+			continue
+		}
+		if n.host.Network().Connectedness(id) == network.Connected {
+			seen[h] = now
+		} else if at, ok := n.lastSeen(id); ok {
+			seen[h] = at
 		}
 	}
 	seen[n.host.ID().String()] = now

@@ -46,7 +46,8 @@ type member struct {
 type tour struct {
 	out        io.Writer
 	opts       Options
-	members    []*member
+	members    []*member // running
+	everyone   []*member // including those stopped
 	step       int
 	capability string // of the object added in the tour
 	cid        string // its object ID
@@ -93,7 +94,7 @@ func (t *tour) heading(title string) {
 }
 
 func (t *tour) play(ctx context.Context) error {
-	steps := []func(context.Context) error{t.start, t.federate, t.addAndFetch, t.replicate, t.outsider}
+	steps := []func(context.Context) error{t.start, t.federate, t.addAndFetch, t.replicate, t.outsider, t.deleteObject}
 	for _, s := range steps {
 		if err := s(ctx); err != nil {
 			return err
@@ -101,7 +102,7 @@ func (t *tour) play(ctx context.Context) error {
 	}
 	t.say("\nThat is the whole path: a federation of trusted operators; chunk, encrypt, store durably;")
 	t.say("fetch by content address, verify, decrypt; copies on independent operators, checked and")
-	t.say("repaired without a coordinator; and nothing for outsiders.")
+	t.say("repaired without a coordinator; nothing for outsiders; and deletion that reaches every holder.")
 	t.say("Run a real node with `cairn init` and `cairn daemon`; see README.md.")
 	return nil
 }
@@ -131,11 +132,14 @@ func (t *tour) startMember(name string, i int) (*member, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Config.Deletion.TrashWindow.Duration = demoTrashWindow
 	n, err := node.New(r, node.Options{Owner: owner, Logger: t.opts.Logger.With("node", name)})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start %s: %w", name, err)
 	}
-	return &member{name: name, repo: r, node: n}, nil
+	m := &member{name: name, repo: r, node: n}
+	t.everyone = append(t.everyone, m)
+	return m, nil
 }
 
 // federate founds a federation on the first node and admits the others
@@ -321,6 +325,56 @@ func (t *tour) replicate(ctx context.Context) error {
 	return nil
 }
 
+// demoTrashWindow replaces the default 24 h undo window so the tour can
+// show the blocks going away.
+const demoTrashWindow = 3 * time.Second
+
+// deleteObject deletes the tour's object and follows the holders'
+// acknowledgements until the blocks are gone everywhere.
+func (t *tour) deleteObject(ctx context.Context) error {
+	owner := t.members[0]
+	t.heading(fmt.Sprintf("%s deletes the object: a signed tombstone goes to every holder", owner.name))
+	res, err := owner.node.Delete(ctx, t.cid)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	t.say("   Tombstone version %d, signed with the owner's key; nobody else's signature would be accepted.", res.Version)
+	seen := -1
+	v, err := t.waitStatus(ctx, "every running holder to confirm", func(v netstat.ObjectView) bool {
+		if v.DeletionView == nil {
+			return false
+		}
+		if v.DeletedOn != seen {
+			seen = v.DeletedOn
+			t.say("   after %-6s %s", time.Since(start).Round(time.Millisecond), v.Summary())
+		}
+		for _, u := range v.Unconfirmed {
+			if t.running(u.PeerID) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, u := range v.Unconfirmed {
+		t.say("   %s is down: it will apply the deletion when it returns, before it serves anything.", t.nameOf(u.PeerID))
+	}
+	t.say("   Every running holder stopped serving it at once; `cairn undelete` could bring it back for %s (24 h by default).", demoTrashWindow)
+	v, err = t.waitStatus(ctx, "the blocks to go", func(v netstat.ObjectView) bool { return v.PurgedOn == v.DeletedOn })
+	if err != nil {
+		return err
+	}
+	t.say("   after %-6s the trash window passed: blocks removed on %d holders, each confirmed with a signed acknowledgement.",
+		time.Since(start).Round(time.Millisecond), v.PurgedOn)
+	if _, err := owner.node.Open(ctx, t.capability); err != nil {
+		t.say("   Fetching it with the capability now says: %v", err)
+	}
+	return nil
+}
+
 // waitStatus polls the owner's status of the tour's object until ok holds.
 func (t *tour) waitStatus(ctx context.Context, what string, ok func(netstat.ObjectView) bool) (netstat.ObjectView, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -363,7 +417,7 @@ func (t *tour) remoteHolder(v netstat.ObjectView) *member {
 }
 
 func (t *tour) nameOf(peerID string) string {
-	for _, m := range t.members {
+	for _, m := range t.everyone {
 		if m.node.ID().PeerID == peerID {
 			return m.name
 		}
@@ -371,7 +425,17 @@ func (t *tour) nameOf(peerID string) string {
 	return shortID(peerID)
 }
 
-// forget removes a stopped member from the tour.
+// running reports whether the member with this peer ID is still up.
+func (t *tour) running(peerID string) bool {
+	for _, m := range t.members {
+		if m.node.ID().PeerID == peerID {
+			return true
+		}
+	}
+	return false
+}
+
+// forget removes a stopped member from the running ones.
 func (t *tour) forget(gone *member) {
 	kept := t.members[:0]
 	for _, m := range t.members {
