@@ -32,6 +32,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&opts.Nodes, "nodes", opts.Nodes, "how many nodes to start")
+	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the nodes and the dashboard running after the tour, until Ctrl-C")
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "keep the nodes' repositories here instead of a temporary directory")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/api"
+	"github.com/cairn-fed/cairn/node/dashboard"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -27,6 +30,9 @@ type Options struct {
 	Nodes     int    // how many nodes; at least 2
 	FileBytes int    // size of the sample file
 	Logger    *slog.Logger
+	// Keep leaves the nodes and the dashboard running after the tour until
+	// ctx ends (Ctrl-C in the CLI).
+	Keep bool
 }
 
 // DefaultOptions is the tour the README runs.
@@ -49,8 +55,9 @@ type tour struct {
 	members    []*member // running
 	everyone   []*member // including those stopped
 	step       int
-	capability string // of the object added in the tour
-	cid        string // its object ID
+	capability string      // of the object added in the tour
+	cid        string      // its object ID
+	api        *api.Server // the first node's API and dashboard
 }
 
 // Run plays the tour, writing the narration to out.
@@ -99,11 +106,22 @@ func (t *tour) play(ctx context.Context) error {
 		if err := s(ctx); err != nil {
 			return err
 		}
+		if t.api == nil && len(t.members) > 0 {
+			if err := t.serveDashboard(); err != nil {
+				return err
+			}
+		}
 	}
 	t.say("\nThat is the whole path: a federation of trusted operators; chunk, encrypt, store durably;")
 	t.say("fetch by content address, verify, decrypt; copies on independent operators, checked and")
 	t.say("repaired without a coordinator; nothing for outsiders; and deletion that reaches every holder.")
 	t.say("Run a real node with `cairn init` and `cairn daemon`; see README.md.")
+	if t.opts.Keep {
+		t.say("\nThe nodes and the dashboard keep running; press Ctrl-C to stop.")
+		<-ctx.Done()
+	} else {
+		t.say("(Run `cairn demo --keep` to keep the nodes and the dashboard running after the tour.)")
+	}
 	return nil
 }
 
@@ -240,7 +258,30 @@ func (t *tour) outsider(ctx context.Context) error {
 	return nil
 }
 
+// serveDashboard serves the first node's API and dashboard on a loopback
+// port and says where to open it.
+func (t *tour) serveDashboard() error {
+	m := t.members[0]
+	token, err := m.repo.Token()
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: listen for the dashboard: %w", err)
+	}
+	t.api = api.NewServer(m.node, token, t.opts.Logger)
+	go t.api.Serve(l)
+	t.say("\n   Watch it live: %s's dashboard is at\n   %s", m.name, dashboard.URL(l.Addr().String(), token))
+	return nil
+}
+
 func (t *tour) stop() {
+	if t.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		t.api.Shutdown(ctx)
+		cancel()
+	}
 	for _, m := range t.members {
 		m.node.Close()
 	}

@@ -21,6 +21,7 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 		"founds the federation", "2 regions", "appears nowhere in plaintext",
 		"identical", "refused the connection", "fails too",
 		"notices at once: at risk", "Repaired in",
+		"dashboard is at", "#token=", "deletes the object", "blocks removed on", "object is deleted",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
