@@ -90,7 +90,7 @@ func (k nodeKeys) ObjectOwner(object string) ed25519.PublicKey {
 		return k.n.ownerKey()
 	}
 	var owner []byte
-	k.n.repl.do(func(c *replication.Core) { owner = c.Status(replication.ObjectID(object), time.Now()).Owner })
+	k.n.repl.read(func(c *replication.Core) { owner = c.Status(replication.ObjectID(object), time.Now()).Owner })
 	if len(owner) != ed25519.PublicKeySize {
 		return nil
 	}
@@ -129,6 +129,7 @@ func (n *Node) newDeletions() error {
 	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
 		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}}
 	n.host.SetStreamHandler(TombstoneSyncProtocol, n.handleTombstoneSync)
+	n.setTombstoneHealth(n.deletionHealth)
 	// A peer was last seen when its last connection closed: status shows
 	// how long an unconfirmed holder has been away.
 	n.host.Network().Notify(&network.NotifyBundle{
@@ -335,6 +336,7 @@ func (n *Node) deletionApplied(ctx context.Context, obj string) {
 	}
 	d.rehide(obj)
 	d.mu.Unlock()
+	n.noteChanged(obj)
 	n.logger.Info("deletion applied: no longer served, counted or repaired", "cid", obj)
 	if held {
 		n.acknowledge(ctx, obj, tombstone.PhaseApplied)
@@ -356,6 +358,7 @@ func (n *Node) deletionLifted(ctx context.Context, obj string) {
 			n.logger.Warn("track undeleted object", "cid", obj, "err", err)
 		}
 	}
+	n.noteChanged(obj)
 	n.logger.Info("object undeleted", "cid", obj)
 }
 
@@ -389,6 +392,7 @@ func (n *Node) applyAck(ctx context.Context, a tombstone.Ack) (bool, error) {
 	n.del.mu.Unlock()
 	if err == nil && changed {
 		n.persist(ctx, ackKey(a), a)
+		n.noteChanged(a.Object)
 	}
 	return changed, err
 }
@@ -418,6 +422,27 @@ func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
 	n.del.mu.Lock()
 	defer n.del.mu.Unlock()
 	return n.del.set.Progress(obj, holders, seen, now)
+}
+
+// deletionHealth counts the deletions some holder has not acknowledged,
+// how long the oldest has waited, and the holders past deletion.ack_timeout.
+func (n *Node) deletionHealth(now time.Time) tombstoneHealth {
+	d := n.del
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var h tombstoneHealth
+	for _, t := range d.set.Tombstones() {
+		if !t.Deleted || !d.set.IsDeleted(t.Object) {
+			continue
+		}
+		p := d.set.Progress(t.Object, d.holders[t.Object], nil, now)
+		if p.DeletedOn < p.Holders {
+			h.Pending++
+			h.Lag = max(h.Lag, now.Sub(t.IssuedAt))
+		}
+	}
+	h.Laggards = d.set.Laggards(now, func(obj string) []string { return d.holders[obj] })
+	return h
 }
 
 // deletionLoop purges objects whose trash window has passed, compacts old
@@ -460,6 +485,7 @@ func (n *Node) purgeDue(ctx context.Context, now time.Time) {
 		n.del.set.MarkPurged(obj)
 		n.del.mu.Unlock()
 		n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now)
+		n.noteChanged(obj)
 		n.logger.Info("deleted object purged: its blocks are gone", "cid", obj)
 		if held {
 			n.acknowledge(ctx, obj, tombstone.PhasePurged)

@@ -118,6 +118,7 @@ func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubs
 // onConnected hands the new peer our roster and measures its latency.
 func (n *Node) onConnected(p peer.ID) {
 	n.seen.mark(p)
+	n.notePeer(p, true)
 	r := n.currentRoster()
 	if r == nil {
 		return

@@ -58,6 +58,12 @@ type Node struct {
 	spawn      func(fn func(ctx context.Context))
 	cancel     context.CancelFunc
 	goroutines sync.WaitGroup
+	// status keeps the latest pass over every object, for the overview.
+	status statusCache
+
+	// obs records the event stream and keeps the counts that health and
+	// metrics read (events.go).
+	obs observer
 
 	repl            *replicator        // the replication core and its loop
 	fed             fedState           // the federation, guarded by its own mutex
@@ -107,6 +113,9 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.startReplication(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := n.startEvents(r); err != nil {
 		return nil, err
 	}
 	return n, nil

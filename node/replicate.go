@@ -22,12 +22,16 @@ import (
 	"github.com/cairn-fed/cairn/replication"
 )
 
-// tickInterval is how often the loop advances the replication core. An
-// added object reaches its first holders within about two ticks (the
-// owner's attestation, then their fetch decision), so a short tick is most
-// of the latency a user sees before replication starts; an idle tick costs
-// microseconds.
+// tickInterval is how often the loop advances the replication core when
+// no input wakes it earlier: it bounds how late a timer (a challenge
+// due, a grace period ending) is noticed. An idle tick costs microseconds.
 const tickInterval = 100 * time.Millisecond
+
+// minTickGap is the shortest time between two ticks when inputs (an
+// attestation, a challenge answer, a finished fetch) wake the loop early.
+// Each hop of placement (attest, decide, fetch, attest, challenge) then
+// waits milliseconds instead of up to a tick.
+const minTickGap = 5 * time.Millisecond
 
 // replicator drives the replication core. The core is single-threaded:
 // every call goes through do, which holds mu; the loop goroutine ticks it
@@ -41,13 +45,32 @@ type replicator struct {
 
 	topicMu sync.Mutex
 	topic   *pubsub.Topic // the attestation topic once joined, guarded by topicMu
+
+	wake chan struct{} // kicks the loop; buffered, one pending kick
 }
 
 // do runs fn with the core, serialised with every other caller.
 func (r *replicator) do(fn func(c *replication.Core)) {
 	r.mu.Lock()
+	fn(r.core)
+	r.mu.Unlock()
+	r.kick()
+}
+
+// read runs fn with the core without waking the loop: for callers that
+// only look (status, metrics, summaries), so reading never costs a tick.
+func (r *replicator) read(fn func(c *replication.Core)) {
+	r.mu.Lock()
 	defer r.mu.Unlock()
 	fn(r.core)
+}
+
+// kick asks the loop to tick soon: an input may have made a decision due.
+func (r *replicator) kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default: // a tick is already pending
+	}
 }
 
 // replicationConfig maps the node's config onto the core's.
@@ -74,7 +97,7 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	if err != nil {
 		return fmt.Errorf("start replication: %w", err)
 	}
-	n.repl = &replicator{core: core, links: map[string][]cid.Cid{}}
+	n.repl = &replicator{core: core, links: map[string][]cid.Cid{}, wake: make(chan struct{}, 1)}
 	n.nodeKey = ed25519.PrivateKey(raw)
 	n.host.SetStreamHandler(ChallengeProtocol, n.handleChallengeStream)
 	n.host.SetStreamHandler(LedgerSyncProtocol, n.handleSyncStream)
@@ -157,18 +180,30 @@ func (n *Node) replicationLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		var acts replication.Actions
-		n.repl.do(func(c *replication.Core) { acts = c.Tick(time.Now()) })
+		r := n.repl
+		r.mu.Lock()
+		acts = r.core.Tick(time.Now())
+		r.mu.Unlock()
 		n.carryOut(ctx, acts)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.wake:
+			// An input arrived: tick now rather than at the next period,
+			// but at most every minTickGap, so bursts of input batch up.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(minTickGap):
+			}
 		}
 	}
 }
 
 // carryOut performs one Tick's decisions.
 func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
+	n.recordChanged(acts.Changed)
 	for _, a := range acts.Publish {
 		n.publishAttestation(ctx, a)
 	}
@@ -206,6 +241,7 @@ func (n *Node) provide(obj replication.ObjectID) {
 func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
 	start := time.Now()
 	n.logger.Info("repair: fetching a copy", "cid", f.Object, "from", len(f.From))
+	n.noteRepairStarted(f)
 	leaves, err := n.fetchAndRecord(ctx, f)
 	if err != nil && ctx.Err() == nil {
 		n.logger.Warn("repair fetch failed", "cid", f.Object, "err", err)
@@ -224,6 +260,7 @@ func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
 	if err == nil {
 		n.logger.Info("repair: copy stored", "cid", f.Object, "took", time.Since(start).Round(time.Millisecond))
 	}
+	n.noteRepairFinished(f.Object, err)
 }
 
 func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, error) {
@@ -309,6 +346,7 @@ func (n *Node) onMemberDisconnected(p peer.ID) {
 	if n.host.Network().Connectedness(p) == network.Connected {
 		return
 	}
+	n.notePeer(p, false)
 	now := time.Now()
 	holder := replication.PeerID(p.String())
 	n.repl.do(func(c *replication.Core) {

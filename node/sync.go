@@ -136,7 +136,7 @@ func (n *Node) syncLedger(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	var sum replication.Summary
-	n.repl.do(func(c *replication.Core) { sum = c.Ledger().Summary() })
+	n.repl.read(func(c *replication.Core) { sum = c.Ledger().Summary() })
 	data, err := sum.MarshalBinary()
 	if err != nil {
 		return err
@@ -193,7 +193,7 @@ func (n *Node) handleSyncStream(s network.Stream) {
 		return
 	}
 	var missing []replication.Attestation
-	n.repl.do(func(c *replication.Core) { missing = c.Ledger().Missing(sum) })
+	n.repl.read(func(c *replication.Core) { missing = c.Ledger().Missing(sum) })
 	w := bufio.NewWriter(s)
 	for _, a := range missing {
 		if b, err := a.MarshalBinary(); err == nil {

@@ -39,6 +39,8 @@ func newRootCommand() *cobra.Command {
 		newLsCommand(g), newIDCommand(g), newConnectCommand(g), newPeersCommand(g),
 		newDemoCommand(g), newBenchCommand(g), newFederationCommand(g), newStatusCommand(g), newRmCommand(g), newUndeleteCommand(g),
 	)
+	root.AddCommand(newEventsCommand(g), newHealthCommand(g))
+	root.AddCommand(newDashboardCommand(g))
 	return root
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/dashboard"
 )
 
 // Backend is what the API serves: a running node.
@@ -74,7 +75,8 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.federationRoutes(mux)
 	s.statusRoutes(mux)
 	s.deletionRoutes(mux)
-	s.srv = &http.Server{Handler: s.authorize(mux), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: dashboard.Handler(s.authorize(mux)), ReadHeaderTimeout: 10 * time.Second}
+	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
 	return s
 }
 

@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node"
@@ -14,7 +16,11 @@ import (
 type StatusBackend interface {
 	Status(ctx context.Context, cid string) (netstat.ObjectView, error)
 	StatusAll(ctx context.Context) (node.StatusOverview, error)
+	StatusPage(ctx context.Context, after netstat.PageCursor, limit int) (node.StatusOverview, error)
 }
+
+// maxPageSize caps ?limit= on GET /api/v1/status.
+var maxPageSize = netstat.DefaultConfig().MaxPageSize
 
 func (s *Server) statusRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/status", s.handleStatusAll)
@@ -34,13 +40,49 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, v)
 }
 
+// handleStatusAll answers GET /api/v1/status: every object in CID order,
+// or with ?limit=N and/or ?after=CURSOR one page, most urgent first, whose
+// "next" field is the cursor of the following page ("" on the last).
 func (s *Server) handleStatusAll(w http.ResponseWriter, r *http.Request) {
-	ov, err := s.backend.StatusAll(r.Context())
+	q := r.URL.Query()
+	if !q.Has("limit") && !q.Has("after") {
+		ov, err := s.backend.StatusAll(r.Context())
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, ov)
+		return
+	}
+	after, limit, err := pageQuery(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	ov, err := s.backend.StatusPage(r.Context(), after, limit)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
 	writeJSON(w, ov)
+}
+
+// pageQuery reads ?limit= (1 to maxPageSize; absent: the default page
+// size) and ?after= (a page cursor; absent or empty: the first page).
+func pageQuery(q url.Values) (netstat.PageCursor, int, error) {
+	limit := 0
+	if v := q.Get("limit"); q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return netstat.PageCursor{}, 0, fmt.Errorf("limit must be a whole number from 1 to %d, got %q", maxPageSize, v)
+		}
+		limit = n
+	}
+	after, err := netstat.ParsePageCursor(q.Get("after"))
+	if err != nil {
+		return netstat.PageCursor{}, 0, fmt.Errorf("after: %w", err)
+	}
+	return after, limit, nil
 }
 
 // Status returns the replication status of one object.
@@ -53,4 +95,16 @@ func (c *Client) Status(ctx context.Context, cid string) (netstat.ObjectView, er
 func (c *Client) StatusAll(ctx context.Context) (node.StatusOverview, error) {
 	var ov node.StatusOverview
 	return ov, c.call(ctx, http.MethodGet, "/api/v1/status", nil, &ov)
+}
+
+// StatusPage returns the tally and one page of at most limit rows after
+// the cursor, most urgent first; limit <= 0 asks for the default size.
+func (c *Client) StatusPage(ctx context.Context, after netstat.PageCursor, limit int) (node.StatusOverview, error) {
+	q := url.Values{}
+	q.Set("after", after.String())
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var ov node.StatusOverview
+	return ov, c.call(ctx, http.MethodGet, "/api/v1/status?"+q.Encode(), nil, &ov)
 }

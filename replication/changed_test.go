@@ -1,0 +1,68 @@
+package replication
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestTickReportsChangedObjects: Actions.Changed names exactly the objects
+// a Tick evaluated, so the node can follow changes without scanning every
+// object: a new copy, a received attestation, a challenge outcome and a
+// timer falling due each put the object there once, and a quiet Tick
+// reports nothing.
+func TestTickReportsChangedObjects(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}})
+	a, b := s.byID["a"].core, s.byID["b"].core
+	const other ObjectID = "bafyobject2"
+	now := s.now
+	step := func(c *Core, want ...ObjectID) Actions {
+		t.Helper()
+		now = now.Add(10 * time.Millisecond)
+		acts := c.Tick(now)
+		if !slices.Equal(acts.Changed, want) {
+			t.Fatalf("Changed = %v, want %v", acts.Changed, want)
+		}
+		return acts
+	}
+
+	step(a)
+	s.must(a.Track(obj1, TrackOptions{Target: 2, Leaves: 8, Pinned: true}, now))
+	s.must(a.Track(other, TrackOptions{Target: 1, Leaves: 8, Pinned: true}, now))
+	owned := step(a, obj1, other)
+	step(a)
+
+	for _, att := range owned.Publish {
+		s.must(b.Receive(att, now))
+	}
+	step(b, obj1, other)
+	s.must(b.Track(obj1, TrackOptions{Target: 2, Leaves: 8}, now))
+	held := step(b, obj1)
+	for _, att := range held.Publish {
+		s.must(a.Receive(att, now))
+	}
+	challenged := step(a, obj1)
+	if len(challenged.Challenges) != 1 {
+		t.Fatalf("a issued %d challenges, want 1 to b", len(challenged.Challenges))
+	}
+	step(a)
+
+	ch := challenged.Challenges[0]
+	digest := Digest(ch.Nonce, nil)
+	if _, err := a.ChallengeResponse("b", Response{ID: ch.ID, Digest: digest}, digest, now); err != nil {
+		t.Fatal(err)
+	}
+	step(a, obj1)
+	step(a)
+
+	// The next challenge falls due about one ChallengeInterval later.
+	now = now.Add(simConfig("a").ChallengeInterval * 12 / 10)
+	step(a, obj1)
+
+	if got := a.Objects(); !slices.Equal(got, []ObjectID{obj1, other}) {
+		t.Errorf("Objects() = %v, want both objects", got)
+	}
+	if q, f := a.Repairs(); q != 0 || f != 0 {
+		t.Errorf("Repairs() = %d queued, %d fetching; want none", q, f)
+	}
+}
