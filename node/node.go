@@ -173,7 +173,13 @@ func (n *Node) startNetwork(r *repo.Repo) error {
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	net := bsnet.NewFromIpfsHost(n.host, bsnet.Prefix(ProtocolPrefix))
-	n.bitswap = bitswap.New(ctx, net, n.dht, servedBlocks{n.blocks, n.serves})
+	// Bitswap's defaults (1 MiB outstanding per peer, 16 KiB messages)
+	// suit the public network's many small wants; a federation moves whole
+	// objects of large blocks between few peers, and with one block in
+	// flight per peer a transfer waits on round trips. Measured with
+	// BenchmarkReplication: 256 MiB to R=3 went from 3.5 s to 2.5 s.
+	n.bitswap = bitswap.New(ctx, net, n.dht, servedBlocks{n.blocks, n.serves},
+		bitswap.MaxOutstandingBytesPerPeer(32<<20), bitswap.WithTargetMessageSize(1<<20))
 	return nil
 }
 
