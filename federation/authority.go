@@ -48,6 +48,11 @@ func (a *Authority) FederationID() string { return IDFromKey(a.PublicKey()) }
 // String names the federation and never prints the private key.
 func (a *Authority) String() string { return "federation authority " + a.FederationID() }
 
+// SigningKey returns the authority's private key, for the federation-wide
+// statements it signs outside rosters (takedown tombstones). Keep it
+// inside the process.
+func (a *Authority) SigningKey() ed25519.PrivateKey { return a.key }
+
 func (a *Authority) sign(domain string, body []byte) []byte {
 	return ed25519.Sign(a.key, append([]byte(domain), body...))
 }

@@ -35,6 +35,8 @@ var (
 	ErrGone = errors.New("node: the object's data is gone for good")
 	// ErrInvalidCID means an object ID does not parse as a CID.
 	ErrInvalidCID = errors.New("node: not a valid CID")
+	// ErrInvalidReason means a takedown reason is missing or unusable.
+	ErrInvalidReason = errors.New("node: invalid takedown reason")
 	// ErrNotDeleted means undelete was asked for a live object.
 	ErrNotDeleted = errors.New("node: object is not deleted")
 )
@@ -219,6 +221,43 @@ func (n *Node) Delete(ctx context.Context, id string) (DeletionResult, error) {
 // exist (inside the trash window).
 func (n *Node) Undelete(ctx context.Context, id string) (DeletionResult, error) {
 	return n.deletionResult(n.signOwnerTombstone(ctx, id, false))
+}
+
+// Takedown signs, with the federation authority's key, a tombstone that
+// deletes (or, with lift, restores) any member's object, with a reason
+// shown to users. It runs only on a node that holds the authority key.
+func (n *Node) Takedown(ctx context.Context, id, reason string, lift bool) (DeletionResult, error) {
+	root, err := cid.Decode(id)
+	if err != nil {
+		return DeletionResult{}, fmt.Errorf("%w: %q is not a CID: %v", ErrInvalidCID, id, err)
+	}
+	id = root.String()
+	auth, err := n.adminState(n.currentRoster())
+	if err != nil {
+		return DeletionResult{}, err
+	}
+	if !lift && reason == "" {
+		return DeletionResult{}, fmt.Errorf("%w: a takedown needs a reason for the object's owner and holders", ErrInvalidReason)
+	}
+	n.del.mu.Lock()
+	entry, _ := n.del.set.Get(id)
+	n.del.mu.Unlock()
+	switch {
+	case !lift && entry.Takedown.Deleted:
+		return n.deletionResult(entry.Takedown, nil)
+	case lift && !entry.Takedown.Deleted:
+		return DeletionResult{}, fmt.Errorf("%w: no takedown applies to %s", ErrNotDeleted, id)
+	}
+	t := tombstone.Tombstone{Object: id, Version: entry.Takedown.Version + 1, Deleted: !lift,
+		Kind: tombstone.KindTakedown, Reason: reason, IssuedAt: time.Now(), Signer: auth.PublicKey()}
+	if err := t.Sign(auth.SigningKey()); err != nil {
+		return DeletionResult{}, fmt.Errorf("%w: %v", ErrInvalidReason, err)
+	}
+	if _, err := n.applyTombstone(ctx, t); err != nil {
+		return DeletionResult{}, err
+	}
+	n.publishDeletion(ctx, t)
+	return n.deletionResult(t, nil)
 }
 
 func (n *Node) deletionResult(t tombstone.Tombstone, err error) (DeletionResult, error) {

@@ -73,3 +73,36 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 		t.Errorf("b deleting a's object: %v, want ErrNotOwner", err)
 	}
 }
+
+// TestTakedownByAuthority: the founder holds the authority key and takes
+// down b's object; b's own undelete cannot lift it; the authority can.
+func TestTakedownByAuthority(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	added, err := b.Add(ctx, object.NewReaderSource("poster.txt", strings.NewReader("contested")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "a to learn of b's object", func() bool {
+		var known bool
+		a.repl.read(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
+		return known
+	})
+	if _, err := b.Takedown(ctx, added.CID, "no reason", false); err == nil {
+		t.Error("a takedown from a node without the authority key succeeded")
+	}
+	if _, err := a.Takedown(ctx, added.CID, "", false); err == nil {
+		t.Error("a takedown without a reason succeeded")
+	}
+	if _, err := a.Takedown(ctx, added.CID, "court order 12", false); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b to apply the takedown", func() bool { return b.isDeleted(added.CID) })
+	if _, err := b.Undelete(ctx, added.CID); err == nil {
+		t.Error("the owner's undelete lifted an authority's takedown")
+	}
+	if _, err := a.Takedown(ctx, added.CID, "", true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b to apply the lifted takedown", func() bool { return !b.isDeleted(added.CID) })
+}

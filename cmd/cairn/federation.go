@@ -21,7 +21,7 @@ func newFederationCommand(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(newFedCreateCommand(g), newFedAdmitCommand(g), newFedJoinCommand(g),
 		newFedRevokeCommand(g), newFedShowCommand(g), newFedExportCommand(g), newFedImportCommand(g),
-		newFedPSKCommand())
+		newFedPSKCommand(), newFedTakedownCommand(g))
 	return cmd
 }
 

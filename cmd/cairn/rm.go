@@ -69,3 +69,38 @@ func runDeletion(cmd *cobra.Command, g *globals, id string, do func(deletionClie
 		}
 	})
 }
+
+func newFedTakedownCommand(g *globals) *cobra.Command {
+	var reason string
+	var lift bool
+	cmd := &cobra.Command{
+		Use:   "takedown CID --reason TEXT | --lift",
+		Short: "As the federation authority, delete any member's object for a stated reason (or --lift it)",
+		Long: `Sign, with the federation authority key held by this node, a takedown
+tombstone for an object: every holder stops serving it and removes its blocks
+after the trash window, as with cairn rm. The reason is shown with the
+object's status. The owner cannot undo a takedown; --lift restores the object
+while its blocks still exist.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Takedown(cmd.Context(), args[0], reason, lift)
+			if err != nil {
+				return fmt.Errorf("federation takedown: %w", err)
+			}
+			return g.print(cmd.OutOrStdout(), res, func() {
+				if lift {
+					fmt.Fprintf(cmd.OutOrStdout(), "Takedown of %s lifted.\n", res.CID)
+					return
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Took down %s: holders stop serving it now; see `cairn status %s`.\n", res.CID, res.CID)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, in words the owner and holders will see (required unless --lift)")
+	cmd.Flags().BoolVar(&lift, "lift", false, "restore an object taken down, while its blocks still exist")
+	return cmd
+}

@@ -41,6 +41,7 @@ type Backend interface {
 	StatusBackend
 	Delete(ctx context.Context, cid string) (node.DeletionResult, error)
 	Undelete(ctx context.Context, cid string) (node.DeletionResult, error)
+	Takedown(ctx context.Context, cid, reason string, lift bool) (node.DeletionResult, error)
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -248,6 +249,7 @@ var errorStatuses = []struct {
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrInvalidCID, http.StatusBadRequest},
 	{node.ErrNotOwner, http.StatusForbidden},
+	{node.ErrInvalidReason, http.StatusBadRequest},
 	{node.ErrNotDeleted, http.StatusConflict},
 	{node.ErrDeleted, http.StatusGone},
 	{node.ErrGone, http.StatusGone},
