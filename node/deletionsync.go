@@ -31,9 +31,6 @@ const (
 	maxDigestBytes   = 4 << 10
 	maxListingBytes  = 16 << 20
 	maxDeletionBytes = 4 << 10 // one tombstone or acknowledgement
-	// Wire type bytes (the second byte of each message) of package tombstone.
-	wireTombstone = 1
-	wireAck       = 2
 )
 
 // deletionTopic joins the federation's tombstone topic once.
@@ -88,18 +85,8 @@ type deletionMessage struct {
 }
 
 func decodeDeletionMessage(b []byte) (deletionMessage, error) {
-	if len(b) < 2 {
-		return deletionMessage{}, fmt.Errorf("deletion message of %d bytes: %w", len(b), tombstone.ErrMalformed)
-	}
-	switch b[1] {
-	case wireTombstone:
-		t, err := tombstone.Decode(b)
-		return deletionMessage{tomb: &t}, err
-	case wireAck:
-		a, err := tombstone.DecodeAck(b)
-		return deletionMessage{ack: &a}, err
-	}
-	return deletionMessage{}, fmt.Errorf("deletion message type %d: %w", b[1], tombstone.ErrMalformed)
+	t, a, err := tombstone.DecodeMessage(b)
+	return deletionMessage{tomb: t, ack: a}, err
 }
 
 // receiveDeletion applies a tombstone or acknowledgement from a peer.

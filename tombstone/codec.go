@@ -70,3 +70,27 @@ func validReason(s string) bool {
 func representable(t time.Time) bool {
 	return !t.IsZero() && time.Unix(0, t.UnixNano()).Equal(t)
 }
+
+// DecodeMessage decodes a tombstone or an acknowledgement, whichever b
+// holds (gossip carries both on one topic); exactly one result is non-nil
+// when err is nil.
+func DecodeMessage(b []byte) (*Tombstone, *Ack, error) {
+	if len(b) < 2 || b[0] != wireVersion {
+		return nil, nil, ErrMalformed
+	}
+	switch b[1] {
+	case typeTombstone:
+		t, err := Decode(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &t, nil, nil
+	case typeAck:
+		a, err := DecodeAck(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, &a, nil
+	}
+	return nil, nil, ErrMalformed
+}

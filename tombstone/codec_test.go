@@ -113,3 +113,22 @@ func TestDigestAndListingRoundTrip(t *testing.T) {
 		t.Errorf("DecodeListing(count 2^32-1) err = %v, want ErrMalformed", err)
 	}
 }
+
+func TestDecodeMessageDispatches(t *testing.T) {
+	ts := signed(t, objA, KindOwner, 1, true, epoch)
+	ack := signedAck(t, objA, KindOwner, 1, "h1", PhaseApplied, epoch)
+	tb, _ := ts.MarshalBinary()
+	ab, _ := ack.MarshalBinary()
+	if got, a, err := DecodeMessage(tb); err != nil || a != nil || got == nil || got.Version != 1 {
+		t.Errorf("tombstone: %v %v %v", got, a, err)
+	}
+	if got, a, err := DecodeMessage(ab); err != nil || got != nil || a == nil || a.Holder != "h1" {
+		t.Errorf("ack: %v %v %v", got, a, err)
+	}
+	digest, _ := (Digest{}).MarshalBinary()
+	for _, bad := range [][]byte{nil, {1}, digest, append([]byte{9}, tb[1:]...)} {
+		if _, _, err := DecodeMessage(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeMessage(%x): %v, want ErrMalformed", bad, err)
+		}
+	}
+}
