@@ -41,41 +41,13 @@ func (n *Node) deletionTopic(federationID string) (*pubsub.Topic, error) {
 	if d.topic != nil {
 		return d.topic, nil
 	}
-	topic, err := n.joinTopic("/cairn/"+federationID+"/tombstones", n.validateGossipedDeletion, n.followDeletions)
+	topic, err := joinDecodedTopic(n, "/cairn/"+federationID+"/tombstones", "tombstone",
+		decodeDeletionMessage, n.receiveDeletion)
 	if err != nil {
 		return nil, err
 	}
 	d.topic = topic
 	return topic, nil
-}
-
-// validateGossipedDeletion forwards only well-formed messages; the set
-// checks signers and signatures when the follower applies them.
-func (n *Node) validateGossipedDeletion(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
-	if from == n.host.ID() {
-		return true
-	}
-	_, err := decodeDeletionMessage(msg.Data)
-	if err != nil {
-		n.rejected.note(n.logger, "tombstone", from.String(), err)
-	}
-	return err == nil
-}
-
-func (n *Node) followDeletions(ctx context.Context, sub *pubsub.Subscription) {
-	defer sub.Cancel()
-	for {
-		msg, err := sub.Next(ctx)
-		if err != nil {
-			return
-		}
-		if msg.ReceivedFrom == n.host.ID() {
-			continue
-		}
-		if m, err := decodeDeletionMessage(msg.Data); err == nil {
-			n.receiveDeletion(ctx, m, msg.ReceivedFrom)
-		}
-	}
 }
 
 // deletionMessage is a decoded tombstone or acknowledgement.

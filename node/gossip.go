@@ -75,6 +75,39 @@ func (n *Node) joinTopic(name string, validate pubsub.Validator, follow func(con
 	return topic, nil
 }
 
+// joinDecodedTopic joins a topic whose messages decode into T. Its
+// validator forwards only messages that decode (counting the others as
+// refused messages of kind); receive gets each message from another peer.
+// Signatures and membership are checked by receive, not here.
+func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T, error), receive func(context.Context, T, peer.ID)) (*pubsub.Topic, error) {
+	validate := func(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+		if from == n.host.ID() {
+			return true // this node's own
+		}
+		_, err := decode(msg.Data)
+		if err != nil {
+			n.rejected.note(n.logger, kind, from.String(), err)
+		}
+		return err == nil
+	}
+	follow := func(ctx context.Context, sub *pubsub.Subscription) {
+		defer sub.Cancel()
+		for {
+			msg, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			if msg.ReceivedFrom == n.host.ID() {
+				continue
+			}
+			if v, err := decode(msg.Data); err == nil {
+				receive(ctx, v, msg.ReceivedFrom)
+			}
+		}
+	}
+	return n.joinTopic(name, validate, follow)
+}
+
 // followRosters applies rosters gossiped by other members until Close.
 func (n *Node) followRosters(ctx context.Context, sub *pubsub.Subscription) {
 	defer sub.Cancel()

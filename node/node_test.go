@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,11 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/internal/logbuf"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -189,7 +188,7 @@ func federatedPair(t *testing.T, logger *slog.Logger) (a, b *Node) {
 // warning per kind, not one per message.
 func TestMisbehavingMemberIsRefusedAndLoggedOnce(t *testing.T) {
 	ctx := context.Background()
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	a, b := federatedPair(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	topic, err := b.attestationTopic(a.currentRoster().FederationID)
 	if err != nil {
@@ -228,22 +227,4 @@ func TestMisbehavingMemberIsRefusedAndLoggedOnce(t *testing.T) {
 			t.Errorf("%d warnings logged for %s, want exactly 1:\n%s", n, kind, logs.String())
 		}
 	}
-}
-
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

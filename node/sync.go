@@ -44,41 +44,15 @@ func (n *Node) attestationTopic(federationID string) (*pubsub.Topic, error) {
 	if n.repl.topic != nil {
 		return n.repl.topic, nil
 	}
-	topic, err := n.joinTopic("/cairn/"+federationID+"/attestations", n.validateGossipedAttestation, n.followAttestations)
+	// The core checks membership and signatures on Receive; gossip
+	// forwards only well-formed attestations.
+	topic, err := joinDecodedTopic(n, "/cairn/"+federationID+"/attestations", "attestation",
+		replication.DecodeAttestation, n.receiveAttestation)
 	if err != nil {
 		return nil, err
 	}
 	n.repl.topic = topic
 	return topic, nil
-}
-
-// validateGossipedAttestation lets gossip forward only well-formed
-// attestations; the core checks membership and signatures on Receive.
-func (n *Node) validateGossipedAttestation(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
-	if from == n.host.ID() {
-		return true // this node's own, signed by its core
-	}
-	_, err := replication.DecodeAttestation(msg.Data)
-	if err != nil {
-		n.rejected.note(n.logger, "attestation", from.String(), err)
-	}
-	return err == nil
-}
-
-func (n *Node) followAttestations(ctx context.Context, sub *pubsub.Subscription) {
-	defer sub.Cancel()
-	for {
-		msg, err := sub.Next(ctx)
-		if err != nil {
-			return
-		}
-		if msg.ReceivedFrom == n.host.ID() {
-			continue
-		}
-		if a, err := replication.DecodeAttestation(msg.Data); err == nil {
-			n.receiveAttestation(ctx, a, msg.ReceivedFrom)
-		}
-	}
 }
 
 // receiveAttestation merges one attestation from a peer and persists it

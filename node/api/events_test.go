@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-fed/cairn/internal/logbuf"
 	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node/api"
 	"github.com/cairn-fed/cairn/node/eventlog"
@@ -31,29 +31,11 @@ type logBackend struct {
 
 func (b logBackend) EventLog() *eventlog.Log { return b.log }
 
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // eventServer serves a fresh event log whose subscribers may fall
 // buffer events behind; logs collects the log's messages.
-func eventServer(t *testing.T, buffer int) (srv *api.Server, log *eventlog.Log, addr string, logs *lockedBuffer) {
+func eventServer(t *testing.T, buffer int) (srv *api.Server, log *eventlog.Log, addr string, logs *logbuf.Buffer) {
 	t.Helper()
-	logs = &lockedBuffer{}
+	logs = &logbuf.Buffer{}
 	cfg := eventlog.DefaultConfig()
 	cfg.SubscriberBuffer = buffer
 	log, err := eventlog.Open(t.TempDir(), cfg, slog.New(slog.NewTextHandler(logs, nil)))

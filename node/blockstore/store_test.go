@@ -1,7 +1,6 @@
 package blockstore
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/multiformats/go-multihash"
+
+	"github.com/cairn-fed/cairn/internal/logbuf"
 )
 
 func openTestStore(t testing.TB, dir string) *Store {
@@ -29,24 +30,6 @@ func openWithConfig(t testing.TB, dir string, cfg Config) *Store {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
 	return s
-}
-
-// lockedBuffer collects log output from concurrent goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // tempFilesIn lists temporary files anywhere under dir.
@@ -148,7 +131,7 @@ func TestCorruptBlockIsQuarantined(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
 			dir := t.TempDir()
-			logs := &lockedBuffer{}
+			logs := &logbuf.Buffer{}
 			s, err := Open(dir, DefaultConfig(), slog.New(slog.NewTextHandler(logs, nil)))
 			if err != nil {
 				t.Fatal(err)
@@ -189,7 +172,7 @@ func TestCorruptBlockIsQuarantined(t *testing.T) {
 
 func TestConcurrentReadersOfCorruptBlockLogOnce(t *testing.T) {
 	ctx := testContext(t)
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	s, err := Open(t.TempDir(), DefaultConfig(), slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
