@@ -21,6 +21,8 @@ import (
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
@@ -79,6 +81,11 @@ type Node struct {
 type Options struct {
 	Owner  *keys.Owner // the unlocked owner key material
 	Logger *slog.Logger
+	// Host builds the libp2p host, for simulations (internal/sim runs
+	// nodes on mocknet); it is handed the federation's gater, which a
+	// simulated network may be unable to install (mocknet's is
+	// unexported). Nil: a real TCP/QUIC host (swarm settings, PSK, gater).
+	Host func(priv crypto.PrivKey, gater connmgr.ConnectionGater) (host.Host, error)
 }
 
 // New starts a node on an opened, locked repository.
@@ -106,7 +113,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.gater.setRoster(stored) // members only, from the first connection on
-	if err := n.startNetwork(r); err != nil {
+	if err := n.startNetwork(r, opts); err != nil {
 		return nil, err
 	}
 	if err := n.loadFederation(context.Background(), stored); err != nil {
@@ -115,6 +122,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if err := n.startReplication(context.Background()); err != nil {
 		return nil, err
 	}
+	n.spawn(n.keepMembersConnected)
 	if err := n.startEvents(r); err != nil {
 		return nil, err
 	}
@@ -136,7 +144,7 @@ func (n *Node) openStorage(r *repo.Repo) error {
 	return nil
 }
 
-func (n *Node) startNetwork(r *repo.Repo) error {
+func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	priv, err := r.Identity()
 	if err != nil {
 		return err
@@ -150,7 +158,12 @@ func (n *Node) startNetwork(r *repo.Repo) error {
 		return err
 	}
 	n.privateNetwork = psk != nil
-	if n.host, err = newHost(priv, n.cfg.Swarm, psk, n.gater); err != nil {
+	if opts.Host != nil {
+		n.host, err = opts.Host(priv, n.gater)
+	} else {
+		n.host, err = newHost(priv, n.cfg.Swarm, psk, n.gater)
+	}
+	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -199,6 +212,9 @@ func (n *Node) Bootstrap(ctx context.Context) {
 // Close stops the node, waiting for its parts to stop.
 func (n *Node) Close() error {
 	var errs []error
+	if n.host != nil && n.meta != nil {
+		n.saveMemberAddrs(context.Background()) // so a restart finds the members at once
+	}
 	if n.bitswap != nil {
 		errs = append(errs, n.bitswap.Close())
 	}

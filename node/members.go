@@ -1,0 +1,209 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/multiformats/go-multiaddr"
+)
+
+// A federation is a small, known set of peers, so each node keeps itself
+// connected to every current member, as Syncthing does with its devices:
+// after a restart, a network partition or a member's outage, connections
+// come back by themselves, and with them gossip, anti-entropy and repair.
+// Members' dialable addresses are remembered on disk, so a node that
+// restarts alone can find the others again.
+
+const (
+	// memberCheckInterval is how often missing members are looked for.
+	memberCheckInterval = 2 * time.Second
+	// memberDialTimeout bounds one attempt to reach a member.
+	memberDialTimeout = 10 * time.Second
+	// memberMaxBackoff caps the wait between attempts at one member that
+	// stays unreachable.
+	memberMaxBackoff  = time.Minute
+	memberAddrsPrefix = "/members/addrs/"
+)
+
+// dialBackoff remembers, per member, when to try next.
+type dialBackoff struct {
+	mu    sync.Mutex
+	next  map[peer.ID]time.Time     // guarded by mu
+	delay map[peer.ID]time.Duration // guarded by mu
+}
+
+// due reports whether p may be dialled at now.
+func (b *dialBackoff) due(p peer.ID, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !now.Before(b.next[p])
+}
+
+// failed doubles p's delay, from memberCheckInterval up to memberMaxBackoff.
+func (b *dialBackoff) failed(p peer.ID, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.next == nil {
+		b.next, b.delay = map[peer.ID]time.Time{}, map[peer.ID]time.Duration{}
+	}
+	d := min(max(2*b.delay[p], memberCheckInterval), memberMaxBackoff)
+	b.delay[p], b.next[p] = d, now.Add(d)
+}
+
+// succeeded resets p's delay.
+func (b *dialBackoff) succeeded(p peer.ID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.next, p)
+	delete(b.delay, p)
+}
+
+// keepMembersConnected dials every current member that is not connected,
+// with a per-member backoff, and records the addresses of those that are,
+// until Close.
+func (n *Node) keepMembersConnected(ctx context.Context) {
+	n.loadMemberAddrs(ctx)
+	var backoff dialBackoff
+	t := time.NewTicker(memberCheckInterval)
+	defer t.Stop()
+	var lastSaved time.Time
+	lastSavedCount := -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			missing := n.missingMembers(now)
+			n.dialMissingMembers(ctx, &backoff, missing, now)
+			// Save when members came or went, and once a minute for
+			// addresses that changed under an open connection.
+			if c := n.connectedMembers(); c != lastSavedCount || now.Sub(lastSaved) >= time.Minute {
+				n.saveMemberAddrs(ctx)
+				lastSaved, lastSavedCount = now, c
+			}
+		}
+	}
+}
+
+// missingMembers returns the current members, other than this node, with
+// no open connection.
+func (n *Node) missingMembers(now time.Time) []peer.ID {
+	r := n.currentRoster()
+	if r == nil {
+		return nil
+	}
+	var out []peer.ID
+	for _, m := range r.CurrentMembers(now) {
+		id, err := peer.Decode(m.PeerID)
+		if err != nil || id == n.host.ID() || n.host.Network().Connectedness(id) == network.Connected {
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+func (n *Node) dialMissingMembers(ctx context.Context, backoff *dialBackoff, missing []peer.ID, now time.Time) {
+	for _, p := range missing {
+		if !backoff.due(p, now) {
+			continue
+		}
+		backoff.failed(p, now) // until it succeeds: no second attempt while one runs
+		n.spawn(func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
+			defer cancel()
+			info := peer.AddrInfo{ID: p, Addrs: n.host.Peerstore().Addrs(p)}
+			if len(info.Addrs) == 0 {
+				found, err := n.dht.FindPeer(ctx, p) // asks the members that are connected
+				if err != nil {
+					return
+				}
+				info = found
+			}
+			if err := n.host.Connect(ctx, info); err != nil {
+				n.logger.Debug("member unreachable", "peer", p, "err", err)
+				return
+			}
+			backoff.succeeded(p)
+			n.logger.Info("reconnected to a member", "peer", p)
+		})
+	}
+}
+
+// connectedMembers counts the members, other than this node, with an open
+// connection.
+func (n *Node) connectedMembers() int {
+	r := n.currentRoster()
+	if r == nil {
+		return 0
+	}
+	c := 0
+	for _, m := range r.Members {
+		if id, err := peer.Decode(m.PeerID); err == nil && id != n.host.ID() && n.host.Network().Connectedness(id) == network.Connected {
+			c++
+		}
+	}
+	return c
+}
+
+// saveMemberAddrs records the listen addresses of connected members.
+func (n *Node) saveMemberAddrs(ctx context.Context) {
+	r := n.currentRoster()
+	if r == nil {
+		return
+	}
+	for _, m := range r.Members {
+		id, err := peer.Decode(m.PeerID)
+		if err != nil || id == n.host.ID() || n.host.Network().Connectedness(id) != network.Connected {
+			continue
+		}
+		var addrs []string
+		for _, a := range n.host.Peerstore().Addrs(id) {
+			addrs = append(addrs, a.String())
+		}
+		if len(addrs) == 0 {
+			continue
+		}
+		data, err := json.Marshal(addrs)
+		if err == nil {
+			err = n.meta.Put(ctx, datastore.NewKey(memberAddrsPrefix+m.PeerID), data)
+		}
+		if err != nil {
+			n.logger.Warn("remember member addresses", "peer", id, "err", err)
+		}
+	}
+}
+
+// loadMemberAddrs puts the remembered addresses of members back into the
+// peerstore, so the first round of dials can use them.
+func (n *Node) loadMemberAddrs(ctx context.Context) {
+	res, err := n.meta.Query(ctx, query.Query{Prefix: memberAddrsPrefix})
+	if err != nil {
+		return
+	}
+	defer res.Close()
+	for e := range res.Next() {
+		if e.Error != nil {
+			return
+		}
+		id, err := peer.Decode(e.Key[len(memberAddrsPrefix):])
+		var addrs []string
+		if err != nil || json.Unmarshal(e.Value, &addrs) != nil {
+			continue
+		}
+		var mas []multiaddr.Multiaddr
+		for _, a := range addrs {
+			if ma, err := multiaddr.NewMultiaddr(a); err == nil {
+				mas = append(mas, ma)
+			}
+		}
+		n.host.Peerstore().AddAddrs(id, mas, peerstore.RecentlyConnectedAddrTTL)
+	}
+}
