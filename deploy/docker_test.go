@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,6 +213,7 @@ func TestFederationOfContainers(t *testing.T) {
 		if out, err := run(t, nil, "docker", "exec", outsider, "/cairn", "--repo", "/data", "connect", addr); err == nil {
 			t.Fatalf("an outsider connected to node1: %s", out)
 		}
+		fmt.Printf("| a non-member container with the capability and every member's address: blocks obtained, connections accepted | 0, 0 | goal 0, 0 |\n")
 	})
 }
 

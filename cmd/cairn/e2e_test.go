@@ -186,4 +186,5 @@ func TestCorruptBlockIsNeverServed(t *testing.T) {
 			t.Error("a failed get left output behind")
 		}
 	}
+	faultRow(t, "a block corrupted on disk: times cairn get returned it", "0", "0")
 }

@@ -167,6 +167,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 		t.Logf("SIGKILL to copies dropping: %s", time.Since(killed).Round(time.Millisecond))
 		waitFor(t, 30*time.Second, "repair to restore backed_up", backedUp(t, owner, added.CID, victim.id.PeerID))
 		t.Logf("SIGKILL to backed_up again: %s", time.Since(killed).Round(time.Millisecond))
+		faultRow(t, "a holder killed with SIGKILL: time until backed_up again on another operator (repair_grace 1 s)", time.Since(killed).Round(100*time.Millisecond).String(), "repair")
 	})
 
 	t.Run("blocks deleted behind a holder's back are detected and repaired", func(t *testing.T) {
@@ -179,6 +180,7 @@ func TestReplicationEndToEnd(t *testing.T) {
 			return !ok || h.State != "verified"
 		})
 		waitFor(t, 30*time.Second, "repair to restore backed_up", backedUp(t, owner, added.CID, victim.id.PeerID))
+		faultRow(t, "a holder's blocks deleted behind its back: caught by a challenge and repaired", "yes", "yes")
 	})
 }
 
