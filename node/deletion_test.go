@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/netstat"
+	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/replication"
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -106,4 +109,50 @@ func TestTakedownByAuthority(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b to apply the lifted takedown", func() bool { return !b.isDeleted(added.CID) })
+}
+
+// TestSilentHolderIsFlagged: a holder that never acknowledges a deletion
+// (here: it is down) is flagged in a's health as ignoring tombstones once
+// deletion.ack_timeout has passed.
+func TestSilentHolderIsFlagged(t *testing.T) {
+	ctx := context.Background()
+	a := startNode(t, "a", slog.New(slog.DiscardHandler), func(r *repo.Repo) {
+		r.Config.Deletion.AckTimeout.Duration = time.Second
+	})
+	b := startTestNode(t, "b")
+	if _, err := a.FederationCreate(ctx, "fed", "op-a", "eu"); err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.FederationAdmit(ctx, b.host.ID().String(), "op-b", "us")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.FederationJoin(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	added, err := a.Add(ctx, object.NewReaderSource("ledger.txt", strings.NewReader("accounts")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "a to see b's copy", func() bool {
+		v, err := a.Status(ctx, added.CID)
+		return err == nil && len(v.Holders) == 2
+	})
+	b.Close()
+	if _, err := a.Delete(ctx, added.CID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "a to flag b as ignoring tombstones", func() bool {
+		h, err := a.Health(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range h.Flagged {
+			if f.PeerID == b.host.ID().String() && f.Flag == netstat.FlagIgnoringTombstones {
+				return true
+			}
+		}
+		return false
+	})
+	faultRow(t, "a holder that never acknowledges a deletion: flagged as ignoring tombstones after deletion.ack_timeout", "yes", "yes")
 }
