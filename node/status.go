@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -86,22 +87,21 @@ func (n *Node) StatusAll(ctx context.Context) (StatusOverview, error) {
 	}
 	names := make(map[string]string, len(objs))
 	for _, o := range objs {
-		names[o.ID] = o.Name
-	}
-	ids, err := n.objectIDs(ctx)
-	if err != nil {
-		return StatusOverview{}, err
+		if o.Name != "" {
+			names[o.ID] = o.Name
+		}
 	}
 	now := time.Now()
-	sums, err := n.summarise(ctx, ids, now)
+	sums, err := n.summarise(ctx, now)
 	if err != nil {
 		return StatusOverview{}, err
 	}
 	tally, notSafe := count(sums)
 	ov := overviewOf(tally, notSafe, now)
-	ov.Objects = make([]ObjectStatus, 0, len(sums))
-	for _, s := range sums {
-		ov.Objects = append(ov.Objects, s.status(names[s.row.ID], now))
+	ov.Objects = make([]ObjectStatus, len(sums))
+	rows := rowMaker{now: now, times: make([]time.Time, len(sums)), labels: map[labelKey]string{}}
+	for i, s := range sums {
+		ov.Objects[i] = rows.status(s, names[s.row.ID], i)
 	}
 	return ov, nil
 }
@@ -119,7 +119,7 @@ func (n *Node) StatusPage(ctx context.Context, after netstat.PageCursor, limit i
 		return StatusOverview{}, err
 	}
 	ov := snap.overview()
-	page := viewer.Overview(slices.Values(snap.rows), after, limit)
+	page := viewer.Overview(snap.rows(), after, limit)
 	ov.Next = page.Next
 	ov.Objects = make([]ObjectStatus, 0, len(page.Rows))
 	for _, r := range page.Rows {
@@ -146,7 +146,7 @@ func (n *Node) pageRow(ctx context.Context, r netstat.Row) ObjectStatus {
 // statusSnapshot is one pass over every object: the rows the overview
 // pages through, and what it counts.
 type statusSnapshot struct {
-	rows           []netstat.Row
+	sums           []objectSummary
 	tally          netstat.Tally
 	notSafeOffline int
 	at             time.Time     // when the pass read the ledger
@@ -154,12 +154,20 @@ type statusSnapshot struct {
 }
 
 func newSnapshot(sums []objectSummary, at time.Time, took time.Duration) *statusSnapshot {
-	s := &statusSnapshot{rows: make([]netstat.Row, len(sums)), at: at, took: took}
-	for i, o := range sums {
-		s.rows[i] = o.row
-	}
+	s := &statusSnapshot{sums: sums, at: at, took: took}
 	s.tally, s.notSafeOffline = count(sums)
 	return s
+}
+
+// rows yields the row of every object.
+func (s *statusSnapshot) rows() iter.Seq[netstat.Row] {
+	return func(yield func(netstat.Row) bool) {
+		for i := range s.sums {
+			if !yield(s.sums[i].row) {
+				return
+			}
+		}
+	}
 }
 
 func (s *statusSnapshot) overview() StatusOverview {
@@ -184,9 +192,9 @@ func overviewOf(tally netstat.Tally, notSafeOffline int, at time.Time) StatusOve
 }
 
 // statusCache keeps the latest pass for StatusPage. A dashboard polls
-// every second or two; a pass costs a few microseconds per object, so
+// every second or two; a pass costs about a microsecond per object, so
 // over a million objects a pass per request would keep a core busy and
-// make every poll wait seconds. A quick pass is simply redone on every
+// make every poll wait a second. A quick pass is simply redone on every
 // request. A slow one is reused for up to 10 times its duration (at most
 // 30 s); after that the next request still gets it, marked by its as_of,
 // and starts a new pass in the background: no request waits for a pass
@@ -232,11 +240,7 @@ func (n *Node) statusSnapshot(ctx context.Context) (*statusSnapshot, error) {
 // statusPass makes a pass over every object and keeps it.
 func (n *Node) statusPass(ctx context.Context) (*statusSnapshot, error) {
 	start := time.Now()
-	ids, err := n.objectIDs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sums, err := n.summarise(ctx, ids, start)
+	sums, err := n.summarise(ctx, start)
 	if err != nil {
 		return nil, err
 	}
@@ -253,86 +257,315 @@ func (n *Node) statusPass(ctx context.Context) (*statusSnapshot, error) {
 // facts the overview and the listing add to it.
 type objectSummary struct {
 	row        netstat.Row
-	regions    int
-	safe       bool  // a verified copy lives on a node other than the owner's
-	ownedHere  bool  // this node is the object's owner
 	verifiedAt int64 // unix ms of the oldest verified remote copy; 0 when none
+	regions    int32
+	safe       bool // a verified copy lives on a node other than the owner's
+	ownedHere  bool // this node is the object's owner
+	indexed    bool // the object is in this node's index (it added or fetched it)
+	// young is the state the object would have within the grace (see
+	// netstat.Config.AtRiskGrace); its age matters when it differs.
+	young netstat.State
 }
 
-func (s objectSummary) status(name string, now time.Time) ObjectStatus {
+// rowMaker turns summaries into rows of StatusAll. Over a million rows
+// the verification ages are few distinct words, so it renders each once,
+// and it keeps the rows' verification times in one slice.
+type rowMaker struct {
+	now    time.Time
+	times  []time.Time         // by row
+	labels map[labelKey]string // rendered ages
+}
+
+// labelKey identifies a rendered age: netstat.Age renders whole seconds.
+type labelKey struct {
+	secs  int64
+	stale bool
+}
+
+func (m *rowMaker) status(s objectSummary, name string, i int) ObjectStatus {
 	o := ObjectStatus{CID: s.row.ID, State: s.row.State, Copies: s.row.Copies, Target: s.row.Target,
-		Name: name, Regions: s.regions, SafeOffline: s.safe}
-	if s.verifiedAt != 0 {
-		at := time.UnixMilli(s.verifiedAt)
-		stamp := viewer.Config().Stamp(at, now)
-		o.VerifiedAt, o.Verified, o.Stale = &at, stamp.Label("verified"), stamp.Freshness == netstat.Stale
+		Name: name, Regions: int(s.regions), SafeOffline: s.safe}
+	if s.verifiedAt == 0 {
+		return o
 	}
+	m.times[i] = time.UnixMilli(s.verifiedAt)
+	stamp := viewer.Config().Stamp(m.times[i], m.now)
+	o.VerifiedAt, o.Stale = &m.times[i], stamp.Freshness == netstat.Stale
+	k := labelKey{secs: int64(stamp.Age / time.Second), stale: o.Stale}
+	if stamp.Age < 0 {
+		k.secs = -1 // "just now", however early
+	}
+	label, ok := m.labels[k]
+	if !ok {
+		label = stamp.Label("verified")
+		m.labels[k] = label
+	}
+	o.Verified = label
 	return o
 }
 
 // summaryChunk is how many objects one hold of the replication lock
 // covers, so that a pass over a million objects never stalls replication
 // for long.
-const summaryChunk = 2048
+const summaryChunk = 1024
 
-// pending is an object whose state needs more than the ledger: sums[i],
-// with the facts derived so far.
-type pending struct {
-	i     int
-	facts netstat.Facts
+// summarise derives the state of every object this node knows of at now,
+// in CID order. The replication core says most, in one pass over its
+// objects that allocates nothing per object; a deletion, and the
+// object's age when its state depends on it (a new object below its
+// target), are looked up for the objects that need them.
+func (n *Node) summarise(ctx context.Context, now time.Time) ([]objectSummary, error) {
+	indexed, err := n.indexedIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []replication.ObjectID
+	n.repl.read(func(c *replication.Core) { ids = c.AppendObjects(nil) })
+	sums, err := n.summariseIDs(ctx, sortCIDs(ids), now, make([]objectSummary, 0, len(ids)))
+	if err != nil {
+		return nil, err
+	}
+	if sums, err = n.addIndexed(ctx, sums, indexed, now); err != nil {
+		return nil, err
+	}
+	n.settleDeletions(sums, now)
+	for i := range sums {
+		if sums[i].indexed {
+			n.settleAge(ctx, &sums[i], now)
+		}
+	}
+	return sums, nil
 }
 
-// summarise derives the state of every object in ids at now, in the
-// order of ids. The ledger says most; a deletion, and the object's age
-// when its state depends on it (a new object below its target), are
-// looked up for the objects that need them.
-func (n *Node) summarise(ctx context.Context, ids []string, now time.Time) ([]objectSummary, error) {
-	sums := make([]objectSummary, 0, len(ids))
-	var young []pending
+// summariseIDs appends the summaries of ids, in their order, reading the
+// core a chunk at a time.
+func (n *Node) summariseIDs(ctx context.Context, ids []replication.ObjectID, now time.Time, sums []objectSummary) ([]objectSummary, error) {
+	ovs := make([]replication.Overview, 0, min(summaryChunk, len(ids)))
 	for start := 0; start < len(ids); start += summaryChunk {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		}
 		chunk := ids[start:min(start+summaryChunk, len(ids))]
-		first := len(sums)
-		n.repl.read(func(c *replication.Core) {
-			for _, id := range chunk {
-				s, f, ageMatters := summarise(c.Status(replication.ObjectID(id), now), now)
-				if ageMatters {
-					young = append(young, pending{i: len(sums), facts: f})
-				}
-				sums = append(sums, s)
-			}
-		})
-		n.settleDeletions(sums[first:], now) // outside the replication lock, which deletions take after theirs
-	}
-	for _, y := range young {
-		n.settleAge(ctx, &sums[y.i], y.facts, now)
+		n.repl.read(func(c *replication.Core) { ovs = c.Overviews(ovs[:0], chunk, now) })
+		for _, o := range ovs {
+			sums = append(sums, summaryOf(o))
+		}
 	}
 	return sums, nil
 }
 
-// summarise derives one object's summary, taking it as past the grace;
-// ageMatters reports whether a younger object would be in another state.
-func summarise(st replication.ObjectStatus, now time.Time) (s objectSummary, f netstat.Facts, ageMatters bool) {
-	f = viewer.Facts(netstat.ObjectInput{Status: st}, now)
-	s.row = netstat.Row{ID: string(st.Object), State: f.State(), Copies: st.Copies, Target: st.Target}
-	s.regions, s.safe = st.Regions, netstat.SafeOffline(st)
-	for _, h := range st.Holders {
-		s.ownedHere = s.ownedHere || (h.Local && h.Pinned)
-		if h.State == replication.HolderVerified && !h.VerifiedAt.IsZero() {
-			if at := h.VerifiedAt.UnixMilli(); s.verifiedAt == 0 || at < s.verifiedAt {
-				s.verifiedAt = at
-			}
-		}
-	}
-	f.PastGrace = false
-	return s, f, f.State() != s.row.State
+// facts are what the state derives from, as netstat.Viewer.Facts reads
+// them from a full status, for an object taken as past the grace.
+func facts(o replication.Overview) netstat.Facts {
+	return netstat.Facts{Target: o.Target, Copies: o.Copies, OwnerHolds: o.OwnerClaims, OthersHold: o.OthersClaim,
+		Pending: o.Pending, EverFull: !o.LastFullyReplicatedAt.IsZero(), PastGrace: true}
 }
 
-// settleDeletions gives deleted objects their deletion state.
+// summaryOf derives one object's summary, taking it as past the grace,
+// and notes the state it would have within the grace.
+func summaryOf(o replication.Overview) objectSummary {
+	f := facts(o)
+	s := objectSummary{row: netstat.Row{ID: string(o.Object), State: f.State(), Copies: o.Copies, Target: o.Target},
+		regions: int32(o.Regions), safe: o.SafeOffline, ownedHere: o.OwnedHere}
+	f.PastGrace = false
+	s.young = f.State()
+	if !o.OldestVerified.IsZero() {
+		s.verifiedAt = o.OldestVerified.UnixMilli()
+	}
+	return s
+}
+
+// sortCIDs sorts ids in CID order, in place, and returns them. CIDs
+// share a long prefix ("bafybei..."), which makes comparing them slow,
+// so it radix-sorts by the eight bytes that follow the prefix they all
+// share, and compares whole CIDs only when those are equal. Over a
+// million CIDs, reading their bytes from memory costs more than the
+// sort: it reads each once, in a tight loop whose reads overlap, with the
+// prefix guessed from a sample and checked on the way.
+func sortCIDs(ids []replication.ObjectID) []replication.ObjectID {
+	if len(ids) == 0 {
+		return ids
+	}
+	prefix := string(ids[0])
+	for _, id := range ids[:min(len(ids), 64)] {
+		prefix = commonPrefix(prefix, string(id))
+	}
+	keys, prefix := cidKeys(ids, prefix)
+	if keys == nil { // the guess was too long
+		keys, _ = cidKeys(ids, prefix)
+	}
+	keys = radixSort(keys, make([]idKey, len(keys)))
+	sortTies(keys, ids)
+	permute(ids, keys)
+	return ids
+}
+
+// sortTies orders the runs of equal keys by whole CID.
+func sortTies(keys []idKey, ids []replication.ObjectID) {
+	for lo := 0; lo < len(keys); {
+		hi := lo + 1
+		for hi < len(keys) && keys[hi].key == keys[lo].key {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(keys[lo:hi], func(a, b idKey) int { return strings.Compare(string(ids[a.i]), string(ids[b.i])) })
+		}
+		lo = hi
+	}
+}
+
+// permute moves ids[keys[j].i] to position j for every j, one cycle of
+// moves at a time, and uses up keys.
+func permute(ids []replication.ObjectID, keys []idKey) {
+	for j := range keys {
+		if keys[j].i < 0 {
+			continue
+		}
+		held, k := ids[j], j
+		for {
+			src := int(keys[k].i)
+			keys[k].i = -1
+			if src == j {
+				ids[k] = held
+				break
+			}
+			ids[k], k = ids[src], src
+		}
+	}
+}
+
+// idKey orders one CID, ids[i]: key holds eight bytes of it.
+type idKey struct {
+	key uint64
+	i   int32
+}
+
+// radixSort sorts keys by key, sixteen bits at a time from the lowest,
+// using tmp (as long as keys) for the moves, and returns the sorted
+// slice, which is one of the two. It skips the digits all keys share.
+func radixSort(keys, tmp []idKey) []idKey {
+	var count [1 << 16]int
+	for shift := 0; shift < 64; shift += 16 {
+		clear(count[:])
+		for _, k := range keys {
+			count[k.key>>shift&0xffff]++
+		}
+		if len(keys) == 0 || count[keys[0].key>>shift&0xffff] == len(keys) {
+			continue
+		}
+		sum := 0
+		for d, c := range count {
+			count[d] = sum
+			sum += c
+		}
+		for _, k := range keys {
+			d := k.key >> shift & 0xffff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
+}
+
+// cidKeys returns the key of every CID after prefix, or nil and the
+// prefix all of them share when some lack it.
+func cidKeys(ids []replication.ObjectID, prefix string) ([]idKey, string) {
+	keys := make([]idKey, len(ids))
+	ok := true
+	for i, id := range ids {
+		if !strings.HasPrefix(string(id), prefix) {
+			prefix, ok = commonPrefix(prefix, string(id)), false
+		}
+		keys[i] = idKey{key: bytesAfter(string(id), len(prefix)), i: int32(i)}
+	}
+	if !ok {
+		return nil, prefix
+	}
+	return keys, prefix
+}
+
+func commonPrefix(a, b string) string {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return a[:i]
+		}
+	}
+	return a[:n]
+}
+
+// bytesAfter reads the eight bytes of s from off as a big-endian number,
+// padding with zeros past the end of s: a shorter string sorts first.
+func bytesAfter(s string, off int) uint64 {
+	var k uint64
+	for i := off; i < off+8; i++ {
+		k <<= 8
+		if i < len(s) {
+			k |= uint64(s[i])
+		}
+	}
+	return k
+}
+
+// addIndexed marks the summaries of objects in the index (sorted) and
+// adds those the core did not list.
+func (n *Node) addIndexed(ctx context.Context, sums []objectSummary, indexed []string, now time.Time) ([]objectSummary, error) {
+	var missing []replication.ObjectID
+	i := 0
+	for _, id := range indexed {
+		for i < len(sums) && sums[i].row.ID < id {
+			i++
+		}
+		if i < len(sums) && sums[i].row.ID == id {
+			sums[i].indexed = true
+		} else if len(missing) == 0 || string(missing[len(missing)-1]) != id {
+			missing = append(missing, replication.ObjectID(id))
+		}
+	}
+	if len(missing) == 0 {
+		return sums, nil
+	}
+	extra, err := n.summariseIDs(ctx, missing, now, nil)
+	if err != nil {
+		return nil, err
+	}
+	for j := range extra {
+		extra[j].indexed = true
+	}
+	return mergeSummaries(sums, extra), nil
+}
+
+// mergeSummaries merges two lists in CID order.
+func mergeSummaries(a, b []objectSummary) []objectSummary {
+	out := make([]objectSummary, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		if len(b) == 0 || (len(a) > 0 && a[0].row.ID <= b[0].row.ID) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return out
+}
+
+// settleDeletions gives deleted objects their deletion state. It asks
+// the tombstone set about a chunk of objects per hold of its lock.
 func (n *Node) settleDeletions(sums []objectSummary, now time.Time) {
-	for i := range sums {
+	var deleted []int
+	for start := 0; start < len(sums); start += summaryChunk {
+		chunk := sums[start:min(start+summaryChunk, len(sums))]
+		n.del.mu.Lock()
+		if n.del.set.Len() > 0 {
+			for i := range chunk {
+				if n.del.set.IsDeleted(chunk[i].row.ID) {
+					deleted = append(deleted, start+i)
+				}
+			}
+		}
+		n.del.mu.Unlock()
+	}
+	for _, i := range deleted {
 		p := n.deletionProgress(sums[i].row.ID, now)
 		if p.Deleted {
 			sums[i].row.State = viewer.State(netstat.ObjectInput{Deletion: p}, now)
@@ -340,22 +573,24 @@ func (n *Node) settleDeletions(sums []objectSummary, now time.Time) {
 	}
 }
 
-// settleAge re-derives the state of an object whose state depends on its
-// age, from when this node added or fetched it (unknown: past the grace).
-func (n *Node) settleAge(ctx context.Context, s *objectSummary, f netstat.Facts, now time.Time) {
-	if s.row.State == netstat.StateDeleting || s.row.State == netstat.StateDeleted {
+// settleAge re-derives the state of a live object whose state depends on
+// its age, from when this node added or fetched it (unknown: past the
+// grace).
+func (n *Node) settleAge(ctx context.Context, s *objectSummary, now time.Time) {
+	if s.row.State == netstat.StateDeleting || s.row.State == netstat.StateDeleted || s.young == s.row.State {
 		return
 	}
 	rec, err := n.index.get(ctx, s.row.ID)
 	if err != nil {
 		return
 	}
-	f.PastGrace = viewer.Facts(netstat.ObjectInput{FirstSeen: rec.AddedAt}, now).PastGrace
-	s.row.State = f.State()
+	if !viewer.Facts(netstat.ObjectInput{FirstSeen: rec.AddedAt}, now).PastGrace {
+		s.row.State = s.young
+	}
 }
 
-// objectIDs lists, sorted, the objects in the index and in the ledger.
-func (n *Node) objectIDs(ctx context.Context) ([]string, error) {
+// indexedIDs lists, sorted, the objects in the index.
+func (n *Node) indexedIDs(ctx context.Context) ([]string, error) {
 	res, err := n.meta.Query(ctx, query.Query{Prefix: "/objects/", KeysOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
@@ -369,25 +604,5 @@ func (n *Node) objectIDs(ctx context.Context) ([]string, error) {
 		indexed = append(indexed, strings.TrimPrefix(e.Key, "/objects/"))
 	}
 	slices.Sort(indexed)
-	var known []replication.ObjectID
-	n.repl.read(func(c *replication.Core) { known = c.Objects() })
-	return mergeSorted(indexed, known), nil
-}
-
-// mergeSorted returns the union of two sorted lists, sorted, each once.
-func mergeSorted(a []string, b []replication.ObjectID) []string {
-	out := make([]string, 0, max(len(a), len(b)))
-	for len(a) > 0 || len(b) > 0 {
-		var next string
-		switch {
-		case len(b) == 0 || (len(a) > 0 && a[0] <= string(b[0])):
-			next, a = a[0], a[1:]
-		default:
-			next, b = string(b[0]), b[1:]
-		}
-		if len(out) == 0 || out[len(out)-1] != next {
-			out = append(out, next)
-		}
-	}
-	return out
+	return indexed, nil
 }

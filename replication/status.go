@@ -63,13 +63,22 @@ type ObjectStatus struct {
 // Status reports obj as this node sees it at now.
 func (c *Core) Status(obj ObjectID, now time.Time) ObjectStatus {
 	v := c.view(obj, now)
-	if v.st.Copies >= v.st.Target && v.st.Target > 0 {
-		v.st.LastFullyReplicatedAt = now
-		if v.e != nil { // remember it: a later loss is then "at risk", not "replicating"
-			v.e.lastFull = now.UnixMilli()
-		}
-	}
+	v.st.LastFullyReplicatedAt = markFull(v.e, v.st.Copies, v.st.Target, v.st.LastFullyReplicatedAt, now)
 	return v.st
+}
+
+// markFull applies the rule for LastFullyReplicatedAt: an object whose
+// copies reach its target is fully replicated now, and its ledger entry
+// remembers it (a later loss is then "at risk", not "replicating"). It
+// returns the time to report.
+func markFull(e *objectEntry, copies, target int, last, now time.Time) time.Time {
+	if target <= 0 || copies < target {
+		return last
+	}
+	if e != nil {
+		e.lastFull = now.UnixMilli()
+	}
+	return now
 }
 
 // view is an object's status plus what repair and scheduling need.
@@ -86,13 +95,16 @@ func (c *Core) view(obj ObjectID, now time.Time) *view {
 	v := &view{st: ObjectStatus{Object: obj}, e: c.ledger.objects[obj],
 		coverOps: map[string]bool{}, coverRegs: map[string]bool{}, heldOps: map[string]bool{}}
 	if v.e != nil {
+		j := c.judge(now)
 		v.st.Known = true
 		v.st.LastFullyReplicatedAt = msTime(v.e.lastFull)
-		for _, p := range v.e.pairs {
+		for i := range v.e.pairs {
+			p := &v.e.pairs[i]
 			if p.owner > 0 && v.st.Owner == nil {
 				v.st.Owner = []byte(c.ledger.owners.name(p.owner - 1))
 			}
-			v.addHolder(c.holderStatus(obj, v.e, p, now), p, now, c.cfg.ProofFreshness)
+			h := j.holder(obj, v.e, p).status(PeerID(c.ledger.peers.name(p.holder)))
+			v.addHolder(h, p.target, now, c.cfg.ProofFreshness)
 		}
 	}
 	c.addLocal(v, obj)
@@ -102,12 +114,12 @@ func (c *Core) view(obj ObjectID, now time.Time) *view {
 }
 
 // addHolder records one holder in the view.
-func (v *view) addHolder(h HolderStatus, p pair, now time.Time, fresh time.Duration) {
+func (v *view) addHolder(h HolderStatus, target uint8, now time.Time, fresh time.Duration) {
 	v.st.Holders = append(v.st.Holders, h)
-	if h.State == HolderRevoked || h.State == HolderReleased {
+	if !claims(h.State) {
 		return
 	}
-	v.st.Target = max(v.st.Target, int(p.target))
+	v.st.Target = max(v.st.Target, int(target))
 	v.heldOps[h.Operator] = true
 	if h.State == HolderVerified || h.State == HolderUnverified {
 		v.coverOps[h.Operator] = true
@@ -124,6 +136,10 @@ func (v *view) noteChange(t time.Time) {
 	}
 }
 
+// claims reports whether a holder in state s still says it has a copy:
+// its record's target applies, and its operator is among the holders.
+func claims(s HolderState) bool { return s != HolderRevoked && s != HolderReleased }
+
 // addLocal makes the local copy count, and the local target apply.
 func (c *Core) addLocal(v *view, obj ObjectID) {
 	lo := c.local[obj]
@@ -135,83 +151,156 @@ func (c *Core) addLocal(v *view, obj ObjectID) {
 		v.st.Owner = lo.owner
 	}
 	v.st.HeldLocally = lo.held
-	if !lo.held || slices.ContainsFunc(v.st.Holders, func(h HolderStatus) bool { return h.Local }) {
+	lv, ok := c.localHolder(lo, slices.ContainsFunc(v.st.Holders, func(h HolderStatus) bool { return h.Local }))
+	if !ok {
 		return
 	}
-	m, ok := c.members[c.self]
-	h := HolderStatus{Peer: c.self, Operator: m.Operator, Region: m.Region, Local: true, State: HolderVerified, Pinned: lo.pinned}
-	if !ok {
-		h.State, h.Reason = HolderRevoked, "this node is not a member"
-	}
+	h := lv.status(c.self)
 	v.st.Holders = append(v.st.Holders, h)
-	if ok {
-		v.coverOps[m.Operator], v.coverRegs[m.Region], v.heldOps[m.Operator] = true, true, true
+	if h.State == HolderVerified {
+		v.coverOps[h.Operator], v.coverRegs[h.Region], v.heldOps[h.Operator] = true, true, true
 	}
+}
+
+// localHolder is this node's own line for a copy it holds that no ledger
+// record lists yet (listed: a record names this node already).
+func (c *Core) localHolder(lo *localObject, listed bool) (verdict, bool) {
+	if !lo.held || listed {
+		return verdict{}, false
+	}
+	m, ok := c.members[c.self]
+	v := verdict{peer: peerInfo{operator: m.Operator, region: m.Region, ok: ok}, local: true, pinned: lo.pinned, state: HolderVerified}
+	if !ok {
+		v.state, v.reason = HolderRevoked, "this node is not a member"
+	}
+	return v, true
 }
 
 // count fills Copies and Regions from the verified holders.
 func (v *view) count() {
-	ops, regions := map[string]bool{}, map[string]bool{}
+	var k counter
 	for _, h := range v.st.Holders {
-		if h.State == HolderVerified {
-			ops[h.Operator], regions[h.Region] = true, true
-		}
+		k.add(h.State, h.Operator, h.Region)
 	}
-	v.st.Copies, v.st.Regions = len(ops), len(regions)
+	v.st.Copies, v.st.Regions = k.ops.len(), k.regions.len()
 }
 
-// holderStatus judges one recorded holder.
-func (c *Core) holderStatus(obj ObjectID, e *objectEntry, p pair, now time.Time) HolderStatus {
-	peer := PeerID(c.ledger.peers.name(p.holder))
-	m, member := c.members[peer]
-	h := HolderStatus{Peer: peer, Operator: m.Operator, Region: m.Region, Local: peer == c.self, Pinned: p.flags&flagPinned != 0}
-	switch {
-	case !member:
-		h.State, h.Reason = HolderRevoked, "not a member of the federation"
-	case p.flags&flagHeld == 0:
-		h.State, h.Reason = HolderReleased, "holder released its copy"
-	case h.Local:
-		c.judgeLocal(&h, obj)
-	default:
-		c.judgeRemote(&h, e, p.holder, now)
-	}
-	return h
+// counter counts the distinct operators and regions of verified holders:
+// copies on two nodes of one operator count once.
+type counter struct {
+	ops, regions distinct
 }
 
-func (c *Core) judgeLocal(h *HolderStatus, obj ObjectID) {
-	if lo := c.local[obj]; lo != nil && lo.held {
-		h.State = HolderVerified
+func (k *counter) add(s HolderState, operator, region string) {
+	if s == HolderVerified {
+		k.ops.add(operator)
+		k.regions.add(region)
+	}
+}
+
+// distinct is a small set of strings that allocates nothing up to eight
+// members (objects have a handful of holders).
+type distinct struct {
+	few  [8]string
+	n    int
+	more []string // members past the eighth
+}
+
+func (d *distinct) add(s string) {
+	if slices.Contains(d.few[:min(d.n, len(d.few))], s) || slices.Contains(d.more, s) {
 		return
 	}
-	h.State, h.Reason = HolderReleased, "this node does not hold a copy"
+	if d.n < len(d.few) {
+		d.few[d.n] = s
+	} else {
+		d.more = append(d.more, s)
+	}
+	d.n++
+}
+
+func (d *distinct) len() int { return d.n }
+
+// verdict is the counting rule's judgement of one holder: what a
+// HolderStatus says, without the peer's name and with times in unix ms,
+// so that a pass over every object can judge holders without allocating.
+type verdict struct {
+	peer          peerInfo
+	local, pinned bool
+	state         HolderState
+	reason        string // why the copy does not count; empty when verified
+	checked       int64  // latest usable challenge outcome; 0 when none
+	passed        int64  // latest usable passed challenge; 0 when none
+}
+
+// status dresses the verdict about peer as a HolderStatus.
+func (v verdict) status(peer PeerID) HolderStatus {
+	return HolderStatus{Peer: peer, Operator: v.peer.operator, Region: v.peer.region, Local: v.local, Pinned: v.pinned,
+		State: v.state, VerifiedAt: msTime(v.passed), CheckedAt: msTime(v.checked), Reason: v.reason}
+}
+
+// judge applies the counting rule at one time. Status makes one per call;
+// a pass over many objects makes one for all of them.
+type judge struct {
+	c      *Core
+	now    time.Time
+	peers  peerTable
+	loaded int64 // what Overviews read ahead, kept so that the reads stay
+}
+
+func (c *Core) judge(now time.Time) judge {
+	return judge{c: c, now: now, peers: c.peerTable()}
+}
+
+// holder judges one recorded holder of obj.
+func (j *judge) holder(obj ObjectID, e *objectEntry, p *pair) verdict {
+	v := verdict{peer: *j.peers.member(p.holder), pinned: p.flags&flagPinned != 0}
+	v.local = j.peers.selfOK && p.holder == j.peers.self
+	switch {
+	case !v.peer.ok:
+		v.state, v.reason = HolderRevoked, "not a member of the federation"
+	case p.flags&flagHeld == 0:
+		v.state, v.reason = HolderReleased, "holder released its copy"
+	case v.local:
+		j.judgeLocal(&v, obj)
+	default:
+		j.judgeRemote(&v, e, p.holder)
+	}
+	return v
+}
+
+func (j *judge) judgeLocal(v *verdict, obj ObjectID) {
+	if lo := j.c.local[obj]; lo != nil && lo.held {
+		v.state = HolderVerified
+		return
+	}
+	v.state, v.reason = HolderReleased, "this node does not hold a copy"
 }
 
 // judgeRemote applies the counting rule to a remote holder's evidence:
 // the latest outcome wins; a pass counts while fresher than ProofFreshness.
-func (c *Core) judgeRemote(h *HolderStatus, e *objectEntry, peer uint32, now time.Time) {
-	latest, passAt, found := c.evidence(e, peer, h.Operator)
+func (j *judge) judgeRemote(v *verdict, e *objectEntry, peer uint32) {
+	latest, passAt, found := evidence(e, peer, v.peer.operator, &j.peers)
 	if !found {
-		h.State, h.Reason = HolderUnverified, "not challenged yet"
+		v.state, v.reason = HolderUnverified, "not challenged yet"
 		return
 	}
-	h.CheckedAt, h.VerifiedAt = msTime(latest.at()), msTime(passAt)
-	switch r := latest.result(); {
-	case r != ResultPass:
-		h.State, h.Reason = HolderFailed, r.Reason()
-	case now.Sub(h.CheckedAt) > c.cfg.ProofFreshness:
-		h.State, h.Reason = HolderStale, "no passed challenge within the freshness window"
+	v.checked, v.passed = latest.at(), passAt
+	switch res := latest.result(); {
+	case res != ResultPass:
+		v.state, v.reason = HolderFailed, res.Reason()
+	case j.now.Sub(msTime(v.checked)) > j.c.cfg.ProofFreshness:
+		v.state, v.reason = HolderStale, "no passed challenge within the freshness window"
 	default:
-		h.State = HolderVerified
+		v.state = HolderVerified
 	}
 }
 
 // evidence returns the latest usable proof about peer and the latest pass.
 // Usable: this node's own records, or proofs signed by a member of another
 // operator than the holder's (an operator cannot vouch for itself).
-func (c *Core) evidence(e *objectEntry, peer uint32, operator string) (latest proofRec, passAt int64, found bool) {
-	selfID, selfOK := c.ledger.peers.lookup(string(c.self))
+func evidence(e *objectEntry, peer uint32, operator string, r *peerTable) (latest proofRec, passAt int64, found bool) {
 	for _, pr := range e.proofs {
-		if pr.peer != peer || !c.usableProof(pr, selfOK && pr.verifier == selfID, operator) {
+		if pr.peer != peer || !r.usable(pr, operator) {
 			continue
 		}
 		if pr.result() == ResultPass {
@@ -224,15 +313,63 @@ func (c *Core) evidence(e *objectEntry, peer uint32, operator string) (latest pr
 	return latest, passAt, found
 }
 
-func (c *Core) usableProof(pr proofRec, bySelf bool, operator string) bool {
-	if bySelf {
+// peerTable resolves interned peer IDs to what the counting rule needs of
+// the roster. A pass over many objects fills table once (fill);
+// a single object asks the members map for each peer it meets.
+type peerTable struct {
+	c      *Core
+	self   uint32 // this node's interned ID, when selfOK
+	selfOK bool
+	table  []peerInfo // by interned peer ID; nil: look up c.members
+	last   peerInfo   // the latest answer of member without a table
+}
+
+// peerInfo is one peer as the counting rule sees it.
+type peerInfo struct {
+	operator, region string
+	ok               bool // a member of the federation
+}
+
+func (c *Core) peerTable() peerTable {
+	self, ok := c.ledger.peers.lookup(string(c.self))
+	return peerTable{c: c, self: self, selfOK: ok}
+}
+
+// fill resolves every peer the ledger knows now, so that member is one
+// slice index.
+func (r *peerTable) fill() {
+	r.table = make([]peerInfo, len(r.c.ledger.peers.names))
+	for i := range r.table {
+		r.table[i] = r.lookup(uint32(i))
+	}
+}
+
+// member returns what the table knows of peer id. The answer is valid
+// until the next call.
+func (r *peerTable) member(id uint32) *peerInfo {
+	if r.table != nil {
+		return &r.table[id]
+	}
+	r.last = r.lookup(id)
+	return &r.last
+}
+
+func (r *peerTable) lookup(id uint32) peerInfo {
+	m, ok := r.c.members[PeerID(r.c.ledger.peers.name(id))]
+	return peerInfo{operator: m.Operator, region: m.Region, ok: ok}
+}
+
+// usable reports whether a proof may count for a holder of operator: it
+// is this node's own record, or signed by a member of another operator.
+func (r *peerTable) usable(pr proofRec, operator string) bool {
+	if r.selfOK && pr.verifier == r.self {
 		return true
 	}
 	if pr.local() {
 		return false
 	}
-	m, ok := c.members[PeerID(c.ledger.peers.name(pr.verifier))]
-	return ok && m.Operator != operator
+	m := r.member(pr.verifier)
+	return m.ok && m.operator != operator
 }
 
 func msTime(ms int64) time.Time {
