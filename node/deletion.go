@@ -63,7 +63,10 @@ type deletions struct {
 
 // maxPendingTombstones bounds tombstones kept for objects this node has
 // not heard of yet (retried when their attestations arrive).
-const maxPendingTombstones = 10000
+const (
+	maxPendingTombstones = 10000
+	maxPendingPerObject  = 4
+)
 
 // Datastore keys of the deletion state.
 const (
@@ -320,8 +323,8 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone) (bool,
 	d.mu.Lock()
 	was := d.set.IsDeleted(t.Object)
 	changed, err := d.set.Apply(t, time.Now())
-	if errors.Is(err, tombstone.ErrUnknownObject) && len(d.pending) < maxPendingTombstones {
-		d.pending[t.Object] = append(d.pending[t.Object], t)
+	if errors.Is(err, tombstone.ErrUnknownObject) && len(d.pending) < maxPendingTombstones && len(d.pending[t.Object]) < maxPendingPerObject {
+		d.pending[t.Object] = append(d.pending[t.Object], t) // gossip repeats: a few suffice
 	}
 	now := d.set.IsDeleted(t.Object)
 	d.mu.Unlock()
