@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -30,6 +31,10 @@ const (
 	// stays unreachable.
 	memberMaxBackoff  = time.Minute
 	memberAddrsPrefix = "/members/addrs/"
+	// antiEntropyInterval is how often a node also syncs its ledger and
+	// tombstones with one random connected peer: gossip may drop messages
+	// under load, and nothing else would resend them.
+	antiEntropyInterval = 30 * time.Second
 )
 
 // dialBackoff remembers, per member, when to try next.
@@ -73,13 +78,20 @@ func (n *Node) keepMembersConnected(ctx context.Context) {
 	var backoff dialBackoff
 	t := time.NewTicker(memberCheckInterval)
 	defer t.Stop()
-	var lastSaved time.Time
+	var lastSaved, lastSync time.Time
 	lastSavedCount := -1
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			if now.Sub(lastSync) >= antiEntropyInterval {
+				if peers := n.host.Network().Peers(); len(peers) > 0 {
+					p := peers[mrand.IntN(len(peers))]
+					n.spawn(func(ctx context.Context) { n.antiEntropy(ctx, p) })
+				}
+				lastSync = now
+			}
 			missing := n.missingMembers(now)
 			n.dialMissingMembers(ctx, &backoff, missing, now)
 			// Save when members came or went, and once a minute for

@@ -60,6 +60,8 @@ type Node struct {
 	spawn      func(fn func(ctx context.Context))
 	cancel     context.CancelFunc
 	goroutines sync.WaitGroup
+	spawnMu    sync.Mutex
+	stopping   bool // set by Close: spawn starts nothing more; guarded by spawnMu
 	// status keeps the latest pass over every object, for the overview.
 	status statusCache
 
@@ -168,7 +170,14 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.spawn = func(fn func(context.Context)) { n.goroutines.Go(func() { fn(ctx) }) }
+	n.spawn = func(fn func(context.Context)) {
+		n.spawnMu.Lock()
+		defer n.spawnMu.Unlock()
+		if n.stopping {
+			return // Close is waiting, or done: the storage may be gone
+		}
+		n.goroutines.Go(func() { fn(ctx) })
+	}
 	if err := n.startGossip(ctx); err != nil {
 		return err
 	}
@@ -221,6 +230,9 @@ func (n *Node) Close() error {
 	if n.cancel != nil {
 		n.cancel()
 	}
+	n.spawnMu.Lock()
+	n.stopping = true // events from closing the host start no new work
+	n.spawnMu.Unlock()
 	if n.dht != nil {
 		errs = append(errs, n.dht.Close())
 	}

@@ -95,14 +95,19 @@ func (n *Node) onMemberConnected(p peer.ID) {
 	if n.currentRoster() == nil {
 		return
 	}
-	n.spawn(func(ctx context.Context) {
-		if err := n.syncTombstones(ctx, p); err != nil && ctx.Err() == nil {
-			n.logger.Debug("tombstone sync", "peer", p, "err", err)
-		}
-		if err := n.syncLedger(ctx, p); err != nil && ctx.Err() == nil {
-			n.logger.Debug("ledger sync", "peer", p, "err", err)
-		}
-	})
+	n.spawn(func(ctx context.Context) { n.antiEntropy(ctx, p) })
+}
+
+// antiEntropy pulls from p the tombstones, then the attestations, that
+// this node lacks. It runs on every new connection and, because gossip can
+// drop messages under load, periodically with a random member.
+func (n *Node) antiEntropy(ctx context.Context, p peer.ID) {
+	if err := n.syncTombstones(ctx, p); err != nil && ctx.Err() == nil {
+		n.logger.Debug("tombstone sync", "peer", p, "err", err)
+	}
+	if err := n.syncLedger(ctx, p); err != nil && ctx.Err() == nil {
+		n.logger.Debug("ledger sync", "peer", p, "err", err)
+	}
 }
 
 // syncLedger sends our summary to p and merges what p says we lack.
