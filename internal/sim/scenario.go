@@ -1,0 +1,146 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Scenario is one run: a federation of Nodes members gets a burst of
+// Objects objects of ObjectBytes each, sits idle for Steady, then loses
+// its first region.
+type Scenario struct {
+	Nodes       int
+	Objects     int
+	ObjectBytes int
+	Steady      time.Duration // idle window after the burst, for the gossip baseline
+	Poll        time.Duration // how often convergence is checked; 0: 250 ms
+	// Settle bounds each wait for convergence; a phase that does not
+	// converge in time is recorded as such (Least) and the run goes on.
+	// 0: until ctx ends, and a phase that does not converge fails the run.
+	Settle time.Duration
+}
+
+// Result is what one scenario measured.
+type Result struct {
+	Scenario
+	Setup time.Duration // start and federate every node
+	Add   time.Duration // the adds themselves, acknowledged by their owners
+	// Burst is from the first add until every member counts every object
+	// backed up; Dark from cutting a region off until every remaining
+	// member does again (the cut region's copies replaced elsewhere).
+	Burst, Dark time.Duration
+	// BurstLeast and DarkLeast are the fewest objects any remaining member
+	// counted backed up at the end of each phase: Objects when it converged.
+	BurstLeast, DarkLeast int
+	// Gossip and other traffic per node per minute, during the burst and
+	// while idle.
+	BurstGossip, BurstOther   float64
+	SteadyGossip, SteadyOther float64
+	Memory                    Memory
+	Connections               int // open, counted at both ends
+}
+
+// Run plays s on a fresh cluster built from cfg (whose Nodes it sets).
+func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
+	if s.Poll == 0 {
+		s.Poll = 250 * time.Millisecond
+	}
+	res := Result{Scenario: s}
+	cfg.Nodes = s.Nodes
+	start := time.Now()
+	c, err := Start(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	res.Setup = time.Since(start)
+	if err := res.burst(ctx, c); err != nil {
+		return res, err
+	}
+	res.Memory, res.Connections = c.MeasureMemory(), c.Connections()
+	if err := res.steady(ctx, c); err != nil {
+		return res, err
+	}
+	if err := c.Darken(Regions[0]); err != nil {
+		return res, err
+	}
+	res.Dark, res.DarkLeast, err = settle(ctx, c, s)
+	if err != nil {
+		return res, fmt.Errorf("after %s went dark: %w", Regions[0], err)
+	}
+	return res, nil
+}
+
+// Converged reports whether every remaining member counted every object
+// backed up after the burst and after the region went dark.
+func (r Result) Converged() bool {
+	return r.BurstLeast == r.Objects && r.DarkLeast == r.Objects
+}
+
+// settle waits for every remaining member to count every object backed
+// up, for at most s.Settle if set; it returns how long it waited and the
+// least count seen.
+func settle(ctx context.Context, c *Cluster, s Scenario) (time.Duration, int, error) {
+	wctx := ctx
+	if s.Settle > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, s.Settle)
+		defer cancel()
+	}
+	d, least, err := c.WaitBackedUp(wctx, s.Objects, s.Poll)
+	if err != nil && s.Settle > 0 && ctx.Err() == nil {
+		return d, least, nil // did not converge in time: recorded, not fatal
+	}
+	return d, least, err
+}
+
+func (r *Result) burst(ctx context.Context, c *Cluster) error {
+	before, start := c.Traffic.Snapshot(), time.Now()
+	if _, err := c.AddObjects(ctx, r.Objects, r.ObjectBytes); err != nil {
+		return err
+	}
+	r.Add = time.Since(start)
+	wait, least, err := settle(ctx, c, r.Scenario)
+	r.BurstLeast = least
+	if err != nil {
+		return fmt.Errorf("after the burst: %w", err)
+	}
+	r.Burst = r.Add + wait
+	r.BurstGossip, r.BurstOther = perNodeMinute(c.Traffic.Snapshot().Sub(before), r.Nodes, r.Burst)
+	return nil
+}
+
+func (r *Result) steady(ctx context.Context, c *Cluster) error {
+	if r.Steady <= 0 {
+		return nil
+	}
+	before := c.Traffic.Snapshot()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("sim: idle window: %w", ctx.Err())
+	case <-time.After(r.Steady):
+	}
+	r.SteadyGossip, r.SteadyOther = perNodeMinute(c.Traffic.Snapshot().Sub(before), r.Nodes, r.Steady)
+	return nil
+}
+
+func perNodeMinute(t TrafficSnapshot, nodes int, d time.Duration) (gossip, other float64) {
+	scale := float64(nodes) * d.Minutes()
+	return float64(t.Gossip) / scale, float64(t.Other) / scale
+}
+
+// WriteTable prints results as an aligned table.
+func WriteTable(w io.Writer, results []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "nodes\tobjects\tsetup s\tadd s\tburst→backed_up s\tleast\tregion dark→backed_up s\tleast\tgossip KiB/node/min burst\tidle\tother KiB/node/min burst\tidle\theap MiB/node\tgoroutines/node\tconns\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t%d\t\n",
+			r.Nodes, r.Objects, r.Setup.Seconds(), r.Add.Seconds(), r.Burst.Seconds(), r.BurstLeast, r.Dark.Seconds(), r.DarkLeast,
+			r.BurstGossip/1024, r.SteadyGossip/1024, r.BurstOther/1024, r.SteadyOther/1024,
+			float64(r.Memory.HeapPerNode)/(1<<20), r.Memory.GoroutinesPerNode, r.Connections)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,432 @@
+// Package sim runs a whole Cairn federation in one process on go-libp2p's
+// mocknet: real nodes (node.New, with their DHT, bitswap, gossip,
+// replication and tombstones) whose hosts talk over simulated links with a
+// latency set by region, so that a test can add objects in bursts, cut a
+// region off and measure how long replica counts take to settle, how much
+// the nodes gossip and how much memory each one takes.
+//
+// mocknet has no security or multiplexer layer, and its connection gater
+// cannot be set from outside its package, so the federation's gater is not
+// installed on simulated hosts: every simulated node is a member, and
+// membership is enforced only by what the nodes themselves refuse.
+package sim
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/cairn-fed/cairn/internal/config"
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/netstat"
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// Regions are where simulated members live, in order: member i is in
+// Regions[i%len(Regions)].
+var Regions = []string{"eu-west", "eu-north", "us-east", "us-west", "ap-south"}
+
+// regionLatency is the one-way latency of a link between two regions, in
+// milliseconds, indexed like Regions: 20 ms within a region, up to 150 ms
+// between Europe or America and South Asia.
+var regionLatency = [5][5]int{
+	{20, 30, 80, 140, 120},
+	{30, 20, 90, 150, 130},
+	{80, 90, 20, 60, 150},
+	{140, 150, 60, 20, 150},
+	{120, 130, 150, 150, 20},
+}
+
+// Config says what federation to simulate.
+type Config struct {
+	Nodes int    // members, each its own operator; at least 2
+	Dir   string // where the repositories go (a test's t.TempDir())
+	// Replication replaces every node's replication settings; the
+	// defaults (minutes) would make a simulation take hours.
+	Replication config.Replication
+	// Bandwidth of every link in bytes per second; 0: 100 Mbit/s.
+	Bandwidth float64
+	// Workers is how many objects are added at once; 0: 4.
+	Workers int
+	Logger  *slog.Logger
+}
+
+// FastReplication challenges every 5 s and repairs after 1 s below target;
+// proofs stay fresh for three rounds, so one late answer on a loaded
+// machine does not drop a copy. Copies are never released during a run.
+// (With 1-2 s rounds, 20 nodes and 300 objects keep both cores busy with
+// challenges and re-attestations, and copies flap between counted and
+// not: the simulation measures the machine, not the federation.)
+func FastReplication() config.Replication {
+	r := config.Default().Replication
+	r.ChallengeInterval.Duration = 5 * time.Second
+	r.ChallengeTimeout.Duration = 5 * time.Second
+	r.ProofFreshness.Duration = 15 * time.Second
+	r.RepairGrace.Duration = time.Second
+	r.ReleaseGrace.Duration = time.Hour
+	r.RepairMiBPerSec = 0
+	return r
+}
+
+// Member is one simulated node and its place in the federation.
+type Member struct {
+	Node     *node.Node
+	ID       peer.ID
+	Operator string
+	Region   string
+	host     host.Host // the mocknet host, without the counting wrapper
+}
+
+// Cluster is a running simulated federation.
+type Cluster struct {
+	cfg     Config
+	mn      mocknet.Mocknet
+	Members []*Member
+	Traffic Traffic
+
+	mu   sync.Mutex
+	dark map[string]bool // regions cut off; guarded by mu
+}
+
+// Start creates cfg.Nodes nodes, links every pair with its regions'
+// latency and federates them: the first founds the federation and admits
+// the others, which join with their tokens. It returns once every member
+// has the final roster and a connection to every other member.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	if cfg.Nodes < 2 {
+		return nil, fmt.Errorf("sim: needs at least 2 nodes, got %d", cfg.Nodes)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Bandwidth == 0 {
+		cfg.Bandwidth = 100e6 / 8
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 4
+	}
+	c := &Cluster{cfg: cfg, mn: mocknet.New(), dark: map[string]bool{}}
+	for i := range cfg.Nodes {
+		m, err := c.startMember(i)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.Members = append(c.Members, m)
+	}
+	if err := c.link(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.federate(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) startMember(i int) (*Member, error) {
+	r, err := repo.Init(filepath.Join(c.cfg.Dir, fmt.Sprintf("node-%04d", i)), repo.InitOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("sim: create repository %d: %w", i, err)
+	}
+	r.Config.Replication = c.cfg.Replication
+	owner, err := r.Owner(nil)
+	if err != nil {
+		return nil, fmt.Errorf("sim: owner key of node %d: %w", i, err)
+	}
+	m := &Member{Operator: fmt.Sprintf("op-%04d", i), Region: Regions[i%len(Regions)]}
+	addr := multiaddr.StringCast(fmt.Sprintf("/ip4/10.%d.%d.%d/tcp/4501", i%len(Regions), i/256, i%256))
+	m.Node, err = node.New(r, node.Options{Owner: owner, Logger: c.cfg.Logger.With("node", i), Host: c.hostAt(m, addr)})
+	if err != nil {
+		return nil, fmt.Errorf("sim: start node %d: %w", i, err)
+	}
+	return m, nil
+}
+
+// hostAt returns the node's host hook: a mocknet host at addr that
+// answers pings (Connect confirms a new peer with one) and counts what
+// it sends. The gater is dropped: mocknet cannot install one.
+func (c *Cluster) hostAt(m *Member, addr multiaddr.Multiaddr) func(crypto.PrivKey, connmgr.ConnectionGater) (host.Host, error) {
+	return func(priv crypto.PrivKey, _ connmgr.ConnectionGater) (host.Host, error) {
+		h, err := c.mn.AddPeer(priv, addr)
+		if err != nil {
+			return nil, fmt.Errorf("sim: add mocknet peer: %w", err)
+		}
+		ping.NewPingService(h)
+		m.host, m.ID = h, h.ID()
+		return &countingHost{Host: h, traffic: &c.Traffic}, nil
+	}
+}
+
+// link joins every pair of members with a link of their regions'
+// latency, and tells every member where every other one is, as the
+// members' saved addresses would on real hosts.
+func (c *Cluster) link() error {
+	for i, a := range c.Members {
+		for j, b := range c.Members[:i] {
+			l, err := c.mn.LinkPeers(a.ID, b.ID)
+			if err != nil {
+				return fmt.Errorf("sim: link %d and %d: %w", i, j, err)
+			}
+			lat := regionLatency[i%len(Regions)][j%len(Regions)]
+			l.SetOptions(mocknet.LinkOptions{Latency: time.Duration(lat) * time.Millisecond, Bandwidth: c.cfg.Bandwidth})
+			a.host.Peerstore().AddAddrs(b.ID, b.host.Addrs(), peerstore.PermanentAddrTTL)
+			b.host.Peerstore().AddAddrs(a.ID, a.host.Addrs(), peerstore.PermanentAddrTTL)
+		}
+	}
+	return nil
+}
+
+// federate founds the federation on the first member and admits the
+// others; they join a few at a time.
+func (c *Cluster) federate(ctx context.Context) error {
+	founder := c.Members[0]
+	if _, err := founder.Node.FederationCreate(ctx, "sim", founder.Operator, founder.Region); err != nil {
+		return fmt.Errorf("sim: create federation: %w", err)
+	}
+	tokens := make([]string, len(c.Members))
+	for i, m := range c.Members[1:] {
+		tok, err := founder.Node.FederationAdmit(ctx, m.ID.String(), m.Operator, m.Region)
+		if err != nil {
+			return fmt.Errorf("sim: admit node %d: %w", i+1, err)
+		}
+		tokens[i+1] = tok
+	}
+	err := forEach(ctx, len(c.Members)-1, c.cfg.Workers, func(ctx context.Context, i int) error {
+		if _, err := c.Members[i+1].Node.FederationJoin(ctx, tokens[i+1]); err != nil {
+			return fmt.Errorf("sim: node %d joins: %w", i+1, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.waitFederated(ctx)
+}
+
+// waitFederated waits until every member holds the founder's roster and
+// is connected to every other member.
+func (c *Cluster) waitFederated(ctx context.Context) error {
+	info, err := c.Members[0].Node.FederationShow()
+	if err != nil {
+		return fmt.Errorf("sim: founder's federation: %w", err)
+	}
+	return poll(ctx, 200*time.Millisecond, "every member to hold the roster and reach every other", func() bool {
+		for _, m := range c.Members {
+			got, err := m.Node.FederationShow()
+			if err != nil || got.Version != info.Version || len(m.host.Network().Peers()) < len(c.Members)-1 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// AddObjects adds count objects of size random bytes, spread over the
+// members that are not cut off, and returns their IDs.
+func (c *Cluster) AddObjects(ctx context.Context, count, size int) ([]string, error) {
+	lit := c.Lit()
+	ids := make([]string, count)
+	err := forEach(ctx, count, c.cfg.Workers, func(ctx context.Context, i int) error {
+		data := make([]byte, size)
+		rand.Read(data)
+		m := lit[i%len(lit)]
+		name := fmt.Sprintf("object-%d", i)
+		res, err := m.Node.Add(ctx, object.NewReaderSource(name, bytes.NewReader(data)), node.AddOptions{Name: name, New: true})
+		if err != nil {
+			return fmt.Errorf("sim: add %s on %s: %w", name, m.ID, err)
+		}
+		ids[i] = res.CID
+		return nil
+	})
+	return ids, err
+}
+
+// Lit returns the members whose region is not cut off.
+func (c *Cluster) Lit() []*Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*Member
+	for _, m := range c.Members {
+		if !c.dark[m.Region] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// BackedUp returns, over the members not cut off, the fewest objects any
+// one of them counts as backed up in its own ledger.
+func (c *Cluster) BackedUp(ctx context.Context) (int, error) {
+	least := -1
+	for _, m := range c.Lit() {
+		ov, err := m.Node.StatusPage(ctx, netstat.PageCursor{}, 1)
+		if err != nil {
+			return 0, fmt.Errorf("sim: status of %s: %w", m.ID, err)
+		}
+		if n := ov.Tally.Count(netstat.StateBackedUp); least < 0 || n < least {
+			least = n
+		}
+	}
+	return least, nil
+}
+
+// WaitBackedUp waits until every member not cut off counts want objects
+// as backed up, and returns how long it waited and the least count seen
+// last (want once it converged).
+func (c *Cluster) WaitBackedUp(ctx context.Context, want int, every time.Duration) (time.Duration, int, error) {
+	start := time.Now()
+	var last int
+	err := poll(ctx, every, fmt.Sprintf("%d objects backed up on every member", want), func() bool {
+		n, err := c.BackedUp(ctx)
+		if err != nil {
+			return false
+		}
+		last = n
+		return n >= want
+	})
+	if err != nil {
+		return time.Since(start), last, fmt.Errorf("%w (least seen: %d)", err, last)
+	}
+	return time.Since(start), last, nil
+}
+
+// Darken cuts every link between region's members and the others, and
+// closes their connections: the region goes dark for the rest.
+func (c *Cluster) Darken(region string) error {
+	c.mu.Lock()
+	c.dark[region] = true
+	c.mu.Unlock()
+	var errs []error
+	for _, a := range c.Members {
+		for _, b := range c.Members {
+			if a.Region != region || b.Region == region {
+				continue
+			}
+			if err := c.mn.UnlinkPeers(a.ID, b.ID); err != nil {
+				errs = append(errs, fmt.Errorf("sim: unlink %s and %s: %w", a.ID, b.ID, err))
+			}
+			a.host.Network().ClosePeer(b.ID)
+			b.host.Network().ClosePeer(a.ID)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Memory is the Go heap after a collection, divided by the members.
+type Memory struct {
+	HeapPerNode       uint64 // bytes in use
+	GoroutinesPerNode int
+}
+
+// MeasureMemory collects garbage and reads the heap. It measures the
+// whole process: the nodes, mocknet and the test.
+func (c *Cluster) MeasureMemory() Memory {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	n := uint64(len(c.Members))
+	return Memory{HeapPerNode: ms.HeapInuse / n, GoroutinesPerNode: runtime.NumGoroutine() / len(c.Members)}
+}
+
+// Connections counts open connections over all members, each counted at
+// both ends.
+func (c *Cluster) Connections() int {
+	n := 0
+	for _, m := range c.Members {
+		for _, p := range m.host.Network().Peers() {
+			if m.host.Network().Connectedness(p) == network.Connected {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Close cuts every link, so that no node reconnects to one that is
+// stopping, then stops the nodes, up to 32 at a time, and the network.
+func (c *Cluster) Close() error {
+	for _, a := range c.Members {
+		for _, b := range c.Members {
+			if a.ID < b.ID {
+				c.mn.UnlinkPeers(a.ID, b.ID)
+			}
+		}
+	}
+	errs := make([]error, len(c.Members)+1)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i, m := range c.Members {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = m.Node.Close()
+		})
+	}
+	wg.Wait()
+	errs[len(c.Members)] = c.mn.Close()
+	return errors.Join(errs...)
+}
+
+// forEach runs fn(0) to fn(count-1), workers at a time, and returns the
+// first error; after an error the calls not yet started are skipped and
+// the running ones see their context cancelled.
+func forEach(ctx context.Context, count, workers int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i := range count {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// poll checks cond every interval until it holds or ctx ends.
+func poll(ctx context.Context, every time.Duration, what string, cond func() bool) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sim: waiting for %s: %w", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
