@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -116,20 +115,7 @@ func TestTakedownByAuthority(t *testing.T) {
 // deletion.ack_timeout has passed.
 func TestSilentHolderIsFlagged(t *testing.T) {
 	ctx := context.Background()
-	a := startNode(t, "a", slog.New(slog.DiscardHandler), func(r *repo.Repo) {
-		r.Config.Deletion.AckTimeout.Duration = time.Second
-	})
-	b := startTestNode(t, "b")
-	if _, err := a.FederationCreate(ctx, "fed", "op-a", "eu"); err != nil {
-		t.Fatal(err)
-	}
-	token, err := a.FederationAdmit(ctx, b.host.ID().String(), "op-b", "us")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.FederationJoin(ctx, token); err != nil {
-		t.Fatal(err)
-	}
+	a, b := federatedPairWith(t, nil, func(r *repo.Repo) { r.Config.Deletion.AckTimeout.Duration = time.Second })
 	added, err := a.Add(ctx, object.NewReaderSource("ledger.txt", strings.NewReader("accounts")), AddOptions{Replicas: 2})
 	if err != nil {
 		t.Fatal(err)

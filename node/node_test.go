@@ -176,8 +176,18 @@ func TestPrivateNetworkKey(t *testing.T) {
 // founder, and waits until b sees a on the attestation topic.
 func federatedPair(t *testing.T, logger *slog.Logger) (a, b *Node) {
 	t.Helper()
+	return federatedPairWith(t, logger, nil)
+}
+
+// federatedPairWith is federatedPair with editA changing a's repository
+// (its config) before a starts.
+func federatedPairWith(t *testing.T, logger *slog.Logger, editA func(*repo.Repo)) (a, b *Node) {
+	t.Helper()
 	ctx := context.Background()
-	a, b = startNode(t, "a", logger, nil), startTestNode(t, "b")
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a, b = startNode(t, "a", logger, editA), startTestNode(t, "b")
 	if _, err := a.FederationCreate(ctx, "fed", "op-a", "eu"); err != nil {
 		t.Fatal(err)
 	}
