@@ -97,6 +97,18 @@ func TestDashboard(t *testing.T) {
 	})
 	tab.waitJS(t, 30*time.Second, "the budget backed up (again, if the killed node held it)",
 		fmt.Sprintf(`document.querySelector('#objects tr[data-cid=%q]').dataset.state === 'backed_up'`, budget))
+	cairn(t, owner.repo, "rm", budget)
+	tab.waitJS(t, 20*time.Second, "the deleted object to show as deleting",
+		fmt.Sprintf(`document.querySelector('#objects tr[data-cid=%q]').dataset.state === 'deleting'`, budget))
+	waitFor(t, 15*time.Second, "the page and `cairn status --json` to agree after rm", func() bool {
+		return tab.matchesCLI(t, owner)
+	})
+	cairn(t, owner.repo, "undelete", budget)
+	tab.waitJS(t, 30*time.Second, "the undeleted object to be live again on the page",
+		fmt.Sprintf(`!['deleting', 'deleted'].includes(document.querySelector('#objects tr[data-cid=%q]').dataset.state)`, budget))
+	waitFor(t, 15*time.Second, "the page and `cairn status --json` to agree after undelete", func() bool {
+		return tab.matchesCLI(t, owner)
+	})
 	if os.Getenv("CAIRN_SCREENSHOT") == "1" {
 		tab.screenshot(t, filepath.Join("..", "..", "docs", "dashboard.png"))
 	}
