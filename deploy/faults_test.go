@@ -18,6 +18,7 @@ var fastSettings = map[string]string{
 	"challenge_timeout":  `"1s"`,
 	"proof_freshness":    `"3s"`,
 	"repair_grace":       `"1s"`,
+	"repair_escalation":  `"2s"`,
 	"release_grace":      `"1h"`,
 	"trash_window":       `"2s"`,
 }
@@ -129,11 +130,7 @@ func TestPartitionHeal(t *testing.T) {
 	for {
 		agree := true
 		for _, n := range nodes {
-			s, _ := c.status(n, doomed)
-			if s == "backed_up" {
-				resurrected++
-			}
-			if s != "deleting" && s != "deleted" {
+			if s, _ := c.status(n, doomed); s != "deleting" && s != "deleted" {
 				agree = false
 			}
 		}
@@ -142,7 +139,7 @@ func TestPartitionHeal(t *testing.T) {
 			_, k := c.status(n, added)
 			copies = append(copies, k)
 		}
-		agree = agree && copies[0] == copies[1] && copies[1] == copies[2] && copies[0] == 2
+		agree = agree && copies[0] == copies[1] && copies[1] == copies[2] && copies[0] >= 2
 		if agree {
 			break
 		}
@@ -152,10 +149,19 @@ func TestPartitionHeal(t *testing.T) {
 		<-time.After(250 * time.Millisecond)
 	}
 	took := time.Since(healed)
+	// Once every node knows of the deletion, it must stay deleted: watch
+	// for a while longer, as repair and anti-entropy keep running.
+	for watch := time.Now().Add(10 * time.Second); time.Now().Before(watch); <-time.After(250 * time.Millisecond) {
+		for _, n := range nodes {
+			if s, _ := c.status(n, doomed); s != "deleting" && s != "deleted" {
+				resurrected++
+			}
+		}
+	}
 	fmt.Printf("| partition, delete and add on one side, heal: time until every node agrees | %.1f s | goal ≤ 30 s |\n", took.Seconds())
-	fmt.Printf("| partition: deleted objects seen backed_up again after healing | %d | goal 0 |\n", resurrected)
+	fmt.Printf("| partition: polls in the 10 s after agreement where a node saw the deleted object live again | %d | goal 0 |\n", resurrected)
 	if resurrected > 0 {
-		t.Errorf("a deleted object was backed_up again %d times after healing", resurrected)
+		t.Errorf("the deleted object was seen live again %d times after every node had applied its deletion", resurrected)
 	}
 	if took > 30*time.Second {
 		t.Errorf("agreement took %s after healing, goal 30 s", took.Round(100*time.Millisecond))

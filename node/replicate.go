@@ -81,6 +81,7 @@ func replicationConfig(cfg config.Replication, key ed25519.PrivateKey, logger *s
 	c.ChallengeTimeout = cfg.ChallengeTimeout.Duration
 	c.ProofFreshness = cfg.ProofFreshness.Duration
 	c.RepairGrace = cfg.RepairGrace.Duration
+	c.RepairEscalation = cfg.RepairEscalation.Duration
 	c.ReleaseGrace = cfg.ReleaseGrace.Duration
 	return c
 }

@@ -63,6 +63,7 @@ type Replication struct {
 	ChallengeTimeout  Duration `toml:"challenge_timeout"`
 	ProofFreshness    Duration `toml:"proof_freshness"`
 	RepairGrace       Duration `toml:"repair_grace"`
+	RepairEscalation  Duration `toml:"repair_escalation"`
 	ReleaseGrace      Duration `toml:"release_grace"`
 	RepairMiBPerSec   int      `toml:"repair_mib_per_second"`
 }
@@ -204,6 +205,8 @@ func (c Config) validateReplication() error {
 		return invalid("replication.proof_freshness", "must be at least replication.challenge_interval, got %s", r.ProofFreshness)
 	case r.RepairGrace.Duration < 0:
 		return invalid("replication.repair_grace", "must not be negative, got %s", r.RepairGrace)
+	case r.RepairEscalation.Duration <= 0:
+		return invalid("replication.repair_escalation", "must be positive, got %s", r.RepairEscalation)
 	case r.ReleaseGrace.Duration < 0:
 		return invalid("replication.release_grace", "must not be negative, got %s", r.ReleaseGrace)
 	case r.RepairMiBPerSec < 0:
