@@ -138,23 +138,7 @@ func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
 	if err := s.CloseWrite(); err != nil {
 		return err
 	}
-	var got int
-	for {
-		frame, err := readFrame(r, maxDeletionBytes)
-		if errors.Is(err, io.EOF) {
-			n.logger.Debug("tombstone sync done", "peer", p, "received", got)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		m, err := decodeDeletionMessage(frame)
-		if err != nil {
-			return fmt.Errorf("tombstone sync: %w", err)
-		}
-		n.receiveDeletion(ctx, m, p)
-		got++
-	}
+	return receiveFrames(ctx, n, r, p, maxDeletionBytes, "tombstone sync", decodeDeletionMessage, n.receiveDeletion)
 }
 
 // handleTombstoneSync answers a peer's pull.

@@ -133,25 +133,29 @@ func (n *Node) syncLedger(ctx context.Context, p peer.ID) error {
 	if err := s.CloseWrite(); err != nil {
 		return err
 	}
-	return n.readMissing(ctx, bufio.NewReader(s), p)
+	return receiveFrames(ctx, n, bufio.NewReader(s), p, maxAttestationBytes, "ledger sync", replication.DecodeAttestation, n.receiveAttestation)
 }
 
-func (n *Node) readMissing(ctx context.Context, r *bufio.Reader, from peer.ID) error {
+// receiveFrames decodes frames of at most limit bytes from r until the
+// stream ends cleanly, handing each to receive; what names the exchange in
+// errors and logs. A frame that does not decode ends the exchange.
+func receiveFrames[T any](ctx context.Context, n *Node, r *bufio.Reader, from peer.ID, limit int, what string,
+	decode func([]byte) (T, error), receive func(context.Context, T, peer.ID)) error {
 	var got int
 	for {
-		frame, err := readFrame(r, maxAttestationBytes)
+		frame, err := readFrame(r, limit)
 		if errors.Is(err, io.EOF) {
-			n.logger.Debug("ledger sync done", "peer", from, "received", got)
+			n.logger.Debug(what+" done", "peer", from, "received", got)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		a, err := replication.DecodeAttestation(frame)
+		v, err := decode(frame)
 		if err != nil {
-			return fmt.Errorf("attestation from ledger sync: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		n.receiveAttestation(ctx, a, from)
+		receive(ctx, v, from)
 		got++
 	}
 }
