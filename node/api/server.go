@@ -76,6 +76,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.federationRoutes(mux)
 	s.statusRoutes(mux)
 	s.deletionRoutes(mux)
+	profilingRoutes(mux)
 	s.srv = &http.Server{Handler: dashboard.Handler(s.authorize(mux)), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
 	return s
