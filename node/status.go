@@ -203,6 +203,31 @@ type statusCache struct {
 	mu         sync.Mutex
 	snap       *statusSnapshot // the latest pass, nil before the first; guarded by mu
 	refreshing bool            // a background pass is running; guarded by mu
+
+	// The objects of the core in CID order, as of the core's object set
+	// version sortedAt. Sorting a million CIDs takes a third of a pass,
+	// and the set rarely changes between passes.
+	sortMu   sync.Mutex
+	sorted   []replication.ObjectID // read-only once kept
+	sortedAt uint64
+}
+
+// sortedObjects returns every object the core knows of, in CID order,
+// sorting only when the set changed since the last call.
+func (sc *statusCache) sortedObjects(r *replicator) []replication.ObjectID {
+	sc.sortMu.Lock()
+	defer sc.sortMu.Unlock()
+	var ids []replication.ObjectID
+	fresh := false
+	r.read(func(c *replication.Core) {
+		if v := c.ObjectSetVersion(); sc.sorted == nil || v != sc.sortedAt {
+			ids, sc.sortedAt, fresh = c.AppendObjects(nil), v, true
+		}
+	})
+	if fresh {
+		sc.sorted = sortCIDs(ids)
+	}
+	return sc.sorted
 }
 
 // Passes quicker than syncPass run on the request that needs them.
@@ -319,9 +344,8 @@ func (n *Node) summarise(ctx context.Context, now time.Time) ([]objectSummary, e
 	if err != nil {
 		return nil, err
 	}
-	var ids []replication.ObjectID
-	n.repl.read(func(c *replication.Core) { ids = c.AppendObjects(nil) })
-	sums, err := n.summariseIDs(ctx, sortCIDs(ids), now, make([]objectSummary, 0, len(ids)))
+	ids := n.status.sortedObjects(n.repl)
+	sums, err := n.summariseIDs(ctx, ids, now, make([]objectSummary, 0, len(ids)))
 	if err != nil {
 		return nil, err
 	}

@@ -25,9 +25,11 @@ type Core struct {
 	revoked map[PeerID]bool
 	roster  []Member // sorted by peer
 
-	ledger  *Ledger
-	local   map[ObjectID]*localObject
-	lastSeq uint64
+	ledger *Ledger
+	local  map[ObjectID]*localObject
+	// localChurn counts keys added to and removed from local.
+	localChurn uint64
+	lastSeq    uint64
 
 	wakes     wakeQueue
 	dirty     map[ObjectID]bool
@@ -204,6 +206,7 @@ func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 	if lo == nil {
 		lo = &localObject{}
 		c.local[obj] = lo
+		c.localChurn++
 	}
 	if lo.fetching {
 		c.fetching--
@@ -400,6 +403,7 @@ func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
 	c.ledger.Apply(a)
 	if !lo.held && !lo.fetching {
 		delete(c.local, obj)
+		c.localChurn++
 	}
 	return a, true
 }

@@ -23,6 +23,7 @@ type Ledger struct {
 	owners  interner
 	objects map[ObjectID]*objectEntry
 	stats   []holderStat // indexed by peer index
+	created uint64       // objects entered in objects so far
 }
 
 type objectEntry struct {
@@ -87,6 +88,7 @@ func (l *Ledger) Apply(a Attestation) bool {
 	if e == nil {
 		e = &objectEntry{}
 		l.objects[a.Object] = e
+		l.created++
 	}
 	p := l.pairOf(a, h)
 	if i < 0 {
@@ -265,6 +267,7 @@ func (l *Ledger) RecordCheck(obj ObjectID, self, peer PeerID, at time.Time, r Re
 	if e == nil {
 		e = &objectEntry{}
 		l.objects[obj] = e
+		l.created++
 	}
 	v, p := l.peers.id(string(self)), l.peers.id(string(peer))
 	rec := proofRec{packed: packProof(at.UnixMilli(), true, r), verifier: v, peer: p}

@@ -187,3 +187,7 @@ func (c *Core) AppendObjects(dst []ObjectID) []ObjectID {
 	}
 	return dst
 }
+
+// ObjectSetVersion changes whenever the set AppendObjects returns may have
+// changed, so a caller may keep that set, sorted, until it does.
+func (c *Core) ObjectSetVersion() uint64 { return c.ledger.created + c.localChurn }

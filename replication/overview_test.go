@@ -192,3 +192,46 @@ func benchCore(b *testing.B, objects int) (*Core, []ObjectID) {
 	rand.New(rand.NewPCG(1, 1)).Shuffle(len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] })
 	return c, objs
 }
+
+// TestObjectSetVersion: whenever the set AppendObjects returns changes,
+// ObjectSetVersion changes too, through every way objects come and go:
+// attestations, challenge records, tracking, fetching and releasing.
+func TestObjectSetVersion(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	c := newTestCore(t, "self")
+	c.SetMembers([]Member{{Peer: "self", Operator: "a", Region: "eu"}, {Peer: "peer", Operator: "b", Region: "us"}}, now)
+	set := func() []ObjectID { return slices.Sorted(slices.Values(c.AppendObjects(nil))) }
+	r := rand.New(rand.NewPCG(7, 7))
+	sig := make([]byte, 64)
+	lastSet, lastVersion := set(), c.ObjectSetVersion()
+	changes := 0
+	for i := range 2000 {
+		obj := ObjectID(fmt.Sprintf("obj-%02d", r.IntN(40)))
+		now = now.Add(time.Second)
+		switch r.IntN(5) {
+		case 0:
+			c.ledger.Apply(Attestation{Object: obj, Holder: "peer", Seq: uint64(i + 1), IssuedAt: now, Held: true,
+				Target: 2, Leaves: 4, Signature: sig})
+		case 1:
+			c.ledger.RecordCheck(obj, "self", "peer", now, Result(r.IntN(4)))
+		case 2:
+			_ = c.Track(obj, TrackOptions{Target: 2, Leaves: 4}, now)
+		case 3:
+			c.Drop(obj, now)
+		case 4:
+			_ = c.FetchDone(obj, r.IntN(2) == 0, now)
+		}
+		c.Tick(now)
+		s, v := set(), c.ObjectSetVersion()
+		if !slices.Equal(s, lastSet) {
+			changes++
+			if v == lastVersion {
+				t.Fatalf("step %d: the object set changed (%d -> %d objects) but its version stayed %d", i, len(lastSet), len(s), v)
+			}
+		}
+		lastSet, lastVersion = s, v
+	}
+	if changes < 10 {
+		t.Fatalf("the object set changed only %d times: the test exercises too little", changes)
+	}
+}

@@ -122,6 +122,7 @@ func (c *Core) startFetch(obj ObjectID, from []PeerID, now time.Time) {
 	v := c.view(obj, now)
 	lo := &localObject{fetching: true, target: v.st.Target, owner: v.st.Owner, leaves: leavesOf(v.e)}
 	c.local[obj] = lo
+	c.localChurn++
 	c.fetching++
 	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: from})
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,14 +13,24 @@ import (
 )
 
 func newStatusCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	var limit int
+	cmd := &cobra.Command{
 		Use:   "status [CID]",
 		Short: "Say whether objects are safe, and where: verified copies on independent operators",
 		Long: "Status answers from this node's replica ledger, without asking other nodes.\n" +
-			"With a CID it describes that object and its holders; without one it counts\n" +
-			"every object this node knows of by state.",
+			"With a CID it describes that object and its holders. Without one it counts\n" +
+			"every object this node knows of by state and lists the most urgent first\n" +
+			"(lost, at risk, local only, replicating, deleting, backed up, deleted):\n" +
+			"the first --limit of them, or every object in CID order with --all.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 0 {
+				return fmt.Errorf("--limit must be at least 1, got %d", limit)
+			}
+			if all && limit > 0 {
+				return errors.New("--all lists every object: leave out --limit")
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -30,13 +42,21 @@ func newStatusCommand(g *globals) *cobra.Command {
 				}
 				return g.print(cmd.OutOrStdout(), v, func() { printObjectStatus(cmd, v) })
 			}
-			ov, err := c.StatusAll(cmd.Context())
+			var ov node.StatusOverview
+			if all {
+				ov, err = c.StatusAll(cmd.Context())
+			} else {
+				ov, err = c.StatusPage(cmd.Context(), netstat.PageCursor{}, limit)
+			}
 			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), ov, func() { printOverview(cmd, ov) })
 		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "list every object, in CID order")
+	cmd.Flags().IntVar(&limit, "limit", 0, "how many of the most urgent objects to list (default 50, at most 1000)")
+	return cmd
 }
 
 func printObjectStatus(cmd *cobra.Command, v netstat.ObjectView) {
@@ -55,7 +75,11 @@ func printObjectStatus(cmd *cobra.Command, v netstat.ObjectView) {
 
 func printOverview(cmd *cobra.Command, ov node.StatusOverview) {
 	out := cmd.OutOrStdout()
-	fmt.Fprintln(out, ov.Summary)
+	fmt.Fprint(out, ov.Summary)
+	if age := time.Since(ov.AsOf); age >= staleOverview {
+		fmt.Fprintf(out, " (counted %s ago)", age.Round(time.Second))
+	}
+	fmt.Fprintln(out)
 	if len(ov.Objects) == 0 {
 		return
 	}
@@ -65,4 +89,11 @@ func printOverview(cmd *cobra.Command, ov node.StatusOverview) {
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\n", o.CID, o.State, o.Copies, o.Target, o.Name)
 	}
 	tw.Flush()
+	if more := ov.Tally.Total() - len(ov.Objects); more > 0 && ov.Next.String() != "" {
+		fmt.Fprintf(out, "... and %d more: --limit N lists more of the most urgent, --all lists every object\n", more)
+	}
 }
+
+// staleOverview is the age from which the overview says when its tally
+// was counted: over a large ledger a count is reused for a while.
+const staleOverview = 5 * time.Second
