@@ -52,6 +52,9 @@ type localObject struct {
 	target, leaves         int
 	owner                  []byte
 	retryAt                time.Time // after a failed fetch
+	// What this node last published of its challenges of the other
+	// holders (see proofNews).
+	published []Proof
 }
 
 type checkKey struct {
@@ -401,6 +404,7 @@ func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
 	a.IssuedAt = time.UnixMilli(now.UnixMilli()).UTC()
 	a.Sign(c.cfg.Key)
 	c.ledger.Apply(a)
+	lo.published = a.Proofs
 	if !lo.held && !lo.fetching {
 		delete(c.local, obj)
 		c.localChurn++

@@ -278,3 +278,41 @@ func TestScenarioDeletedIsNeverRepaired(t *testing.T) {
 		t.Error("after undelete and Track, a1 does not hold the object")
 	}
 }
+
+// TestScenarioQuietWhileHealthy: once an object is backed up, holders
+// republish their challenge results only as often as freshness needs, not
+// after every passed challenge, and no node ever sees a healthy copy go
+// stale; a copy that starts failing is published at once.
+func TestScenarioQuietWhileHealthy(t *testing.T) {
+	s := placed(t)
+	cfg := simConfig("any")
+	start, published := s.now, s.published
+	for s.now.Sub(start) < 30*cfg.ChallengeInterval {
+		s.run(s.step)
+		if c := s.copiesEverywhere(obj1); c != 3 {
+			for _, n := range s.nodes {
+				t.Logf("%s: %+v", n.id, n.core.Status(obj1, s.now).Holders)
+			}
+			t.Fatalf("after %s of steady state, nodes count %d copies; want 3 everywhere", s.now.Sub(start), c)
+		}
+	}
+	// Three holders each challenge the two others every interval: the
+	// old rule published up to 2 × 3 × 30 = 180 attestations.
+	perHolder := float64(s.published-published) / 3
+	refresh := cfg.ProofFreshness - cfg.ChallengeInterval*3/2
+	most := float64(30*cfg.ChallengeInterval)/float64(refresh) + 2
+	if perHolder > most {
+		t.Errorf("each holder published %.1f attestations in 30 challenge intervals; want at most %.1f", perHolder, most)
+	}
+	t.Logf("%.1f attestations per holder in 30 challenge intervals", perHolder)
+
+	victim := s.nonOwnerHolder(obj1)
+	delete(s.byID[victim].blocks, obj1) // lost behind the holder's back
+	lost := s.now
+	s.runUntil(2*cfg.ChallengeInterval+time.Second, "the loss to be counted everywhere", func() bool {
+		return s.copiesEverywhere(obj1) == 2
+	})
+	if took := s.now.Sub(lost); took > cfg.ChallengeInterval+cfg.ChallengeTimeout+time.Second {
+		t.Errorf("the loss took %s to reach every node; want about one challenge interval", took)
+	}
+}

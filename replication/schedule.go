@@ -184,9 +184,40 @@ func (c *Core) finishChallenge(ch *Challenge, r Result, now time.Time) {
 	delete(c.inflight, checkKey{ch.Object, ch.Holder})
 	c.ledger.RecordCheck(ch.Object, c.self, ch.Holder, now, r)
 	c.dirty[ch.Object] = true
-	if c.Holds(ch.Object) {
+	if c.Holds(ch.Object) && c.proofNews(ch.Object) {
 		c.toAttest[ch.Object] = true
 	}
+}
+
+// proofNews reports whether this node's challenges of obj's other holders
+// are worth a new attestation: a result differs from the one last
+// published (a copy started or stopped passing, or a new holder was
+// checked), or a published proof is older than refreshAfter and a newer
+// one is at hand. Republishing after every passed challenge would gossip
+// each object R-1 times per challenge interval for no change; this way a
+// healthy object is republished about every 1.5 challenge intervals with
+// the defaults and a change goes out at once. A published proof is
+// replaced at the first challenge after refreshAfter, so it ages at most
+// refreshAfter + 1.1 × ChallengeInterval (the jitter) =
+// ProofFreshness - 0.4 × ChallengeInterval: a healthy copy never goes
+// stale in the other nodes' ledgers.
+func (c *Core) proofNews(obj ObjectID) bool {
+	lo := c.local[obj]
+	if lo == nil {
+		return true
+	}
+	refreshAfter := c.cfg.ProofFreshness - c.cfg.ChallengeInterval*3/2
+	current := c.localProofs(obj)
+	if len(current) != len(lo.published) {
+		return true
+	}
+	for i, p := range current { // both sorted by peer
+		was := lo.published[i]
+		if p.Peer != was.Peer || p.Result != was.Result || p.At.Sub(was.At) >= refreshAfter {
+			return true
+		}
+	}
+	return false
 }
 
 // expireChallenges turns unanswered challenges past their deadline into

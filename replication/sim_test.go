@@ -14,19 +14,20 @@ import (
 // Links can be cut, nodes isolated (alive but unreachable) or killed
 // (stopped), and messages dropped or delayed.
 type sim struct {
-	t       *testing.T
-	now     time.Time
-	step    time.Duration
-	delay   time.Duration
-	fetch   time.Duration // how long a fetch takes
-	nodes   []*simNode
-	byID    map[PeerID]*simNode
-	members []Member
-	cut     map[[2]PeerID]bool
-	drop    func(from, to PeerID) bool
-	queue   []delivery
-	seq     int
-	fetched []fetchEvent // every fetch started, in order
+	t         *testing.T
+	now       time.Time
+	step      time.Duration
+	delay     time.Duration
+	fetch     time.Duration // how long a fetch takes
+	nodes     []*simNode
+	byID      map[PeerID]*simNode
+	members   []Member
+	cut       map[[2]PeerID]bool
+	drop      func(from, to PeerID) bool
+	queue     []delivery
+	seq       int
+	fetched   []fetchEvent // every fetch started, in order
+	published int          // attestations gossiped
 }
 
 type simNode struct {
@@ -191,6 +192,7 @@ func (s *sim) carryOut(n *simNode, a Actions) {
 }
 
 func (s *sim) gossip(from *simNode, att Attestation) {
+	s.published++
 	for _, to := range s.nodes {
 		if to != from {
 			s.send(from.id, to.id, func() { _ = to.core.Receive(att, s.now) })
