@@ -20,7 +20,11 @@ import (
 // after a restart, a network partition or a member's outage, connections
 // come back by themselves, and with them gossip, anti-entropy and repair.
 // Members' dialable addresses are remembered on disk, so a node that
-// restarts alone can find the others again.
+// restarts alone can find the others again. In a federation larger than
+// swarm.low_water, a node dials members only up to that many connections,
+// picked at random: the connection manager would trim any more, and gossip
+// reaches every member through the others; fetches and challenges open the
+// connections they need.
 
 const (
 	// memberCheckInterval is how often missing members are looked for.
@@ -122,11 +126,24 @@ func (n *Node) missingMembers(now time.Time) []peer.ID {
 	return out
 }
 
-func (n *Node) dialMissingMembers(ctx context.Context, backoff *dialBackoff, missing []peer.ID, now time.Time) {
-	for _, p := range missing {
-		if !backoff.due(p, now) {
-			continue
+// membersToDial picks, at random among the missing members that are due,
+// as many as bring the node's connections up to lowWater.
+func membersToDial(missing []peer.ID, connections, lowWater int, due func(peer.ID) bool) []peer.ID {
+	var out []peer.ID
+	for _, i := range mrand.Perm(len(missing)) {
+		if len(out) >= lowWater-connections {
+			break
 		}
+		if due(missing[i]) {
+			out = append(out, missing[i])
+		}
+	}
+	return out
+}
+
+func (n *Node) dialMissingMembers(ctx context.Context, backoff *dialBackoff, missing []peer.ID, now time.Time) {
+	due := func(p peer.ID) bool { return backoff.due(p, now) }
+	for _, p := range membersToDial(missing, len(n.host.Network().Peers()), n.cfg.Swarm.LowWater, due) {
 		backoff.failed(p, now) // until it succeeds: no second attempt while one runs
 		n.spawn(func(ctx context.Context) {
 			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)

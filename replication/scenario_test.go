@@ -299,7 +299,7 @@ func TestScenarioQuietWhileHealthy(t *testing.T) {
 	// Three holders each challenge the two others every interval: the
 	// old rule published up to 2 × 3 × 30 = 180 attestations.
 	perHolder := float64(s.published-published) / 3
-	refresh := cfg.ProofFreshness - cfg.ChallengeInterval*3/2
+	refresh := s.nodes[0].core.proofRefresh()
 	most := float64(30*cfg.ChallengeInterval)/float64(refresh) + 2
 	if perHolder > most {
 		t.Errorf("each holder published %.1f attestations in 30 challenge intervals; want at most %.1f", perHolder, most)

@@ -192,21 +192,17 @@ func (c *Core) finishChallenge(ch *Challenge, r Result, now time.Time) {
 // proofNews reports whether this node's challenges of obj's other holders
 // are worth a new attestation: a result differs from the one last
 // published (a copy started or stopped passing, or a new holder was
-// checked), or a published proof is older than refreshAfter and a newer
+// checked), or a published proof is older than proofRefresh and a newer
 // one is at hand. Republishing after every passed challenge would gossip
 // each object R-1 times per challenge interval for no change; this way a
-// healthy object is republished about every 1.5 challenge intervals with
-// the defaults and a change goes out at once. A published proof is
-// replaced at the first challenge after refreshAfter, so it ages at most
-// refreshAfter + 1.1 × ChallengeInterval (the jitter) =
-// ProofFreshness - 0.4 × ChallengeInterval: a healthy copy never goes
-// stale in the other nodes' ledgers.
+// healthy holder's proof is republished every second challenge, and a
+// change goes out at once.
 func (c *Core) proofNews(obj ObjectID) bool {
 	lo := c.local[obj]
 	if lo == nil {
 		return true
 	}
-	refreshAfter := c.cfg.ProofFreshness - c.cfg.ChallengeInterval*3/2
+	refreshAfter := c.proofRefresh()
 	current := c.localProofs(obj)
 	if len(current) != len(lo.published) {
 		return true
@@ -261,4 +257,14 @@ func (c *Core) HandleChallenge(from PeerID, ch Challenge, now time.Time) (refuse
 		return false, fmt.Errorf("challenge from %s: %w: leaf %d of %d", from, ErrMalformed, ch.Leaves[len(ch.Leaves)-1], lo.leaves)
 	}
 	return false, nil
+}
+
+// proofRefresh is how old a published proof may grow before the next
+// challenge of the same holder is published even though its result did
+// not change: 1.2 challenge intervals, so that every second challenge is
+// (challenges come 0.9 to 1.1 intervals apart), but never so late that
+// the published proof could go stale: it ages at most proofRefresh + 1.1
+// intervals, which stays 0.4 intervals short of ProofFreshness.
+func (c *Core) proofRefresh() time.Duration {
+	return min(c.cfg.ChallengeInterval*12/10, c.cfg.ProofFreshness-c.cfg.ChallengeInterval*3/2)
 }

@@ -40,7 +40,7 @@ type Result struct {
 	BurstGossip, BurstOther   float64
 	SteadyGossip, SteadyOther float64
 	Memory                    Memory
-	Connections               int // open, counted at both ends
+	Connections               int // open after the burst, counted at both ends
 }
 
 // Run plays s on a fresh cluster built from cfg (whose Nodes it sets).

@@ -66,10 +66,14 @@ type Config struct {
 	Bandwidth float64
 	// Workers is how many objects are added at once; 0: 4.
 	Workers int
-	Logger  *slog.Logger
+	// LowWater is each node's swarm.low_water: how many members it keeps
+	// connections to. 0: every other member, a full mesh.
+	LowWater int
+	Logger   *slog.Logger
 }
 
-// FastReplication challenges every 5 s and repairs after 1 s below target;
+// FastReplication challenges every 5 s and repairs after 1 s below target,
+// turning to the next candidate after 5 s when the first do not fetch;
 // proofs stay fresh for three rounds, so one late answer on a loaded
 // machine does not drop a copy. Copies are never released during a run.
 // (With 1-2 s rounds, 20 nodes and 300 objects keep both cores busy with
@@ -81,6 +85,7 @@ func FastReplication() config.Replication {
 	r.ChallengeTimeout.Duration = 5 * time.Second
 	r.ProofFreshness.Duration = 15 * time.Second
 	r.RepairGrace.Duration = time.Second
+	r.RepairEscalation.Duration = 5 * time.Second
 	r.ReleaseGrace.Duration = time.Hour
 	r.RepairMiBPerSec = 0
 	return r
@@ -149,6 +154,8 @@ func (c *Cluster) startMember(i int) (*Member, error) {
 		return nil, fmt.Errorf("sim: create repository %d: %w", i, err)
 	}
 	r.Config.Replication = c.cfg.Replication
+	r.Config.Swarm.LowWater = c.lowWater()
+	r.Config.Swarm.HighWater = max(r.Config.Swarm.HighWater, r.Config.Swarm.LowWater)
 	owner, err := r.Owner(nil)
 	if err != nil {
 		return nil, fmt.Errorf("sim: owner key of node %d: %w", i, err)
@@ -223,8 +230,16 @@ func (c *Cluster) federate(ctx context.Context) error {
 	return c.waitFederated(ctx)
 }
 
+// lowWater is the swarm.low_water of every node.
+func (c *Cluster) lowWater() int {
+	if c.cfg.LowWater > 0 {
+		return c.cfg.LowWater
+	}
+	return c.cfg.Nodes
+}
+
 // waitFederated waits until every member holds the founder's roster and
-// is connected to every other member.
+// is connected to as many others as its low water asks for.
 func (c *Cluster) waitFederated(ctx context.Context) error {
 	info, err := c.Members[0].Node.FederationShow()
 	if err != nil {
@@ -233,7 +248,7 @@ func (c *Cluster) waitFederated(ctx context.Context) error {
 	return poll(ctx, 200*time.Millisecond, "every member to hold the roster and reach every other", func() bool {
 		for _, m := range c.Members {
 			got, err := m.Node.FederationShow()
-			if err != nil || got.Version != info.Version || len(m.host.Network().Peers()) < len(c.Members)-1 {
+			if err != nil || got.Version != info.Version || len(m.host.Network().Peers()) < min(len(c.Members)-1, c.lowWater()) {
 				return false
 			}
 		}
