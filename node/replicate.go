@@ -83,6 +83,7 @@ func replicationConfig(cfg config.Replication, key ed25519.PrivateKey, logger *s
 	c.RepairGrace = cfg.RepairGrace.Duration
 	c.RepairEscalation = cfg.RepairEscalation.Duration
 	c.ReleaseGrace = cfg.ReleaseGrace.Duration
+	c.MaxConcurrentRepairs = cfg.RepairConcurrency
 	return c
 }
 

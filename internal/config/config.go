@@ -66,6 +66,8 @@ type Replication struct {
 	RepairEscalation  Duration `toml:"repair_escalation"`
 	ReleaseGrace      Duration `toml:"release_grace"`
 	RepairMiBPerSec   int      `toml:"repair_mib_per_second"`
+	// RepairConcurrency is how many objects repair fetches at once.
+	RepairConcurrency int `toml:"max_concurrent_repairs"`
 }
 
 // Deletion tunes tombstones: the undo window, how long full tombstones are
@@ -209,6 +211,8 @@ func (c Config) validateReplication() error {
 		return invalid("replication.repair_escalation", "must be positive, got %s", r.RepairEscalation)
 	case r.ReleaseGrace.Duration < 0:
 		return invalid("replication.release_grace", "must not be negative, got %s", r.ReleaseGrace)
+	case r.RepairConcurrency < 1:
+		return invalid("replication.max_concurrent_repairs", "must be at least 1, got %d", r.RepairConcurrency)
 	case r.RepairMiBPerSec < 0:
 		return invalid("replication.repair_mib_per_second", "must not be negative (0: no limit), got %d", r.RepairMiBPerSec)
 	}

@@ -30,6 +30,7 @@ func TestParseNamesTheField(t *testing.T) {
 		{"bad duration", "[fetch]\ntimeout = \"soon\"\n", "timeout"},
 		{"short timeout", "[fetch]\ntimeout = \"1ms\"\n", "fetch.timeout"},
 		{"watermarks", "[swarm]\nlow_water = 10\nhigh_water = 5\n", "swarm.low_water"},
+		{"no repairs at once", "[replication]\nmax_concurrent_repairs = 0\n", "replication.max_concurrent_repairs"},
 		{"not toml", "[swarm\n", "toml"},
 		{"psk with quic", "[swarm]\npsk_file = \"swarm.key\"\n", "swarm.listen[1]"},
 	}

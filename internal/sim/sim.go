@@ -86,6 +86,7 @@ func FastReplication() config.Replication {
 	r.ProofFreshness.Duration = 15 * time.Second
 	r.RepairGrace.Duration = time.Second
 	r.RepairEscalation.Duration = 5 * time.Second
+	r.RepairConcurrency = 32 // small objects: many at once hide the links' latency
 	r.ReleaseGrace.Duration = time.Hour
 	r.RepairMiBPerSec = 0
 	return r
