@@ -270,9 +270,16 @@ func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("object id %q: %w", f.Object, err)
 	}
+	// Bitswap asks whoever is connected, so the holders not connected yet
+	// are dialled alongside the fetch, not before it: a holder that is
+	// down or cut off would hold the fetch up for a whole dial timeout.
 	for _, p := range f.From {
 		if id, err := peer.Decode(string(p)); err == nil && n.host.Network().Connectedness(id) != network.Connected {
-			n.host.Connect(ctx, peer.AddrInfo{ID: id}) // best effort: bitswap asks whoever is connected
+			n.spawn(func(ctx context.Context) {
+				ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
+				defer cancel()
+				n.host.Connect(ctx, peer.AddrInfo{ID: id})
+			})
 		}
 	}
 	if err := n.fetchLimited(ctx, root, n.repairLimit); err != nil {

@@ -226,10 +226,9 @@ func randUint64(rnd io.Reader) (uint64, error) {
 	return binary.BigEndian.Uint64(b[:]), nil
 }
 
-// limiter is a per-peer token bucket over the caller's clock.
+// limiter is a per-peer token bucket over the caller's clock, whose rate
+// and burst the caller gives with each request.
 type limiter struct {
-	rate    float64
-	burst   float64
 	buckets map[PeerID]*bucket
 }
 
@@ -238,19 +237,20 @@ type bucket struct {
 	last   time.Time
 }
 
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), buckets: map[PeerID]*bucket{}}
+func newLimiter() *limiter {
+	return &limiter{buckets: map[PeerID]*bucket{}}
 }
 
-// allow takes one token from peer's bucket if it has one.
-func (l *limiter) allow(peer PeerID, now time.Time) bool {
+// allow takes one token from peer's bucket if it has one; the bucket
+// refills at rate per second up to burst.
+func (l *limiter) allow(peer PeerID, now time.Time, rate, burst float64) bool {
 	b := l.buckets[peer]
 	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+		b = &bucket{tokens: burst, last: now}
 		l.buckets[peer] = b
 	}
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(l.burst, b.tokens+dt*l.rate)
+		b.tokens = min(burst, b.tokens+dt*rate)
 		b.last = now
 	}
 	if b.tokens < 1 {

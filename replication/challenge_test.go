@@ -2,6 +2,7 @@ package replication
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -102,6 +103,43 @@ func TestChallengeStormRateLimited(t *testing.T) {
 	}
 }
 
+// TestChallengeAllowanceGrowsWithHeldObjects: a node holding many objects
+// answers a peer that challenges every one of them within an interval,
+// and still turns away a storm ten times that size.
+func TestChallengeAllowanceGrowsWithHeldObjects(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
+	a := s.byID["a"].core
+	cfg := simConfig("a")
+	const held = 600
+	for i := range held {
+		if err := a.Track(ObjectID(fmt.Sprintf("obj-%d", i)), TrackOptions{Target: 2, Leaves: 4}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	challenge := func(i int, at time.Time) error {
+		_, err := a.HandleChallenge("b", Challenge{Object: ObjectID(fmt.Sprintf("obj-%d", i%held)), Leaves: []int{0}}, at)
+		return err
+	}
+	for round := range 3 { // every object once per interval, three intervals running
+		for i := range held {
+			at := t0.Add(time.Duration(round)*cfg.ChallengeInterval + time.Duration(i)*cfg.ChallengeInterval/held)
+			if err := challenge(i, at); err != nil {
+				t.Fatalf("round %d, challenge %d of %d in one interval: %v", round, i, held, err)
+			}
+		}
+	}
+	limited := 0
+	storm := t0.Add(time.Hour)
+	for i := range 10 * held {
+		if errors.Is(challenge(i, storm.Add(time.Duration(i)*cfg.ChallengeInterval/held/10)), ErrRateLimited) {
+			limited++
+		}
+	}
+	if limited < 5*held {
+		t.Errorf("a storm of %d challenges in one interval: only %d limited", 10*held, limited)
+	}
+}
+
 func FuzzDecodeChallenge(f *testing.F) {
 	ch := Challenge{ID: 42, Object: "bafyobj", Leaves: []int{0, 3}, IssuedAt: t0, Deadline: t0}
 	good, _ := ch.MarshalBinary()
@@ -127,4 +165,48 @@ func FuzzDecodeResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRechallengeWhenHolderRecoveredDuringTheRoundTrip: a holder refuses a
+// challenge because it lost its copy, gets the copy back and re-attests
+// while the refusal is still on its way. The challenger must challenge it
+// again at once, not a whole interval later: the refusal is dated when
+// the challenge was issued, before the new attestation.
+func TestRechallengeWhenHolderRecoveredDuringTheRoundTrip(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}})
+	a, b := s.byID["a"].core, s.byID["b"].core
+	const obj ObjectID = "bafyrace"
+	publishTo := func(from *Core, at time.Time) {
+		for _, att := range from.Tick(at).Publish {
+			if err := a.Receive(att, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	challengesOfB := func(acts Actions) []Challenge {
+		var out []Challenge
+		for _, ch := range acts.Challenges {
+			if ch.Holder == "b" {
+				out = append(out, ch)
+			}
+		}
+		return out
+	}
+	s.must(a.Track(obj, TrackOptions{Target: 2, Leaves: 4, Pinned: true}, t0))
+	s.must(b.Track(obj, TrackOptions{Target: 2, Leaves: 4}, t0))
+	publishTo(b, t0)
+	sent := challengesOfB(a.Tick(t0.Add(time.Millisecond)))
+	if len(sent) != 1 {
+		t.Fatalf("a challenged b %d times after its first attestation; want once", len(sent))
+	}
+	b.Drop(obj, t0.Add(10*time.Millisecond)) // lost behind its back, then fetched again
+	b.Tick(t0.Add(10 * time.Millisecond))
+	s.must(b.Track(obj, TrackOptions{Target: 2, Leaves: 4}, t0.Add(20*time.Millisecond)))
+	publishTo(b, t0.Add(20*time.Millisecond))
+	if _, err := a.ChallengeResponse("b", Response{ID: sent[0].ID, Refused: true}, [32]byte{1}, t0.Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if again := challengesOfB(a.Tick(t0.Add(110 * time.Millisecond))); len(again) != 1 {
+		t.Errorf("after a refusal overtaken by b's new attestation, a challenged b %d times; want once, at once", len(again))
+	}
 }

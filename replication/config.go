@@ -52,8 +52,9 @@ type Config struct {
 	// lie (default 30 s); later ones are rejected.
 	MaxClockSkew time.Duration
 	// ChallengeRate and ChallengeBurst bound incoming challenges per peer
-	// (defaults 5 per second, burst 50): one challenge per object pair per
-	// interval stays far below this, a storm does not.
+	// (defaults 5 per second, burst 50) on a node with few objects; one
+	// with many allows one per object it holds per interval (see
+	// challengeAllowance). A storm stays beyond both.
 	ChallengeRate  float64
 	ChallengeBurst int
 }

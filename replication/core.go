@@ -125,7 +125,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
 		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
-		limiter: newLimiter(cfg.ChallengeRate, cfg.ChallengeBurst), checkSalt: salt}, nil
+		limiter: newLimiter(), checkSalt: salt}, nil
 }
 
 // Ledger gives read access to the replica ledger (Summary, Missing, All).

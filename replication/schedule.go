@@ -182,7 +182,12 @@ func (c *Core) CancelChallenge(id ChallengeID) {
 func (c *Core) finishChallenge(ch *Challenge, r Result, now time.Time) {
 	delete(c.pending, ch.ID)
 	delete(c.inflight, checkKey{ch.Object, ch.Holder})
-	c.ledger.RecordCheck(ch.Object, c.self, ch.Holder, now, r)
+	// The outcome is dated when the challenge was issued: the holder
+	// answered about its copy somewhere between then and now, and an
+	// attestation it issued meanwhile (say, a copy fetched back) must
+	// count as newer than the outcome, so that it is challenged again at
+	// once instead of an interval later.
+	c.ledger.RecordCheck(ch.Object, c.self, ch.Holder, ch.IssuedAt, r)
 	c.dirty[ch.Object] = true
 	if c.Holds(ch.Object) && c.proofNews(ch.Object) {
 		c.toAttest[ch.Object] = true
@@ -243,7 +248,7 @@ func (c *Core) HandleChallenge(from PeerID, ch Challenge, now time.Time) (refuse
 		}
 		return false, fmt.Errorf("challenge from %s: %w", from, ErrUnknownMember)
 	}
-	if !c.limiter.allow(from, now) {
+	if rate, burst := c.challengeAllowance(); !c.limiter.allow(from, now, rate, burst) {
 		return false, fmt.Errorf("challenge from %s: %w", from, ErrRateLimited)
 	}
 	if err := checkLeaves(ch.Leaves); err != nil {
@@ -257,6 +262,20 @@ func (c *Core) HandleChallenge(from PeerID, ch Challenge, now time.Time) (refuse
 		return false, fmt.Errorf("challenge from %s: %w: leaf %d of %d", from, ErrMalformed, ch.Leaves[len(ch.Leaves)-1], lo.leaves)
 	}
 	return false, nil
+}
+
+// challengeAllowance is how many challenges one peer may send: the
+// configured floor, or, on a node with many objects, one per local object
+// per challenge interval, at twice the steady rate to leave room for
+// jitter and catching up. A holder legitimately challenges each copy it
+// shares with this node once per interval, so a fixed limit would turn a
+// large node's honest challengers away, its copies into timeouts, and
+// those into needless repairs.
+func (c *Core) challengeAllowance() (rate, burst float64) {
+	perInterval := float64(len(c.local))
+	rate = max(c.cfg.ChallengeRate, 2*perInterval/c.cfg.ChallengeInterval.Seconds())
+	burst = max(float64(c.cfg.ChallengeBurst), perInterval)
+	return rate, burst
 }
 
 // proofRefresh is how old a published proof may grow before the next

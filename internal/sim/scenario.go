@@ -41,6 +41,9 @@ type Result struct {
 	SteadyGossip, SteadyOther float64
 	Memory                    Memory
 	Connections               int // open after the burst, counted at both ends
+	// Lagging describes a few objects not backed up at the end, when the
+	// run did not converge (see Cluster.Lagging).
+	Lagging []string
 }
 
 // Run plays s on a fresh cluster built from cfg (whose Nodes it sets).
@@ -70,6 +73,9 @@ func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
 	res.Dark, res.DarkLeast, err = settle(ctx, c, s)
 	if err != nil {
 		return res, fmt.Errorf("after %s went dark: %w", Regions[0], err)
+	}
+	if !res.Converged() {
+		res.Lagging = c.Lagging(ctx, 5)
 	}
 	return res, nil
 }

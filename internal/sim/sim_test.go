@@ -32,6 +32,9 @@ func TestSmallFederationConverges(t *testing.T) {
 	if res.BurstLeast != res.Objects {
 		t.Errorf("after the burst, a member counted %d of %d objects backed up", res.BurstLeast, res.Objects)
 	}
+	for _, l := range res.Lagging {
+		t.Logf("not backed up: %s", l)
+	}
 	if res.DarkLeast != res.Objects {
 		t.Errorf("%s dark for %s: a remaining member counts %d of %d objects backed up", Regions[0], res.Dark.Round(time.Second), res.DarkLeast, res.Objects)
 	}
@@ -87,6 +90,9 @@ func TestScale(t *testing.T) {
 		var row strings.Builder
 		WriteTable(&row, []Result{res})
 		t.Logf("\n%s", row.String())
+		for _, l := range res.Lagging {
+			t.Logf("not backed up: %s", l)
+		}
 	}
 	var table strings.Builder
 	WriteTable(&table, results)
