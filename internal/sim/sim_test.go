@@ -48,8 +48,10 @@ func TestSmallFederationConverges(t *testing.T) {
 // or when CAIRN_SIM_NODES and CAIRN_SIM_OBJECTS give the largest size,
 // run with a quarter and a half of the nodes and the same objects.
 // CAIRN_SIM_STEADY sets the idle window (default 30s), CAIRN_SIM_SETTLE
-// how long each phase may take to converge (default 3m), and
-// CAIRN_SIM_LOW_WATER how many members each node dials (default: all).
+// how long each phase may take to converge (default 3m),
+// CAIRN_SIM_LOW_WATER how many members each node dials (default: all),
+// and CAIRN_SIM_CHALLENGE_INTERVAL the challenge interval (default 10s;
+// the timeout is half of it, proofs stay fresh three intervals).
 func TestScale(t *testing.T) {
 	sizes, err := scaleSizes()
 	if err != nil {
@@ -70,6 +72,14 @@ func TestScale(t *testing.T) {
 			t.Fatalf("CAIRN_SIM_SETTLE: %v", err)
 		}
 	}
+	repl := FastReplication()
+	if v := os.Getenv("CAIRN_SIM_CHALLENGE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("CAIRN_SIM_CHALLENGE_INTERVAL: %v", err)
+		}
+		repl.ChallengeInterval.Duration, repl.ChallengeTimeout.Duration, repl.ProofFreshness.Duration = d, d/2, 3*d
+	}
 	lowWater := 0
 	if v := os.Getenv("CAIRN_SIM_LOW_WATER"); v != "" {
 		if lowWater, err = strconv.Atoi(v); err != nil {
@@ -79,8 +89,8 @@ func TestScale(t *testing.T) {
 	var results []Result
 	for _, s := range sizes {
 		s.ObjectBytes, s.Steady, s.Poll, s.Settle = 256, steady, time.Second, settleFor
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: FastReplication(), LowWater: lowWater}, s)
+		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: repl, LowWater: lowWater}, s)
 		cancel()
 		if err != nil {
 			t.Errorf("%d nodes, %d objects: %v", s.Nodes, s.Objects, err)
