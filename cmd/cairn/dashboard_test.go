@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,10 +36,13 @@ import (
 // overview to docs/dashboard.png.
 func TestDashboard(t *testing.T) {
 	browser := chromiumPath(t)
+	// A trash window of seconds, long enough for the undelete below.
+	settings := maps.Clone(fastReplication)
+	settings["trash_window"] = `"8s"`
 	nodes := []*replNode{
-		startReplNode(t, "library", "Riverside Library", "eu-west", fastReplication),
-		startReplNode(t, "school", "Hilltop School", "eu-west", fastReplication),
-		startReplNode(t, "clinic", "Harbour Clinic", "us-east", fastReplication),
+		startReplNode(t, "library", "Riverside Library", "eu-west", settings),
+		startReplNode(t, "school", "Hilltop School", "eu-west", settings),
+		startReplNode(t, "clinic", "Harbour Clinic", "us-east", settings),
 	}
 	federate(t, nodes)
 	owner := nodes[0]
@@ -112,6 +116,12 @@ func TestDashboard(t *testing.T) {
 	if os.Getenv("CAIRN_SCREENSHOT") == "1" {
 		tab.screenshot(t, filepath.Join("..", "..", "docs", "dashboard.png"))
 	}
+	cairn(t, owner.repo, "rm", notes)
+	tab.waitJS(t, 40*time.Second, "the removed notes to show as deleted once the trash window has passed",
+		fmt.Sprintf(`document.querySelector('#objects tr[data-cid=%q]').dataset.state === 'deleted'`, notes))
+	waitFor(t, 15*time.Second, "the page and `cairn status --json` to agree once deleted", func() bool {
+		return tab.matchesCLI(t, owner)
+	})
 
 	t.Run("a tab without the token shows how to get one", func(t *testing.T) {
 		other := tab.newTab(t)
