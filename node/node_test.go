@@ -20,14 +20,14 @@ import (
 )
 
 // startTestNode runs a real node in this process, on loopback.
-func startTestNode(t *testing.T, name string) *Node {
+func startTestNode(t testing.TB, name string) *Node {
 	t.Helper()
 	return startNode(t, name, slog.New(slog.DiscardHandler), nil)
 }
 
 // startNode runs a real node in this process, on loopback, logging to
 // logger; edit, if not nil, may change the repository before the node starts.
-func startNode(t *testing.T, name string, logger *slog.Logger, edit func(*repo.Repo)) *Node {
+func startNode(t testing.TB, name string, logger *slog.Logger, edit func(*repo.Repo)) *Node {
 	t.Helper()
 	r, err := repo.Init(filepath.Join(t.TempDir(), name), repo.InitOptions{Listen: []string{"/ip4/127.0.0.1/tcp/0"}, API: "127.0.0.1:0"})
 	if err != nil {
