@@ -139,6 +139,7 @@ func (n *Node) serveAfterRestore(ctx context.Context) error {
 	n.hideDeleted()
 	n.del.ready.Store(true)
 	n.spawn(n.replicationLoop)
+	n.spawn(n.warmStatus)
 	return nil
 }
 

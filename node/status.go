@@ -198,7 +198,8 @@ func overviewOf(tally netstat.Tally, notSafeOffline int, at time.Time) StatusOve
 // request. A slow one is reused for up to 10 times its duration (at most
 // 30 s); after that the next request still gets it, marked by its as_of,
 // and starts a new pass in the background: no request waits for a pass
-// except the very first.
+// except one that comes before the first, which the node starts as soon as
+// its ledger is restored (warmStatus).
 type statusCache struct {
 	mu         sync.Mutex
 	snap       *statusSnapshot // the latest pass, nil before the first; guarded by mu
@@ -260,6 +261,15 @@ func (n *Node) statusSnapshot(ctx context.Context) (*statusSnapshot, error) {
 		c.mu.Unlock()
 	})
 	return snap, nil
+}
+
+// warmStatus makes a first pass in the background once the ledger is
+// restored, so that over a large ledger not even the first `cairn status`
+// after a start waits for one.
+func (n *Node) warmStatus(ctx context.Context) {
+	if _, err := n.statusPass(ctx); err != nil && ctx.Err() == nil {
+		n.logger.Warn("status overview pass", "err", err)
+	}
 }
 
 // statusPass makes a pass over every object and keeps it.
