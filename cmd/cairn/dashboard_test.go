@@ -99,6 +99,14 @@ func TestDashboard(t *testing.T) {
 	waitFor(t, 15*time.Second, "the page and `cairn status --json` to agree after the kill", func() bool {
 		return tab.matchesCLI(t, owner)
 	})
+	// Two operators are left: a new object asking for three copies is
+	// replicating until the at-risk grace (a minute) has passed.
+	draft := addFile(t, owner, "draft-minutes.txt", 3)
+	tab.waitJS(t, 20*time.Second, "an object short of its target to show as replicating within the grace",
+		fmt.Sprintf(`document.querySelector('#objects tr[data-cid=%q]')?.dataset.state === 'replicating'`, draft))
+	waitFor(t, 15*time.Second, "the page and `cairn status --json` to agree while it replicates", func() bool {
+		return tab.matchesCLI(t, owner)
+	})
 	tab.waitJS(t, 30*time.Second, "the budget backed up (again, if the killed node held it)",
 		fmt.Sprintf(`document.querySelector('#objects tr[data-cid=%q]').dataset.state === 'backed_up'`, budget))
 	cairn(t, owner.repo, "rm", budget)
