@@ -85,7 +85,9 @@ func (h *countingHost) wrap(s network.Stream) network.Stream {
 // many messages in flight, would carry. Here Write only queues; one
 // goroutine per stream writes everything queued so far as one write, so a
 // stream carries a latency's worth of messages per round trip instead of
-// one. The queue is unbounded: the simulation moves small objects only.
+// one. A writer waits while maxQueued bytes are queued, as it would for a
+// full TCP send buffer, so a backlogged link holds back its senders
+// instead of growing the queue without bound.
 type pipelinedStream struct {
 	network.Stream
 	traffic *Traffic
@@ -98,9 +100,15 @@ type pipelinedStream struct {
 	closeFn func() error // called once everything queued is sent; guarded by mu
 }
 
+// maxQueued is how much one stream queues before Write waits.
+const maxQueued = 1 << 20
+
 func (s *pipelinedStream) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for len(s.queued) >= maxQueued && s.err == nil && !s.closing {
+		s.cond.Wait()
+	}
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -108,7 +116,7 @@ func (s *pipelinedStream) Write(b []byte) (int, error) {
 		return 0, network.ErrReset
 	}
 	s.queued = append(s.queued, b...)
-	s.cond.Signal()
+	s.cond.Broadcast()
 	s.traffic.counter(s.Stream.Protocol()).Add(int64(len(b)))
 	return len(b), nil
 }
@@ -123,6 +131,7 @@ func (s *pipelinedStream) send() {
 		}
 		chunk := s.queued
 		s.queued = nil
+		s.cond.Broadcast() // writers waiting for room
 		s.mu.Unlock()
 		if len(chunk) == 0 {
 			s.mu.Lock()
@@ -136,6 +145,7 @@ func (s *pipelinedStream) send() {
 		if _, err := s.Stream.Write(chunk); err != nil {
 			s.mu.Lock()
 			s.err, s.closing = err, true
+			s.cond.Broadcast()
 			s.mu.Unlock()
 			return
 		}
@@ -152,7 +162,7 @@ func (s *pipelinedStream) closeAfterSend(closeFn func() error) error {
 		return s.err
 	}
 	s.closing, s.closeFn = true, closeFn
-	s.cond.Signal()
+	s.cond.Broadcast()
 	return nil
 }
 
@@ -166,7 +176,7 @@ func (s *pipelinedStream) Close() error {
 func (s *pipelinedStream) Reset() error {
 	s.mu.Lock()
 	s.queued, s.closing = nil, true
-	s.cond.Signal()
+	s.cond.Broadcast()
 	s.mu.Unlock()
 	err := s.Stream.Reset() // unblocks a send in progress
 	<-s.done
