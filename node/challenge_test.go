@@ -90,7 +90,7 @@ func TestLyingHolderIsNeverCounted(t *testing.T) {
 	// From now on b lies: every challenge gets the next forgery.
 	var mu sync.Mutex
 	answered := map[string]int{}
-	var replay []byte
+	var replay []byte // the latest well-formed answer sent
 	b.host.SetStreamHandler(ChallengeProtocol, func(s network.Stream) {
 		defer s.Close()
 		data, err := io.ReadAll(io.LimitReader(s, maxChallengeBytes+1))
@@ -107,7 +107,9 @@ func TestLyingHolderIsNeverCounted(t *testing.T) {
 		f := forgeries[total%len(forgeries)]
 		answered[f.name]++
 		out := f.answer(ch, replay)
-		replay = f.answer(ch, nil)
+		if r, err := replication.DecodeResponse(out); err == nil && !r.Refused {
+			replay = out // a well-formed answer to this challenge, to replay against a later one
+		}
 		mu.Unlock()
 		s.Write(out)
 	})
