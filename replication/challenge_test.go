@@ -177,8 +177,8 @@ func TestRechallengeWhenHolderRecoveredDuringTheRoundTrip(t *testing.T) {
 	a, b := s.byID["a"].core, s.byID["b"].core
 	const obj ObjectID = "bafyrace"
 	publishTo := func(from *Core, at time.Time) {
-		for _, att := range from.Tick(at).Publish {
-			if err := a.Receive(att, at); err != nil {
+		for _, out := range from.Tick(at).Publish {
+			if err := a.Receive(out.Attestation, at); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -32,14 +32,14 @@ func TestTickReportsChangedObjects(t *testing.T) {
 	owned := step(a, obj1, other)
 	step(a)
 
-	for _, att := range owned.Publish {
-		s.must(b.Receive(att, now))
+	for _, out := range owned.Publish {
+		s.must(b.Receive(out.Attestation, now))
 	}
 	step(b, obj1, other)
 	s.must(b.Track(obj1, TrackOptions{Target: 2, Leaves: 8}, now))
 	held := step(b, obj1)
-	for _, att := range held.Publish {
-		s.must(a.Receive(att, now))
+	for _, out := range held.Publish {
+		s.must(a.Receive(out.Attestation, now))
 	}
 	challenged := step(a, obj1)
 	if len(challenged.Challenges) != 1 {

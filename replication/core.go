@@ -24,6 +24,8 @@ type Core struct {
 	members map[PeerID]Member
 	revoked map[PeerID]bool
 	roster  []Member // sorted by peer
+	// rosterGen counts SetMembers calls; cached rankings compare it.
+	rosterGen uint64
 
 	ledger *Ledger
 	local  map[ObjectID]*localObject
@@ -55,6 +57,11 @@ type localObject struct {
 	// What this node last published of its challenges of the other
 	// holders (see proofNews).
 	published []Proof
+	// told lists, sorted, the peers sent an attestation of this object.
+	told []PeerID
+	// ranked caches the object's first members by Rank for rankedGen.
+	ranked    []PeerID
+	rankedGen uint64
 }
 
 type checkKey struct {
@@ -64,9 +71,11 @@ type checkKey struct {
 
 // Actions are the decisions of one Tick, for the node to carry out.
 type Actions struct {
-	// Publish holds signed attestations, already in the local ledger:
-	// gossip each to the federation and persist it.
-	Publish []Attestation
+	// Publish holds signed attestations, already in the local ledger,
+	// each with the peers it must reach (see Outgoing): persist each and
+	// deliver it to every peer in To, holding it for peers that are
+	// offline until they return.
+	Publish []Outgoing
 	// Challenges are to be sent to each Challenge.Holder; report the
 	// answer with ChallengeResponse, or CancelChallenge if it cannot go.
 	Challenges []Challenge
@@ -155,6 +164,7 @@ func (c *Core) SetMembers(members []Member, now time.Time) {
 		}
 	}
 	c.members = next
+	c.rosterGen++
 	c.roster = slices.SortedFunc(func(yield func(Member) bool) {
 		for _, m := range next {
 			if !yield(m) {
@@ -357,6 +367,9 @@ func (c *Core) evaluate(obj ObjectID, now time.Time) {
 	}
 	c.considerRepair(obj, v, now)
 	c.considerRelease(obj, v, now)
+	if lo := c.local[obj]; lo != nil && lo.held && !c.toAttest[obj] {
+		c.tellNewcomers(obj, v, lo)
+	}
 	if !v.nextChange.IsZero() {
 		c.wakes.push(obj, v.nextChange.Add(time.Millisecond))
 	}
@@ -368,7 +381,12 @@ func (c *Core) trackSpans(obj ObjectID, v *view, now time.Time) {
 	if target > 0 && v.st.Copies >= target && v.e != nil {
 		v.e.lastFull = now.UnixMilli()
 	}
-	setSince(c.below, obj, target > 0 && v.st.Copies < target, now)
+	short := target > 0 && v.st.Copies < target
+	if _, known := c.below[obj]; short && !known {
+		c.below[obj] = v.shortSince(c.cfg.ProofFreshness, now)
+	} else if !short {
+		delete(c.below, obj)
+	}
 	setSince(c.above, obj, target > 0 && v.st.Copies > target, now)
 }
 
@@ -382,11 +400,20 @@ func setSince(m map[ObjectID]time.Time, obj ObjectID, on bool, now time.Time) {
 	}
 }
 
-// publish signs a fresh attestation for every local object that changed.
+// publish signs a fresh attestation for every local object that changed
+// and addresses it to the object's whole audience.
 func (c *Core) publish(now time.Time) {
 	for _, obj := range sortedKeys(c.toAttest) {
+		lo := c.local[obj]
+		if lo == nil {
+			continue
+		}
+		v := c.view(obj, now)
+		v.candidates = c.repairCandidates(obj, v, now)
+		to := c.audience(obj, v, lo)
 		if a, ok := c.attest(obj, now); ok {
-			c.out.Publish = append(c.out.Publish, a)
+			lo.told = to
+			c.out.Publish = append(c.out.Publish, Outgoing{Attestation: a, To: to})
 		}
 	}
 	clear(c.toAttest)

@@ -66,7 +66,6 @@ func (p proofRec) result() Result { return Result(p.packed & 7) }
 
 type holderStat struct {
 	maxSeq uint64
-	digest uint64
 	count  uint64
 }
 
@@ -94,10 +93,10 @@ func (l *Ledger) Apply(a Attestation) bool {
 	if i < 0 {
 		e.pairs = appendExact(e.pairs, p)
 	} else {
-		l.unstat(a.Object, e.pairs[i])
+		l.unstat(e.pairs[i])
 		e.pairs[i] = p
 	}
-	l.stat(a.Object, p)
+	l.stat(p)
 	e.setProofs(h, l.proofRecs(h, a.Proofs))
 	return true
 }
@@ -163,17 +162,14 @@ func appendExact[T any](s []T, items ...T) []T {
 	return append(out, items...)
 }
 
-func (l *Ledger) stat(obj ObjectID, p pair) {
+func (l *Ledger) stat(p pair) {
 	s := l.statOf(p.holder)
 	s.maxSeq = max(s.maxSeq, p.seq)
-	s.digest ^= entryHash(obj, p.seq)
 	s.count++
 }
 
-func (l *Ledger) unstat(obj ObjectID, p pair) {
-	s := l.statOf(p.holder)
-	s.digest ^= entryHash(obj, p.seq)
-	s.count--
+func (l *Ledger) unstat(p pair) {
+	l.statOf(p.holder).count--
 }
 
 func (l *Ledger) statOf(h uint32) *holderStat {
@@ -181,19 +177,6 @@ func (l *Ledger) statOf(h uint32) *holderStat {
 		l.stats = append(l.stats, holderStat{})
 	}
 	return &l.stats[h]
-}
-
-// entryHash is FNV-1a over the object ID and Seq; the same on every node.
-func entryHash(obj ObjectID, seq uint64) uint64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(obj); i++ {
-		h = (h ^ uint64(obj[i])) * prime
-	}
-	for i := 0; i < 8; i++ {
-		h = (h ^ (seq >> (8 * i) & 0xff)) * prime
-	}
-	return h
 }
 
 // Get returns the recorded attestation of holder for obj.

@@ -32,7 +32,7 @@ import (
 // Rank returns all members ordered by preference for holding obj.
 // The result does not depend on the order of members.
 func Rank(obj ObjectID, members []Member) []Member {
-	return diversify(scoreAll(obj, members), nil, nil)
+	return diversify(scoreAll(obj, members), nil, nil, len(members))
 }
 
 // Targets returns the peers that should hold obj besides the owner's node.
@@ -49,7 +49,7 @@ func Targets(obj ObjectID, members []Member, r int, ownerOperator string) []Peer
 		want--
 	}
 	var out []PeerID
-	for _, m := range diversify(scoreAll(obj, members), ops, nil) {
+	for _, m := range diversify(scoreAll(obj, members), ops, nil, len(members)) {
 		if len(out) >= want || ops[m.Operator] {
 			continue
 		}
@@ -102,14 +102,16 @@ func capacityWeight(free uint64) float64 {
 }
 
 // diversify reorders a scored list: one member per operator first (those
-// in uncovered regions first while any remain), then the rest in order.
-// ops and regions seed what is already covered; they are not modified.
-func diversify(list []scored, ops, regions map[string]bool) []Member {
+// in uncovered regions first while any remain), then the rest in order,
+// and returns the first limit. ops and regions seed what is already
+// covered; they are not modified.
+func diversify(list []scored, ops, regions map[string]bool, limit int) []Member {
 	usedOps := cloneSet(ops)
 	usedRegions := cloneSet(regions)
 	taken := make([]bool, len(list))
-	out := make([]Member, 0, len(list))
-	for {
+	limit = min(limit, len(list))
+	out := make([]Member, 0, limit)
+	for len(out) < limit {
 		i := pickNext(list, taken, usedOps, usedRegions)
 		if i < 0 {
 			break
@@ -120,6 +122,9 @@ func diversify(list []scored, ops, regions map[string]bool) []Member {
 		out = append(out, list[i].m)
 	}
 	for i, s := range list {
+		if len(out) == limit {
+			break
+		}
 		if !taken[i] {
 			out = append(out, s.m)
 		}

@@ -33,15 +33,30 @@ type repairJob struct {
 	from   []PeerID
 }
 
-// considerRepair decides whether this node should fetch obj now.
+// considerRepair decides whether this node should fetch obj now, and
+// records in v the peers that should.
 func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 	delete(c.repairs, obj)
-	if _, member := c.members[c.self]; !member || v.st.Target == 0 || c.busyWith(obj, now) {
+	if v.st.Target == 0 {
 		return
 	}
+	v.candidates = c.repairCandidates(obj, v, now)
+	if _, member := c.members[c.self]; !member || c.busyWith(obj, now) {
+		return
+	}
+	if slices.Contains(v.candidates, c.self) {
+		c.repairs[obj] = repairJob{copies: v.st.Copies, from: sources(v)}
+	}
+}
+
+// repairCandidates returns the peers that should fetch obj now: none while
+// it is not short of its target or the grace has not run out, and one
+// more per RepairEscalation spent short. It queues a wake for the next
+// step.
+func (c *Core) repairCandidates(obj ObjectID, v *view, now time.Time) []PeerID {
 	deficit := v.st.Target - len(v.coverOps)
 	if deficit <= 0 {
-		return
+		return nil
 	}
 	start := c.below[obj]
 	if len(v.heldOps) >= v.st.Target { // repair, not first placement
@@ -49,13 +64,11 @@ func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 	}
 	if now.Before(start) {
 		c.wakes.push(obj, start)
-		return
+		return nil
 	}
 	steps := int(now.Sub(start) / c.cfg.RepairEscalation)
 	c.wakes.push(obj, start.Add(time.Duration(steps+1)*c.cfg.RepairEscalation))
-	if slices.Contains(c.candidates(obj, v, deficit+steps), c.self) {
-		c.repairs[obj] = repairJob{copies: v.st.Copies, from: sources(v)}
-	}
+	return c.candidates(obj, v, deficit+steps)
 }
 
 // busyWith reports whether this node holds, fetches or waits to retry obj.
@@ -79,7 +92,7 @@ func (c *Core) candidates(obj ObjectID, v *view, width int) []PeerID {
 	}
 	ops := cloneSet(v.coverOps)
 	var out []PeerID
-	for _, m := range diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs) {
+	for _, m := range diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs, len(c.roster)) {
 		if len(out) == width {
 			break
 		}

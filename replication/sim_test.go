@@ -177,8 +177,8 @@ func (s *sim) deliver() {
 }
 
 func (s *sim) carryOut(n *simNode, a Actions) {
-	for _, att := range a.Publish {
-		s.gossip(n, att)
+	for _, out := range a.Publish {
+		s.deliverTo(n, out)
 	}
 	for _, ch := range a.Challenges {
 		s.challenge(n, ch)
@@ -191,12 +191,12 @@ func (s *sim) carryOut(n *simNode, a Actions) {
 	}
 }
 
-func (s *sim) gossip(from *simNode, att Attestation) {
+// deliverTo sends an attestation to each peer it is addressed to.
+func (s *sim) deliverTo(from *simNode, out Outgoing) {
 	s.published++
-	for _, to := range s.nodes {
-		if to != from {
-			s.send(from.id, to.id, func() { _ = to.core.Receive(att, s.now) })
-		}
+	for _, id := range out.To {
+		to := s.byID[id]
+		s.send(from.id, to.id, func() { _ = to.core.Receive(out.Attestation, s.now) })
 	}
 }
 
@@ -255,7 +255,7 @@ func (s *sim) must(err error) {
 func (s *sim) sync(a, b *simNode) {
 	for range 2 {
 		for _, pair := range [][2]*simNode{{a, b}, {b, a}} {
-			for _, att := range pair[0].core.Ledger().Missing(pair[1].core.Ledger().Summary()) {
+			for _, att := range pair[0].core.Missing(pair[1].core.Ledger().Summary(), pair[1].id) {
 				_ = pair[1].core.Receive(att, s.now)
 			}
 		}

@@ -89,6 +89,7 @@ type view struct {
 	coverRegs  map[string]bool
 	heldOps    map[string]bool // operators of members attesting a copy, whatever its state
 	nextChange time.Time       // when a verified copy turns stale; zero if none
+	candidates []PeerID        // who should fetch it now (set by considerRepair)
 }
 
 func (c *Core) view(obj ObjectID, now time.Time) *view {
@@ -128,6 +129,36 @@ func (v *view) addHolder(h HolderStatus, target uint8, now time.Time, fresh time
 	if h.State == HolderVerified && !h.Local {
 		v.noteChange(h.VerifiedAt.Add(fresh))
 	}
+}
+
+// shortSince is when the object's verified copies fell below its target,
+// as the ledger's evidence shows: each holder still claiming a copy that
+// no longer counts stopped counting when its latest challenge failed, or
+// when its latest pass went stale; the object fell short once enough of
+// them had stopped. A node that hears of an object only now, as a new
+// repair candidate, so dates the shortfall as the nodes that watched it
+// did, and agrees with them how far repair has escalated. Without such
+// evidence it is now.
+func (v *view) shortSince(fresh time.Duration, now time.Time) time.Time {
+	var stops []time.Time
+	for _, h := range v.st.Holders {
+		switch h.State {
+		case HolderFailed:
+			stops = append(stops, h.CheckedAt)
+		case HolderStale:
+			stops = append(stops, h.CheckedAt.Add(fresh))
+		}
+	}
+	// Before the k-th stop (1-based), copies + len(stops) - (k-1) counted.
+	k := v.st.Copies + len(stops) - v.st.Target + 1
+	if k < 1 || k > len(stops) {
+		return now
+	}
+	slices.SortFunc(stops, time.Time.Compare)
+	if stops[k-1].After(now) {
+		return now
+	}
+	return stops[k-1]
 }
 
 func (v *view) noteChange(t time.Time) {

@@ -9,22 +9,19 @@ import (
 )
 
 // Summary is what a node sends a peer on reconnect so the peer can return
-// the attestations it lacks: per holder, the highest Seq recorded, how
-// many (object, holder) entries, and an XOR digest over them.
+// the attestations it lacks: per holder, the highest Seq recorded.
 type Summary struct {
 	Holders []HolderSummary // sorted by Holder
 }
 
-// HolderSummary summarises one holder's entries in a ledger.
+// HolderSummary is the newest record a ledger has of one holder.
 type HolderSummary struct {
 	Holder PeerID
 	MaxSeq uint64
-	Count  uint64
-	Digest uint64 // XOR of a hash of (object, Seq) over the entries
 }
 
 const (
-	summaryVersion    = 1
+	summaryVersion    = 2
 	maxSummaryHolders = 1 << 16
 )
 
@@ -33,37 +30,38 @@ func (l *Ledger) Summary() Summary {
 	var s Summary
 	for i, st := range l.stats {
 		if st.count > 0 {
-			s.Holders = append(s.Holders, HolderSummary{Holder: PeerID(l.peers.name(uint32(i))),
-				MaxSeq: st.maxSeq, Count: st.count, Digest: st.digest})
+			s.Holders = append(s.Holders, HolderSummary{Holder: PeerID(l.peers.name(uint32(i))), MaxSeq: st.maxSeq})
 		}
 	}
 	slices.SortFunc(s.Holders, func(a, b HolderSummary) int { return strings.Compare(string(a.Holder), string(b.Holder)) })
 	return s
 }
 
-// Missing returns the attestations the remote ledger lacks, judged from
-// its summary. For each holder it sends what is newer than the remote's
-// highest Seq; when both have the same highest Seq but their digests
-// differ (the remote missed an older entry) it sends all of that holder's
-// entries. Running it both ways on every reconnect converges both ledgers
-// within two exchanges.
-func (l *Ledger) Missing(remote Summary) []Attestation {
-	theirs := make(map[uint32]HolderSummary, len(remote.Holders))
+// Missing returns the attestations of objects wanted accepts that are
+// newer than what the remote ledger records of their holder, judged from
+// its summary. Ledgers hold different sets of objects (each node hears of
+// the objects it has a part in), so a record older than the remote's
+// newest of the same holder is not sent: the holder's own delivery, which
+// it retries until the peer has it, fills such gaps, and every holder
+// re-attests its copies as challenges refresh its proofs.
+func (l *Ledger) Missing(remote Summary, wanted func(ObjectID) bool) []Attestation {
+	theirs := make(map[uint32]uint64, len(remote.Holders))
 	for _, h := range remote.Holders {
 		if id, ok := l.peers.lookup(string(h.Holder)); ok {
-			theirs[id] = h
+			theirs[id] = h.MaxSeq
 		}
-	}
-	sendAll := make([]bool, len(l.stats))
-	for i, st := range l.stats {
-		r, ok := theirs[uint32(i)]
-		sendAll[i] = ok && r.MaxSeq == st.maxSeq && (r.Digest != st.digest || r.Count != st.count)
 	}
 	var out []Attestation
 	for obj, e := range l.objects {
+		checked, want := false, false
 		for _, p := range e.pairs {
-			r, known := theirs[p.holder]
-			if !known || p.seq > r.MaxSeq || sendAll[p.holder] {
+			if seq, known := theirs[p.holder]; known && p.seq <= seq {
+				continue
+			}
+			if !checked {
+				checked, want = true, wanted(obj)
+			}
+			if want {
 				out = append(out, l.attestation(obj, e, p))
 			}
 		}
@@ -84,8 +82,6 @@ func (s *Summary) MarshalBinary() ([]byte, error) {
 		}
 		b = appendString(b, string(h.Holder))
 		b = binary.AppendUvarint(b, h.MaxSeq)
-		b = binary.AppendUvarint(b, h.Count)
-		b = binary.BigEndian.AppendUint64(b, h.Digest)
 	}
 	return b, nil
 }
@@ -99,11 +95,7 @@ func DecodeSummary(data []byte) (Summary, error) {
 	n := r.int(maxSummaryHolders)
 	var s Summary
 	for i := 0; i < n && r.err == nil; i++ {
-		h := HolderSummary{Holder: PeerID(r.string()), MaxSeq: r.uvarint(), Count: r.uvarint()}
-		if d := r.bytes(8); d != nil {
-			h.Digest = binary.BigEndian.Uint64(d)
-		}
-		s.Holders = append(s.Holders, h)
+		s.Holders = append(s.Holders, HolderSummary{Holder: PeerID(r.string()), MaxSeq: r.uvarint()})
 	}
 	if r.err == nil && len(r.buf) != 0 {
 		r.fail("trailing data")

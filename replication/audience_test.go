@@ -1,0 +1,86 @@
+package replication
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// bigSim is a federation of n members, each its own operator, spread over
+// four regions: larger than any object's audience.
+func bigSim(t *testing.T, n int) *sim {
+	var specs []simSpec
+	for i := range n {
+		specs = append(specs, simSpec{fmt.Sprintf("n%02d", i), fmt.Sprintf("op%02d", i), []string{"eu", "us", "ap", "sa"}[i%4]})
+	}
+	return newSim(t, specs)
+}
+
+// TestScenarioAttestationsReachOnlyTheAudience: in a federation of 16, a
+// node hears of an object only if it holds a copy or ranks among the first
+// target+AudienceSpare members for it, and every object still gets backed
+// up as its owner sees it.
+func TestScenarioAttestationsReachOnlyTheAudience(t *testing.T) {
+	s := bigSim(t, 16)
+	var objs []ObjectID
+	for i := range 12 {
+		obj := ObjectID(fmt.Sprintf("bafyscoped%02d", i))
+		objs = append(objs, obj)
+		s.add("n00", obj, 3)
+	}
+	s.runUntil(20*time.Second, "every object backed up as its owner sees it", func() bool {
+		for _, obj := range objs {
+			if s.status("n00", obj).Copies < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	unaware := 0
+	for _, obj := range objs {
+		allowed := topRanked(obj, s.members, 3+AudienceSpare)
+		allowed = append(allowed, s.holdersWithBlocks(obj)...)
+		for _, n := range s.nodes {
+			if !n.core.Status(obj, s.now).Known {
+				unaware++
+				continue
+			}
+			if !slices.Contains(allowed, n.id) {
+				t.Errorf("%s knows %s but neither holds it nor ranks in its first %d", n.id, obj, 3+AudienceSpare)
+			}
+		}
+	}
+	if unaware == 0 {
+		t.Error("every node knows every object: attestations were not scoped")
+	}
+}
+
+// TestScenarioRepairReachesCandidatesBeyondTheAudience: both copies
+// besides the owner's are lost and every other member of the object's
+// first audience is down too. Escalation widens the candidates one at a
+// time; the owner tells each new candidate, so members that had never
+// heard of the object fetch it, and the owner counts three copies again.
+func TestScenarioRepairReachesCandidatesBeyondTheAudience(t *testing.T) {
+	s := bigSim(t, 12)
+	const obj ObjectID = "bafyfar"
+	s.add("n00", obj, 3)
+	s.runUntil(20*time.Second, "placement", func() bool { return s.status("n00", obj).Copies == 3 })
+	first := append(topRanked(obj, s.members, 3+AudienceSpare), s.holdersWithBlocks(obj)...)
+	for _, p := range first {
+		if p != "n00" {
+			s.byID[p].killed = true
+		}
+	}
+	killedAt := s.now
+	s.runUntil(20*time.Second, "the lost copies to stop counting", func() bool { return s.status("n00", obj).Copies == 1 })
+	s.runUntil(5*time.Minute, "repair beyond the first audience", func() bool { return s.status("n00", obj).Copies == 3 })
+	for _, f := range s.fetchesAfter(killedAt) {
+		if slices.Contains(first, f.node) {
+			t.Errorf("%s fetched, but it is down", f.node)
+		}
+	}
+	if len(s.fetchesAfter(killedAt)) < 2 {
+		t.Errorf("repair fetched %d copies, want at least 2", len(s.fetchesAfter(killedAt)))
+	}
+}
