@@ -70,6 +70,7 @@ type Node struct {
 	obs observer
 
 	repl            *replicator        // the replication core and its loop
+	outbox          outbox             // attestations on their way to peers
 	fed             fedState           // the federation, guarded by its own mutex
 	seen            seenTracker        // when peers were last connected
 	rostersRejected atomic.Int64       // rosters from peers that were not applied

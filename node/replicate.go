@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -42,9 +41,6 @@ type replicator struct {
 
 	linksMu sync.Mutex
 	links   map[string][]cid.Cid // block lists by object, guarded by linksMu
-
-	topicMu sync.Mutex
-	topic   *pubsub.Topic // the attestation topic once joined, guarded by topicMu
 
 	wake chan struct{} // kicks the loop; buffered, one pending kick
 }
@@ -103,8 +99,12 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	n.nodeKey = ed25519.PrivateKey(raw)
 	n.host.SetStreamHandler(ChallengeProtocol, n.handleChallengeStream)
 	n.host.SetStreamHandler(LedgerSyncProtocol, n.handleSyncStream)
+	n.host.SetStreamHandler(AttestProtocol, n.handleAttestStream)
 	n.host.Network().Notify(&network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { n.onMemberConnected(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			n.onMemberConnected(c.RemotePeer())
+			n.redeliver(c.RemotePeer())
+		},
 		DisconnectedF: func(_ network.Network, c network.Conn) { n.onMemberDisconnected(c.RemotePeer()) },
 	})
 	return nil
@@ -166,14 +166,11 @@ func (n *Node) resyncThenServe(ctx context.Context) {
 }
 
 // replicationRoster feeds a newly installed roster to the core and joins
-// the attestation topic of the federation.
+// the deletion topic of the federation.
 func (n *Node) replicationRoster(r federation.Roster) error {
 	now := time.Now()
 	n.repl.do(func(c *replication.Core) { c.SetMembers(r.ReplicationMembers(now), now) })
-	if _, err := n.deletionTopic(r.FederationID); err != nil {
-		return err
-	}
-	_, err := n.attestationTopic(r.FederationID)
+	_, err := n.deletionTopic(r.FederationID)
 	return err
 }
 
@@ -207,8 +204,9 @@ func (n *Node) replicationLoop(ctx context.Context) {
 // carryOut performs one Tick's decisions.
 func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 	n.recordChanged(acts.Changed)
-	for _, a := range acts.Publish {
-		n.publishAttestation(ctx, a)
+	for _, out := range acts.Publish {
+		n.storeAttestation(ctx, out.Attestation)
+		n.deliver(out)
 	}
 	for _, ch := range acts.Challenges {
 		n.spawn(func(ctx context.Context) { n.sendChallenge(ctx, ch) })

@@ -9,7 +9,6 @@ import (
 	"io"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -19,14 +18,14 @@ import (
 
 // The replica ledger spreads two ways:
 //
-//   - gossip: every attestation a node signs is published on the GossipSub
-//     topic /cairn/<federation>/attestations;
+//   - delivery: every attestation a node signs goes to the object's
+//     audience (replication.Outgoing) over /cairn/attest/1.0.0, held for
+//     peers that are offline until they connect (deliver.go);
 //   - anti-entropy: when two members connect, each opens
 //     /cairn/ledger-sync/1.0.0 and sends its ledger Summary (one frame);
-//     the other answers with the attestations the sender lacks (one frame
-//     each, then end of stream). Frames are a uvarint length and the bytes.
-//
-// This is how a node learns of a holder it never spoke to.
+//     the other answers with the attestations the sender lacks among the
+//     objects it should hear of (one frame each, then end of stream).
+//     Frames are a uvarint length and the bytes.
 
 // LedgerSyncProtocol is the anti-entropy stream protocol.
 const LedgerSyncProtocol = protocol.ID(ProtocolPrefix + "/ledger-sync/1.0.0")
@@ -36,24 +35,6 @@ const (
 	maxAttestationBytes = 64 << 10
 	syncTimeout         = 30 * time.Second
 )
-
-// attestationTopic joins the federation's attestation topic once.
-func (n *Node) attestationTopic(federationID string) (*pubsub.Topic, error) {
-	n.repl.topicMu.Lock()
-	defer n.repl.topicMu.Unlock()
-	if n.repl.topic != nil {
-		return n.repl.topic, nil
-	}
-	// The core checks membership and signatures on Receive; gossip
-	// forwards only well-formed attestations.
-	topic, err := joinDecodedTopic(n, "/cairn/"+federationID+"/attestations", "attestation",
-		replication.DecodeAttestation, n.receiveAttestation)
-	if err != nil {
-		return nil, err
-	}
-	n.repl.topic = topic
-	return topic, nil
-}
 
 // receiveAttestation merges one attestation from a peer and persists it
 // when the core accepts it. Replays are normal (gossip and anti-entropy
@@ -72,24 +53,6 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 	}
 }
 
-// publishAttestation persists one of this node's attestations and gossips it.
-func (n *Node) publishAttestation(ctx context.Context, a replication.Attestation) {
-	n.storeAttestation(ctx, a)
-	data, err := a.MarshalBinary()
-	if err != nil {
-		return
-	}
-	n.repl.topicMu.Lock()
-	topic := n.repl.topic
-	n.repl.topicMu.Unlock()
-	if topic == nil {
-		return // no federation yet: nobody to tell
-	}
-	if err := topic.Publish(ctx, data); err != nil && ctx.Err() == nil {
-		n.logger.Warn("gossip attestation", "cid", a.Object, "err", err)
-	}
-}
-
 // onMemberConnected starts an anti-entropy exchange with a new peer.
 func (n *Node) onMemberConnected(p peer.ID) {
 	if n.currentRoster() == nil {
@@ -100,7 +63,7 @@ func (n *Node) onMemberConnected(p peer.ID) {
 
 // antiEntropy pulls from p the tombstones, then the attestations, that
 // this node lacks. It runs on every new connection and, because gossip can
-// drop messages under load, periodically with a random member.
+// drop tombstones under load, periodically with a random member.
 func (n *Node) antiEntropy(ctx context.Context, p peer.ID) {
 	if err := n.syncTombstones(ctx, p); err != nil && ctx.Err() == nil {
 		n.logger.Debug("tombstone sync", "peer", p, "err", err)
@@ -176,7 +139,8 @@ func (n *Node) handleSyncStream(s network.Stream) {
 		return
 	}
 	var missing []replication.Attestation
-	n.repl.read(func(c *replication.Core) { missing = c.Ledger().Missing(sum) })
+	remote := replication.PeerID(s.Conn().RemotePeer().String())
+	n.repl.read(func(c *replication.Core) { missing = c.Missing(sum, remote) })
 	w := bufio.NewWriter(s)
 	for _, a := range missing {
 		if b, err := a.MarshalBinary(); err == nil {

@@ -32,9 +32,10 @@ type Result struct {
 	// backed up; Dark from cutting a region off until every remaining
 	// member does again (the cut region's copies replaced elsewhere).
 	Burst, Dark time.Duration
-	// BurstLeast and DarkLeast are the fewest objects any remaining member
-	// counted backed up at the end of each phase: Objects when it converged.
-	BurstLeast, DarkLeast int
+	// BurstUnsettled and DarkUnsettled are the objects some remaining
+	// member recorded without counting them backed up at the end of each
+	// phase (see Cluster.Unsettled): 0 when it converged.
+	BurstUnsettled, DarkUnsettled int
 	// Gossip and other traffic per node per minute, during the burst and
 	// while idle.
 	BurstGossip, BurstOther   float64
@@ -70,7 +71,14 @@ func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
 	if err := c.Darken(Regions[0]); err != nil {
 		return res, err
 	}
-	res.Dark, res.DarkLeast, err = settle(ctx, c, s)
+	cut := time.Now()
+	// The members notice the cut as their connections close; until one
+	// does, everything still looks settled.
+	if err := c.waitNoticed(ctx, s); err != nil {
+		return res, fmt.Errorf("after %s went dark: %w", Regions[0], err)
+	}
+	_, res.DarkUnsettled, err = settle(ctx, c, s)
+	res.Dark = time.Since(cut)
 	if err != nil {
 		return res, fmt.Errorf("after %s went dark: %w", Regions[0], err)
 	}
@@ -83,12 +91,30 @@ func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
 // Converged reports whether every remaining member counted every object
 // backed up after the burst and after the region went dark.
 func (r Result) Converged() bool {
-	return r.BurstLeast == r.Objects && r.DarkLeast == r.Objects
+	return r.BurstUnsettled == 0 && r.DarkUnsettled == 0
 }
 
-// settle waits for every remaining member to count every object backed
-// up, for at most s.Settle if set; it returns how long it waited and the
-// least count seen.
+// waitNoticed waits until some member records an object it no longer
+// counts backed up, for at most s.Settle if set.
+func (c *Cluster) waitNoticed(ctx context.Context, s Scenario) error {
+	if s.Settle > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Settle)
+		defer cancel()
+	}
+	err := poll(ctx, s.Poll, "a member to notice the cut", func() bool {
+		n, _, err := c.Unsettled(ctx)
+		return err == nil && n > 0
+	})
+	if err != nil && s.Settle > 0 && ctx.Err() != nil {
+		return nil // nothing held in the dark region, or never noticed: settle measures it
+	}
+	return err
+}
+
+// settle waits for every remaining member to count every object it
+// records backed up, for at most s.Settle if set; it returns how long it
+// waited and the unsettled objects seen last.
 func settle(ctx context.Context, c *Cluster, s Scenario) (time.Duration, int, error) {
 	wctx := ctx
 	if s.Settle > 0 {
@@ -96,11 +122,11 @@ func settle(ctx context.Context, c *Cluster, s Scenario) (time.Duration, int, er
 		wctx, cancel = context.WithTimeout(ctx, s.Settle)
 		defer cancel()
 	}
-	d, least, err := c.WaitBackedUp(wctx, s.Objects, s.Poll)
+	d, unsettled, err := c.WaitSettled(wctx, s.Poll)
 	if err != nil && s.Settle > 0 && ctx.Err() == nil {
-		return d, least, nil // did not converge in time: recorded, not fatal
+		return d, unsettled, nil // did not converge in time: recorded, not fatal
 	}
-	return d, least, err
+	return d, unsettled, err
 }
 
 func (r *Result) burst(ctx context.Context, c *Cluster) error {
@@ -109,8 +135,8 @@ func (r *Result) burst(ctx context.Context, c *Cluster) error {
 		return err
 	}
 	r.Add = time.Since(start)
-	wait, least, err := settle(ctx, c, r.Scenario)
-	r.BurstLeast = least
+	wait, unsettled, err := settle(ctx, c, r.Scenario)
+	r.BurstUnsettled = unsettled
 	if err != nil {
 		return fmt.Errorf("after the burst: %w", err)
 	}
@@ -141,10 +167,10 @@ func perNodeMinute(t TrafficSnapshot, nodes int, d time.Duration) (gossip, other
 // WriteTable prints results as an aligned table.
 func WriteTable(w io.Writer, results []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "nodes\tobjects\tsetup s\tadd s\tburst→backed_up s\tleast\tregion dark→backed_up s\tleast\tgossip KiB/node/min burst\tidle\tother KiB/node/min burst\tidle\theap MiB/node\tgoroutines/node\tconns\t")
+	fmt.Fprintln(tw, "nodes\tobjects\tsetup s\tadd s\tburst→settled s\tunsettled\tregion dark→settled s\tunsettled\tgossip KiB/node/min burst\tidle\tother KiB/node/min burst\tidle\theap MiB/node\tgoroutines/node\tconns\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%d\t%d\t\n",
-			r.Nodes, r.Objects, r.Setup.Seconds(), r.Add.Seconds(), r.Burst.Seconds(), r.BurstLeast, r.Dark.Seconds(), r.DarkLeast,
+			r.Nodes, r.Objects, r.Setup.Seconds(), r.Add.Seconds(), r.Burst.Seconds(), r.BurstUnsettled, r.Dark.Seconds(), r.DarkUnsettled,
 			r.BurstGossip/1024, r.SteadyGossip/1024, r.BurstOther/1024, r.SteadyOther/1024,
 			float64(r.Memory.HeapPerNode)/(1<<20), r.Memory.GoroutinesPerNode, r.Connections)
 	}

@@ -293,52 +293,79 @@ func (c *Cluster) Lit() []*Member {
 	return out
 }
 
-// BackedUp returns, over the members not cut off, the fewest objects any
-// one of them counts as backed up in its own ledger.
-func (c *Cluster) BackedUp(ctx context.Context) (int, error) {
-	least := -1
+// Unsettled returns how many objects some member not cut off records
+// without counting them backed up. Each member records only the objects
+// it has a part in (it holds a copy, or ranks among their first
+// candidates), so the federation has settled when every member counts
+// every object it records backed up: each object's owner, holders and
+// candidates then agree. It also returns the member recording the most
+// unsettled objects, to describe them (see Lagging).
+func (c *Cluster) Unsettled(ctx context.Context) (int, *Member, error) {
+	unsettled := map[string]bool{}
+	var worst *Member
+	most := 0
 	for _, m := range c.Lit() {
-		ov, err := m.Node.StatusPage(ctx, netstat.PageCursor{}, 1)
+		short, err := notBackedUp(ctx, m, 0)
 		if err != nil {
-			return 0, fmt.Errorf("sim: status of %s: %w", m.ID, err)
+			return 0, nil, err
 		}
-		if n := ov.Tally.Count(netstat.StateBackedUp); least < 0 || n < least {
-			least = n
+		for _, id := range short {
+			unsettled[id] = true
+		}
+		if len(short) > most {
+			worst, most = m, len(short)
 		}
 	}
-	return least, nil
+	return len(unsettled), worst, nil
 }
 
-// Lagging describes up to n objects that the member counting the fewest
-// as backed up does not count so: its view of the object and of each
-// holder, to tell why a run did not converge.
-func (c *Cluster) Lagging(ctx context.Context, n int) []string {
-	var least *Member
-	fewest := -1
-	for _, m := range c.Lit() {
-		ov, err := m.Node.StatusPage(ctx, netstat.PageCursor{}, 1)
-		if err == nil && (fewest < 0 || ov.Tally.Count(netstat.StateBackedUp) < fewest) {
-			least, fewest = m, ov.Tally.Count(netstat.StateBackedUp)
+// notBackedUp lists up to limit (0: all) objects m records without
+// counting them backed up, most urgent first.
+func notBackedUp(ctx context.Context, m *Member, limit int) ([]string, error) {
+	ov, err := m.Node.StatusPage(ctx, netstat.PageCursor{}, 1)
+	if err != nil {
+		return nil, fmt.Errorf("sim: status of %s: %w", m.ID, err)
+	}
+	n := ov.Tally.Total() - ov.Tally.Count(netstat.StateBackedUp)
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	page, err := m.Node.StatusPage(ctx, netstat.PageCursor{}, n)
+	if err != nil {
+		return nil, fmt.Errorf("sim: status of %s: %w", m.ID, err)
+	}
+	var out []string
+	for _, row := range page.Objects {
+		if row.State != netstat.StateBackedUp {
+			out = append(out, row.CID)
 		}
 	}
-	if least == nil {
+	return out, nil
+}
+
+// Lagging describes up to n objects that the member recording the most
+// unsettled objects does not count backed up: its view of the object and
+// of each holder, to tell why a run did not converge.
+func (c *Cluster) Lagging(ctx context.Context, n int) []string {
+	_, worst, err := c.Unsettled(ctx)
+	if err != nil || worst == nil {
 		return nil
 	}
-	page, err := least.Node.StatusPage(ctx, netstat.PageCursor{}, n)
+	ids, err := notBackedUp(ctx, worst, n)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, row := range page.Objects {
-		if row.State == netstat.StateBackedUp {
-			break
-		}
-		v, err := least.Node.Status(ctx, row.CID)
+	for _, id := range ids {
+		v, err := worst.Node.Status(ctx, id)
 		if err != nil {
 			continue
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s seen by %s (%s): %s, %d/%d copies;", row.CID, least.Operator, least.Region, v.State, v.Copies, v.Target)
+		fmt.Fprintf(&b, "%s seen by %s (%s): %s, %d/%d copies;", id, worst.Operator, worst.Region, v.State, v.Copies, v.Target)
 		for _, h := range v.Holders {
 			fmt.Fprintf(&b, " %s/%s %s %s;", h.Operator, h.Region, h.State, h.Reason)
 		}
@@ -347,22 +374,22 @@ func (c *Cluster) Lagging(ctx context.Context, n int) []string {
 	return out
 }
 
-// WaitBackedUp waits until every member not cut off counts want objects
-// as backed up, and returns how long it waited and the least count seen
-// last (want once it converged).
-func (c *Cluster) WaitBackedUp(ctx context.Context, want int, every time.Duration) (time.Duration, int, error) {
+// WaitSettled waits until no member not cut off records an object it
+// does not count backed up, and returns how long it waited and the
+// unsettled objects seen last (0 once it settled).
+func (c *Cluster) WaitSettled(ctx context.Context, every time.Duration) (time.Duration, int, error) {
 	start := time.Now()
-	var last int
-	err := poll(ctx, every, fmt.Sprintf("%d objects backed up on every member", want), func() bool {
-		n, err := c.BackedUp(ctx)
+	last := -1
+	err := poll(ctx, every, "every member to count every object it records backed up", func() bool {
+		n, _, err := c.Unsettled(ctx)
 		if err != nil {
 			return false
 		}
 		last = n
-		return n >= want
+		return n == 0
 	})
 	if err != nil {
-		return time.Since(start), last, fmt.Errorf("%w (least seen: %d)", err, last)
+		return time.Since(start), last, fmt.Errorf("%w (unsettled objects seen last: %d)", err, last)
 	}
 	return time.Since(start), last, nil
 }

@@ -12,9 +12,9 @@ import (
 
 // TestSmallFederationConverges runs the whole scenario at CI size: 8
 // members in five regions, a burst of 40 small objects, then one region
-// cut off. Every member must count every object backed up after the
-// burst, and again after the cut, once the dark region's copies are
-// replaced elsewhere. At this size challenges every 5 s cost little, and a
+// cut off. Every member must count every object it records backed up
+// after the burst, and again after the cut, once the dark region's copies
+// are replaced elsewhere. At this size challenges every 5 s cost little, and a
 // challenge lost while CI loads both cores is retried within the settle
 // time.
 func TestSmallFederationConverges(t *testing.T) {
@@ -33,14 +33,14 @@ func TestSmallFederationConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.BurstLeast != res.Objects {
-		t.Errorf("after the burst, a member counted %d of %d objects backed up", res.BurstLeast, res.Objects)
+	if res.BurstUnsettled != 0 {
+		t.Errorf("after the burst, %d of %d objects were not counted backed up by every member recording them", res.BurstUnsettled, res.Objects)
 	}
 	for _, l := range res.Lagging {
 		t.Logf("not backed up: %s", l)
 	}
-	if res.DarkLeast != res.Objects {
-		t.Errorf("%s dark for %s: a remaining member counts %d of %d objects backed up", Regions[0], res.Dark.Round(time.Second), res.DarkLeast, res.Objects)
+	if res.DarkUnsettled != 0 {
+		t.Errorf("%s dark for %s: %d of %d objects not counted backed up by every remaining member recording them", Regions[0], res.Dark.Round(time.Second), res.DarkUnsettled, res.Objects)
 	}
 }
 

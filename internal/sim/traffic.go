@@ -10,13 +10,18 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/cairn-fed/cairn/node"
 )
 
 // Traffic counts the bytes the simulated nodes send, by kind of protocol.
 // Every byte sent is received once, so sent bytes are the traffic.
 type Traffic struct {
-	gossip atomic.Int64 // GossipSub (/meshsub/...): rosters, attestations, tombstones
-	other  atomic.Int64 // everything else: bitswap, DHT, challenges, ledger sync, identify
+	// gossip is what spreads the federation's state: GossipSub (rosters,
+	// tombstones), attestations delivered to each object's audience, and
+	// ledger anti-entropy.
+	gossip atomic.Int64
+	other  atomic.Int64 // everything else: bitswap, DHT, challenges, identify
 }
 
 // TrafficSnapshot is the traffic counted up to one moment.
@@ -35,7 +40,8 @@ func (s TrafficSnapshot) Sub(earlier TrafficSnapshot) TrafficSnapshot {
 }
 
 func (t *Traffic) counter(p protocol.ID) *atomic.Int64 {
-	if strings.HasPrefix(string(p), "/meshsub/") {
+	switch {
+	case strings.HasPrefix(string(p), "/meshsub/"), p == node.AttestProtocol, p == node.LedgerSyncProtocol:
 		return &t.gossip
 	}
 	return &t.other
