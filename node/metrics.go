@@ -23,6 +23,8 @@ var (
 		"Objects with fewer verified copies than their target, deleted objects excluded.", nil, nil)
 	descRepairQueue = prometheus.NewDesc("cairn_repair_queue",
 		"Repair fetches this node has decided on and not finished, waiting or in flight.", nil, nil)
+	descPendingAttestations = prometheus.NewDesc("cairn_attestations_pending",
+		"Attestations waiting to reach peers that are offline or slow, counted once per peer.", nil, nil)
 	descRepairs = prometheus.NewDesc("cairn_repairs_total",
 		"Repair fetches this node finished since it started, by result (ok, failed).", []string{"result"}, nil)
 	descChallenges = prometheus.NewDesc("cairn_challenges_total",
@@ -53,7 +55,7 @@ type metricsCollector struct{ n *Node }
 var _ prometheus.Collector = metricsCollector{}
 
 func (metricsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descObjects, descUnder, descRepairQueue, descRepairs, descChallenges,
+	for _, d := range []*prometheus.Desc{descObjects, descUnder, descRepairQueue, descPendingAttestations, descRepairs, descChallenges,
 		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents} {
 		ch <- d
 	}
@@ -67,6 +69,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- gauge(descUnder, float64(snap.under))
 	ch <- gauge(descRepairQueue, float64(n.repairQueue()))
+	ch <- gauge(descPendingAttestations, float64(n.pendingDeliveries()))
 	ch <- counter(descRepairs, float64(snap.repairsOK), "ok")
 	ch <- counter(descRepairs, float64(snap.repairsFailed), "failed")
 	for _, p := range snap.challenges {

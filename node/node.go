@@ -71,6 +71,7 @@ type Node struct {
 
 	repl            *replicator        // the replication core and its loop
 	outbox          outbox             // attestations on their way to peers
+	announce        announcer          // objects waiting to be announced in the DHT
 	fed             fedState           // the federation, guarded by its own mutex
 	seen            seenTracker        // when peers were last connected
 	rostersRejected atomic.Int64       // rosters from peers that were not applied

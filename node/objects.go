@@ -55,10 +55,10 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	if err := n.recordOwned(ctx, res, opts.Name, replicas); err != nil {
 		return AddResult{}, err
 	}
+	// Tracking also announces the object in the DHT.
 	if err := n.trackAdded(ctx, res.Root, replicas); err != nil {
 		n.logger.Warn("replication does not track the new object", "cid", res.Root, "err", err)
 	}
-	n.announce(res.Root)
 	return AddResult{
 		CID: res.Root.String(), Capability: res.Capability.String(), Name: opts.Name,
 		Size: res.Size, Files: res.Files, Chunks: res.Chunks,
@@ -92,18 +92,6 @@ func (n *Node) recordOwned(ctx context.Context, res object.Result, name string, 
 		ID: res.Root.String(), Role: RoleOwner, Encrypted: res.Encrypted,
 		Size: res.Size, StoredBytes: res.StoredBytes, Replicas: replicas,
 		AddedAt: time.Now().UTC(), Sealed: sealed,
-	})
-}
-
-// announce tells the DHT this node provides an object, in the background:
-// a federation of one has nobody to tell, and that is no error.
-func (n *Node) announce(root cid.Cid) {
-	n.spawn(func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if err := n.dht.Provide(ctx, root, true); err != nil {
-			n.logger.Debug("announce provider", "cid", root, "err", err)
-		}
 	})
 }
 
