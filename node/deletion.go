@@ -133,7 +133,7 @@ func (n *Node) newDeletions() error {
 	}
 	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
 		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}}
-	n.host.SetStreamHandler(TombstoneSyncProtocol, n.handleTombstoneSync)
+	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
 	// A peer was last seen when its last connection closed: status shows
 	// how long an unconfirmed holder has been away.

@@ -58,50 +58,24 @@ type recordKey struct {
 
 func keyOf(a replication.Attestation) recordKey { return recordKey{a.Object, a.Holder} }
 
-// deliver queues a for each of its peers and starts their senders.
+// deliver queues an outgoing attestation for each of its peers and starts
+// their senders.
 func (n *Node) deliver(out replication.Outgoing) {
 	for _, to := range out.To {
 		p, err := peer.Decode(string(to))
 		if err != nil || p == n.host.ID() {
 			continue
 		}
-		n.outbox.mu.Lock()
-		if n.outbox.peers == nil {
-			n.outbox.peers = map[peer.ID]*peerOutbox{}
-		}
-		q := n.outbox.peers[p]
-		if q == nil {
-			q = &peerOutbox{pending: map[recordKey]replication.Attestation{}}
-			n.outbox.peers[p] = q
-		}
-		q.queue(out.Attestation)
-		start := !q.sending
-		q.sending = true
-		n.outbox.mu.Unlock()
-		if start {
+		if n.outbox.add(p, out.Attestation) {
 			n.spawn(func(ctx context.Context) { n.sendPending(ctx, p) })
 		}
-	}
-}
-
-// queue keeps a unless a newer record of the same holder and object waits.
-func (q *peerOutbox) queue(a replication.Attestation) {
-	if old, ok := q.pending[keyOf(a)]; !ok || old.Seq < a.Seq {
-		q.pending[keyOf(a)] = a
 	}
 }
 
 // redeliver starts the sender of a peer that just connected, if it has
 // attestations waiting.
 func (n *Node) redeliver(p peer.ID) {
-	n.outbox.mu.Lock()
-	q := n.outbox.peers[p]
-	start := q != nil && len(q.pending) > 0 && !q.sending
-	if start {
-		q.sending, q.backoff = true, 0
-	}
-	n.outbox.mu.Unlock()
-	if start {
+	if n.outbox.resume(p) {
 		n.spawn(func(ctx context.Context) { n.sendPending(ctx, p) })
 	}
 }
@@ -111,22 +85,20 @@ func (n *Node) redeliver(p peer.ID) {
 // connected, and leaves the rest for redeliver otherwise.
 func (n *Node) sendPending(ctx context.Context, p peer.ID) {
 	for {
-		batch := n.takeBatch(p)
+		batch := n.outbox.take(p)
 		if len(batch) == 0 {
 			return
 		}
 		err := n.sendAttestations(ctx, p, batch)
 		if err == nil {
-			n.outbox.mu.Lock()
-			n.outbox.peers[p].backoff = 0
-			n.outbox.mu.Unlock()
+			n.outbox.sent(p)
 			continue
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		n.logger.Debug("deliver attestations", "peer", p, "count", len(batch), "err", err)
-		wait, retry := n.requeue(p, batch)
+		wait, retry := n.outbox.putBack(p, batch, n.host.Network().Connectedness(p) == network.Connected)
 		if !retry {
 			return
 		}
@@ -138,12 +110,50 @@ func (n *Node) sendPending(ctx context.Context, p peer.ID) {
 	}
 }
 
-// takeBatch removes up to deliverBatch attestations from p's queue, or
-// marks the sender stopped when the queue is empty.
-func (n *Node) takeBatch(p peer.ID) []replication.Attestation {
-	n.outbox.mu.Lock()
-	defer n.outbox.mu.Unlock()
-	q := n.outbox.peers[p]
+// add queues a for p and reports whether p's sender must be started.
+func (o *outbox) add(p peer.ID, a replication.Attestation) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.peers == nil {
+		o.peers = map[peer.ID]*peerOutbox{}
+	}
+	q := o.peers[p]
+	if q == nil {
+		q = &peerOutbox{pending: map[recordKey]replication.Attestation{}}
+		o.peers[p] = q
+	}
+	q.queue(a)
+	start := !q.sending
+	q.sending = true
+	return start
+}
+
+// queue keeps a unless a newer record of the same holder and object waits.
+func (q *peerOutbox) queue(a replication.Attestation) {
+	if old, ok := q.pending[keyOf(a)]; !ok || old.Seq < a.Seq {
+		q.pending[keyOf(a)] = a
+	}
+}
+
+// resume reports whether p has attestations waiting and no sender, and
+// marks its sender started.
+func (o *outbox) resume(p peer.ID) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	q := o.peers[p]
+	if q == nil || len(q.pending) == 0 || q.sending {
+		return false
+	}
+	q.sending, q.backoff = true, 0
+	return true
+}
+
+// take removes up to deliverBatch attestations from p's queue, or marks
+// its sender stopped when the queue is empty.
+func (o *outbox) take(p peer.ID) []replication.Attestation {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	q := o.peers[p]
 	if len(q.pending) == 0 {
 		q.sending = false
 		return nil
@@ -159,22 +169,41 @@ func (n *Node) takeBatch(p peer.ID) []replication.Attestation {
 	return batch
 }
 
-// requeue puts back what a failed delivery did not send, unless newer
-// attestations of the same objects were queued meanwhile. It says how long
-// to wait before trying again, and whether to (p is still connected).
-func (n *Node) requeue(p peer.ID, batch []replication.Attestation) (time.Duration, bool) {
-	n.outbox.mu.Lock()
-	defer n.outbox.mu.Unlock()
-	q := n.outbox.peers[p]
+// sent records a delivery that succeeded.
+func (o *outbox) sent(p peer.ID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.peers[p].backoff = 0
+}
+
+// putBack requeues what a failed delivery did not send, unless newer
+// records of the same holders and objects were queued meanwhile. While p
+// is connected it says how long to wait before trying again; otherwise
+// it stops p's sender until p connects.
+func (o *outbox) putBack(p peer.ID, batch []replication.Attestation, connected bool) (time.Duration, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	q := o.peers[p]
 	for _, a := range batch {
 		q.queue(a)
 	}
-	if n.host.Network().Connectedness(p) != network.Connected {
+	if !connected {
 		q.sending = false
 		return 0, false
 	}
 	q.backoff = min(max(2*q.backoff, deliverRetry), deliverRetryMax)
 	return q.backoff, true
+}
+
+// pending counts the attestations waiting for their peers.
+func (o *outbox) pending() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	total := 0
+	for _, q := range o.peers {
+		total += len(q.pending)
+	}
+	return total
 }
 
 // sendAttestations writes a batch on one stream and waits for the peer to
@@ -240,15 +269,4 @@ func (n *Node) handleAttestStream(s network.Stream) {
 		}
 		n.receiveAttestation(ctx, a, from)
 	}
-}
-
-// pendingDeliveries counts the attestations waiting for their peers.
-func (n *Node) pendingDeliveries() int {
-	n.outbox.mu.Lock()
-	defer n.outbox.mu.Unlock()
-	total := 0
-	for _, q := range n.outbox.peers {
-		total += len(q.pending)
-	}
-	return total
 }

@@ -33,7 +33,7 @@ func (n *Node) startGossip(ctx context.Context) error {
 		return fmt.Errorf("start pubsub: %w", err)
 	}
 	n.pubsub = ps
-	n.host.SetStreamHandler(RosterProtocol, n.handleRosterStream)
+	n.handle(RosterProtocol, n.handleRosterStream)
 	n.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c.RemotePeer()) },
 		DisconnectedF: func(_ network.Network, c network.Conn) { n.seen.mark(c.RemotePeer()) },

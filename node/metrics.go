@@ -69,7 +69,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- gauge(descUnder, float64(snap.under))
 	ch <- gauge(descRepairQueue, float64(n.repairQueue()))
-	ch <- gauge(descPendingAttestations, float64(n.pendingDeliveries()))
+	ch <- gauge(descPendingAttestations, float64(n.outbox.pending()))
 	ch <- counter(descRepairs, float64(snap.repairsOK), "ok")
 	ch <- counter(descRepairs, float64(snap.repairsFailed), "failed")
 	for _, p := range snap.challenges {

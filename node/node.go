@@ -24,7 +24,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/multiformats/go-multiaddr"
 	"golang.org/x/time/rate"
@@ -218,6 +220,24 @@ func (n *Node) Bootstrap(ctx context.Context) {
 	if err := n.dht.Bootstrap(ctx); err != nil {
 		n.logger.Warn("DHT bootstrap", "err", err)
 	}
+}
+
+// handle serves protocol pid with h, counting each stream among the
+// node's work so that Close waits for it before closing the storage, and
+// resetting streams that arrive once Close has begun.
+func (n *Node) handle(pid protocol.ID, h network.StreamHandler) {
+	n.host.SetStreamHandler(pid, func(s network.Stream) {
+		n.spawnMu.Lock()
+		if n.stopping {
+			n.spawnMu.Unlock()
+			s.Reset()
+			return
+		}
+		n.goroutines.Add(1)
+		n.spawnMu.Unlock()
+		defer n.goroutines.Done()
+		h(s)
+	})
 }
 
 // Close stops the node, waiting for its parts to stop.

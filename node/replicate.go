@@ -97,9 +97,9 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	}
 	n.repl = &replicator{core: core, links: map[string][]cid.Cid{}, wake: make(chan struct{}, 1)}
 	n.nodeKey = ed25519.PrivateKey(raw)
-	n.host.SetStreamHandler(ChallengeProtocol, n.handleChallengeStream)
-	n.host.SetStreamHandler(LedgerSyncProtocol, n.handleSyncStream)
-	n.host.SetStreamHandler(AttestProtocol, n.handleAttestStream)
+	n.handle(ChallengeProtocol, n.handleChallengeStream)
+	n.handle(LedgerSyncProtocol, n.handleSyncStream)
+	n.handle(AttestProtocol, n.handleAttestStream)
 	n.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
 			n.onMemberConnected(c.RemotePeer())

@@ -37,7 +37,7 @@ const (
 )
 
 // receiveAttestation merges one attestation from a peer and persists it
-// when the core accepts it. Replays are normal (gossip and anti-entropy
+// when the core accepts it. Replays are normal (delivery and anti-entropy
 // overlap); other rejections are logged.
 func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation, from peer.ID) {
 	var err error
@@ -47,7 +47,7 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 		n.storeAttestation(ctx, a)
 		n.retryPending(ctx, string(a.Object))
 	case errors.Is(err, replication.ErrReplay):
-		// gossip and anti-entropy overlap: routine, not a refusal
+		// delivery, forwarding and anti-entropy overlap: routine, not a refusal
 	default:
 		n.rejected.note(n.logger, "attestation", from.String(), err, "cid", a.Object)
 	}

@@ -274,7 +274,7 @@ func (c *Core) holdingChanged(obj ObjectID) {
 	}
 }
 
-// Receive verifies an attestation from gossip, anti-entropy or the
+// Receive verifies an attestation from delivery, anti-entropy or the
 // node's own storage and merges it into the ledger. It returns one of
 // ErrUnknownMember, ErrRevokedMember, ErrFutureIssuedAt, ErrReplay,
 // ErrBadSignature or ErrMalformed when it rejects it.

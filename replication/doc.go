@@ -17,12 +17,13 @@
 //
 //   - Attestation: a holder's signed statement about one object: held or
 //     released, target, owner key, number of blocks, and its latest
-//     challenge outcomes against the other holders (Proofs). Gossiped to all
-//     members, persisted, and exchanged by anti-entropy. Per (object,
-//     holder), the highest Seq wins.
-//   - Summary: sent on reconnect; the peer answers with Ledger.Missing, the
-//     attestations the sender lacks. This is how a node learns of a holder
-//     it never spoke to.
+//     challenge outcomes against the other holders (Proofs). Sent to the
+//     object's audience (see audience.go: its holders, its first
+//     candidates by rank, and its repair candidates), persisted, and
+//     exchanged by anti-entropy. Per (object, holder), the highest Seq
+//     wins. A node records only the objects it hears of.
+//   - Summary: sent on reconnect; the peer answers with Core.Missing, the
+//     attestations the sender lacks among the objects it should hear of.
 //   - Challenge / Response: a holder asks another holder of the same object
 //     for Digest(nonce, chosen blocks); the answer is a digest or a refusal.
 //
@@ -37,14 +38,14 @@
 //   - calls SetMembers whenever a newer verified roster arrives;
 //   - calls Track for objects it added (Pinned on the owner's node) or holds
 //     after a restart, and Drop when a copy is gone;
-//   - passes every attestation from gossip, anti-entropy or its own store
+//   - passes every attestation from delivery, anti-entropy or its own store
 //     to Receive (rejections come back as sentinel errors to count and log);
 //   - passes incoming challenges to HandleChallenge and answers as told;
 //   - passes answers to its own challenges to ChallengeResponse, with the
 //     digest it computed over its own copy;
 //   - reports fetches with FetchDone;
 //   - calls Tick regularly (every few hundred milliseconds) and carries out
-//     the Actions: publish attestations, send challenges, start fetches,
+//     the Actions: deliver attestations, send challenges, start fetches,
 //     delete released copies, announce providers.
 //
 // Status answers "is my data safe, and where?" from the local ledger alone.

@@ -12,8 +12,8 @@ import (
 // attestation (last writer wins on Seq), plus this node's challenger-side
 // records. It does no verification: Core.Receive checks before applying.
 //
-// Memory is kept small because a node tracks every object of the
-// federation: peer IDs and owner keys are interned to small integers,
+// Memory is kept small because a node may record many objects (every
+// object it has a part in): peer IDs and owner keys are interned to small integers,
 // times are int64 milliseconds, and each object has one slice of holders
 // and one slice of proofs.
 //

@@ -198,7 +198,7 @@ func (c *Core) finishChallenge(ch *Challenge, r Result, now time.Time) {
 // are worth a new attestation: a result differs from the one last
 // published (a copy started or stopped passing, or a new holder was
 // checked), or a published proof is older than proofRefresh and a newer
-// one is at hand. Republishing after every passed challenge would gossip
+// one is at hand. Republishing after every passed challenge would send
 // each object R-1 times per challenge interval for no change; this way a
 // healthy holder's proof is republished every second challenge, and a
 // change goes out at once.

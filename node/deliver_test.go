@@ -1,0 +1,93 @@
+package node
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-fed/cairn/replication"
+)
+
+func att(obj, holder string, seq uint64) replication.Attestation {
+	return replication.Attestation{Object: replication.ObjectID(obj), Holder: replication.PeerID(holder), Seq: seq}
+}
+
+func seqs(batch []replication.Attestation) []uint64 {
+	var out []uint64
+	for _, a := range batch {
+		out = append(out, a.Seq)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestOutboxKeepsNewestPerRecord: one sender per peer; a newer record of
+// the same holder and object replaces the waiting one, records of other
+// holders or objects wait beside it.
+func TestOutboxKeepsNewestPerRecord(t *testing.T) {
+	var o outbox
+	p := peer.ID("p")
+	if !o.add(p, att("x", "h1", 1)) {
+		t.Fatal("the first attestation for a peer did not start its sender")
+	}
+	for _, a := range []replication.Attestation{att("x", "h1", 3), att("x", "h1", 2), att("x", "h2", 4), att("y", "h1", 5)} {
+		if o.add(p, a) {
+			t.Fatalf("adding seq %d started a second sender", a.Seq)
+		}
+	}
+	if got := seqs(o.take(p)); !slices.Equal(got, []uint64{3, 4, 5}) {
+		t.Errorf("took seqs %v, want [3 4 5]: the newest of x/h1, and x/h2 and y/h1", got)
+	}
+	if got := o.take(p); got != nil {
+		t.Errorf("second take = %v, want nothing", got)
+	}
+	if !o.add(p, att("z", "h1", 6)) {
+		t.Error("after the queue ran dry, a new attestation did not start the sender again")
+	}
+}
+
+// TestOutboxHoldsForOfflinePeer: a failed delivery to a peer that is gone
+// keeps the batch (newer records queued meanwhile win) and stops the
+// sender until the peer connects; while connected it retries with a
+// growing backoff.
+func TestOutboxHoldsForOfflinePeer(t *testing.T) {
+	var o outbox
+	p := peer.ID("p")
+	o.add(p, att("x", "h1", 1))
+	o.add(p, att("y", "h1", 2))
+	batch := o.take(p)
+	o.add(p, att("x", "h1", 7)) // newer, queued while the batch was out
+	if _, retry := o.putBack(p, batch, false); retry {
+		t.Fatal("retrying a peer that is not connected")
+	}
+	if o.pending() != 2 {
+		t.Errorf("%d attestations wait, want 2", o.pending())
+	}
+	if !o.resume(p) {
+		t.Fatal("the peer connected but its sender did not resume")
+	}
+	if o.resume(p) {
+		t.Error("resume started a second sender")
+	}
+	batch = o.take(p)
+	if got := seqs(batch); !slices.Equal(got, []uint64{2, 7}) {
+		t.Errorf("after putting back, took seqs %v, want [2 7]", got)
+	}
+	first, retry := o.putBack(p, batch, true)
+	if !retry || first != deliverRetry {
+		t.Errorf("first retry after %s (retry %v), want %s", first, retry, deliverRetry)
+	}
+	var last time.Duration
+	for range 10 {
+		last, _ = o.putBack(p, o.take(p), true)
+	}
+	if last != deliverRetryMax {
+		t.Errorf("backoff reached %s, want the cap %s", last, deliverRetryMax)
+	}
+	o.sent(p)
+	if again, _ := o.putBack(p, nil, true); again != deliverRetry {
+		t.Errorf("after a success the next retry waits %s, want %s", again, deliverRetry)
+	}
+}
