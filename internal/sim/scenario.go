@@ -21,6 +21,9 @@ type Scenario struct {
 	// converge in time is recorded as such (Least) and the run goes on.
 	// 0: until ctx ends, and a phase that does not converge fails the run.
 	Settle time.Duration
+	// Progress, if set, hears each phase's figures as soon as they are
+	// measured, so a run too large to finish still reports its burst.
+	Progress func(msg string)
 }
 
 // Result is what one scenario measured.
@@ -65,13 +68,19 @@ func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
 		return res, err
 	}
 	res.Memory, res.Connections = c.MeasureMemory(), c.Connections()
+	s.progress("set up in %s; burst: added in %s, settled after %s with %d unsettled, gossip %.0f KiB/node/min; %.1f MiB heap and %d goroutines per node",
+		res.Setup.Round(time.Second), res.Add.Round(time.Second), res.Burst.Round(time.Second), res.BurstUnsettled, res.BurstGossip/1024,
+		float64(res.Memory.HeapPerNode)/(1<<20), res.Memory.GoroutinesPerNode)
 	if err := res.steady(ctx, c); err != nil {
 		return res, err
 	}
+	s.progress("idle: gossip %.0f KiB/node/min, other %.0f KiB/node/min; cutting %s off", res.SteadyGossip/1024, res.SteadyOther/1024, Regions[0])
+	darkStart := time.Now()
 	if err := c.Darken(Regions[0]); err != nil {
 		return res, err
 	}
 	cut := time.Now()
+	s.progress("%s cut off in %s", Regions[0], cut.Sub(darkStart).Round(time.Second))
 	// The members notice the cut as their connections close; until one
 	// does, everything still looks settled.
 	if err := c.waitNoticed(ctx, s); err != nil {
@@ -86,6 +95,12 @@ func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
 		res.Lagging = c.Lagging(ctx, 5)
 	}
 	return res, nil
+}
+
+func (s Scenario) progress(format string, args ...any) {
+	if s.Progress != nil {
+		s.Progress(fmt.Sprintf("%d nodes, %d objects: ", s.Nodes, s.Objects) + fmt.Sprintf(format, args...))
+	}
 }
 
 // Converged reports whether every remaining member counted every object

@@ -395,24 +395,40 @@ func (c *Cluster) WaitSettled(ctx context.Context, every time.Duration) (time.Du
 }
 
 // Darken cuts every link between region's members and the others, and
-// closes their connections: the region goes dark for the rest.
+// closes their connections: the region goes dark for the rest. The links
+// go first, so no connection can be made again, then every pair's
+// connections close in parallel: a mocknet connection closes its streams
+// one by one, and closing thousands in turn took minutes at 50 nodes.
 func (c *Cluster) Darken(region string) error {
 	c.mu.Lock()
 	c.dark[region] = true
 	c.mu.Unlock()
+	var dark, lit []*Member
+	for _, m := range c.Members {
+		if m.Region == region {
+			dark = append(dark, m)
+		} else {
+			lit = append(lit, m)
+		}
+	}
 	var errs []error
-	for _, a := range c.Members {
-		for _, b := range c.Members {
-			if a.Region != region || b.Region == region {
-				continue
-			}
+	for _, a := range dark {
+		for _, b := range lit {
 			if err := c.mn.UnlinkPeers(a.ID, b.ID); err != nil {
 				errs = append(errs, fmt.Errorf("sim: unlink %s and %s: %w", a.ID, b.ID, err))
 			}
-			a.host.Network().ClosePeer(b.ID)
-			b.host.Network().ClosePeer(a.ID)
 		}
 	}
+	var wg sync.WaitGroup
+	for _, a := range dark {
+		for _, b := range lit {
+			wg.Go(func() {
+				a.host.Network().ClosePeer(b.ID)
+				b.host.Network().ClosePeer(a.ID)
+			})
+		}
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

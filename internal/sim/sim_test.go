@@ -93,6 +93,7 @@ func TestScale(t *testing.T) {
 	var results []Result
 	for _, s := range sizes {
 		s.ObjectBytes, s.Steady, s.Poll, s.Settle = 256, steady, time.Second, settleFor
+		s.Progress = func(msg string) { t.Log(msg) }
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: repl, LowWater: lowWater}, s)
 		cancel()
