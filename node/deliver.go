@@ -243,8 +243,9 @@ func (n *Node) sendAttestations(ctx context.Context, p peer.ID, batch []replicat
 }
 
 // handleAttestStream applies the attestations a peer delivers, then
-// closes, confirming receipt. A frame that does not decode is refused and
-// ends the stream with a reset, so the sender retries nothing from it.
+// closes, confirming receipt. A frame that does not decode is refused
+// (and counted) and ends the stream with a reset: an honest sender never
+// writes one.
 func (n *Node) handleAttestStream(s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(deliverTimeout))

@@ -122,12 +122,10 @@ func (c *Core) InAudience(obj ObjectID, peer PeerID) bool {
 	if e == nil {
 		return false
 	}
-	target := 0
-	if id, ok := c.ledger.peers.lookup(string(peer)); ok {
-		if e.find(id) >= 0 {
-			return true
-		}
+	if id, ok := c.ledger.peers.lookup(string(peer)); ok && e.find(id) >= 0 {
+		return true
 	}
+	target := 0
 	for _, p := range e.pairs {
 		target = max(target, int(p.target))
 	}
