@@ -64,6 +64,12 @@ func (o *Owner) ContentSecret() [32]byte { return o.derive("content secret v1") 
 // (capabilities and names in the local index).
 func (o *Owner) IndexKey() [32]byte { return o.derive("index key v1") }
 
+// ObjectSecret derives each object's own signing key (see
+// object.OwnerKey): the key an object's ID commits to, which alone may
+// delete it or change its policy. One key per object keeps holders from
+// linking one owner's objects by key.
+func (o *Owner) ObjectSecret() [32]byte { return o.derive("object secret v1") }
+
 // SigningKey signs what only the owner may say (tombstones, for example).
 func (o *Owner) SigningKey() ed25519.PrivateKey {
 	seed := o.derive("signing key v1")
