@@ -17,7 +17,7 @@ const (
 	maxProofs    = 64
 	maxTarget    = 255
 	maxLeaves    = 1 << 32
-	attVersion   = 1
+	attVersion   = 2
 	flagHeld     = 1 << 0
 	flagPinned   = 1 << 1
 	knownFlags   = flagHeld | flagPinned
@@ -37,25 +37,32 @@ var (
 
 // Attestation is a holder's signed statement about one object: whether it
 // holds a copy, and what its latest challenges of the other holders gave.
+//
+// What the holder says of its own copy is its claim; what it says of the
+// object (Target, Leaves) is only a hint that no node acts on: the
+// object's target comes from the owner's Policy, and the block count from
+// the node's own copy.
 type Attestation struct {
 	Object ObjectID
 	Holder PeerID
-	// Owner is the owner's ed25519 public key as recorded when the object
-	// was added (empty if unknown); tombstones are checked against it.
-	Owner []byte
 	// Seq increases with every attestation the holder signs, over all
 	// objects; the newest Seq per (object, holder) wins.
 	Seq      uint64
 	IssuedAt time.Time // millisecond precision on the wire
 	Held     bool      // false: the holder released or lost its copy
 	Pinned   bool      // the holder never releases this copy (the owner's node)
-	Target   int       // replicas wanted, 1..255
-	Leaves   int       // number of blocks; challenges pick indices below it
+	Target   int       // the target the holder works to, 1..255 (a hint)
+	Leaves   int       // number of blocks in the holder's copy (a hint)
 	// Proofs are the holder's latest challenge outcomes against other
 	// holders, sorted by peer. Nodes that do not hold the object learn from
 	// them which copies are verified.
 	Proofs    []Proof
 	Signature []byte
+	// Policy is the newest owner's policy the holder knows, or nil. The
+	// holder's signature does not cover it: it is the owner's statement,
+	// checked against the owner key the object ID commits to, and
+	// whoever relays it can only pass it on or withhold it.
+	Policy *Policy
 }
 
 // Proof is one challenger-side outcome carried in an attestation.
@@ -85,19 +92,19 @@ func (a *Attestation) signedBytes() []byte {
 	return a.appendBody([]byte(attSignLabel))
 }
 
-// MarshalBinary returns the canonical encoding, signature last.
+// MarshalBinary returns the canonical encoding: the signed body, the
+// signature, and the attached policy.
 func (a *Attestation) MarshalBinary() ([]byte, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	return append(a.appendBody(nil), a.Signature...), nil
+	return appendPolicy(append(a.appendBody(nil), a.Signature...), a.Policy), nil
 }
 
 func (a *Attestation) appendBody(b []byte) []byte {
 	b = append(b, attVersion)
 	b = appendString(b, string(a.Object))
 	b = appendString(b, string(a.Holder))
-	b = appendString(b, string(a.Owner))
 	b = binary.AppendUvarint(b, a.Seq)
 	b = binary.AppendVarint(b, a.IssuedAt.UnixMilli())
 	b = append(b, a.flags())
@@ -130,14 +137,20 @@ func (a *Attestation) check() error {
 		return fmt.Errorf("%w: object id length %d", ErrMalformed, len(a.Object))
 	case len(a.Holder) == 0 || len(a.Holder) > maxIDLen:
 		return fmt.Errorf("%w: holder id length %d", ErrMalformed, len(a.Holder))
-	case len(a.Owner) != 0 && len(a.Owner) != ed25519.PublicKeySize:
-		return fmt.Errorf("%w: owner key length %d", ErrMalformed, len(a.Owner))
 	case a.Target < 1 || a.Target > maxTarget:
 		return fmt.Errorf("%w: target %d", ErrMalformed, a.Target)
 	case a.Leaves < 1 || a.Leaves >= maxLeaves:
 		return fmt.Errorf("%w: leaves %d", ErrMalformed, a.Leaves)
 	case len(a.Signature) != ed25519.SignatureSize:
 		return fmt.Errorf("%w: signature length %d", ErrMalformed, len(a.Signature))
+	}
+	if a.Policy != nil {
+		if a.Policy.Object != a.Object {
+			return fmt.Errorf("%w: policy of %s attached to %s", ErrMalformed, a.Policy.Object, a.Object)
+		}
+		if err := a.Policy.check(); err != nil {
+			return err
+		}
 	}
 	return checkProofs(a.Holder, a.Proofs)
 }
@@ -171,9 +184,6 @@ func DecodeAttestation(data []byte) (Attestation, error) {
 	}
 	a.Object = ObjectID(r.string())
 	a.Holder = PeerID(r.string())
-	if owner := r.string(); owner != "" {
-		a.Owner = []byte(owner)
-	}
 	a.Seq = r.uvarint()
 	a.IssuedAt = r.time()
 	f := r.byte()
@@ -181,7 +191,9 @@ func DecodeAttestation(data []byte) (Attestation, error) {
 	a.Target = r.int(maxTarget)
 	a.Leaves = r.int(maxLeaves - 1)
 	a.Proofs = r.proofs()
-	a.Signature = r.rest(ed25519.SignatureSize)
+	a.Signature = r.bytes(ed25519.SignatureSize)
+	a.Policy = r.policy(a.Object)
+	r.end()
 	if r.err != nil {
 		return Attestation{}, r.err
 	}
@@ -285,10 +297,15 @@ func (r *reader) bytes(n int) []byte {
 // rest reads exactly n bytes that must end the input.
 func (r *reader) rest(n int) []byte {
 	b := r.bytes(n)
+	r.end()
+	return b
+}
+
+// end fails unless the input is used up.
+func (r *reader) end() {
 	if r.err == nil && len(r.buf) != 0 {
 		r.fail("trailing data")
 	}
-	return b
 }
 
 func (r *reader) proofs() []Proof {

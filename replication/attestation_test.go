@@ -11,8 +11,8 @@ import (
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func sampleAttestation(holder string) Attestation {
-	owner := testKey("owner").Public().(ed25519.PublicKey)
-	a := Attestation{Object: "bafyobj", Holder: PeerID(holder), Owner: owner, Seq: 7, IssuedAt: t0,
+	p := testPolicy("bafyobj", 2, 3)
+	a := Attestation{Object: "bafyobj", Holder: PeerID(holder), Policy: &p, Seq: 7, IssuedAt: t0,
 		Held: true, Target: 3, Leaves: 16,
 		Proofs: []Proof{{Peer: "p1", At: t0.Add(-time.Second), Result: ResultPass}, {Peer: "p2", At: t0, Result: ResultTimeout}}}
 	a.Sign(testKey(holder))
@@ -69,7 +69,7 @@ func TestDecodeAttestationRejectsMalformed(t *testing.T) {
 		{"wrong version", append([]byte{9}, good[1:]...)},
 		{"truncated", good[:len(good)-1]},
 		{"trailing byte", append(append([]byte{}, good...), 0)},
-		{"non-minimal varint", append([]byte{1, 0x87, 0x00}, good[2:]...)},
+		{"non-minimal varint", append([]byte{attVersion, 0x87, 0x00}, good[2:]...)},
 	}
 	for _, tt := range tests {
 		if _, err := DecodeAttestation(tt.data); !errors.Is(err, ErrMalformed) {

@@ -63,10 +63,11 @@ func (c *Core) audience(obj ObjectID, v *view, lo *localObject) []PeerID {
 // rankedFor returns the first target+AudienceSpare members of Rank(obj),
 // cached on the local object until the roster changes.
 func (c *Core) rankedFor(obj ObjectID, lo *localObject) []PeerID {
-	if lo.rankedGen == c.rosterGen && lo.ranked != nil {
+	n := c.targetOf(obj, lo) + AudienceSpare
+	if lo.rankedGen == c.rosterGen && lo.ranked != nil && lo.rankedN == n {
 		return lo.ranked
 	}
-	lo.ranked = topRanked(obj, c.roster, lo.target+AudienceSpare)
+	lo.ranked, lo.rankedN = topRanked(obj, c.roster, n), n
 	lo.rankedGen = c.rosterGen
 	return lo.ranked
 }
@@ -125,11 +126,7 @@ func (c *Core) InAudience(obj ObjectID, peer PeerID) bool {
 	if id, ok := c.ledger.peers.lookup(string(peer)); ok && e.find(id) >= 0 {
 		return true
 	}
-	target := 0
-	for _, p := range e.pairs {
-		target = max(target, int(p.target))
-	}
-	return slices.Contains(topRanked(obj, c.roster, target+AudienceSpare), peer)
+	return slices.Contains(topRanked(obj, c.roster, c.targetOf(obj, c.local[obj])+AudienceSpare), peer)
 }
 
 // Missing returns the attestations that peer, whose ledger summary is

@@ -18,6 +18,16 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives one line per rejected input. Nil discards.
 	Logger *slog.Logger
+	// BindOwner reads the owner key an object's ID commits to from the
+	// object's root block. Policies are verified with it; nil rejects
+	// every policy, so only local targets and DefaultTarget apply.
+	BindOwner BindOwner
+
+	// DefaultTarget is the target of an object whose owner's policy this
+	// node does not know and that it did not add itself (default 3, the
+	// node passes add.replicas). A target stated in an attestation is
+	// never used: it is the holder's word, not the owner's.
+	DefaultTarget int
 
 	// ChallengeInterval is how often a holder challenges each other holder
 	// of an object it holds (default 1 min). Each pair is jittered by up to
@@ -57,6 +67,19 @@ type Config struct {
 	// challengeAllowance). A storm stays beyond both.
 	ChallengeRate  float64
 	ChallengeBurst int
+
+	// MaxEntriesPerMember bounds the ledger records one member can make
+	// this node keep for objects this node does not hold (default
+	// 100,000, about 15 MB): a member attesting copies of made-up objects
+	// is refused beyond it. Raise it for federations where one member
+	// holds more objects that this node hears of.
+	MaxEntriesPerMember int
+	// AttestRate and AttestBurst bound attestations accepted per member
+	// (defaults 200 per second, burst 20,000, or as many as the member has
+	// records here, whichever is more, so a reconnecting member's catch-up
+	// fits). Refused attestations are offered again by anti-entropy.
+	AttestRate  float64
+	AttestBurst int
 }
 
 // DefaultConfig returns the documented defaults. Key and Rand stay empty.
@@ -73,6 +96,10 @@ func DefaultConfig() Config {
 		MaxClockSkew:         30 * time.Second,
 		ChallengeRate:        5,
 		ChallengeBurst:       50,
+		DefaultTarget:        3,
+		MaxEntriesPerMember:  100_000,
+		AttestRate:           200,
+		AttestBurst:          20_000,
 	}
 }
 
@@ -98,6 +125,10 @@ func (c Config) Validate() error {
 		{c.MaxClockSkew < 0, "max_clock_skew"},
 		{c.ChallengeRate <= 0, "challenge_rate"},
 		{c.ChallengeBurst < 1, "challenge_burst"},
+		{c.DefaultTarget < 1 || c.DefaultTarget > maxTarget, "default_target"},
+		{c.MaxEntriesPerMember < 1, "max_entries_per_member"},
+		{c.AttestRate <= 0, "attest_rate"},
+		{c.AttestBurst < 1, "attest_burst"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

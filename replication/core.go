@@ -41,7 +41,8 @@ type Core struct {
 	inflight  map[checkKey]ChallengeID
 	repairs   map[ObjectID]repairJob // objects this node should fetch
 	fetching  int
-	limiter   *limiter
+	limiter   *limiter // incoming challenges, per member
+	attests   *limiter // incoming attestations, per member
 	out       Actions
 	toAttest  map[ObjectID]bool
 	checkSalt uint64
@@ -51,16 +52,20 @@ type Core struct {
 // localObject is an object this node holds, or is fetching.
 type localObject struct {
 	held, fetching, pinned bool
-	target, leaves         int
-	owner                  []byte
+	// target is what this node asked for when it added the object (0 when
+	// it did not); the owner's policy, when known, overrides it.
+	target int
+	leaves int // blocks in this node's own copy; 0 while fetching
 	retryAt                time.Time // after a failed fetch
 	// What this node last published of its challenges of the other
 	// holders (see proofNews).
 	published []Proof
 	// told lists, sorted, the peers sent an attestation of this object.
 	told []PeerID
-	// ranked caches the object's first members by Rank for rankedGen.
+	// ranked caches the object's first rankedN members by Rank for
+	// rankedGen.
 	ranked    []PeerID
+	rankedN   int
 	rankedGen uint64
 }
 
@@ -112,6 +117,9 @@ var (
 	ErrNotFetching      = errors.New("replication: object is not being fetched")
 	ErrInvalidTrack     = errors.New("replication: invalid track request")
 	ErrDeleted          = errors.New("replication: object is deleted by a tombstone")
+	// ErrOverBound means a member sent more than this node keeps or
+	// checks for one member (MaxEntriesPerMember, AttestRate).
+	ErrOverBound = errors.New("replication: member is over its bound")
 )
 
 // New returns a Core for the node self.
@@ -134,7 +142,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
 		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
-		limiter: newLimiter(), checkSalt: salt}, nil
+		limiter: newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 
 // Ledger gives read access to the replica ledger (Summary, Missing, All).
@@ -200,16 +208,20 @@ func (c *Core) markHoldersDirty(changed map[PeerID]bool) {
 
 // TrackOptions describe an object this node holds.
 type TrackOptions struct {
-	Target int    // replicas wanted (R), 1..255
-	Owner  []byte // owner's ed25519 public key, recorded in attestations
-	Leaves int    // number of blocks, for choosing challenge leaves
-	Pinned bool   // never release this copy (set on the owner's node)
+	// Target is the replicas this node's owner asked for when adding the
+	// object (0..255, 0 when this node did not add it). The owner's
+	// policy, when known, overrides it.
+	Target int
+	// Leaves is the number of blocks of this node's own copy, counted on
+	// its own disk: challenges pick indices below it. Never a peer's word.
+	Leaves int
+	Pinned bool // never release this copy (set on the owner's node)
 }
 
 // Track records that this node holds obj (it added or fetched it). The
 // core attests the copy and announces it at the next Tick.
 func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
-	if obj == "" || opts.Target < 1 || opts.Target > maxTarget || opts.Leaves < 1 || opts.Leaves >= maxLeaves {
+	if obj == "" || opts.Target < 0 || opts.Target > maxTarget || opts.Leaves < 1 || opts.Leaves >= maxLeaves {
 		return fmt.Errorf("%w: object %q target %d leaves %d", ErrInvalidTrack, obj, opts.Target, opts.Leaves)
 	}
 	if c.deleted[obj] {
@@ -224,7 +236,7 @@ func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 	if lo.fetching {
 		c.fetching--
 	}
-	*lo = localObject{held: true, pinned: opts.Pinned, target: opts.Target, leaves: opts.Leaves, owner: opts.Owner}
+	*lo = localObject{held: true, pinned: opts.Pinned, target: opts.Target, leaves: opts.Leaves}
 	c.holdingChanged(obj)
 	return nil
 }
@@ -274,11 +286,26 @@ func (c *Core) holdingChanged(obj ObjectID) {
 	}
 }
 
-// Receive verifies an attestation from delivery, anti-entropy or the
-// node's own storage and merges it into the ledger. It returns one of
-// ErrUnknownMember, ErrRevokedMember, ErrFutureIssuedAt, ErrReplay,
-// ErrBadSignature or ErrMalformed when it rejects it.
+// Receive verifies an attestation from delivery or anti-entropy and
+// merges it into the ledger, with the owner's policy it carries. It
+// returns one of ErrUnknownMember, ErrRevokedMember, ErrOverBound,
+// ErrFutureIssuedAt, ErrReplay, ErrBadSignature, ErrNotBound,
+// ErrNotOwnerSigned or ErrMalformed when it rejects it.
 func (c *Core) Receive(a Attestation, now time.Time) error {
+	if a.Holder != c.self && !c.attests.allow(a.Holder, now, c.cfg.AttestRate, c.attestBurst(a.Holder)) {
+		return fmt.Errorf("attestation from %s: %w: more than %g per second", a.Holder, ErrOverBound, c.cfg.AttestRate)
+	}
+	return c.receive(a, now)
+}
+
+// ReceiveStored is Receive for attestations read back from this node's
+// own storage at start: they were accepted within the bounds once, so
+// only the per-second bound is skipped.
+func (c *Core) ReceiveStored(a Attestation, now time.Time) error {
+	return c.receive(a, now)
+}
+
+func (c *Core) receive(a Attestation, now time.Time) error {
 	if _, err := a.MarshalBinary(); err != nil {
 		return err
 	}
@@ -291,10 +318,17 @@ func (c *Core) Receive(a Attestation, now time.Time) error {
 	case a.IssuedAt.After(now.Add(c.cfg.MaxClockSkew)):
 		return fmt.Errorf("attestation from %s issued at %s: %w", a.Holder, a.IssuedAt, ErrFutureIssuedAt)
 	}
-	if old, ok := c.ledger.Get(a.Object, a.Holder); ok && old.Seq >= a.Seq {
+	old, known := c.ledger.Get(a.Object, a.Holder)
+	if known && old.Seq >= a.Seq {
 		return fmt.Errorf("attestation from %s seq %d, have %d: %w", a.Holder, a.Seq, old.Seq, ErrReplay)
 	}
+	if !known && a.Holder != c.self && !c.Holds(a.Object) && c.ledger.count(a.Holder) >= c.cfg.MaxEntriesPerMember {
+		return fmt.Errorf("attestation from %s for %s: %w: %d records of objects this node does not hold", a.Holder, a.Object, ErrOverBound, c.cfg.MaxEntriesPerMember)
+	}
 	if err := a.Verify(m.PublicKey); err != nil {
+		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
+	}
+	if err := c.receivePolicy(a.Policy); err != nil {
 		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
 	}
 	if a.Holder == c.self {
@@ -304,6 +338,79 @@ func (c *Core) Receive(a Attestation, now time.Time) error {
 		c.dirty[a.Object] = true
 	}
 	return nil
+}
+
+// attestBurst is how many attestations one member may send at once: the
+// configured burst, or as many as it has records here.
+func (c *Core) attestBurst(holder PeerID) float64 {
+	return float64(max(c.cfg.AttestBurst, c.ledger.count(holder)))
+}
+
+// receivePolicy verifies a policy relayed with an attestation and records
+// it if it is the newest. A relayed policy that does not verify rejects
+// the attestation that carried it: an honest holder relays only policies
+// it verified.
+func (c *Core) receivePolicy(p *Policy) error {
+	if p == nil {
+		return nil
+	}
+	if cur, _, ok := c.ledger.Policy(p.Object); ok && cur.equal(p) {
+		return nil // the one recorded, verified when it arrived
+	}
+	owner, err := p.Verify(c.cfg.BindOwner)
+	if err != nil {
+		return err
+	}
+	c.applyPolicy(*p, owner)
+	return nil
+}
+
+// SetPolicy records a policy this node's owner signed (or one read back
+// from storage), after verifying it as any relayed policy is. The next
+// Tick attests local copies again so the policy travels on.
+func (c *Core) SetPolicy(p Policy, now time.Time) error {
+	owner, err := p.Verify(c.cfg.BindOwner)
+	if err != nil {
+		return err
+	}
+	c.applyPolicy(p, owner)
+	return nil
+}
+
+func (c *Core) applyPolicy(p Policy, owner []byte) {
+	if !c.ledger.SetPolicy(p, owner) {
+		return
+	}
+	c.dirty[p.Object] = true
+	if lo := c.local[p.Object]; lo != nil && lo.held {
+		c.toAttest[p.Object] = true
+	}
+}
+
+// Policy returns the newest verified policy of obj and the owner key its
+// ID commits to.
+func (c *Core) Policy(obj ObjectID) (Policy, []byte, bool) { return c.ledger.Policy(obj) }
+
+// HolderLost records that holder is unreachable: each copy it claims of
+// an object this node holds stops counting at once (a timed-out check),
+// as a dead holder would otherwise count until its next challenge timed
+// out. The cost is one lookup per object this node holds.
+func (c *Core) HolderLost(holder PeerID, now time.Time) {
+	h, ok := c.ledger.peers.lookup(string(holder))
+	if !ok || holder == c.self {
+		return
+	}
+	for obj, lo := range c.local {
+		if !lo.held {
+			continue
+		}
+		e := c.ledger.objects[obj]
+		if i := e.find(h); i < 0 || e.pairs[i].flags&flagHeld == 0 {
+			continue
+		}
+		c.ledger.RecordCheck(obj, c.self, holder, now, ResultTimeout)
+		c.holdingChanged(obj)
+	}
 }
 
 // restoreOwn takes back this node's Seq and challenge records from one of
@@ -422,12 +529,15 @@ func (c *Core) publish(now time.Time) {
 // attest builds, signs and records this node's attestation for obj.
 func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
 	lo := c.local[obj]
-	if lo == nil || lo.target == 0 {
+	if lo == nil {
 		return Attestation{}, false
 	}
 	c.lastSeq = max(c.lastSeq+1, uint64(now.UnixMilli()))
-	a := Attestation{Object: obj, Holder: c.self, Owner: lo.owner, Seq: c.lastSeq, IssuedAt: now,
-		Held: lo.held, Pinned: lo.pinned, Target: lo.target, Leaves: lo.leaves, Proofs: c.localProofs(obj)}
+	a := Attestation{Object: obj, Holder: c.self, Seq: c.lastSeq, IssuedAt: now, Held: lo.held, Pinned: lo.pinned,
+		Target: c.targetOf(obj, lo), Leaves: max(lo.leaves, 1), Proofs: c.localProofs(obj)}
+	if p, _, ok := c.ledger.Policy(obj); ok {
+		a.Policy = &p
+	}
 	a.IssuedAt = time.UnixMilli(now.UnixMilli()).UTC()
 	a.Sign(c.cfg.Key)
 	c.ledger.Apply(a)
@@ -437,6 +547,19 @@ func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
 		c.localChurn++
 	}
 	return a, true
+}
+
+// targetOf is how many copies obj wants: the owner's verified policy, or
+// else what this node asked for when it added obj, or else DefaultTarget.
+// No holder's word enters it.
+func (c *Core) targetOf(obj ObjectID, lo *localObject) int {
+	if e := c.ledger.objects[obj]; e != nil && e.policy != nil {
+		return e.policy.Target
+	}
+	if lo != nil && lo.target > 0 {
+		return lo.target
+	}
+	return c.cfg.DefaultTarget
 }
 
 // localProofs returns this node's challenge records for obj, sorted.

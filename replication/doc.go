@@ -15,13 +15,20 @@
 //
 // # Messages
 //
-//   - Attestation: a holder's signed statement about one object: held or
-//     released, target, owner key, number of blocks, and its latest
-//     challenge outcomes against the other holders (Proofs). Sent to the
+//   - Attestation: a holder's signed statement about its copy of one
+//     object: held or released, pinned, and its latest challenge outcomes
+//     against the other holders (Proofs); its target and block count are
+//     hints no node acts on. It carries the newest owner's Policy the
+//     holder knows, outside the holder's signature. Sent to the
 //     object's audience (see audience.go: its holders, its first
 //     candidates by rank, and its repair candidates), persisted, and
 //     exchanged by anti-entropy. Per (object, holder), the highest Seq
 //     wins. A node records only the objects it hears of.
+//   - Policy: the owner's signed, versioned statement of the object's
+//     target, with the object's root block. The root hashes to the object
+//     ID and carries the owner key (Config.BindOwner reads it), so any node
+//     checks who may sign without holding the object; the highest Version
+//     wins. Owner tombstones are checked against the same key.
 //   - Summary: sent on reconnect; the peer answers with Core.Missing, the
 //     attestations the sender lacks among the objects it should hear of.
 //   - Challenge / Response: a holder asks another holder of the same object
@@ -47,6 +54,17 @@
 //   - calls Tick regularly (every few hundred milliseconds) and carries out
 //     the Actions: deliver attestations, send challenges, start fetches,
 //     delete released copies, announce providers.
+//
+// # Trust
+//
+// A member is not trusted because it is a member. Facts about an object
+// come from the owner key its ID commits to (the policy) or from this
+// node's own copy (the block count it challenges over); a holder's
+// attestation only speaks for that holder's copy, and counts only as its
+// challenges pass. What one member can make this node keep or check is
+// bounded: MaxEntriesPerMember records of objects this node does not hold,
+// AttestRate attestations and ChallengeRate challenges per second; beyond
+// them its input is refused with ErrOverBound or ErrRateLimited.
 //
 // Status answers "is my data safe, and where?" from the local ledger alone.
 package replication

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"iter"
 	"slices"
 	"strings"
@@ -13,14 +14,13 @@ import (
 // records. It does no verification: Core.Receive checks before applying.
 //
 // Memory is kept small because a node may record many objects (every
-// object it has a part in): peer IDs and owner keys are interned to small integers,
+// object it has a part in): peer IDs are interned to small integers,
 // times are int64 milliseconds, and each object has one slice of holders
-// and one slice of proofs.
+// and one slice of proofs, and at most one owner's policy.
 //
 // A Ledger is not safe for concurrent use.
 type Ledger struct {
 	peers   interner
-	owners  interner
 	objects map[ObjectID]*objectEntry
 	stats   []holderStat // indexed by peer index
 	created uint64       // objects entered in objects so far
@@ -30,6 +30,10 @@ type objectEntry struct {
 	pairs    []pair
 	proofs   []proofRec
 	lastFull int64 // unix ms when last seen fully replicated; 0 never
+	// policy is the newest verified owner's policy, and owner the key the
+	// object's ID commits to; both nil when none is known.
+	policy *Policy
+	owner  ed25519.PublicKey
 }
 
 // pair is one holder's newest attestation for one object.
@@ -37,7 +41,6 @@ type pair struct {
 	seq    uint64
 	issued int64 // unix ms
 	holder uint32
-	owner  uint32 // owner index + 1; 0 when none
 	leaves uint32
 	target uint8
 	flags  uint8
@@ -71,12 +74,13 @@ type holderStat struct {
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger {
-	return &Ledger{peers: newInterner(), owners: newInterner(), objects: map[ObjectID]*objectEntry{}}
+	return &Ledger{peers: newInterner(), objects: map[ObjectID]*objectEntry{}}
 }
 
 // Apply merges one attestation and reports whether it changed the ledger.
 // The newest Seq per (object, holder) wins; equal Seqs keep the smaller
-// signature, so the outcome never depends on arrival order.
+// signature, so the outcome never depends on arrival order. An attached
+// policy is not applied: the core verifies it and calls SetPolicy.
 func (l *Ledger) Apply(a Attestation) bool {
 	e := l.objects[a.Object]
 	h := l.peers.id(string(a.Holder))
@@ -112,9 +116,6 @@ func newer(a Attestation, p pair) bool {
 func (l *Ledger) pairOf(a Attestation, h uint32) pair {
 	p := pair{seq: a.Seq, issued: a.IssuedAt.UnixMilli(), holder: h,
 		leaves: uint32(a.Leaves), target: uint8(a.Target), flags: a.flags()}
-	if len(a.Owner) > 0 {
-		p.owner = l.owners.id(string(a.Owner)) + 1
-	}
 	copy(p.sig[:], a.Signature)
 	return p
 }
@@ -201,9 +202,7 @@ func (l *Ledger) attestation(obj ObjectID, e *objectEntry, p pair) Attestation {
 		Pinned: p.flags&flagPinned != 0, Target: int(p.target), Leaves: int(p.leaves),
 		Signature: slices.Clone(p.sig[:]),
 	}
-	if p.owner > 0 {
-		a.Owner = []byte(l.owners.name(p.owner - 1))
-	}
+	a.Policy = e.policy
 	for _, pr := range e.proofs {
 		if pr.verifier == p.holder && !pr.local() {
 			a.Proofs = append(a.Proofs, Proof{Peer: PeerID(l.peers.name(pr.peer)), At: time.UnixMilli(pr.at()).UTC(), Result: pr.result()})
@@ -226,12 +225,53 @@ func (l *Ledger) All() iter.Seq[Attestation] {
 	}
 }
 
-// Merge applies every attestation of other. Merging is commutative,
+// Merge applies every attestation and policy of other (whose policies
+// were verified when they entered it). Merging is commutative,
 // associative and idempotent. Local challenge records are not copied.
 func (l *Ledger) Merge(other *Ledger) {
 	for a := range other.All() {
 		l.Apply(a)
 	}
+	for _, e := range other.objects {
+		if e.policy != nil {
+			l.SetPolicy(*e.policy, e.owner)
+		}
+	}
+}
+
+// SetPolicy records a verified policy and the owner key it was verified
+// against, if it wins over the recorded one, and reports whether it did.
+// The caller verifies: Core.Receive and Core.SetPolicy do.
+func (l *Ledger) SetPolicy(p Policy, owner ed25519.PublicKey) bool {
+	e := l.objects[p.Object]
+	if e != nil && !p.supersedes(e.policy) {
+		return false
+	}
+	if e == nil {
+		e = &objectEntry{}
+		l.objects[p.Object] = e
+		l.created++
+	}
+	e.policy, e.owner = &p, owner
+	return true
+}
+
+// Policy returns the recorded policy of obj and its owner key.
+func (l *Ledger) Policy(obj ObjectID) (Policy, ed25519.PublicKey, bool) {
+	e := l.objects[obj]
+	if e == nil || e.policy == nil {
+		return Policy{}, nil, false
+	}
+	return *e.policy, e.owner, true
+}
+
+// count returns the number of objects holder has a record of.
+func (l *Ledger) count(holder PeerID) int {
+	h, ok := l.peers.lookup(string(holder))
+	if !ok || int(h) >= len(l.stats) {
+		return 0
+	}
+	return int(l.stats[h].count)
 }
 
 // Len returns the number of (object, holder) pairs.

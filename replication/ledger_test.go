@@ -177,7 +177,6 @@ func bigLedger(objects int) *Ledger {
 	l := NewLedger()
 	sig := make([]byte, 64)
 	holders := []PeerID{"12D3KooWHolderAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "12D3KooWHolderBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "12D3KooWHolderCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"}
-	owner := testKey("owner")[32:]
 	for i := range objects {
 		obj := ObjectID(fmt.Sprintf("bafybeig%051d", i)) // 59 characters, like a CIDv1
 		for j, h := range holders {
@@ -188,7 +187,7 @@ func bigLedger(objects int) *Ledger {
 				}
 			}
 			slices.SortFunc(proofs, func(a, b Proof) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
-			l.Apply(Attestation{Object: obj, Holder: h, Owner: owner, Seq: uint64(i + 1), IssuedAt: t0, Held: true,
+			l.Apply(Attestation{Object: obj, Holder: h, Seq: uint64(i + 1), IssuedAt: t0, Held: true,
 				Target: 3, Leaves: 1024, Proofs: proofs, Signature: sig})
 		}
 	}

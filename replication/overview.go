@@ -94,22 +94,23 @@ func (c *Core) loadEntries(es []*objectEntry, objs []ObjectID) (sum int64) {
 func (c *Core) overview(obj ObjectID, e *objectEntry, now time.Time, j *judge) Overview {
 	var o overviewBuilder
 	o.Object = obj
-	listed := false
+	listed, claimed := false, false
 	if e != nil {
 		o.Known = true
 		o.LastFullyReplicatedAt = msTime(e.lastFull)
 		for i := range e.pairs {
 			p := &e.pairs[i]
 			v := j.holder(obj, e, p)
-			if claims(v.state) {
-				o.Target = max(o.Target, int(p.target))
-			}
+			claimed = claimed || claims(v.state)
 			listed = listed || v.local
 			o.add(v)
 		}
 	}
-	if lo := c.local[obj]; lo != nil {
-		o.Target = max(o.Target, lo.target)
+	lo := c.local[obj]
+	if lo != nil || claimed {
+		o.Target = c.targetOf(obj, lo)
+	}
+	if lo != nil {
 		o.HeldLocally = lo.held
 		if v, ok := c.localHolder(lo, listed); ok {
 			o.add(v)

@@ -110,6 +110,9 @@ func noteCases(seen map[string]int, o Overview) {
 func TestOverviewsRemembersFull(t *testing.T) {
 	c := newTestCore(t, "self")
 	c.SetMembers([]Member{{Peer: "peer-a", Operator: "op-a"}, {Peer: "peer-b", Operator: "op-b"}}, t0)
+	if err := c.SetPolicy(testPolicy("obj", 1, 1), t0); err != nil {
+		t.Fatal(err)
+	}
 	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-b", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
 		Proofs: []Proof{{Peer: "peer-a", At: t0, Result: ResultPass}}, Signature: make([]byte, 64)})
 	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-a", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
@@ -219,7 +222,7 @@ func TestObjectSetVersion(t *testing.T) {
 		case 3:
 			c.Drop(obj, now)
 		case 4:
-			_ = c.FetchDone(obj, r.IntN(2) == 0, now)
+			_ = c.FetchDone(obj, r.IntN(2)*8, now)
 		}
 		c.Tick(now)
 		s, v := set(), c.ObjectSetVersion()

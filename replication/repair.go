@@ -132,29 +132,19 @@ func (c *Core) startRepairs(now time.Time) {
 }
 
 func (c *Core) startFetch(obj ObjectID, from []PeerID, now time.Time) {
-	v := c.view(obj, now)
-	lo := &localObject{fetching: true, target: v.st.Target, owner: v.st.Owner, leaves: leavesOf(v.e)}
+	lo := &localObject{fetching: true}
 	c.local[obj] = lo
 	c.localChurn++
 	c.fetching++
 	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: from})
 }
 
-func leavesOf(e *objectEntry) int {
-	if e == nil {
-		return 0
-	}
-	n := 0
-	for _, p := range e.pairs {
-		n = max(n, int(p.leaves))
-	}
-	return n
-}
-
 // FetchDone reports the end of a fetch started by a Fetch action. On
-// success this node holds the object from now on; on failure it retries
-// after RepairGrace if it is still a candidate then.
-func (c *Core) FetchDone(obj ObjectID, ok bool, now time.Time) error {
+// success (leaves > 0: the number of blocks of the copy now on this
+// node's disk, counted there) this node holds the object from now on; on
+// failure (leaves 0) it retries after RepairGrace if it is still a
+// candidate then.
+func (c *Core) FetchDone(obj ObjectID, leaves int, now time.Time) error {
 	lo := c.local[obj]
 	if lo == nil || !lo.fetching {
 		return ErrNotFetching
@@ -162,11 +152,11 @@ func (c *Core) FetchDone(obj ObjectID, ok bool, now time.Time) error {
 	lo.fetching = false
 	c.fetching--
 	c.dirty[obj] = true
-	if !ok || lo.leaves == 0 || lo.target == 0 {
+	if leaves < 1 || leaves >= maxLeaves {
 		lo.retryAt = now.Add(c.cfg.RepairGrace)
 		return nil
 	}
-	lo.held = true
+	lo.held, lo.leaves = true, leaves
 	c.holdingChanged(obj)
 	return nil
 }

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"errors"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
@@ -61,6 +62,7 @@ func testKey(name string) ed25519.PrivateKey {
 func simConfig(name string) Config {
 	cfg := DefaultConfig()
 	cfg.Key = testKey(name)
+	cfg.BindOwner = testBind
 	seed := sha256.Sum256([]byte("rand " + name))
 	cfg.Rand = rand.NewChaCha8(seed)
 	cfg.ChallengeInterval = 2 * time.Second
@@ -110,7 +112,10 @@ func testBlocks(obj ObjectID, n int) [][]byte {
 func (s *sim) add(id string, obj ObjectID, target int) {
 	n := s.byID[PeerID(id)]
 	n.blocks[obj] = testBlocks(obj, 8)
-	err := n.core.Track(obj, TrackOptions{Target: target, Leaves: 8, Pinned: true, Owner: n.member.PublicKey}, s.now)
+	if err := n.core.SetPolicy(testPolicy(obj, 1, target), s.now); err != nil {
+		s.t.Fatalf("SetPolicy: %v", err)
+	}
+	err := n.core.Track(obj, TrackOptions{Target: target, Leaves: 8, Pinned: true}, s.now)
 	if err != nil {
 		s.t.Fatalf("Track: %v", err)
 	}
@@ -196,7 +201,11 @@ func (s *sim) deliverTo(from *simNode, out Outgoing) {
 	s.published++
 	for _, id := range out.To {
 		to := s.byID[id]
-		s.send(from.id, to.id, func() { _ = to.core.Receive(out.Attestation, s.now) })
+		s.send(from.id, to.id, func() {
+			if err := to.core.Receive(out.Attestation, s.now); err != nil && !errors.Is(err, ErrReplay) {
+				s.t.Logf("%s receives: %v", to.id, err)
+			}
+		})
 	}
 }
 
@@ -237,11 +246,11 @@ func (s *sim) startFetch(n *simNode, f Fetch) {
 		for _, src := range s.nodes {
 			if src != n && s.reachable(src.id, n.id) && len(src.blocks[f.Object]) > 0 {
 				n.blocks[f.Object] = slices.Clone(src.blocks[f.Object])
-				s.must(n.core.FetchDone(f.Object, true, s.now))
+				s.must(n.core.FetchDone(f.Object, len(n.blocks[f.Object]), s.now))
 				return
 			}
 		}
-		s.must(n.core.FetchDone(f.Object, false, s.now))
+		s.must(n.core.FetchDone(f.Object, 0, s.now))
 	})
 }
 

@@ -47,8 +47,11 @@ type HolderStatus struct {
 type ObjectStatus struct {
 	Object      ObjectID
 	Known       bool   // the ledger has any record of the object
-	Target      int    // replicas wanted; 0 when unknown
-	Owner       []byte // owner's public key as attested; nil when unknown
+	// Target is the replicas wanted while any holder claims a copy (0
+	// otherwise): the owner's verified policy, else what this node asked
+	// for when it added the object, else the configured default.
+	Target      int
+	Owner       []byte // the owner key the object ID commits to; nil when unknown
 	HeldLocally bool
 	// Copies is the number of distinct operators with a verified copy.
 	Copies int
@@ -99,14 +102,15 @@ func (c *Core) view(obj ObjectID, now time.Time) *view {
 		j := c.judge(now)
 		v.st.Known = true
 		v.st.LastFullyReplicatedAt = msTime(v.e.lastFull)
+		v.st.Owner = v.e.owner
 		for i := range v.e.pairs {
 			p := &v.e.pairs[i]
-			if p.owner > 0 && v.st.Owner == nil {
-				v.st.Owner = []byte(c.ledger.owners.name(p.owner - 1))
-			}
 			h := j.holder(obj, v.e, p).status(PeerID(c.ledger.peers.name(p.holder)))
-			v.addHolder(h, p.target, now, c.cfg.ProofFreshness)
+			v.addHolder(h, now, c.cfg.ProofFreshness)
 		}
+	}
+	if lo := c.local[obj]; lo != nil || len(v.heldOps) > 0 {
+		v.st.Target = c.targetOf(obj, lo)
 	}
 	c.addLocal(v, obj)
 	slices.SortFunc(v.st.Holders, func(a, b HolderStatus) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
@@ -115,12 +119,11 @@ func (c *Core) view(obj ObjectID, now time.Time) *view {
 }
 
 // addHolder records one holder in the view.
-func (v *view) addHolder(h HolderStatus, target uint8, now time.Time, fresh time.Duration) {
+func (v *view) addHolder(h HolderStatus, now time.Time, fresh time.Duration) {
 	v.st.Holders = append(v.st.Holders, h)
 	if !claims(h.State) {
 		return
 	}
-	v.st.Target = max(v.st.Target, int(target))
 	v.heldOps[h.Operator] = true
 	if h.State == HolderVerified || h.State == HolderUnverified {
 		v.coverOps[h.Operator] = true
@@ -168,7 +171,7 @@ func (v *view) noteChange(t time.Time) {
 }
 
 // claims reports whether a holder in state s still says it has a copy:
-// its record's target applies, and its operator is among the holders.
+// its operator is among the holders.
 func claims(s HolderState) bool { return s != HolderRevoked && s != HolderReleased }
 
 // addLocal makes the local copy count, and the local target apply.
@@ -176,10 +179,6 @@ func (c *Core) addLocal(v *view, obj ObjectID) {
 	lo := c.local[obj]
 	if lo == nil {
 		return
-	}
-	v.st.Target = max(v.st.Target, lo.target)
-	if lo.owner != nil {
-		v.st.Owner = lo.owner
 	}
 	v.st.HeldLocally = lo.held
 	lv, ok := c.localHolder(lo, slices.ContainsFunc(v.st.Holders, func(h HolderStatus) bool { return h.Local }))

@@ -1,0 +1,198 @@
+package replication
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// These tests play one compromised member, "m": an admitted member with
+// its own key, sending whatever a member may send. What it says about
+// objects it does not own must change nothing on honest nodes.
+
+func hostileCore(t *testing.T) *Core {
+	t.Helper()
+	c := newTestCore(t, "self")
+	c.SetMembers([]Member{
+		{Peer: "self", Operator: "S", Region: "eu", PublicKey: testKey("self").Public().(ed25519.PublicKey)},
+		{Peer: "h", Operator: "H", Region: "us", PublicKey: testKey("h").Public().(ed25519.PublicKey)},
+		{Peer: "m", Operator: "M", Region: "ap", PublicKey: testKey("m").Public().(ed25519.PublicKey)},
+	}, t0)
+	return c
+}
+
+// claim is m's signed attestation of obj, built by change.
+func claim(obj ObjectID, seq uint64, change func(*Attestation)) Attestation {
+	a := Attestation{Object: obj, Holder: "m", Seq: seq, IssuedAt: t0, Held: true, Target: 3, Leaves: 8}
+	if change != nil {
+		change(&a)
+	}
+	a.Sign(testKey("m"))
+	return a
+}
+
+func TestHostileBlockCountIsNeverUsed(t *testing.T) {
+	c := hostileCore(t)
+	if err := c.Track(obj1, TrackOptions{Target: 3, Leaves: 8, Pinned: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Receive(claim(obj1, 1, func(a *Attestation) { a.Leaves = 1<<30 + 7 }), t0); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	c.HolderLost("m", t0.Add(time.Second)) // a reconnect
+	c.Tick(t0.Add(time.Second))
+	if lo := c.local[obj1]; lo.leaves != 8 {
+		t.Errorf("own copy has %d leaves after m's claim, want 8", lo.leaves)
+	}
+	for range 50 {
+		ch, err := c.newChallenge(obj1, "m", t0.Add(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := ch.Leaves[len(ch.Leaves)-1]; last >= 8 {
+			t.Fatalf("this node challenges leaf %d of its own 8-block copy", last)
+		}
+	}
+	past := Challenge{ID: 1, Object: obj1, Holder: "self", Leaves: []int{3, 1 << 29}}
+	if _, err := c.HandleChallenge("m", past, t0); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a challenge past the end of the copy: %v, want ErrMalformed", err)
+	}
+	if !c.Holds(obj1) {
+		t.Error("the owner's copy was dropped")
+	}
+}
+
+func TestHostileTargetComesFromTheOwnersPolicyOnly(t *testing.T) {
+	c := hostileCore(t)
+	if err := c.SetPolicy(testPolicy(obj1, 1, 2), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Receive(claim(obj1, 1, func(a *Attestation) { a.Target = 255 }), t0); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	if got := c.Status(obj1, t0).Target; got != 2 {
+		t.Errorf("target after m claims 255: %d, want the owner's 2", got)
+	}
+	// Without a policy an attested target is still never used.
+	c2 := hostileCore(t)
+	if err := c2.Receive(claim("other", 1, func(a *Attestation) { a.Target = 255 }), t0); err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	if got := c2.Status("other", t0).Target; got != DefaultConfig().DefaultTarget {
+		t.Errorf("target of an object with no policy after m claims 255: %d, want the default", got)
+	}
+}
+
+func TestHostilePolicyForgeries(t *testing.T) {
+	mine := testPolicy(obj1, 5, 3)
+	forgedBy := func(key ed25519.PrivateKey, change func(*Policy)) *Policy {
+		p := mine
+		change(&p)
+		p.Sign(key)
+		return &p
+	}
+	mKey := testKey("m")
+	tests := []struct {
+		name string
+		p    *Policy
+		want error
+	}{
+		{"signed by m for the owner's root", forgedBy(mKey, func(p *Policy) { p.Version, p.Target = 9, 255 }), ErrNotOwnerSigned},
+		{"m's own root for the owner's object", forgedBy(mKey, func(p *Policy) {
+			p.Version, p.Target, p.Root = 9, 255, testRoot(obj1, mKey.Public().(ed25519.PublicKey))
+		}), ErrNotBound},
+		{"a root of another object", forgedBy(mKey, func(p *Policy) {
+			p.Version, p.Root = 9, testRoot("m-object", mKey.Public().(ed25519.PublicKey))
+		}), ErrNotBound},
+		{"no root", forgedBy(ownerKey(obj1), func(p *Policy) { p.Version, p.Root = 9, nil }), ErrMalformed},
+		{"target changed after signing", func() *Policy { p := mine; p.Target = 200; return &p }(), ErrNotOwnerSigned},
+	}
+	for i, tt := range tests {
+		c := hostileCore(t)
+		if err := c.SetPolicy(mine, t0); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Receive(claim(obj1, uint64(i+1), func(a *Attestation) { a.Policy = tt.p }), t0)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: Receive = %v, want %v", tt.name, err, tt.want)
+		}
+		if p, owner, _ := c.Policy(obj1); p.Version != 5 || p.Target != 3 || string(owner) != string(ownerKey(obj1).Public().(ed25519.PublicKey)) {
+			t.Errorf("%s: policy now v%d target %d", tt.name, p.Version, p.Target)
+		}
+		if _, ok := c.ledger.Get(obj1, "m"); ok {
+			t.Errorf("%s: the attestation carrying a forged policy was recorded", tt.name)
+		}
+	}
+}
+
+func TestPolicyNewestVersionWinsWhoeverRelaysIt(t *testing.T) {
+	c := hostileCore(t)
+	old, cur := testPolicy(obj1, 1, 2), testPolicy(obj1, 2, 4)
+	if err := c.Receive(claim(obj1, 1, func(a *Attestation) { a.Policy = &cur }), t0); err != nil {
+		t.Fatal(err)
+	}
+	// m withholds the new policy and replays the old one: no effect.
+	if err := c.Receive(claim(obj1, 2, func(a *Attestation) { a.Policy = &old }), t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Status(obj1, t0).Target; got != 4 {
+		t.Errorf("target after a replayed old policy: %d, want 4", got)
+	}
+	if got, _ := c.ledger.Get(obj1, "m"); got.Policy == nil || got.Policy.Version != 2 {
+		t.Errorf("records are relayed with policy %+v, want the newest (v2)", got.Policy)
+	}
+}
+
+func TestHostileFloodOfMadeUpObjectsIsBounded(t *testing.T) {
+	c := hostileCore(t)
+	c.cfg.MaxEntriesPerMember = 100
+	c.cfg.AttestBurst = 1000
+	var refused int
+	for i := range 500 {
+		err := c.Receive(claim(ObjectID(fmt.Sprintf("junk-%d", i)), uint64(i+1), nil), t0)
+		switch {
+		case errors.Is(err, ErrOverBound):
+			refused++
+		case err != nil:
+			t.Fatalf("object %d: %v", i, err)
+		}
+	}
+	if got := c.ledger.count("m"); got != 100 || refused != 400 {
+		t.Errorf("m keeps %d records here, %d refused; want 100 and 400", got, refused)
+	}
+	// Objects this node holds are always heard of, whatever the bound.
+	if err := c.Track(obj1, TrackOptions{Target: 3, Leaves: 8, Pinned: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Receive(claim(obj1, 1000, nil), t0); err != nil {
+		t.Errorf("m's record of a shared object: %v", err)
+	}
+	// An honest member is unaffected.
+	h := Attestation{Object: "h-object", Holder: "h", Seq: 1, IssuedAt: t0, Held: true, Target: 3, Leaves: 1}
+	h.Sign(testKey("h"))
+	if err := c.Receive(h, t0); err != nil {
+		t.Errorf("an honest member's record: %v", err)
+	}
+}
+
+func TestHostileAttestationRateIsBounded(t *testing.T) {
+	c := hostileCore(t)
+	c.cfg.AttestRate, c.cfg.AttestBurst = 10, 20
+	if err := c.Track(obj1, TrackOptions{Target: 3, Leaves: 8, Pinned: true}, t0); err != nil {
+		t.Fatal(err)
+	}
+	var refused int
+	for i := range 100 {
+		if err := c.Receive(claim(obj1, uint64(i+1), nil), t0); errors.Is(err, ErrOverBound) {
+			refused++
+		}
+	}
+	if refused != 80 {
+		t.Errorf("%d of 100 attestations in one instant refused, want 80 beyond the burst of 20", refused)
+	}
+	if err := c.Receive(claim(obj1, 1000, nil), t0.Add(time.Second)); err != nil {
+		t.Errorf("a second later: %v, want accepted", err)
+	}
+}
