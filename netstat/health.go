@@ -36,6 +36,10 @@ type Flag string
 const (
 	FlagFailingChallenges  Flag = "failing_challenges"
 	FlagIgnoringTombstones Flag = "ignoring_tombstones"
+	// FlagOverBound: the member sent more than this node keeps or checks
+	// for one member (records of objects, attestations or challenges per
+	// second), and the excess was refused.
+	FlagOverBound Flag = "over_bound"
 )
 
 // FlaggedPeer is a peer flagged in node health.
@@ -101,6 +105,29 @@ func (v *Viewer) FlagLaggards(laggards []tombstone.Laggard, roster map[replicati
 		m := roster[replication.PeerID(holder)]
 		reason := "has not acknowledged " + plural(a.n, "deletion", "deletions") + ", the oldest issued " + Age(now.Sub(a.oldest))
 		out = append(out, v.flag(holder, m.Operator, m.Region, FlagIgnoringTombstones, reason, a.oldest, now))
+	}
+	sortFlagged(out)
+	return out
+}
+
+// PeerRefusals is the node's record of input refused from one member for
+// being over one of its bounds.
+type PeerRefusals struct {
+	Peer             replication.PeerID
+	Operator, Region string
+	Refused          int64
+	Since            time.Time // the first refusal
+	Last             string    // the latest refusal
+}
+
+// FlagOverBound flags every member whose input was refused for being over
+// a bound, ordered by peer.
+func (v *Viewer) FlagOverBound(peers []PeerRefusals, now time.Time) []FlaggedPeer {
+	out := make([]FlaggedPeer, 0, len(peers))
+	for _, p := range peers {
+		reason := fmt.Sprintf("sent more than this node accepts from one member: %s refused, the latest: %s",
+			plural(int(p.Refused), "message", "messages"), p.Last)
+		out = append(out, v.flag(string(p.Peer), p.Operator, p.Region, FlagOverBound, reason, p.Since, now))
 	}
 	sortFlagged(out)
 	return out

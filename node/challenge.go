@@ -99,8 +99,12 @@ func (n *Node) handleChallengeStream(s network.Stream) {
 		return
 	}
 	resp, err := n.answerChallenge(context.Background(), from, data)
-	if err != nil {
+	if errors.Is(err, replication.ErrRateLimited) {
+		n.rejected.noteOverBound(n.logger, "challenge", from.String(), err, time.Now())
+	} else if err != nil {
 		n.rejected.note(n.logger, "challenge", from.String(), err)
+	}
+	if err != nil {
 		s.Reset()
 		return
 	}
@@ -128,6 +132,11 @@ func (n *Node) answerChallenge(ctx context.Context, from peer.ID, data []byte) (
 		return replication.Response{ID: ch.ID, Refused: true}, nil
 	}
 	digest, err := n.challengeDigest(ctx, ch)
+	if errors.Is(err, errLeafOutOfRange) {
+		// The core checked the leaves against the block count of this
+		// node's copy; a mismatch says nothing about the copy.
+		return replication.Response{}, err
+	}
 	if err != nil {
 		n.logger.Warn("challenged for an object whose blocks are missing or corrupt here; dropping the copy", "cid", ch.Object, "err", err)
 		n.lostCopy(ctx, ch.Object)
@@ -150,7 +159,7 @@ func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([
 	blocks := make([][]byte, 0, len(ch.Leaves))
 	for _, i := range ch.Leaves {
 		if i >= len(links) {
-			return [32]byte{}, fmt.Errorf("leaf %d of %d: %w", i, len(links), errNotHeld)
+			return [32]byte{}, fmt.Errorf("leaf %d of %d: %w", i, len(links), errLeafOutOfRange)
 		}
 		b, err := n.blocks.Get(ctx, links[i])
 		if err != nil {
@@ -161,12 +170,16 @@ func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([
 	return replication.Digest(ch.Nonce, blocks), nil
 }
 
-// lostCopy records that blocks of a held object are gone: the index
-// forgets it and the core attests the loss, so repair starts elsewhere
-// (or here, if this node is still the best candidate).
+// lostCopy records that blocks of a held object are gone: the core
+// attests the loss, so repair starts elsewhere (or here, if this node is
+// still the best candidate), and the index forgets a holder's copy. The
+// owner's own record (its name and capability) is never removed by what
+// a peer sends: the object stays listed, and its data can be fetched back.
 func (n *Node) lostCopy(ctx context.Context, obj replication.ObjectID) {
 	if rec, err := n.index.get(ctx, string(obj)); err == nil && rec.Role == RoleOwner {
-		n.logger.Error("blocks of an object this node's owner added are missing or corrupt", "cid", obj)
+		n.logger.Error("blocks of an object this node's owner added are missing or corrupt; its record is kept", "cid", obj)
+		n.repl.do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
+		return
 	}
 	if err := n.index.remove(ctx, string(obj)); err != nil {
 		n.logger.Warn("forget lost copy", "cid", obj, "err", err)

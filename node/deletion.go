@@ -85,21 +85,27 @@ func ackKey(a tombstone.Ack) datastore.Key {
 	return datastore.NewKey(fmt.Sprintf("%s%s/%d/%d/%s", ackPrefix, a.Object, a.Kind, a.Phase, a.Holder))
 }
 
-// nodeKeys answers tombstone.Keys from the index, the replica ledger and
-// the roster. It locks the replication core, so it must never be called
-// with the core's lock held.
+// nodeKeys answers tombstone.Keys from the object's root block, the index
+// and the roster. It locks the replication core, so it must never be
+// called with the core's lock held.
 type nodeKeys struct{ n *Node }
 
+// ObjectOwner is the key the object ID commits to (see ownership.go); for
+// a format-1 object, only this node's owner's key, and only for objects
+// its index says this owner added. No peer's claim enters it.
 func (k nodeKeys) ObjectOwner(object string) ed25519.PublicKey {
-	if rec, err := k.n.index.get(context.Background(), object); err == nil && rec.Role == RoleOwner {
-		return k.n.ownerKey()
+	ctx := context.Background()
+	if key := k.n.boundOwner(ctx, object); key != nil {
+		return key
 	}
-	var owner []byte
-	k.n.repl.read(func(c *replication.Core) { owner = c.Status(replication.ObjectID(object), time.Now()).Owner })
-	if len(owner) != ed25519.PublicKeySize {
+	root, err := cid.Decode(object)
+	if err != nil {
 		return nil
 	}
-	return owner
+	if key, err := k.n.objectSigningKey(ctx, root); err == nil {
+		return key.Public().(ed25519.PublicKey)
+	}
+	return nil
 }
 
 func (k nodeKeys) Authority() ed25519.PublicKey {
@@ -290,7 +296,8 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 	entry, _ := n.del.set.Get(id)
 	n.del.mu.Unlock()
 	owned := err == nil && rec.Role == RoleOwner
-	if !owned && !(entry.Owner.Version > 0 && string(entry.Owner.Signer) == string(n.ownerKey())) {
+	key, kerr := n.objectSigningKey(ctx, root)
+	if kerr != nil || (!owned && !(entry.Owner.Version > 0 && entry.Owner.Signer.Equal(key.Public()))) {
 		return tombstone.Tombstone{}, fmt.Errorf("%w: %s was not added by this node's owner", ErrNotOwner, id)
 	}
 	switch {
@@ -302,8 +309,8 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 		return tombstone.Tombstone{}, fmt.Errorf("%w: the trash window of %s has passed and its blocks were removed; add the data again", ErrGone, id)
 	}
 	t := tombstone.Tombstone{Object: id, Version: entry.Owner.Version + 1, Deleted: deleted,
-		Kind: tombstone.KindOwner, IssuedAt: time.Now(), Signer: n.ownerKey()}
-	if err := t.Sign(n.owner.SigningKey()); err != nil {
+		Kind: tombstone.KindOwner, IssuedAt: time.Now()}
+	if err := t.Sign(key); err != nil {
 		return tombstone.Tombstone{}, fmt.Errorf("sign tombstone: %w", err)
 	}
 	if _, err := n.applyTombstone(ctx, t); err != nil {

@@ -45,6 +45,7 @@ func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 		}
 	}
 	h.Flagged = append(viewer.FlagFailing(snap.challenges, now), viewer.FlagLaggards(th.Laggards, roster, now)...)
+	h.Flagged = append(h.Flagged, viewer.FlagOverBound(n.overBoundPeers(roster), now)...)
 	slices.SortStableFunc(h.Flagged, func(a, b netstat.FlaggedPeer) int { return strings.Compare(a.PeerID, b.PeerID) })
 	return h, nil
 }
@@ -110,4 +111,16 @@ func (n *Node) storageUsage(ctx context.Context) (blockstore.Usage, error) {
 	}
 	c.at, c.took, c.usage = time.Now(), time.Since(start), u
 	return u, nil
+}
+
+// overBoundPeers lists the members whose input was refused for being over
+// a bound, with their operators and regions from roster.
+func (n *Node) overBoundPeers(roster map[replication.PeerID]replication.Member) []netstat.PeerRefusals {
+	var out []netstat.PeerRefusals
+	for _, o := range n.rejected.overBounds() {
+		m := roster[replication.PeerID(o.Peer)]
+		out = append(out, netstat.PeerRefusals{Peer: replication.PeerID(o.Peer), Operator: m.Operator, Region: m.Region,
+			Refused: o.Refused, Since: o.Since, Last: o.Last})
+	}
+	return out
 }

@@ -50,7 +50,7 @@ func (n *Node) restoreLedger(ctx context.Context) error {
 		}
 		a, err := replication.DecodeAttestation(e.Value)
 		if err == nil {
-			n.repl.do(func(c *replication.Core) { err = c.Receive(a, now) })
+			n.repl.do(func(c *replication.Core) { err = c.ReceiveStored(a, now) })
 		}
 		if err != nil {
 			rejected++
@@ -90,19 +90,16 @@ func (n *Node) retrack(ctx context.Context, r ObjectRecord) error {
 	if n.isDeleted(r.ID) {
 		return nil // kept in the trash, not tracked
 	}
-	opts := replication.TrackOptions{Target: r.Replicas, Leaves: len(blocks), Pinned: r.Role == RoleOwner}
-	n.repl.do(func(c *replication.Core) {
-		if opts.Pinned {
-			opts.Owner = n.ownerKey()
-		} else {
-			st := c.Status(obj, now)
-			opts.Target, opts.Owner = st.Target, st.Owner
+	// The block count is this node's own; the target is the owner's
+	// policy, which an owner's node signs again if it was lost.
+	opts := replication.TrackOptions{Leaves: len(blocks), Pinned: r.Role == RoleOwner}
+	if opts.Pinned {
+		opts.Target = r.Replicas
+		if err := n.setOwnPolicy(ctx, root, r.Replicas); err != nil {
+			n.logger.Warn("sign the policy of an object after restart", "cid", r.ID, "err", err)
 		}
-		if opts.Target < 1 {
-			opts.Target = n.cfg.Add.Replicas
-		}
-		err = c.Track(obj, opts, now)
-	})
+	}
+	n.repl.do(func(c *replication.Core) { err = c.Track(obj, opts, now) })
 	return err
 }
 

@@ -42,6 +42,9 @@ var (
 		"Free bytes for this node on the block store's filesystem.", nil, nil)
 	descRoster = prometheus.NewDesc("cairn_roster_version",
 		"Version of the federation roster this node holds; 0 outside a federation.", nil, nil)
+	descOverBound = prometheus.NewDesc("cairn_member_over_bound_total",
+		"Messages refused from a member because it was over what this node keeps or checks for one member (records of objects, attestations or challenges per second), by member.",
+		[]string{"peer", "operator", "region"}, nil)
 	descEvents = prometheus.NewDesc("cairn_events_total",
 		"Events appended to this node's event stream since it was created (the last event's sequence).", nil, nil)
 )
@@ -56,7 +59,7 @@ var _ prometheus.Collector = metricsCollector{}
 
 func (metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descObjects, descUnder, descRepairQueue, descPendingAttestations, descRepairs, descChallenges,
-		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents} {
+		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents, descOverBound} {
 		ch <- d
 	}
 }
@@ -81,6 +84,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- gauge(descTombstonesPending, float64(th.Pending))
 	m.collectPeers(ch)
 	m.collectStorage(ch)
+	m.collectOverBound(ch)
 	if r := n.currentRoster(); r != nil {
 		ch <- gauge(descRoster, float64(r.Version))
 	} else {
@@ -88,6 +92,17 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if log := n.EventLog(); log != nil {
 		ch <- counter(descEvents, float64(log.End().Seq()))
+	}
+}
+
+// collectOverBound reports the members refused for being over a bound.
+func (m metricsCollector) collectOverBound(ch chan<- prometheus.Metric) {
+	roster := map[replication.PeerID]replication.Member{}
+	for _, mi := range m.n.Members() {
+		roster[replication.PeerID(mi.PeerID)] = replication.Member{Operator: mi.Operator, Region: mi.Region}
+	}
+	for _, p := range m.n.overBoundPeers(roster) {
+		ch <- counter(descOverBound, float64(p.Refused), string(p.Peer), p.Operator, p.Region)
 	}
 }
 

@@ -70,9 +70,10 @@ func (r *replicator) kick() {
 }
 
 // replicationConfig maps the node's config onto the core's.
-func replicationConfig(cfg config.Replication, key ed25519.PrivateKey, logger *slog.Logger) replication.Config {
+func replicationConfig(cfg config.Replication, defaultTarget int, key ed25519.PrivateKey, logger *slog.Logger) replication.Config {
 	c := replication.DefaultConfig()
 	c.Key, c.Rand, c.Logger = key, rand.Reader, logger
+	c.BindOwner, c.DefaultTarget = bindOwner, defaultTarget
 	c.ChallengeInterval = cfg.ChallengeInterval.Duration
 	c.ChallengeTimeout = cfg.ChallengeTimeout.Duration
 	c.ProofFreshness = cfg.ProofFreshness.Duration
@@ -90,7 +91,7 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	if err != nil || len(raw) != ed25519.PrivateKeySize {
 		return fmt.Errorf("replication needs an ed25519 node identity: %v", err)
 	}
-	cfg := replicationConfig(n.cfg.Replication, ed25519.PrivateKey(raw), n.logger.With("part", "replication"))
+	cfg := replicationConfig(n.cfg.Replication, n.cfg.Add.Replicas, ed25519.PrivateKey(raw), n.logger.With("part", "replication"))
 	core, err := replication.New(cfg, replication.PeerID(n.host.ID().String()))
 	if err != nil {
 		return fmt.Errorf("start replication: %w", err)
@@ -310,17 +311,10 @@ func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
 	if err != nil && ctx.Err() == nil {
 		n.logger.Warn("repair fetch failed", "cid", f.Object, "err", err)
 	}
-	now := time.Now()
-	n.repl.do(func(c *replication.Core) {
-		if e := c.FetchDone(f.Object, err == nil, now); e != nil || err != nil {
-			return
-		}
-		st := c.Status(f.Object, now)
-		opts := replication.TrackOptions{Target: max(st.Target, 1), Owner: st.Owner, Leaves: leaves}
-		if e := c.Track(f.Object, opts, now); e != nil {
-			n.logger.Warn("track fetched copy", "cid", f.Object, "err", e)
-		}
-	})
+	if err != nil {
+		leaves = 0
+	}
+	n.repl.do(func(c *replication.Core) { _ = c.FetchDone(f.Object, leaves, time.Now()) })
 	if err == nil {
 		n.logger.Info("repair: copy stored", "cid", f.Object, "took", time.Since(start).Round(time.Millisecond))
 	}
@@ -372,20 +366,19 @@ func (n *Node) release(ctx context.Context, obj replication.ObjectID) {
 }
 
 // trackAdded tracks an object this node's owner just added: pinned here,
-// with the replicas asked for.
+// with the replicas asked for, signed into the object's policy.
 func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int) error {
 	blocks, err := n.objectLinks(ctx, root)
 	if err != nil {
 		return err
 	}
-	opts := replication.TrackOptions{Target: replicas, Owner: n.ownerKey(), Leaves: len(blocks), Pinned: true}
+	if err := n.setOwnPolicy(ctx, root, replicas); err != nil {
+		return err
+	}
+	opts := replication.TrackOptions{Target: replicas, Leaves: len(blocks), Pinned: true}
 	var terr error
 	n.repl.do(func(c *replication.Core) { terr = c.Track(replication.ObjectID(root.String()), opts, time.Now()) })
 	return terr
-}
-
-func (n *Node) ownerKey() []byte {
-	return n.owner.SigningKey().Public().(ed25519.PublicKey)
 }
 
 // objectLinks returns the distinct blocks of an object in walk order, the
@@ -418,33 +411,10 @@ func (n *Node) onMemberDisconnected(p peer.ID) {
 		return
 	}
 	n.notePeer(p, false)
-	now := time.Now()
-	holder := replication.PeerID(p.String())
-	n.repl.do(func(c *replication.Core) {
-		for obj, opts := range heldWithHolder(c, holder, now) {
-			c.Ledger().RecordCheck(obj, replication.PeerID(n.host.ID().String()), holder, now, replication.ResultTimeout)
-			c.Track(obj, opts, now)
-		}
-	})
+	n.repl.do(func(c *replication.Core) { c.HolderLost(replication.PeerID(p.String()), time.Now()) })
 }
 
-// heldWithHolder returns the objects this node holds that holder holds too,
-// with how they are tracked.
-func heldWithHolder(c *replication.Core, holder replication.PeerID, now time.Time) map[replication.ObjectID]replication.TrackOptions {
-	out := map[replication.ObjectID]replication.TrackOptions{}
-	for a := range c.Ledger().All() {
-		if a.Holder != holder || !a.Held || !c.Holds(a.Object) {
-			continue
-		}
-		st := c.Status(a.Object, now)
-		for _, h := range st.Holders {
-			if h.Local {
-				out[a.Object] = replication.TrackOptions{Target: st.Target, Owner: st.Owner, Leaves: a.Leaves, Pinned: h.Pinned}
-			}
-		}
-	}
-	return out
-}
 
-// errNotHeld means a challenge named an object whose blocks are not all here.
-var errNotHeld = errors.New("node: object not held in full")
+// errLeafOutOfRange means a challenge named a block past the end of the
+// object (the challenger's mistake or lie, not a missing block).
+var errLeafOutOfRange = errors.New("node: challenged block past the end of the object")

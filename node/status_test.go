@@ -221,13 +221,16 @@ func TestStatusSummariesAgree(t *testing.T) {
 		for i := range 2000 {
 			obj := replication.ObjectID(fmt.Sprintf("bafyagree%06d", i))
 			ids = append(ids, obj)
+			// The owner's policy sets the target (written straight into the
+			// ledger, as the attestations are, unverified).
+			c.Ledger().SetPolicy(replication.Policy{Object: obj, Version: 1, Target: 1 + r.IntN(4)}, nil)
 			for j := range r.IntN(5) {
 				var proofs []replication.Proof
 				for range r.IntN(4) {
 					proofs = append(proofs, replication.Proof{Peer: pick(), At: ago(), Result: replication.Result(r.IntN(4))})
 				}
 				c.Ledger().Apply(replication.Attestation{Object: obj, Holder: pick(), Seq: uint64(i + 1), IssuedAt: now,
-					Held: r.IntN(6) > 0, Pinned: j == 0 && r.IntN(2) == 0, Target: 1 + r.IntN(4), Leaves: 4,
+					Held: r.IntN(6) > 0, Pinned: j == 0 && r.IntN(2) == 0, Target: 1, Leaves: 4,
 					Proofs: proofs, Signature: make([]byte, 64)})
 			}
 			if r.IntN(4) == 0 {

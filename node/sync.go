@@ -48,6 +48,8 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 		n.retryPending(ctx, string(a.Object))
 	case errors.Is(err, replication.ErrReplay):
 		// delivery, forwarding and anti-entropy overlap: routine, not a refusal
+	case errors.Is(err, replication.ErrOverBound):
+		n.rejected.noteOverBound(n.logger, "attestation", from.String(), err, time.Now())
 	default:
 		n.rejected.note(n.logger, "attestation", from.String(), err, "cid", a.Object)
 	}
