@@ -414,7 +414,6 @@ func (n *Node) onMemberDisconnected(p peer.ID) {
 	n.repl.do(func(c *replication.Core) { c.HolderLost(replication.PeerID(p.String()), time.Now()) })
 }
 
-
 // errLeafOutOfRange means a challenge named a block past the end of the
 // object (the challenger's mistake or lie, not a missing block).
 var errLeafOutOfRange = errors.New("node: challenged block past the end of the object")

@@ -54,9 +54,9 @@ type localObject struct {
 	held, fetching, pinned bool
 	// target is what this node asked for when it added the object (0 when
 	// it did not); the owner's policy, when known, overrides it.
-	target int
-	leaves int // blocks in this node's own copy; 0 while fetching
-	retryAt                time.Time // after a failed fetch
+	target  int
+	leaves  int       // blocks in this node's own copy; 0 while fetching
+	retryAt time.Time // after a failed fetch
 	// What this node last published of its challenges of the other
 	// holders (see proofNews).
 	published []Proof

@@ -1,9 +1,9 @@
 package replication
 
 import (
-	"errors"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"

@@ -45,8 +45,8 @@ type HolderStatus struct {
 // network fan-out. User-facing words (backed_up, at_risk, ...) are left to
 // the caller.
 type ObjectStatus struct {
-	Object      ObjectID
-	Known       bool   // the ledger has any record of the object
+	Object ObjectID
+	Known  bool // the ledger has any record of the object
 	// Target is the replicas wanted while any holder claims a copy (0
 	// otherwise): the owner's verified policy, else what this node asked
 	// for when it added the object, else the configured default.
