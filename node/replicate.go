@@ -81,6 +81,8 @@ func replicationConfig(cfg config.Replication, defaultTarget int, key ed25519.Pr
 	c.RepairEscalation = cfg.RepairEscalation.Duration
 	c.ReleaseGrace = cfg.ReleaseGrace.Duration
 	c.MaxConcurrentRepairs = cfg.RepairConcurrency
+	c.MaxEntriesPerMember = cfg.MaxEntriesPerMember
+	c.AttestRate = float64(cfg.MaxAttestationsPerSecond)
 	return c
 }
 

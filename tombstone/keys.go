@@ -3,11 +3,15 @@ package tombstone
 import "crypto/ed25519"
 
 // Keys tells a Set who may sign what. The node implements it from the
-// replica ledger's attestations (owner keys) and the federation config
-// (authority, members' holder keys).
+// objects' root blocks (owner keys), and the federation roster and
+// authority (members' holder keys, the authority key).
 type Keys interface {
-	// ObjectOwner returns the owner key recorded when the object was
-	// added, or nil when this node does not know the object.
+	// ObjectOwner returns the owner key the object's ID commits to (read
+	// from the object's root block, which hashes to the ID), or nil when
+	// this node cannot tell. It must never come from a peer's claim, such
+	// as a holder's attestation: then any member could delete any object.
+	// A tombstone for an object with no known owner waits (ErrUnknownObject)
+	// until the key is known.
 	ObjectOwner(object string) ed25519.PublicKey
 	// Authority returns the federation authority's key, or nil if the
 	// federation has none (then every takedown is rejected).

@@ -68,6 +68,12 @@ type Replication struct {
 	RepairMiBPerSec   int      `toml:"repair_mib_per_second"`
 	// RepairConcurrency is how many objects repair fetches at once.
 	RepairConcurrency int `toml:"max_concurrent_repairs"`
+	// MaxEntriesPerMember bounds the records one member can make this node
+	// keep of copies of objects this node does not hold.
+	MaxEntriesPerMember int `toml:"max_entries_per_member"`
+	// MaxAttestationsPerSecond bounds the attestations accepted from one
+	// member each second.
+	MaxAttestationsPerSecond int `toml:"max_attestations_per_second"`
 }
 
 // Deletion tunes tombstones: the undo window, how long full tombstones are
@@ -215,6 +221,10 @@ func (c Config) validateReplication() error {
 		return invalid("replication.max_concurrent_repairs", "must be at least 1, got %d", r.RepairConcurrency)
 	case r.RepairMiBPerSec < 0:
 		return invalid("replication.repair_mib_per_second", "must not be negative (0: no limit), got %d", r.RepairMiBPerSec)
+	case r.MaxEntriesPerMember < 1:
+		return invalid("replication.max_entries_per_member", "must be at least 1, got %d", r.MaxEntriesPerMember)
+	case r.MaxAttestationsPerSecond < 1:
+		return invalid("replication.max_attestations_per_second", "must be at least 1, got %d", r.MaxAttestationsPerSecond)
 	}
 	return nil
 }

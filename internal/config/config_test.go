@@ -31,6 +31,8 @@ func TestParseNamesTheField(t *testing.T) {
 		{"short timeout", "[fetch]\ntimeout = \"1ms\"\n", "fetch.timeout"},
 		{"watermarks", "[swarm]\nlow_water = 10\nhigh_water = 5\n", "swarm.low_water"},
 		{"no repairs at once", "[replication]\nmax_concurrent_repairs = 0\n", "replication.max_concurrent_repairs"},
+		{"no records per member", "[replication]\nmax_entries_per_member = 0\n", "replication.max_entries_per_member"},
+		{"no attestations per second", "[replication]\nmax_attestations_per_second = -1\n", "replication.max_attestations_per_second"},
 		{"not toml", "[swarm\n", "toml"},
 		{"psk with quic", "[swarm]\npsk_file = \"swarm.key\"\n", "swarm.listen[1]"},
 	}
