@@ -68,7 +68,7 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 
 func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (object.Result, error) {
 	batch := n.blocks.NewBatch()
-	addOpts := object.AddOptions{Unencrypted: opts.Unencrypted}
+	addOpts := object.AddOptions{Unencrypted: opts.Unencrypted, OwnerSecret: n.owner.ObjectSecret()}
 	if opts.New {
 		addOpts.Salt = []byte(time.Now().UTC().Format(time.RFC3339Nano))
 	}

@@ -4,10 +4,14 @@
 // no cut is made before Config.Min bytes, a strict mask (more bits) is used
 // until Config.Avg bytes, a loose mask (fewer bits) after that, and a cut is
 // forced at Config.Max bytes. Cut points depend only on the bytes of the
-// stream and the fixed gear table, so inserting or removing bytes changes
+// stream and the gear table, so inserting or removing bytes changes
 // only the chunks around the edit; this is what makes re-adding slightly
 // changed data deduplicate. The cut points are part of Cairn's storage
 // format: changing the table, the masks or the algorithm changes them.
+//
+// New uses one public gear table, the same for everyone. NewWithGear takes
+// a table derived from a secret (NewGear), so that nobody without the
+// secret can predict the cut points of a known file.
 package chunker
 
 import (
@@ -69,6 +73,7 @@ type Chunker struct {
 	cfg       Config
 	maskS     uint64 // strict mask, used between Min and Avg
 	maskL     uint64 // loose mask, used between Avg and Max
+	gear      *Gear  // the table cut points are computed with
 	buf       []byte // read-ahead; holds buf[start:end] not yet returned
 	start     int
 	end       int
@@ -76,11 +81,22 @@ type Chunker struct {
 	readError error
 }
 
-// New returns a Chunker reading r. The configuration must be valid
-// (see Config.Validate); New panics otherwise, as that is a programming error.
+// New returns a Chunker reading r with the public gear table. The
+// configuration must be valid (see Config.Validate); New panics otherwise,
+// as that is a programming error.
 func New(r io.Reader, cfg Config) *Chunker {
+	return NewWithGear(r, cfg, &gear)
+}
+
+// NewWithGear is New with the gear table g (see NewGear); a nil g means
+// the public table. The Chunker reads g and never changes it, so one table
+// may serve many Chunkers at once.
+func NewWithGear(r io.Reader, cfg Config, g *Gear) *Chunker {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
+	}
+	if g == nil {
+		g = &gear
 	}
 	avgBits := bits.Len(uint(cfg.Avg)) - 1
 	return &Chunker{
@@ -88,6 +104,7 @@ func New(r io.Reader, cfg Config) *Chunker {
 		cfg:   cfg,
 		maskS: topBits(avgBits + normalization),
 		maskL: topBits(avgBits - normalization),
+		gear:  g,
 		buf:   make([]byte, readAhead*cfg.Max),
 	}
 }
@@ -151,41 +168,43 @@ func (c *Chunker) cut(data []byte) int {
 	}
 	n = min(n, c.cfg.Max)
 	normal := min(c.cfg.Avg, n)
-	i, h, found := scan(data, c.cfg.Min, normal, c.maskS, 0)
+	i, h, found := scan(c.gear, data, c.cfg.Min, normal, c.maskS, 0)
 	if found {
 		return i
 	}
-	i, _, _ = scan(data, normal, n, c.maskL, h)
+	i, _, _ = scan(c.gear, data, normal, n, c.maskL, h)
 	return i
 }
 
-// scan rolls the gear hash h (h = h<<1 + gear[b] for each byte b) over
+// scan rolls the gear hash h (h = h<<1 + g[b] for each byte b) over
 // data[from:to] and returns the length of the chunk ending at the first
 // byte whose hash has no bit of mask set, or to when there is none (found
 // is then false), together with the hash at that point. Every position is
 // checked: checking only every second or fourth byte (FastCDC 2020) is
 // faster but makes cut points depend on the offset modulo 2 or 4, so an
 // insert of an odd number of bytes would change every later chunk.
-func scan(data []byte, from, to int, mask uint64, h uint64) (n int, hash uint64, found bool) {
+// Indexing the 256-entry array g with a byte needs no bounds check, so a
+// keyed table costs the same as the public one.
+func scan(g *Gear, data []byte, from, to int, mask uint64, h uint64) (n int, hash uint64, found bool) {
 	window := data[from:to]
 	i := 0
 	for ; i+4 <= len(window); i += 4 {
 		quad := window[i : i+4 : i+4]
-		if h = (h << 1) + gear[quad[0]]; h&mask == 0 {
+		if h = (h << 1) + g[quad[0]]; h&mask == 0 {
 			return from + i + 1, h, true
 		}
-		if h = (h << 1) + gear[quad[1]]; h&mask == 0 {
+		if h = (h << 1) + g[quad[1]]; h&mask == 0 {
 			return from + i + 2, h, true
 		}
-		if h = (h << 1) + gear[quad[2]]; h&mask == 0 {
+		if h = (h << 1) + g[quad[2]]; h&mask == 0 {
 			return from + i + 3, h, true
 		}
-		if h = (h << 1) + gear[quad[3]]; h&mask == 0 {
+		if h = (h << 1) + g[quad[3]]; h&mask == 0 {
 			return from + i + 4, h, true
 		}
 	}
 	for ; i < len(window); i++ {
-		if h = (h << 1) + gear[window[i]]; h&mask == 0 {
+		if h = (h << 1) + g[window[i]]; h&mask == 0 {
 			return from + i + 1, h, true
 		}
 	}

@@ -9,3 +9,7 @@ var goldenCuts = []int{
 
 // The first and last gear table words, also part of the storage format.
 const goldenGear0, goldenGear255 = 0x5da414220f399d4e, 0x76db9e0ce636701
+
+// The first and last words of NewGear(testKey(1)), part of the format of
+// encrypted objects (version 2); never update them.
+const goldenKeyedGear0, goldenKeyedGear255 = 0x5e7e12e10d563f58, 0x7205f0182fd6df5d

@@ -2,6 +2,7 @@ package object
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -29,23 +30,32 @@ type AddOptions struct {
 	// content. Data blocks are still shared.
 	Salt []byte
 	// Chunker sets the chunk sizes; the zero value means
-	// chunker.DefaultConfig(). Max must not exceed MaxChunkSize.
+	// chunker.DefaultConfig(). Max must not exceed MaxChunkSize. Cut
+	// points of an encrypted object come from a gear table keyed with the
+	// content secret (chunker.NewGear), of an unencrypted one from the
+	// public table.
 	Chunker chunker.Config
+	// OwnerSecret is the owner's object secret (keys.Owner.ObjectSecret).
+	// The object's owner key is derived from it and the root's links and
+	// written into the root header; OwnerKey re-derives it. The zero
+	// value is a valid secret, for tests only: anyone can derive its keys.
+	OwnerSecret [32]byte
 	// Workers is the number of sealing goroutines; 0 means GOMAXPROCS.
 	Workers int
 }
 
 // Result describes a stored object.
 type Result struct {
-	Root        cid.Cid    // object ID
-	Capability  Capability // root and key; a secret
-	Encrypted   bool       // false for AddOptions.Unencrypted
-	Size        int64      // plaintext bytes of all files
-	Entries     int        // files, directories and symlinks
-	Files       int        // regular files
-	Chunks      int        // data leaves, counting repeats
-	Blocks      int        // blocks put (leaves, internal nodes, root), counting repeats
-	StoredBytes int64      // bytes put, counting repeats
+	Root        cid.Cid           // object ID
+	Owner       ed25519.PublicKey // the owner key in the root header
+	Capability  Capability        // root and key; a secret
+	Encrypted   bool              // false for AddOptions.Unencrypted
+	Size        int64             // plaintext bytes of all files
+	Entries     int               // files, directories and symlinks
+	Files       int               // regular files
+	Chunks      int               // data leaves, counting repeats
+	Blocks      int               // blocks put (leaves, internal nodes, root), counting repeats
+	StoredBytes int64             // bytes put, counting repeats
 }
 
 // manifestPieceSize is the plaintext size of a manifest piece.
@@ -71,11 +81,11 @@ func (o *AddOptions) normalize() error {
 }
 
 // Add reads every entry of src, stores the object in sink and returns its
-// root and capability. It streams: memory stays at a few chunks per
+// root and capability. It writes format version 2. It streams: memory stays at a few chunks per
 // worker plus the manifest (about 40 bytes per chunk and one entry per
 // file). Chunking runs in one goroutine, sealing in Workers goroutines,
 // and sink.Put in the calling goroutine. On error, blocks already put
-// stay in the sink, unreferenced. Identical content, secret and options
+// stay in the sink, unreferenced. Identical content, secrets and options
 // give the identical root.
 func Add(ctx context.Context, src Source, secret ContentSecret, sink BlockSink, opts AddOptions) (Result, error) {
 	if closer, ok := src.(io.Closer); ok {
@@ -199,7 +209,7 @@ func (a *adder) finish(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	root := pbNode{links: []link{mtop}, data: Header{Version: FormatVersion, Encrypted: a.manifest.encrypted, ManifestPieces: pieces}.encode()}
+	root := pbNode{links: []link{mtop}}
 	dtop, ok, err := a.data.finish()
 	if err != nil {
 		return Result{}, err
@@ -207,11 +217,13 @@ func (a *adder) finish(ctx context.Context) (Result, error) {
 	if ok {
 		root.links = append(root.links, dtop)
 	}
+	owner := ownerPrivateKey(&a.opts.OwnerSecret, root.links).Public().(ed25519.PublicKey)
+	root.data = Header{Version: FormatVersion, Encrypted: a.manifest.encrypted, ManifestPieces: pieces, Owner: owner}.encode()
 	b := newBlock(cid.DagProtobuf, root.encode())
 	if err := a.put(ctx, b); err != nil {
 		return Result{}, err
 	}
-	a.res.Root, a.res.Encrypted = b.Cid(), a.manifest.encrypted
+	a.res.Root, a.res.Owner, a.res.Encrypted = b.Cid(), owner, a.manifest.encrypted
 	a.res.Capability = Capability{root: b.Cid(), key: mk, encrypted: a.manifest.encrypted}
 	return a.res, nil
 }
@@ -223,7 +235,7 @@ func (a *adder) putManifest(ctx context.Context, encoded []byte, mk Key) (link, 
 	for off := 0; off < len(encoded); off += manifestPieceSize {
 		piece := encoded[off:min(off+manifestPieceSize, len(encoded))]
 		if a.manifest.encrypted {
-			piece = seal(pieceKey(mk, pieces), piece)
+			piece = sealPiece(pieceKey(mk, pieces), piece)
 		}
 		b := newBlock(cid.Raw, piece)
 		if err := a.put(ctx, b); err != nil {

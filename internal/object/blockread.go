@@ -51,16 +51,13 @@ func getRoot(ctx context.Context, g BlockGetter, root cid.Cid) (pbNode, Header, 
 	if root.Prefix() != rootPrefix {
 		return pbNode{}, Header{}, fmt.Errorf("%w: %s is not a dag-pb sha2-256 cidv1", ErrNotCairnObject, root)
 	}
-	n, err := getNode(ctx, g, root)
+	data, err := getBlock(ctx, g, root)
 	if err != nil {
 		return pbNode{}, Header{}, err
 	}
-	h, err := DecodeHeader(n.data)
+	n, h, err := parseRoot(data)
 	if err != nil {
 		return pbNode{}, Header{}, fmt.Errorf("root %s: %w", root, err)
-	}
-	if len(n.links) != 1 && len(n.links) != 2 {
-		return pbNode{}, Header{}, fmt.Errorf("%w: root %s has %d links, want 1 or 2", ErrCorruptBlock, root, len(n.links))
 	}
 	return n, h, nil
 }

@@ -20,4 +20,10 @@ var (
 	// ErrInvalidPath means an entry path is absolute, has empty, "." or
 	// ".." segments, or contains a backslash or NUL.
 	ErrInvalidPath = errors.New("object: invalid entry path")
+	// ErrNotObjectOwner means the owner secret given does not derive the
+	// owner key in the object's root: the object is someone else's.
+	ErrNotObjectOwner = errors.New("object: not this owner's object")
+	// ErrNoBoundOwner means the object (format version 1) carries no
+	// owner key.
+	ErrNoBoundOwner = errors.New("object: object binds no owner key")
 )

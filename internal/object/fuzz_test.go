@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/ipfs/go-cid"
 )
 
 func FuzzParseCapability(f *testing.F) {
@@ -53,13 +55,14 @@ func FuzzDecodeManifest(f *testing.F) {
 func FuzzDecodeHeader(f *testing.F) {
 	f.Add(Header{Version: 1, Encrypted: true, ManifestPieces: 1}.encode())
 	f.Add(Header{Version: 1, ManifestPieces: 2048}.encode())
+	f.Add(Header{Version: 2, Encrypted: true, ManifestPieces: 3, Owner: make([]byte, 32)}.encode())
 	f.Add([]byte("cairn"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := DecodeHeader(b)
 		if err != nil {
 			return
 		}
-		if again, err := DecodeHeader(h.encode()); err != nil || again != h {
+		if again, err := DecodeHeader(h.encode()); err != nil || !again.Equal(h) {
 			t.Errorf("header %+v re-decodes as %+v, %v", h, again, err)
 		}
 	})
@@ -76,6 +79,35 @@ func FuzzDecodePBNode(f *testing.F) {
 		}
 		if _, err := decodePBNode(n.encode()); err != nil {
 			t.Errorf("re-decode of an accepted node failed: %v", err)
+		}
+	})
+}
+
+func FuzzBoundOwner(f *testing.F) {
+	store := newMemStore()
+	for _, opts := range []AddOptions{{}, {Unencrypted: true, OwnerSecret: [32]byte{1}}} {
+		res, err := Add(context.Background(), NewReaderSource("f", bytes.NewReader([]byte("x"))), testSecret(1), store, opts)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(res.Root.Bytes(), store.blocks[res.Root])
+	}
+	v1 := pbNode{links: []link{{cid: newBlock(0x55, []byte("m")).Cid(), size: 1}}, data: Header{Version: 1, ManifestPieces: 1}.encode()}.encode()
+	f.Add(sumCID(0x70, v1).Bytes(), v1)
+	f.Fuzz(func(t *testing.T, rootBytes, raw []byte) {
+		_, root, err := cid.CidFromBytes(rootBytes)
+		if err != nil {
+			return
+		}
+		owner, err := BoundOwner(root, raw)
+		if err != nil {
+			if owner != nil {
+				t.Errorf("BoundOwner returned key %x with error %v", owner, err)
+			}
+			return
+		}
+		if len(raw) > MaxRootSize || len(owner) != 32 || !sumCID(0x70, raw).Equals(root) {
+			t.Errorf("BoundOwner accepted %d bytes for %s with a %d-byte key", len(raw), root, len(owner))
 		}
 	})
 }

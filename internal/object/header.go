@@ -1,12 +1,15 @@
 package object
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"fmt"
 )
 
-// FormatVersion is the object format this package writes.
-const FormatVersion = 1
+// FormatVersion is the object format this package writes. It reads
+// versions 1 and 2.
+const FormatVersion = 2
 
 // headerMagic starts the Data of every Cairn root node.
 const headerMagic = "cairn"
@@ -18,12 +21,26 @@ const flagEncrypted = 1
 
 // Header is the plaintext header in a root node's Data. Anyone holding the
 // root block can read it, storage peers included: it reveals the format
-// version, whether the object is encrypted and the number of manifest
-// pieces (so, roughly, the manifest's size), nothing else.
+// version, whether the object is encrypted, the number of manifest pieces
+// (so, roughly, the manifest's size) and, from version 2, the object's
+// owner key, nothing else.
+//
+// Layout: "cairn" | version byte | flags byte (bit 0: encrypted) |
+// manifest pieces uvarint, then in version 2 the 32-byte owner key.
 type Header struct {
 	Version        int
 	Encrypted      bool
 	ManifestPieces int
+	// Owner is the object's owner key (version 2): an ed25519 public key
+	// derived from the owner's object secret and the root's links, so it
+	// differs for every object (see OwnerKey). Nil in version 1.
+	Owner ed25519.PublicKey
+}
+
+// Equal reports whether h and o are the same header.
+func (h Header) Equal(o Header) bool {
+	return h.Version == o.Version && h.Encrypted == o.Encrypted &&
+		h.ManifestPieces == o.ManifestPieces && bytes.Equal(h.Owner, o.Owner)
 }
 
 func (h Header) encode() []byte {
@@ -31,18 +48,20 @@ func (h Header) encode() []byte {
 	if h.Encrypted {
 		out[len(headerMagic)+1] = flagEncrypted
 	}
-	return binary.AppendUvarint(out, uint64(h.ManifestPieces))
+	out = binary.AppendUvarint(out, uint64(h.ManifestPieces))
+	return append(out, h.Owner...)
 }
 
 // DecodeHeader parses a root node's Data. It returns ErrNotCairnObject when
-// the magic is missing and ErrUnsupportedVersion for a newer version.
+// the magic is missing or the header is malformed, and
+// ErrUnsupportedVersion for a version other than 1 and 2.
 func DecodeHeader(data []byte) (Header, error) {
 	if len(data) < len(headerMagic)+2 || string(data[:len(headerMagic)]) != headerMagic {
 		return Header{}, fmt.Errorf("%w: root data has no cairn header", ErrNotCairnObject)
 	}
 	h := Header{Version: int(data[len(headerMagic)])}
-	if h.Version != FormatVersion {
-		return Header{}, fmt.Errorf("%w: version %d, this build reads %d", ErrUnsupportedVersion, h.Version, FormatVersion)
+	if h.Version != 1 && h.Version != 2 {
+		return Header{}, fmt.Errorf("%w: version %d, this build reads 1 and 2", ErrUnsupportedVersion, h.Version)
 	}
 	flags := data[len(headerMagic)+1]
 	if flags&^flagEncrypted != 0 {
@@ -51,9 +70,20 @@ func DecodeHeader(data []byte) (Header, error) {
 	h.Encrypted = flags&flagEncrypted != 0
 	rest := data[len(headerMagic)+2:]
 	pieces, n := binary.Uvarint(rest)
-	if n <= 0 || n != len(rest) || pieces == 0 || pieces > maxManifestPieces {
+	if n <= 0 || pieces == 0 || pieces > maxManifestPieces {
 		return Header{}, fmt.Errorf("%w: bad manifest piece count in header", ErrNotCairnObject)
 	}
 	h.ManifestPieces = int(pieces)
+	rest = rest[n:]
+	ownerLen := 0
+	if h.Version >= 2 {
+		ownerLen = ed25519.PublicKeySize
+	}
+	if len(rest) != ownerLen {
+		return Header{}, fmt.Errorf("%w: version %d header has %d bytes after the piece count, want %d", ErrNotCairnObject, h.Version, len(rest), ownerLen)
+	}
+	if ownerLen > 0 {
+		h.Owner = bytes.Clone(rest)
+	}
 	return h, nil
 }

@@ -22,9 +22,13 @@ type ContentSecret [KeySize]byte
 type Key [KeySize]byte
 
 // Domain-separation strings. Changing any of them changes every object.
+// Chunk and manifest keys are only derived when writing, so they carry
+// the version written: a version-2 block pads what a version-1 block of
+// the same bytes did not, and a new key keeps each key sealing exactly one
+// plaintext. Readers take keys from the capability and the manifest.
 const (
-	domainChunkKey     = "cairn chunk key v1"
-	domainManifestKey  = "cairn manifest key v1"
+	domainChunkKey     = "cairn chunk key v2"
+	domainManifestKey  = "cairn manifest key v2"
 	domainPieceKey     = "cairn manifest piece key v1"
 	domainNonce        = "cairn nonce v1"
 	sealOverhead       = chacha20poly1305.Overhead
@@ -77,13 +81,6 @@ func newAEAD(k Key) cipher.AEAD {
 		panic(fmt.Sprintf("xchacha20poly1305 with a %d-byte key: %v", len(k), err))
 	}
 	return aead
-}
-
-// seal encrypts plaintext under k into a newly allocated slice.
-func seal(k Key, plaintext []byte) []byte {
-	n := nonce(k)
-	out := make([]byte, 0, len(plaintext)+sealOverhead)
-	return newAEAD(k).Seal(out, n[:], plaintext, nil)
 }
 
 // open decrypts ciphertext sealed under k, appending to dst.

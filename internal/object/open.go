@@ -77,11 +77,28 @@ func (o *Object) readManifest(ctx context.Context, top cid.Cid) (*manifest, erro
 	return m, nil
 }
 
+// appendPiece opens manifest piece i and appends its bytes to encoded.
+// Encrypted version-2 pieces are length-prefixed and padded (padding.go).
 func (o *Object) appendPiece(encoded []byte, i int, piece []byte) ([]byte, error) {
 	if !o.header.Encrypted {
 		return append(encoded, piece...), nil
 	}
-	out, err := open(encoded, pieceKey(o.capability.key, i), piece)
+	if o.header.Version == 1 {
+		return openPiece(encoded, pieceKey(o.capability.key, i), i, piece)
+	}
+	opened, err := openPiece(nil, pieceKey(o.capability.key, i), i, piece)
+	if err != nil {
+		return nil, err
+	}
+	body, err := unpadPiece(opened)
+	if err != nil {
+		return nil, fmt.Errorf("%w: manifest piece %d: %w", ErrCorruptBlock, i, err)
+	}
+	return append(encoded, body...), nil
+}
+
+func openPiece(dst []byte, k Key, i int, piece []byte) ([]byte, error) {
+	out, err := open(dst, k, piece)
 	if err != nil && i == 0 {
 		return nil, ErrWrongKey
 	}
@@ -163,8 +180,16 @@ func (o *Object) readChunk(ctx context.Context, ref chunkRef, dst []byte) ([]byt
 		return nil, err
 	}
 	if o.header.Encrypted {
+		if o.header.Version >= 2 && len(data) != sealedChunkSize(int(ref.size)) {
+			return nil, fmt.Errorf("%w: chunk %s has %d bytes, a %d-byte chunk seals to %d", ErrCorruptBlock, c, len(data), ref.size, sealedChunkSize(int(ref.size)))
+		}
 		if data, err = open(dst, ref.key, data); err != nil {
 			return nil, fmt.Errorf("%w: chunk %s fails authentication", ErrCorruptBlock, c)
+		}
+		if o.header.Version >= 2 {
+			if data, err = unpadChunk(data, int(ref.size)); err != nil {
+				return nil, fmt.Errorf("%w: chunk %s: %w", ErrCorruptBlock, c, err)
+			}
 		}
 	}
 	if len(data) != int(ref.size) {

@@ -65,10 +65,14 @@ func startPipeline(ctx context.Context, src Source, secret *ContentSecret, opts 
 	for range opts.Workers {
 		p.wg.Go(func() { sealWorker(p.jobs, secret, !opts.Unencrypted) })
 	}
+	var gear *chunker.Gear // the public table: nothing to hide
+	if !opts.Unencrypted {
+		gear = chunker.NewGear(*secret)
+	}
 	p.wg.Go(func() {
 		defer close(p.jobs)
 		defer close(p.ordered)
-		p.err = p.produce(ctx, src, opts)
+		p.err = p.produce(ctx, src, opts.Chunker, gear)
 	})
 	return p
 }
@@ -89,12 +93,12 @@ func sealWorker(jobs <-chan *chunkJob, secret *ContentSecret, encrypt bool) {
 			continue
 		}
 		k := chunkKey(secret, job.plain)
-		job.done <- sealed{block: newBlock(cid.Raw, seal(k, job.plain)), key: k, size: len(job.plain)}
+		job.done <- sealed{block: newBlock(cid.Raw, sealChunk(k, job.plain)), key: k, size: len(job.plain)}
 	}
 }
 
 // produce reads the source and emits items in order.
-func (p *pipeline) produce(ctx context.Context, src Source, opts AddOptions) error {
+func (p *pipeline) produce(ctx context.Context, src Source, cfg chunker.Config, gear *chunker.Gear) error {
 	for {
 		e, r, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -107,15 +111,15 @@ func (p *pipeline) produce(ctx context.Context, src Source, opts AddOptions) err
 			return err
 		}
 		if e.Kind == KindFile && r != nil {
-			if err := p.chunkFile(ctx, r, opts.Chunker); err != nil {
+			if err := p.chunkFile(ctx, r, cfg, gear); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (p *pipeline) chunkFile(ctx context.Context, r io.Reader, cfg chunker.Config) error {
-	c := chunker.New(r, cfg)
+func (p *pipeline) chunkFile(ctx context.Context, r io.Reader, cfg chunker.Config, gear *chunker.Gear) error {
+	c := chunker.NewWithGear(r, cfg, gear)
 	for {
 		var buf []byte
 		select {
