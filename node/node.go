@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/ipfs/boxo/bitswap"
 	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	pebbleds "github.com/ipfs/go-ds-pebble"
@@ -141,9 +142,17 @@ func (n *Node) openStorage(r *repo.Repo) error {
 		return fmt.Errorf("open block store: %w", err)
 	}
 	n.blocks = bs
-	meta, err := pebbleds.NewDatastore(filepath.Join(r.Dir, repo.IndexDir), pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	dir := r.Path(repo.IndexDir)
+	if err := (privateFS{vfs.Default}).MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create index %s: %w", dir, err)
+	}
+	if err := makePrivate(dir); err != nil {
+		return fmt.Errorf("open index %s: %w", dir, err)
+	}
+	meta, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.Sync),
+		pebbleds.WithPebbleOpts(&pebble.Options{FS: privateFS{vfs.Default}}))
 	if err != nil {
-		return fmt.Errorf("open index %s: %w", r.Path(repo.IndexDir), err)
+		return fmt.Errorf("open index %s: %w", dir, err)
 	}
 	n.meta = meta
 	n.index = &index{ds: meta, key: n.owner.IndexKey()}

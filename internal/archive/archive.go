@@ -88,9 +88,9 @@ func writeEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 }
 
 func writeFile(tw *tar.Writer, p, name string, fi fs.FileInfo) error {
-	f, err := os.Open(p)
+	f, err := openListed(p, fi)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", p, err)
+		return err
 	}
 	defer f.Close()
 	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(fi.Mode().Perm()), Size: fi.Size()}
@@ -101,6 +101,43 @@ func writeFile(tw *tar.Writer, p, name string, fi fs.FileInfo) error {
 		return fmt.Errorf("read %s: %w", p, err)
 	}
 	return nil
+}
+
+// ErrChanged means a file was replaced (by a symbolic link, a special file
+// or another file) between listing the tree and reading it.
+var ErrChanged = errors.New("archive: file changed while being read")
+
+// beforeOpen runs between listing a file and opening it; tests use it to
+// swap the file in that window.
+var beforeOpen = func(path string) {}
+
+// openListed opens the regular file p that the walk listed as fi, without
+// following a symbolic link at p, and checks that the opened file is the
+// listed one (same device and inode, still regular). Otherwise a file
+// swapped for a link in between would add whatever the link points to.
+func openListed(p string, fi fs.FileInfo) (*os.File, error) {
+	beforeOpen(p)
+	f, err := os.OpenFile(p, os.O_RDONLY|openNoFollow, 0)
+	if isSymlinkError(err) {
+		return nil, fmt.Errorf("%w: %s became a symbolic link after it was listed; add it again", ErrChanged, p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	opened, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if !opened.Mode().IsRegular() || !os.SameFile(fi, opened) {
+		f.Close()
+		now := "another file"
+		if !opened.Mode().IsRegular() {
+			now = "a " + opened.Mode().Type().String() + " special file"
+		}
+		return nil, fmt.Errorf("%w: %s was replaced by %s after it was listed; add it again", ErrChanged, p, now)
+	}
+	return f, nil
 }
 
 // Extract unpacks a tar stream into out, which must not exist yet. An

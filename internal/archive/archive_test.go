@@ -162,3 +162,48 @@ func TestNothingLandsOutsideThroughALink(t *testing.T) {
 		t.Error("a file was planted outside the output directory")
 	}
 }
+
+// TestSwappedFileIsRefused: a file replaced, between the walk listing it
+// and WriteTree opening it, by a symbolic link to a secret, by another
+// file or by a named pipe fails the stream with ErrChanged, naming the
+// file; the secret never enters the stream.
+func TestSwappedFileIsRefused(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("the secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	swaps := map[string]func(p string) error{
+		"a symbolic link": func(p string) error { return os.Symlink(secret, p) },
+		"another file":    func(p string) error { return os.WriteFile(p, []byte("the secret"), 0o644) },
+		"a named pipe":    func(p string) error { return syscall.Mkfifo(p, 0o600) },
+	}
+	for name, swap := range swaps {
+		t.Run(name, func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), "tree")
+			writeFiles(t, src, map[string]string{"a.txt": "innocent", "b.txt": "innocent"})
+			target := filepath.Join(src, "b.txt")
+			beforeOpen = func(p string) {
+				if p != target {
+					return
+				}
+				// Moved aside, not removed: a removed file's inode may be
+				// reused at once for the new one.
+				if err := os.Rename(p, filepath.Join(filepath.Dir(src), "moved")); err != nil {
+					t.Error(err)
+				}
+				if err := swap(p); err != nil {
+					t.Error(err)
+				}
+			}
+			defer func() { beforeOpen = func(string) {} }()
+			var buf bytes.Buffer
+			err := WriteTree(&buf, src)
+			if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "b.txt") {
+				t.Errorf("got %v, want ErrChanged naming b.txt", err)
+			}
+			if bytes.Contains(buf.Bytes(), []byte("the secret")) {
+				t.Error("the swapped-in content was written to the stream")
+			}
+		})
+	}
+}

@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-fed/cairn/internal/object"
@@ -61,6 +63,9 @@ type Server struct {
 	token   string
 	logger  *slog.Logger
 	srv     *http.Server
+	// listenHost is the host of the address Serve listens on, set before
+	// serving starts: requests may name it in their Host header.
+	listenHost atomic.Pointer[string]
 }
 
 // NewServer makes a server for backend guarded by token.
@@ -77,13 +82,16 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.statusRoutes(mux)
 	s.deletionRoutes(mux)
 	profilingRoutes(mux)
-	s.srv = &http.Server{Handler: dashboard.Handler(s.authorize(mux)), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
 	return s
 }
 
 // Serve answers requests on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
+	if host, _, err := net.SplitHostPort(l.Addr().String()); err == nil {
+		s.listenHost.Store(&host)
+	}
 	if err := s.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("api: serve: %w", err)
 	}
@@ -92,6 +100,43 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Shutdown stops the server, letting requests in flight finish until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// checkHost answers 421 to a request whose Host header names anything but
+// this machine's loopback: a web page whose DNS name is rebound to
+// 127.0.0.1 would otherwise reach the API from the user's browser, with
+// the page's origin. The dashboard and the CLI use the loopback address
+// the daemon prints (api.address must be a loopback IP), so they pass.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowedHost(r.Host) {
+			writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("host %q is not this node's API: use http://127.0.0.1:PORT, http://[::1]:PORT or http://localhost:PORT (refused to protect against DNS rebinding)", r.Host))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowedHost reports whether a Host header names a loopback IP literal,
+// localhost, or the host the server listens on.
+func (s *Server) allowedHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Zone() == "" && ip.IsLoopback() {
+		return true
+	}
+	listen := s.listenHost.Load()
+	return listen != nil && host == *listen
+}
 
 func (s *Server) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -85,6 +85,11 @@ func Init(dir string, opts InitOptions) (*Repo, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", dir, err)
 	}
+	// MkdirAll leaves a directory that exists already with its mode (often
+	// 0755), and the repository holds keys and the index.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make repository %s private: %w", dir, err)
+	}
 	steps := []struct {
 		path string
 		make func() error

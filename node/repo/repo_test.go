@@ -135,3 +135,28 @@ func TestFailedInitLeavesNothingBehind(t *testing.T) {
 		t.Errorf("Init after clearing the obstacle: %v", err)
 	}
 }
+
+// TestInitMakesAnExistingDirectoryPrivate: a directory that exists before
+// init (mkdir'd by the user, mode 0755) ends up 0700 like a new one.
+func TestInitMakesAnExistingDirectoryPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "r")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	r, err := Init(dir, InitOptions{Listen: []string{"/ip4/127.0.0.1/tcp/0"}, API: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{r.Dir, r.Path(BlocksDir)} {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o700 {
+			t.Errorf("%s has mode %v after init, want 0700", d, got)
+		}
+	}
+}
