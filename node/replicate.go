@@ -83,6 +83,7 @@ func replicationConfig(cfg config.Replication, defaultTarget int, key ed25519.Pr
 	c.MaxConcurrentRepairs = cfg.RepairConcurrency
 	c.MaxEntriesPerMember = cfg.MaxEntriesPerMember
 	c.AttestRate = float64(cfg.MaxAttestationsPerSecond)
+	c.MaxTarget = cfg.MaxTarget
 	return c
 }
 

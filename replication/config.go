@@ -28,6 +28,10 @@ type Config struct {
 	// node passes add.replicas). A target stated in an attestation is
 	// never used: it is the holder's word, not the owner's.
 	DefaultTarget int
+	// MaxTarget caps the target this node works to, whatever an owner's
+	// policy asks (default 16): a member may ask the federation to keep
+	// its own objects, but not to have every node fetch them.
+	MaxTarget int
 
 	// ChallengeInterval is how often a holder challenges each other holder
 	// of an object it holds (default 1 min). Each pair is jittered by up to
@@ -97,6 +101,7 @@ func DefaultConfig() Config {
 		ChallengeRate:        5,
 		ChallengeBurst:       50,
 		DefaultTarget:        3,
+		MaxTarget:            16,
 		MaxEntriesPerMember:  100_000,
 		AttestRate:           200,
 		AttestBurst:          20_000,
@@ -125,7 +130,8 @@ func (c Config) Validate() error {
 		{c.MaxClockSkew < 0, "max_clock_skew"},
 		{c.ChallengeRate <= 0, "challenge_rate"},
 		{c.ChallengeBurst < 1, "challenge_burst"},
-		{c.DefaultTarget < 1 || c.DefaultTarget > maxTarget, "default_target"},
+		{c.MaxTarget < 1 || c.MaxTarget > maxTarget, "max_target"},
+		{c.DefaultTarget < 1 || c.DefaultTarget > c.MaxTarget, "default_target"},
 		{c.MaxEntriesPerMember < 1, "max_entries_per_member"},
 		{c.AttestRate <= 0, "attest_rate"},
 		{c.AttestBurst < 1, "attest_burst"},

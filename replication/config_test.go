@@ -20,6 +20,8 @@ func TestConfigValidate(t *testing.T) {
 		{"freshness below interval", func(c *Config) { c.ProofFreshness = time.Second }, "replication.proof_freshness"},
 		{"no repairs", func(c *Config) { c.MaxConcurrentRepairs = 0 }, "replication.max_concurrent_repairs"},
 		{"no default target", func(c *Config) { c.DefaultTarget = 0 }, "replication.default_target"},
+		{"default above the cap", func(c *Config) { c.DefaultTarget = c.MaxTarget + 1 }, "replication.default_target"},
+		{"no target cap", func(c *Config) { c.MaxTarget = 0 }, "replication.max_target"},
 		{"no records per member", func(c *Config) { c.MaxEntriesPerMember = 0 }, "replication.max_entries_per_member"},
 		{"no attestation rate", func(c *Config) { c.AttestRate = 0 }, "replication.attest_rate"},
 		{"too many leaves", func(c *Config) { c.ChallengeLeaves = 1000 }, "replication.challenge_leaves"},

@@ -550,14 +550,14 @@ func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
 }
 
 // targetOf is how many copies obj wants: the owner's verified policy, or
-// else what this node asked for when it added obj, or else DefaultTarget.
-// No holder's word enters it.
+// else what this node asked for when it added obj, or else DefaultTarget;
+// at most MaxTarget. No holder's word enters it.
 func (c *Core) targetOf(obj ObjectID, lo *localObject) int {
 	if e := c.ledger.objects[obj]; e != nil && e.policy != nil {
-		return e.policy.Target
+		return min(e.policy.Target, c.cfg.MaxTarget)
 	}
 	if lo != nil && lo.target > 0 {
-		return lo.target
+		return min(lo.target, c.cfg.MaxTarget)
 	}
 	return c.cfg.DefaultTarget
 }

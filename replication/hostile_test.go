@@ -75,6 +75,14 @@ func TestHostileTargetComesFromTheOwnersPolicyOnly(t *testing.T) {
 	if got := c.Status(obj1, t0).Target; got != 2 {
 		t.Errorf("target after m claims 255: %d, want the owner's 2", got)
 	}
+	// The owner of an object may ask for many copies, but no node works
+	// to more than MaxTarget.
+	if err := c.SetPolicy(testPolicy(obj1, 2, 255), t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Status(obj1, t0).Target; got != c.cfg.MaxTarget {
+		t.Errorf("target of an owner's policy asking 255: %d, want the cap %d", got, c.cfg.MaxTarget)
+	}
 	// Without a policy an attested target is still never used.
 	c2 := hostileCore(t)
 	if err := c2.Receive(claim("other", 1, func(a *Attestation) { a.Target = 255 }), t0); err != nil {

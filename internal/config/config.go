@@ -74,6 +74,8 @@ type Replication struct {
 	// MaxAttestationsPerSecond bounds the attestations accepted from one
 	// member each second.
 	MaxAttestationsPerSecond int `toml:"max_attestations_per_second"`
+	// MaxTarget caps the copies this node works to for any object.
+	MaxTarget int `toml:"max_target"`
 }
 
 // Deletion tunes tombstones: the undo window, how long full tombstones are
@@ -225,6 +227,8 @@ func (c Config) validateReplication() error {
 		return invalid("replication.max_entries_per_member", "must be at least 1, got %d", r.MaxEntriesPerMember)
 	case r.MaxAttestationsPerSecond < 1:
 		return invalid("replication.max_attestations_per_second", "must be at least 1, got %d", r.MaxAttestationsPerSecond)
+	case r.MaxTarget < c.Add.Replicas || r.MaxTarget > 255:
+		return invalid("replication.max_target", "must be between add.replicas (%d) and 255, got %d", c.Add.Replicas, r.MaxTarget)
 	}
 	return nil
 }
