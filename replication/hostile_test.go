@@ -204,3 +204,38 @@ func TestHostileAttestationRateIsBounded(t *testing.T) {
 		t.Errorf("a second later: %v, want accepted", err)
 	}
 }
+
+func TestHostileMadeUpObjectsAreNeverFetched(t *testing.T) {
+	c := hostileCore(t)
+	c.SetMembers([]Member{
+		{Peer: "self", Operator: "S", Region: "eu", PublicKey: testKey("self").Public().(ed25519.PublicKey)},
+		{Peer: "m", Operator: "M", Region: "ap", PublicKey: testKey("m").Public().(ed25519.PublicKey)},
+	}, t0)
+	for i := range 50 {
+		if err := c.Receive(claim(ObjectID(fmt.Sprintf("junk-%d", i)), uint64(i+1), nil), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A real object of the owner, attested by m with its policy: fetched.
+	p := testPolicy(obj1, 1, 2)
+	if err := c.Receive(claim(obj1, 100, func(a *Attestation) { a.Policy = &p }), t0); err != nil {
+		t.Fatal(err)
+	}
+	var fetched []ObjectID
+	for s := range 200 {
+		for _, f := range c.Tick(t0.Add(time.Duration(s) * time.Second)).Fetches {
+			fetched = append(fetched, f.Object)
+			if err := c.FetchDone(f.Object, 0, t0.Add(time.Duration(s)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, obj := range fetched {
+		if obj != obj1 {
+			t.Fatalf("fetched %s, an object with no owner's policy", obj)
+		}
+	}
+	if len(fetched) == 0 {
+		t.Error("the owner's object, short of its target, was never fetched")
+	}
+}

@@ -44,6 +44,14 @@ func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 	if _, member := c.members[c.self]; !member || c.busyWith(obj, now) {
 		return
 	}
+	// Only an object whose owner's policy this node verified is fetched:
+	// the policy's root hashes to the object ID, so the object exists and
+	// has an owner, and a member attesting made-up objects cannot fill
+	// the repair queue (objects of format 1 have no policy: their holders
+	// keep them, new holders do not fetch them).
+	if v.e == nil || v.e.policy == nil {
+		return
+	}
 	if slices.Contains(v.candidates, c.self) {
 		c.repairs[obj] = repairJob{copies: v.st.Copies, from: sources(v)}
 	}
