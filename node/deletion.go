@@ -52,6 +52,7 @@ type deletions struct {
 	hidden  map[string]struct{}              // multihash keys never served, guarded by mu
 	holders map[string][]string              // holders at deletion by object, guarded by mu
 	pending map[string][]tombstone.Tombstone // for objects not known yet, guarded by mu
+	maxSkew time.Duration                    // how far ahead a signed time may be; set at construction
 
 	// ready is false until stored tombstones are applied (and, after a long
 	// absence, resynchronised with a member): nothing is served before.
@@ -138,7 +139,7 @@ func (n *Node) newDeletions() error {
 		return fmt.Errorf("start deletions: %w", err)
 	}
 	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
-		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}}
+		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}, maxSkew: cfg.MaxClockSkew}
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
 	// A peer was last seen when its last connection closed: status shows
@@ -330,8 +331,8 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone) (bool,
 	d.mu.Lock()
 	was := d.set.IsDeleted(t.Object)
 	changed, err := d.set.Apply(t, time.Now())
-	if errors.Is(err, tombstone.ErrUnknownObject) && len(d.pending) < maxPendingTombstones && len(d.pending[t.Object]) < maxPendingPerObject {
-		d.pending[t.Object] = append(d.pending[t.Object], t) // gossip repeats: a few suffice
+	if errors.Is(err, tombstone.ErrUnknownObject) {
+		d.awaitOwnerLocked(t)
 	}
 	now := d.set.IsDeleted(t.Object)
 	d.mu.Unlock()
@@ -346,6 +347,21 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone) (bool,
 		n.deletionLifted(ctx, t.Object)
 	}
 	return true, nil
+}
+
+// awaitOwner keeps a tombstone whose object's owner is not known yet, to
+// be applied (and so verified) when the object's attestations arrive.
+func (d *deletions) awaitOwner(t tombstone.Tombstone) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.awaitOwnerLocked(t)
+}
+
+// awaitOwnerLocked is awaitOwner for callers that hold d.mu.
+func (d *deletions) awaitOwnerLocked(t tombstone.Tombstone) {
+	if len(d.pending) < maxPendingTombstones && len(d.pending[t.Object]) < maxPendingPerObject {
+		d.pending[t.Object] = append(d.pending[t.Object], t) // gossip repeats: a few suffice
+	}
 }
 
 // retryPending applies tombstones that arrived before anything else was

@@ -42,7 +42,7 @@ func (n *Node) deletionTopic(federationID string) (*pubsub.Topic, error) {
 		return d.topic, nil
 	}
 	topic, err := joinDecodedTopic(n, "/cairn/"+federationID+"/tombstones", "tombstone",
-		decodeDeletionMessage, n.receiveDeletion)
+		decodeDeletionMessage, n.verifyGossipedDeletion, n.receiveDeletion)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +59,40 @@ type deletionMessage struct {
 func decodeDeletionMessage(b []byte) (deletionMessage, error) {
 	t, a, err := tombstone.DecodeMessage(b)
 	return deletionMessage{tomb: t, ack: a}, err
+}
+
+// verifyGossipedDeletion checks a gossiped tombstone or acknowledgement
+// before gossip forwards it: a tombstone against its object's owner key
+// (owner lane) or the federation authority's key (takedowns), an
+// acknowledgement against the roster key of the member it names as
+// holder. Anything that fails is rejected and goes no further.
+//
+// An owner tombstone for an object whose owner key this node does not
+// know yet cannot be checked here. It is ignored: not forwarded (this node
+// cannot vouch for it, and members that know the owner got it from the
+// publisher or get it by anti-entropy) and not delivered. It is kept, in
+// memory only and bounded, with the tombstones awaiting their object's
+// attestations; Set.Apply verifies it when the owner key becomes known,
+// before anything is stored.
+func (n *Node) verifyGossipedDeletion(m deletionMessage) (pubsub.ValidationResult, error) {
+	keys, now := nodeKeys{n}, time.Now()
+	var err error
+	switch {
+	case m.tomb != nil:
+		err = tombstone.Verify(*m.tomb, keys.ObjectOwner(m.tomb.Object), keys.Authority(), now, n.del.maxSkew)
+		if errors.Is(err, tombstone.ErrUnknownObject) {
+			n.del.awaitOwner(*m.tomb)
+			return pubsub.ValidationIgnore, err
+		}
+	case m.ack != nil:
+		err = tombstone.VerifyAck(*m.ack, keys.HolderKey(m.ack.Holder), now, n.del.maxSkew)
+	default:
+		err = tombstone.ErrMalformed
+	}
+	if err != nil {
+		return pubsub.ValidationReject, fmt.Errorf("gossiped deletion message: %w", err)
+	}
+	return pubsub.ValidationAccept, nil
 }
 
 // receiveDeletion applies a tombstone or acknowledgement from a peer.

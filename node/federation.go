@@ -67,14 +67,32 @@ func (n *Node) loadFederation(ctx context.Context, stored *federation.Roster) er
 		}
 	}
 	n.spawn(n.enforceExpiries)
-	if text, err := os.ReadFile(n.repo.Path(repo.AuthorityFile)); err == nil {
-		a, err := federation.ParseAuthority(string(text))
-		if err != nil {
-			return fmt.Errorf("stored authority key: %w", err)
+	return n.loadAuthority()
+}
+
+// loadAuthority loads the authority key if this node keeps it. A key
+// stored unsealed (by a node from before keys were sealed) still loads;
+// when the owner key has a passphrase, it is sealed under it now.
+func (n *Node) loadAuthority() error {
+	text, sealed, err := n.repo.Authority(n.passphrase)
+	if errors.Is(err, repo.ErrNoAuthority) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stored authority key: %w", err)
+	}
+	a, err := federation.ParseAuthority(text)
+	if err != nil {
+		return fmt.Errorf("stored authority key: %w", err)
+	}
+	n.fed.mu.Lock()
+	n.fed.authority = a
+	n.fed.mu.Unlock()
+	if !sealed && len(n.passphrase) > 0 {
+		n.logger.Warn("the federation authority key was stored unsealed; sealing it under the owner key's passphrase", "file", n.repo.Path(repo.AuthorityFile))
+		if err := n.repo.WriteAuthority(text, n.passphrase); err != nil {
+			n.logger.Warn("seal the authority key", "err", err)
 		}
-		n.fed.mu.Lock()
-		n.fed.authority = a
-		n.fed.mu.Unlock()
 	}
 	return nil
 }
@@ -144,8 +162,10 @@ func (n *Node) FederationCreate(ctx context.Context, name, operator, region stri
 	return n.FederationShow()
 }
 
+// storeAuthority keeps the authority key in the repository, sealed under
+// the owner key's passphrase when there is one, and in memory.
 func (n *Node) storeAuthority(a *federation.Authority) error {
-	if err := atomicfile.Write(n.repo.Path(repo.AuthorityFile), []byte(federation.MarshalAuthority(a)), 0o600); err != nil {
+	if err := n.repo.WriteAuthority(federation.MarshalAuthority(a), n.passphrase); err != nil {
 		return err
 	}
 	n.fed.mu.Lock()
@@ -490,27 +510,21 @@ func (n *Node) memberInfo(m federation.Member, now time.Time) MemberInfo {
 	return info
 }
 
-// FederationExportAuthority returns the authority key as text; with remove
-// it also deletes it from this node, to be kept offline.
-func (n *Node) FederationExportAuthority(remove bool) (string, error) {
-	a, err := n.adminState(n.currentRoster())
-	if err != nil {
-		return "", err
+// FederationRemoveAuthority deletes the authority key from this node, to
+// be kept offline. The key itself never leaves through the node: `cairn
+// federation export-authority` reads it from the repository, with the
+// passphrase when it is sealed, before asking for this.
+func (n *Node) FederationRemoveAuthority() error {
+	if _, err := n.adminState(n.currentRoster()); err != nil {
+		return err
 	}
-	text := federation.MarshalAuthority(a)
-	if !remove {
-		return text, nil
-	}
-	if err := os.Remove(n.repo.Path(repo.AuthorityFile)); err != nil {
-		return "", fmt.Errorf("remove authority key: %w", err)
-	}
-	if err := atomicfile.SyncDir(n.repo.Dir); err != nil {
-		return "", err
+	if err := n.repo.RemoveAuthority(); err != nil {
+		return err
 	}
 	n.fed.mu.Lock()
 	n.fed.authority = nil
 	n.fed.mu.Unlock()
-	return text, nil
+	return nil
 }
 
 // FederationImportAuthority brings an exported authority key back.

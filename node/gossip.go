@@ -59,7 +59,7 @@ func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
 // joinTopic joins a gossip topic whose messages pass validate before they
 // are delivered or forwarded, and hands its subscription to follow, which
 // runs until Close.
-func (n *Node) joinTopic(name string, validate pubsub.Validator, follow func(context.Context, *pubsub.Subscription)) (*pubsub.Topic, error) {
+func (n *Node) joinTopic(name string, validate pubsub.ValidatorEx, follow func(context.Context, *pubsub.Subscription)) (*pubsub.Topic, error) {
 	if err := n.pubsub.RegisterTopicValidator(name, validate); err != nil {
 		return nil, fmt.Errorf("validate topic %s: %w", name, err)
 	}
@@ -75,20 +75,45 @@ func (n *Node) joinTopic(name string, validate pubsub.Validator, follow func(con
 	return topic, nil
 }
 
+// fromMembers reports whether the peer that handed this node msg and the
+// peer that published it are both current members. The gater already
+// keeps non-members off, but a member revoked or expired since it
+// connected may still be connected for a moment.
+func (n *Node) fromMembers(from peer.ID, msg *pubsub.Message) bool {
+	r := n.currentRoster()
+	if r == nil {
+		return false // nothing to check against: forward nothing
+	}
+	now := time.Now()
+	return r.IsMember(from.String(), now) && r.IsMember(msg.GetFrom().String(), now)
+}
+
 // joinDecodedTopic joins a topic whose messages decode into T. Its
-// validator forwards only messages that decode (counting the others as
-// refused messages of kind); receive gets each message from another peer.
-// Signatures and membership are checked by receive, not here.
-func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T, error), receive func(context.Context, T, peer.ID)) (*pubsub.Topic, error) {
-	validate := func(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+// validator runs before gossip forwards anything: it takes messages only
+// from members, refuses (counting them as refused messages of kind) those
+// that do not decode, and asks verify for the rest, which checks the
+// signature against the key allowed to make the message. receive gets
+// each accepted message from another peer.
+func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T, error),
+	verify func(T) (pubsub.ValidationResult, error), receive func(context.Context, T, peer.ID)) (*pubsub.Topic, error) {
+	validate := func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == n.host.ID() {
-			return true // this node's own
+			return pubsub.ValidationAccept // this node's own, checked when made
 		}
-		_, err := decode(msg.Data)
+		if !n.fromMembers(from, msg) {
+			n.rejected.note(n.logger, kind, from.String(), fmt.Errorf("gossip from %s, published by %s: %w", from, msg.GetFrom(), federation.ErrNotMember))
+			return pubsub.ValidationReject
+		}
+		v, err := decode(msg.Data)
 		if err != nil {
 			n.rejected.note(n.logger, kind, from.String(), err)
+			return pubsub.ValidationReject
 		}
-		return err == nil
+		res, err := verify(v)
+		if res == pubsub.ValidationReject {
+			n.rejected.note(n.logger, kind, from.String(), err)
+		}
+		return res
 	}
 	follow := func(ctx context.Context, sub *pubsub.Subscription) {
 		defer sub.Cancel()
@@ -123,15 +148,23 @@ func (n *Node) followRosters(ctx context.Context, sub *pubsub.Subscription) {
 	}
 }
 
-// validateGossipedRoster lets gossip forward only rosters this node would
-// apply, so a forged or replayed roster stops at the first honest member.
-func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+// validateGossipedRoster lets gossip forward only rosters from members
+// that this node would apply (signed by the federation's authority, newer),
+// so a forged or replayed roster stops at the first honest member.
+func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	if from == n.host.ID() {
-		return true
+		return pubsub.ValidationAccept
 	}
 	cur := n.currentRoster()
-	cand, err := federation.DecodeRoster(msg.Data)
-	if err == nil && cur != nil {
+	var err error
+	if !n.fromMembers(from, msg) {
+		err = fmt.Errorf("roster gossip from %s, published by %s: %w", from, msg.GetFrom(), federation.ErrNotMember)
+	}
+	var cand federation.Roster
+	if err == nil {
+		cand, err = federation.DecodeRoster(msg.Data)
+	}
+	if err == nil {
 		var kept federation.Roster
 		kept, err = federation.Accept(*cur, cand, time.Now())
 		if err != nil && bytes.Equal(kept.Encode(), cand.Encode()) {
@@ -143,9 +176,9 @@ func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubs
 		if !errors.Is(err, federation.ErrStale) {
 			n.logger.Warn("dropped a gossiped roster", "peer", from, "err", err)
 		}
-		return false
+		return pubsub.ValidationReject
 	}
-	return true
+	return pubsub.ValidationAccept
 }
 
 // onConnected hands the new peer our roster and measures its latency.

@@ -45,16 +45,19 @@ const ProtocolPrefix = "/cairn"
 // Node is a running Cairn node.
 type Node struct {
 	// Set at construction, read-only afterwards.
-	cfg     config.Config
-	logger  *slog.Logger
-	owner   *keys.Owner
-	host    host.Host
-	dht     *dht.IpfsDHT
-	bitswap *bitswap.Bitswap
-	blocks  *blockstore.Store
-	meta    *pebbleds.Datastore
-	index   *index
-	repo    *repo.Repo
+	cfg    config.Config
+	logger *slog.Logger
+	owner  *keys.Owner
+	// passphrase seals the authority key in the repository (nil: the
+	// repository's keys are not sealed).
+	passphrase []byte
+	host       host.Host
+	dht        *dht.IpfsDHT
+	bitswap    *bitswap.Bitswap
+	blocks     *blockstore.Store
+	meta       *pebbleds.Datastore
+	index      *index
+	repo       *repo.Repo
 	// privateNetwork is set when a libp2p private-network key is in use.
 	privateNetwork bool
 	gater          *gater
@@ -88,6 +91,9 @@ type Node struct {
 type Options struct {
 	Owner  *keys.Owner // the unlocked owner key material
 	Logger *slog.Logger
+	// Passphrase, when set, is the one that unlocked the owner key: the
+	// federation authority key is sealed under it too.
+	Passphrase []byte
 	// Host builds the libp2p host, for simulations (internal/sim runs
 	// nodes on mocknet); it is handed the federation's gater, which a
 	// simulated network may be unable to install (mocknet's is
@@ -100,7 +106,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if opts.Owner == nil {
 		return nil, errors.New("node: no owner key material given")
 	}
-	n := &Node{cfg: r.Config, logger: opts.Logger, owner: opts.Owner, repo: r, gater: &gater{}}
+	n := &Node{cfg: r.Config, logger: opts.Logger, owner: opts.Owner, passphrase: opts.Passphrase, repo: r, gater: &gater{}}
 	if mib := r.Config.Replication.RepairMiBPerSec; mib > 0 {
 		n.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
 	}

@@ -37,7 +37,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			owner, err := unlockOwner(r, passphraseFile)
+			owner, pass, err := unlockOwner(r, passphraseFile)
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
-			err = daemon.Run(ctx, r, daemon.Options{Owner: owner, Logger: logger, Ready: func(id node.Identity, apiAddr string) {
+			err = daemon.Run(ctx, r, daemon.Options{Owner: owner, Passphrase: pass, Logger: logger, Ready: func(id node.Identity, apiAddr string) {
 				fmt.Fprintf(out, "Cairn node %s\nListening on:\n  %s\nAPI on http://%s\nDaemon is ready.\n", id.PeerID, strings.Join(id.Addrs, "\n  "), apiAddr)
 			}})
 			if err == nil {
@@ -77,13 +77,18 @@ func initIfAbsent(g *globals, opts repo.InitOptions) error {
 	return err
 }
 
-func unlockOwner(r *repo.Repo, passphraseFile string) (*keys.Owner, error) {
+// unlockOwner opens the owner key, asking for its passphrase if it is
+// sealed, and returns the passphrase too (nil if none): the daemon seals
+// the federation authority key under it.
+func unlockOwner(r *repo.Repo, passphraseFile string) (*keys.Owner, []byte, error) {
 	if !r.OwnerProtected() {
-		return r.Owner(nil)
+		o, err := r.Owner(nil)
+		return o, nil, err
 	}
 	pass, err := readPassphrase(passphraseFile, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return r.Owner(pass)
+	o, err := r.Owner(pass)
+	return o, pass, err
 }

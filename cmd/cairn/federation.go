@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/api"
+	"github.com/cairn-fed/cairn/node/repo"
 )
 
 func newFederationCommand(g *globals) *cobra.Command {
@@ -140,33 +142,38 @@ func newFedShowCommand(g *globals) *cobra.Command {
 
 func newFedExportCommand(g *globals) *cobra.Command {
 	var (
-		remove bool
-		out    string
+		remove         bool
+		out            string
+		passphraseFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "export-authority [-o FILE [--remove]]",
 		Short: "Save the federation authority key (to keep offline); --remove then deletes it from this node",
-		Args:  cobra.NoArgs,
+		Long: "Reads the authority key from the repository. When the repository's keys are sealed with a\n" +
+			"passphrase (cairn init --passphrase), the passphrase is asked for (or read from\n" +
+			"CAIRN_PASSPHRASE or --passphrase-file): the API token alone never yields the key.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if remove && out == "" {
 				return fmt.Errorf("federation export-authority: --remove needs -o FILE, so the key is safely on disk before this node forgets it")
 			}
-			c, err := g.client()
+			r, err := g.openRepo()
 			if err != nil {
 				return err
 			}
-			var ans api.KeyAnswer
-			if err := c.Federation(cmd.Context(), "authority/export", api.FederationRequest{}, &ans); err != nil {
+			key, err := readAuthority(r, passphraseFile)
+			if err != nil {
 				return fmt.Errorf("federation export-authority: %w", err)
 			}
 			if out == "" {
+				ans := api.KeyAnswer{Key: key}
 				return g.print(cmd.OutOrStdout(), ans, func() { fmt.Fprint(cmd.OutOrStdout(), ans.Key) })
 			}
-			if err := saveSecret(out, ans.Key); err != nil {
+			if err := saveSecret(out, key); err != nil {
 				return fmt.Errorf("federation export-authority: %w", err)
 			}
 			if remove {
-				if err := c.Federation(cmd.Context(), "authority/export", api.FederationRequest{Remove: true}, &ans); err != nil {
+				if err := removeAuthority(cmd, r); err != nil {
 					return fmt.Errorf("federation export-authority: the key is saved in %s, but removing it from this node failed: %w", out, err)
 				}
 			}
@@ -180,7 +187,41 @@ func newFedExportCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the key to this new file (mode 0600) instead of printing it")
 	cmd.Flags().BoolVar(&remove, "remove", false, "after saving it, delete the key from this node")
+	cmd.Flags().StringVar(&passphraseFile, "passphrase-file", "", "read the repository's passphrase from this file")
 	return cmd
+}
+
+// readAuthority reads the authority key from the repository. Where the
+// repository's keys are sealed, the passphrase is required, also for an
+// authority key a node from before sealing left bare (the daemon seals it
+// when it next starts).
+func readAuthority(r *repo.Repo, passphraseFile string) (string, error) {
+	if !r.OwnerProtected() && !r.AuthorityProtected() {
+		text, _, err := r.Authority(nil)
+		return text, err
+	}
+	pass, err := readPassphrase(passphraseFile, false)
+	if err != nil {
+		return "", err
+	}
+	text, sealed, err := r.Authority(pass)
+	if err == nil && !sealed {
+		_, err = r.Owner(pass) // the passphrase is checked all the same
+	}
+	return text, err
+}
+
+// removeAuthority makes the node forget the authority key: through the
+// daemon when it runs (it holds the key in memory), else in the repository.
+func removeAuthority(cmd *cobra.Command, r *repo.Repo) error {
+	c, err := api.Dial(r)
+	if err == nil {
+		err = c.Federation(cmd.Context(), "authority/remove", api.FederationRequest{}, nil)
+	}
+	if errors.Is(err, repo.ErrDaemonNotRunning) {
+		return r.RemoveAuthority()
+	}
+	return err
 }
 
 // saveSecret writes text to a new file readable only by its owner, syncs

@@ -1,6 +1,8 @@
 // Package keys holds the owner's secret key material: one random master
 // secret, stored in the repository (optionally sealed under a passphrase with
-// Argon2id), from which every key the owner needs is derived.
+// Argon2id), from which every key the owner needs is derived. Seal and Open
+// seal other secrets the repository keeps (the federation authority key)
+// the same way.
 package keys
 
 import (
@@ -18,9 +20,9 @@ import (
 // Sentinel errors callers branch on.
 var (
 	// ErrPassphraseRequired: the key file is sealed and no passphrase was given.
-	ErrPassphraseRequired = errors.New("keys: the owner key is protected by a passphrase; set CAIRN_PASSPHRASE or use --passphrase-file")
+	ErrPassphraseRequired = errors.New("keys: protected by a passphrase; set CAIRN_PASSPHRASE or use --passphrase-file")
 	// ErrWrongPassphrase: the passphrase does not open the key file.
-	ErrWrongPassphrase = errors.New("keys: wrong passphrase for the owner key")
+	ErrWrongPassphrase = errors.New("keys: wrong passphrase")
 )
 
 // fileVersion is the key file's format version.
@@ -90,40 +92,12 @@ type keyFile struct {
 // Marshal encodes the key material for the key file, sealed under the
 // passphrase when one is given.
 func (o *Owner) Marshal(passphrase []byte) ([]byte, error) {
-	kf := keyFile{Version: fileVersion, KDF: "none", Secret: o.master[:]}
-	if len(passphrase) > 0 {
-		kf.KDF, kf.Time, kf.Memory, kf.Threads = "argon2id", argonTime, argonMemory, argonThreads
-		kf.Salt = make([]byte, 16)
-		if _, err := rand.Read(kf.Salt); err != nil {
-			return nil, fmt.Errorf("generate salt: %w", err)
-		}
-		aead, err := chacha20poly1305.NewX(kf.stretch(passphrase))
-		if err != nil {
-			return nil, fmt.Errorf("seal owner key: %w", err)
-		}
-		nonce := make([]byte, aead.NonceSize())
-		if _, err := rand.Read(nonce); err != nil {
-			return nil, fmt.Errorf("generate nonce: %w", err)
-		}
-		kf.Secret = aead.Seal(nonce, nonce, o.master[:], nil)
-	}
-	return json.MarshalIndent(kf, "", "  ")
-}
-
-func (kf keyFile) stretch(passphrase []byte) []byte {
-	return argon2.IDKey(passphrase, kf.Salt, kf.Time, kf.Memory, kf.Threads, chacha20poly1305.KeySize)
+	return Seal(o.master[:], passphrase, "owner key")
 }
 
 // Unmarshal decodes a key file, opening it with the passphrase if sealed.
 func Unmarshal(data, passphrase []byte) (*Owner, error) {
-	var kf keyFile
-	if err := json.Unmarshal(data, &kf); err != nil {
-		return nil, fmt.Errorf("keys: read owner key file: %w", err)
-	}
-	if kf.Version != fileVersion {
-		return nil, fmt.Errorf("keys: owner key file has version %d, this cairn reads version %d", kf.Version, fileVersion)
-	}
-	secret, err := kf.open(passphrase)
+	secret, err := Open(data, passphrase, "owner key")
 	if err != nil {
 		return nil, err
 	}
@@ -135,31 +109,72 @@ func Unmarshal(data, passphrase []byte) (*Owner, error) {
 	return &o, nil
 }
 
-func (kf keyFile) open(passphrase []byte) ([]byte, error) {
+// Seal encodes secret as a key file (JSON), sealed with XChaCha20-Poly1305
+// under a key stretched from the passphrase with Argon2id when a
+// passphrase is given, stored as it is otherwise. what names the secret in
+// errors.
+func Seal(secret, passphrase []byte, what string) ([]byte, error) {
+	kf := keyFile{Version: fileVersion, KDF: "none", Secret: secret}
+	if len(passphrase) > 0 {
+		kf.KDF, kf.Time, kf.Memory, kf.Threads = "argon2id", argonTime, argonMemory, argonThreads
+		kf.Salt = make([]byte, 16)
+		if _, err := rand.Read(kf.Salt); err != nil {
+			return nil, fmt.Errorf("seal %s: generate salt: %w", what, err)
+		}
+		aead, err := chacha20poly1305.NewX(kf.stretch(passphrase))
+		if err != nil {
+			return nil, fmt.Errorf("seal %s: %w", what, err)
+		}
+		nonce := make([]byte, aead.NonceSize())
+		if _, err := rand.Read(nonce); err != nil {
+			return nil, fmt.Errorf("seal %s: generate nonce: %w", what, err)
+		}
+		kf.Secret = aead.Seal(nonce, nonce, secret, nil)
+	}
+	return json.MarshalIndent(kf, "", "  ")
+}
+
+func (kf keyFile) stretch(passphrase []byte) []byte {
+	return argon2.IDKey(passphrase, kf.Salt, kf.Time, kf.Memory, kf.Threads, chacha20poly1305.KeySize)
+}
+
+// Open decodes what Seal wrote, opening it with the passphrase if sealed.
+func Open(data, passphrase []byte, what string) ([]byte, error) {
+	var kf keyFile
+	if err := json.Unmarshal(data, &kf); err != nil {
+		return nil, fmt.Errorf("keys: read %s file: %w", what, err)
+	}
+	if kf.Version != fileVersion {
+		return nil, fmt.Errorf("keys: %s file has version %d, this cairn reads version %d", what, kf.Version, fileVersion)
+	}
+	return kf.open(passphrase, what)
+}
+
+func (kf keyFile) open(passphrase []byte, what string) ([]byte, error) {
 	switch kf.KDF {
 	case "none":
 		return kf.Secret, nil
 	case "argon2id":
 	default:
-		return nil, fmt.Errorf("keys: owner key file uses unknown kdf %q", kf.KDF)
+		return nil, fmt.Errorf("keys: %s file uses unknown kdf %q", what, kf.KDF)
 	}
 	if len(passphrase) == 0 {
-		return nil, ErrPassphraseRequired
+		return nil, fmt.Errorf("%s: %w", what, ErrPassphraseRequired)
 	}
 	if kf.Memory > 4*1024*1024 || kf.Time > 100 || kf.Threads == 0 {
-		return nil, fmt.Errorf("keys: owner key file has implausible argon2id parameters")
+		return nil, fmt.Errorf("keys: %s file has implausible argon2id parameters", what)
 	}
 	aead, err := chacha20poly1305.NewX(kf.stretch(passphrase))
 	if err != nil {
-		return nil, fmt.Errorf("keys: open owner key: %w", err)
+		return nil, fmt.Errorf("keys: open %s: %w", what, err)
 	}
 	if len(kf.Secret) < aead.NonceSize() {
-		return nil, fmt.Errorf("keys: owner key file is truncated")
+		return nil, fmt.Errorf("keys: %s file is truncated", what)
 	}
 	nonce, sealed := kf.Secret[:aead.NonceSize()], kf.Secret[aead.NonceSize():]
 	secret, err := aead.Open(nil, nonce, sealed, nil)
 	if err != nil {
-		return nil, ErrWrongPassphrase
+		return nil, fmt.Errorf("%s: %w", what, ErrWrongPassphrase)
 	}
 	return secret, nil
 }

@@ -16,7 +16,10 @@ func (s *Server) federationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/federation/admit", s.handleFederationAdmit)
 	mux.HandleFunc("POST /api/v1/federation/join", s.handleFederationJoin)
 	mux.HandleFunc("POST /api/v1/federation/revoke", s.handleFederationRevoke)
-	mux.HandleFunc("POST /api/v1/federation/authority/export", s.handleAuthorityExport)
+	// There is no export: the key leaves only through `cairn federation
+	// export-authority`, which reads the repository (with the passphrase
+	// that seals it), so the API token alone never yields it.
+	mux.HandleFunc("POST /api/v1/federation/authority/remove", s.handleAuthorityRemove)
 	mux.HandleFunc("POST /api/v1/federation/authority/import", s.handleAuthorityImport)
 }
 
@@ -28,7 +31,6 @@ type FederationRequest struct {
 	Region   string `json:"region,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	Token    string `json:"token,omitempty"`
-	Remove   bool   `json:"remove,omitempty"`
 	Key      string `json:"key,omitempty"`
 }
 
@@ -37,7 +39,7 @@ type TokenAnswer struct {
 	Token string `json:"token"`
 }
 
-// KeyAnswer is what an authority export returns.
+// KeyAnswer is what `cairn federation export-authority --json` prints.
 type KeyAnswer struct {
 	Key string `json:"key"`
 }
@@ -107,10 +109,9 @@ func (s *Server) handleFederationRevoke(w http.ResponseWriter, r *http.Request) 
 	})
 }
 
-func (s *Server) handleAuthorityExport(w http.ResponseWriter, r *http.Request) {
-	s.federationCall(w, r, func(_ context.Context, q FederationRequest) (any, error) {
-		key, err := s.backend.FederationExportAuthority(q.Remove)
-		return KeyAnswer{Key: key}, err
+func (s *Server) handleAuthorityRemove(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(context.Context, FederationRequest) (any, error) {
+		return map[string]bool{"removed": true}, s.backend.FederationRemoveAuthority()
 	})
 }
 
@@ -133,7 +134,7 @@ func (c *Client) FederationShow(ctx context.Context) (node.FederationInfo, error
 }
 
 // Federation calls a federation operation: create, admit, join, revoke,
-// authority/export or authority/import, decoding the answer into out.
+// authority/remove or authority/import, decoding the answer into out.
 func (c *Client) Federation(ctx context.Context, op string, req FederationRequest, out any) error {
 	return c.call(ctx, http.MethodPost, "/api/v1/federation/"+op, req, out)
 }

@@ -38,7 +38,7 @@ type Backend interface {
 	FederationJoin(ctx context.Context, token string) (node.FederationInfo, error)
 	FederationRevoke(ctx context.Context, peerID, operator, reason string) (node.FederationInfo, error)
 	FederationShow() (node.FederationInfo, error)
-	FederationExportAuthority(remove bool) (string, error)
+	FederationRemoveAuthority() error
 	FederationImportAuthority(text string) error
 	StatusBackend
 	Delete(ctx context.Context, cid string) (node.DeletionResult, error)

@@ -18,8 +18,11 @@ import (
 
 // Options configure a daemon run.
 type Options struct {
-	Owner  *keys.Owner
-	Logger *slog.Logger
+	Owner *keys.Owner
+	// Passphrase is the one that unlocked Owner (nil if none); the node
+	// seals the federation authority key under it.
+	Passphrase []byte
+	Logger     *slog.Logger
 	// Ready, when set, is called once the node and its API are up.
 	Ready func(id node.Identity, apiAddr string)
 }
@@ -31,7 +34,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) error {
 		return err
 	}
 	defer lock.Close()
-	n, err := node.New(r, node.Options{Owner: opts.Owner, Logger: opts.Logger})
+	n, err := node.New(r, node.Options{Owner: opts.Owner, Passphrase: opts.Passphrase, Logger: opts.Logger})
 	if err != nil {
 		return err
 	}

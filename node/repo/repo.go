@@ -245,3 +245,61 @@ func (r *Repo) notRunning() error {
 
 // NotRunning is the error for a daemon whose API address is stale.
 func (r *Repo) NotRunning() error { return r.notRunning() }
+
+// ErrNoAuthority means the repository keeps no federation authority key.
+var ErrNoAuthority = errors.New("repo: this node does not hold the federation authority key")
+
+// authorityWhat names the authority key in the errors of keys.Open.
+const authorityWhat = "federation authority key"
+
+// WriteAuthority stores the authority key text (federation.MarshalAuthority),
+// sealed under the passphrase like the owner key when one is given.
+func (r *Repo) WriteAuthority(text string, passphrase []byte) error {
+	data := []byte(text)
+	if len(passphrase) > 0 {
+		var err error
+		if data, err = keys.Seal(data, passphrase, authorityWhat); err != nil {
+			return err
+		}
+	}
+	if err := atomicfile.Write(r.Path(AuthorityFile), data, 0o600); err != nil {
+		return fmt.Errorf("store authority key: %w", err)
+	}
+	return nil
+}
+
+// AuthorityProtected reports whether the stored authority key is sealed.
+func (r *Repo) AuthorityProtected() bool {
+	data, err := os.ReadFile(r.Path(AuthorityFile))
+	return err == nil && keys.Protected(data)
+}
+
+// Authority reads the stored authority key text, opening it with the
+// passphrase if it is sealed; sealed reports whether it was. A file
+// written before keys were sealed (the bare text) still reads, with or
+// without a passphrase. ErrNoAuthority: there is none.
+func (r *Repo) Authority(passphrase []byte) (text string, sealed bool, err error) {
+	data, err := os.ReadFile(r.Path(AuthorityFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, ErrNoAuthority
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read authority key: %w", err)
+	}
+	if !keys.Protected(data) {
+		return string(data), false, nil
+	}
+	secret, err := keys.Open(data, passphrase, authorityWhat)
+	if err != nil {
+		return "", true, err
+	}
+	return string(secret), true, nil
+}
+
+// RemoveAuthority deletes the stored authority key.
+func (r *Repo) RemoveAuthority() error {
+	if err := os.Remove(r.Path(AuthorityFile)); err != nil {
+		return fmt.Errorf("remove authority key: %w", err)
+	}
+	return atomicfile.SyncDir(r.Dir)
+}

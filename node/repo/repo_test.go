@@ -160,3 +160,19 @@ func TestInitMakesAnExistingDirectoryPrivate(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorityWithoutPassphraseIsBare(t *testing.T) {
+	r, err := Init(filepath.Join(t.TempDir(), "r"), InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Authority(nil); !errors.Is(err, ErrNoAuthority) {
+		t.Errorf("no authority file: %v, want ErrNoAuthority", err)
+	}
+	if err := r.WriteAuthority("cauth1key\n", nil); err != nil {
+		t.Fatal(err)
+	}
+	if text, sealed, err := r.Authority(nil); err != nil || sealed || text != "cauth1key\n" {
+		t.Errorf("bare authority: %q sealed %v err %v", text, sealed, err)
+	}
+}

@@ -1,0 +1,360 @@
+package node
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/replication"
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// gossipObserver is a federation member that runs bare gossipsub with no
+// validator and connects only to one node: whatever it receives on a
+// topic, that node forwarded.
+type gossipObserver struct {
+	mu  sync.Mutex
+	got [][]byte // guarded by mu
+}
+
+// observe admits a bare host to via's federation, connects it to via
+// alone and records every message it receives on topic.
+func observeGossip(t *testing.T, via *Node, topic string) *gossipObserver {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(priv), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.ConnectionGater(onlyPeer(via.host.ID())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if _, err := via.FederationAdmit(ctx, h.ID().String(), "op-gossipObserver", "eu"); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pubsub.NewGossipSub(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := ps.Join(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := tp.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Connect(ctx, peer.AddrInfo{ID: via.host.ID(), Addrs: via.host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	o := &gossipObserver{}
+	go func() {
+		for {
+			msg, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			o.mu.Lock()
+			o.got = append(o.got, msg.Data)
+			o.mu.Unlock()
+		}
+	}()
+	return o
+}
+
+func (o *gossipObserver) received(data []byte) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, g := range o.got {
+		if bytes.Equal(g, data) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *gossipObserver) receivedTombstone(obj string, signer ed25519.PublicKey) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, g := range o.got {
+		if tb, _, err := tombstone.DecodeMessage(g); err == nil && tb != nil && tb.Object == obj && bytes.Equal(tb.Signer, signer) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyPeer is a connection gater that lets one peer in and out.
+type onlyPeer peer.ID
+
+func (o onlyPeer) InterceptPeerDial(p peer.ID) bool { return p == peer.ID(o) }
+func (o onlyPeer) InterceptAddrDial(p peer.ID, _ multiaddr.Multiaddr) bool {
+	return p == peer.ID(o)
+}
+func (o onlyPeer) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+func (o onlyPeer) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	return p == peer.ID(o)
+}
+func (o onlyPeer) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// junkMessage is one hostile tombstone or acknowledgement and the key
+// under which it would be stored.
+type junkMessage struct {
+	name   string
+	object string
+	data   []byte
+	key    datastore.Key
+}
+
+// junkDeletions makes, for obj (whose owner a knows to be owner), forged
+// tombstones and acknowledgements: unsigned, mis-signed, signed by the
+// wrong key, claiming another holder, from a stranger; and an owner
+// tombstone for an object nobody knows.
+func junkDeletions(t *testing.T, obj string, owner ed25519.PublicKey, a, b *Node) (refused, unverifiable []junkMessage) {
+	t.Helper()
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Now()
+	tomb := func(object string, kind tombstone.Kind, signer ed25519.PublicKey, key ed25519.PrivateKey, mangle func([]byte)) tombstone.Tombstone {
+		tb := tombstone.Tombstone{Object: object, Version: 1, Deleted: true, Kind: kind, IssuedAt: now, Signer: signer}
+		if kind == tombstone.KindTakedown {
+			tb.Reason = "forged"
+		}
+		if err := tb.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		mangle(tb.Signature)
+		return tb
+	}
+	ack := func(holder string, key ed25519.PrivateKey, mangle func([]byte)) tombstone.Ack {
+		a := tombstone.Ack{Object: obj, Kind: tombstone.KindOwner, Version: 1, Holder: holder, Phase: tombstone.PhaseApplied, At: now}
+		if err := a.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		mangle(a.Signature)
+		return a
+	}
+	keep := func([]byte) {}
+	flip := func(s []byte) { s[0] ^= 1 }
+	unsign := func(s []byte) { clear(s) }
+	strangerID := peerOf(t, stranger)
+	tombs := map[string]tombstone.Tombstone{
+		"unsigned owner tombstone":                   tomb(obj, tombstone.KindOwner, owner, stranger, unsign),
+		"mis-signed owner tombstone":                 tomb(obj, tombstone.KindOwner, owner, b.owner.SigningKey(), flip),
+		"owner tombstone signed by another key":      tomb(obj, tombstone.KindOwner, stranger.Public().(ed25519.PublicKey), stranger, keep),
+		"takedown signed by a member, not authority": tomb(obj, tombstone.KindTakedown, b.nodeKey.Public().(ed25519.PublicKey), b.nodeKey, keep),
+		"unsigned takedown in the authority's name":  tomb(obj, tombstone.KindTakedown, a.currentRoster().AuthorityKey, stranger, unsign),
+	}
+	acks := map[string]tombstone.Ack{
+		"unsigned acknowledgement":                      ack(b.host.ID().String(), b.nodeKey, unsign),
+		"mis-signed acknowledgement":                    ack(b.host.ID().String(), b.nodeKey, flip),
+		"acknowledgement in another member's name":      ack(a.host.ID().String(), b.nodeKey, keep),
+		"acknowledgement from a peer not in the roster": ack(strangerID, stranger, keep),
+	}
+	for name, tb := range tombs {
+		refused = append(refused, junkMessage{name, tb.Object, marshal(t, tb), tombKey(tb)})
+	}
+	for name, ak := range acks {
+		refused = append(refused, junkMessage{name, ak.Object, marshal(t, ak), ackKey(ak)})
+	}
+	h, err := multihash.Sum([]byte("nobody added this"), multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := tomb(cid.NewCidV1(cid.Raw, h).String(), tombstone.KindOwner, owner, b.owner.SigningKey(), keep)
+	unverifiable = append(unverifiable, junkMessage{"owner tombstone for an object whose owner is unknown", unknown.Object, marshal(t, unknown), tombKey(unknown)})
+	return refused, unverifiable
+}
+
+func marshal(t *testing.T, m interface{ MarshalBinary() ([]byte, error) }) []byte {
+	t.Helper()
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func peerOf(t *testing.T, k ed25519.PrivateKey) string {
+	t.Helper()
+	pub, err := crypto.UnmarshalEd25519PublicKey(k.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
+
+// serveJunkSync makes b answer tombstone-sync pulls with junk frames.
+func serveJunkSync(b *Node, junk []junkMessage) {
+	b.host.SetStreamHandler(TombstoneSyncProtocol, func(s network.Stream) {
+		defer s.Close()
+		r := bufio.NewReader(s)
+		if _, err := readFrame(r, maxDigestBytes); err != nil {
+			s.Reset()
+			return
+		}
+		writeMarshaled(s, tombstone.Digest{1}) // differs everywhere that matters
+		if _, err := readFrame(r, maxListingBytes); err != nil {
+			s.Reset()
+			return
+		}
+		for _, j := range junk {
+			writeFrame(s, j.data)
+		}
+	})
+}
+
+// TestJunkDeletionsAreNeitherForwardedNorStored: a member (b) sends a
+// unsigned, mis-signed and wrongly signed tombstones and acknowledgements
+// over gossip and over the tombstone-sync stream. a refuses each one
+// before gossip forwards it (the observer, connected to a alone, never
+// sees one, though it does see b's genuine deletion that follows) and
+// stores none of them. An owner tombstone for an object a knows nothing
+// of is not forwarded either.
+func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	fed := a.currentRoster().FederationID
+	obs := observeGossip(t, a, "/cairn/"+fed+"/tombstones")
+	added, err := b.Add(ctx, object.NewReaderSource("mine.txt", strings.NewReader("b's data")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "a to learn the owner of b's object", func() bool { return nodeKeys{a}.ObjectOwner(added.CID) != nil })
+	refused, unverifiable := junkDeletions(t, added.CID, b.ownerKey(), a, b)
+	topic, err := b.deletionTopic(fed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b and the gossipObserver to meet a on the tombstone topic", func() bool {
+		return hasPeer(topic.ListPeers(), a.host.ID()) && len(a.del.topic.ListPeers()) >= 2
+	})
+
+	before := a.rejected.count("tombstone")
+	for _, j := range append(refused, unverifiable...) {
+		if err := topic.Publish(ctx, j.data); err != nil {
+			t.Fatalf("publish %s: %v", j.name, err)
+		}
+	}
+	waitUntil(t, 10*time.Second, "a to refuse the gossiped junk", func() bool {
+		return a.rejected.count("tombstone")-before >= int64(len(refused))
+	})
+
+	serveJunkSync(b, append(refused, unverifiable...))
+	before = a.rejected.count("tombstone")
+	if err := a.syncTombstones(ctx, b.host.ID()); err != nil {
+		t.Fatalf("tombstone sync with b: %v", err)
+	}
+	if got := a.rejected.count("tombstone") - before; got < int64(len(refused)) {
+		t.Errorf("tombstone sync: %d refused, want %d", got, len(refused))
+	}
+
+	// A genuine deletion, gossiped after the junk, reaches the gossipObserver
+	// through a: had a forwarded junk, the gossipObserver would have it.
+	if _, err := b.Delete(ctx, added.CID); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "the gossipObserver to get b's genuine tombstone through a", func() bool {
+		return obs.receivedTombstone(added.CID, b.ownerKey())
+	})
+	for _, j := range append(refused, unverifiable...) {
+		if obs.received(j.data) {
+			t.Errorf("%s: forwarded by a", j.name)
+		}
+		if stored, err := a.meta.Get(ctx, j.key); err == nil && bytes.Equal(stored, j.data) {
+			t.Errorf("%s: stored by a", j.name)
+		}
+	}
+	if a.isDeleted(unverifiable[0].object) {
+		t.Error("a tombstone for an unknown object deleted it")
+	}
+	faultRow(t, fmt.Sprintf("unsigned and mis-signed tombstones and acknowledgements over gossip and tombstone sync: forwarded or stored of %d", 2*len(refused)+2), "0", "0")
+}
+
+// TestForgedAttestationsAreNotStored: attestations b delivers over the
+// attestation stream with a broken signature, or in a's name, are
+// refused and never stored.
+func TestForgedAttestationsAreNotStored(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	added, err := b.Add(ctx, object.NewReaderSource("mine.txt", strings.NewReader("attested")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, bHolder := replication.ObjectID(added.CID), replication.PeerID(b.host.ID().String())
+	var genuine replication.Attestation
+	waitUntil(t, 20*time.Second, "a to hold b's attestation", func() bool {
+		var ok bool
+		a.repl.read(func(c *replication.Core) { genuine, ok = c.Ledger().Get(obj, bHolder) })
+		return ok
+	})
+	misSigned := genuine
+	misSigned.Seq, misSigned.Target = genuine.Seq+100, 1
+	misSigned.Signature = append([]byte(nil), genuine.Signature...)
+	inAsName := genuine
+	inAsName.Holder, inAsName.Seq = replication.PeerID(a.host.ID().String()), genuine.Seq+100
+	inAsName.Sign(b.nodeKey)
+	unsigned := genuine
+	unsigned.Seq, unsigned.Signature = genuine.Seq+200, make([]byte, ed25519.SignatureSize)
+	forged := []replication.Attestation{misSigned, inAsName, unsigned}
+	before := a.rejected.count("attestation")
+	s, err := b.host.NewStream(ctx, a.host.ID(), AttestProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range forged {
+		if err := writeFrame(s, marshal(t, &f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.CloseWrite()
+	waitUntil(t, 10*time.Second, "a to refuse the forged attestations", func() bool {
+		return a.rejected.count("attestation")-before >= int64(len(forged))
+	})
+	s.Close()
+	for i, f := range forged {
+		var got replication.Attestation
+		a.repl.read(func(c *replication.Core) { got, _ = c.Ledger().Get(f.Object, f.Holder) })
+		if got.Seq == f.Seq {
+			t.Errorf("forged attestation %d applied to a's ledger", i)
+		}
+		if stored, err := a.meta.Get(ctx, ledgerKey(f)); err == nil && bytes.Equal(stored, marshal(t, &f)) {
+			t.Errorf("forged attestation %d stored by a", i)
+		}
+	}
+}
+
+func hasPeer(ps []peer.ID, p peer.ID) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
