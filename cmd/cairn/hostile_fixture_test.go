@@ -67,8 +67,8 @@ type hostileFed struct {
 	objs    map[string]string // attack name -> CID of its own object, added by A
 	// top is the whole suite's test: daemons restarted during an attack
 	// belong to it, or they would stop when the attack's subtest ends.
-	top *testing.T
-	tries   int               // identities generated to sort M first
+	top   *testing.T
+	tries int // identities generated to sort M first
 }
 
 // hostileAttacks name the attacks; each gets an object of its own, so one
