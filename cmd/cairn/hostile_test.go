@@ -162,7 +162,7 @@ func (f *hostileFed) falseOwner(t *testing.T) {
 		changes = append(changes, fmt.Sprintf("A's own rm (%v) then undelete (%v) did not restore it everywhere: %s; %s %s",
 			rmErr, unErr, strings.Join(views, "; "), strings.TrimSpace(rm), strings.TrimSpace(un)))
 	}
-	report(t, fmt.Sprintf("attests A's object with its own key as owner (peer ID sorted first), gossips and serves an owner tombstone signed by itself, before and after B and C restart"),
+	report(t, "attests A's object with its own key as owner (peer ID sorted first), gossips and serves an owner tombstone signed by itself, before and after B and C restart",
 		changes, fmt.Sprintf("attestation: %s; after restart %s; A's rm and undelete restored it: %v; refusals logged: %s", accepted, strings.Join(owners, ", "), back, f.refusals(f.m.id().String())))
 }
 
