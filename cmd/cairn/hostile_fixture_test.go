@@ -133,7 +133,9 @@ func (f *hostileFed) snapshot(t testing.TB, obj string) snapshot {
 		s[n.name+" blocks"] = blockFiles(t, n.repo)
 		log := n.log()
 		s[n.name+" repair fetches"] = fmt.Sprint(countLogLines(log, `msg="repair: fetching a copy"`, "cid="+obj))
-		s[n.name+" failed challenges"] = fmt.Sprint(countLogLines(log, `msg="holder failed a challenge"`, "cid="+obj))
+		failed := countLogLines(log, `msg="holder failed a challenge"`, "cid="+obj) -
+			countLogLines(log, `msg="holder failed a challenge"`, "cid="+obj, "peer="+f.m.id().String())
+		s[n.name+" failed challenges of honest holders"] = fmt.Sprint(failed)
 		s[n.name+" lost copies"] = fmt.Sprint(countLogLines(log, "dropping the copy", "cid="+obj))
 	}
 	return s

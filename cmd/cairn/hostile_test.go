@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,15 +48,26 @@ func (f *hostileFed) attestAll(t *testing.T, obj string, atts ...replication.Att
 	return strings.Join(seen, "; ")
 }
 
+// challengesFailed is, per honest node, how many of its challenges of the
+// other honest nodes failed (/metrics); M's own failures do not count.
 func (f *hostileFed) challengesFailed(t testing.TB) string {
 	t.Helper()
 	var out []string
 	for _, n := range f.honest {
-		var h struct {
-			Failed uint64 `json:"challenges_failed"`
+		failed := 0
+		for _, l := range strings.Split(f.scrape(t, n), "\n") {
+			if !strings.HasPrefix(l, "cairn_challenges_total{") || !strings.Contains(l, `result="failed"`) {
+				continue
+			}
+			for _, o := range f.honest {
+				if o != n && strings.Contains(l, `peer="`+o.id.PeerID+`"`) {
+					_, v, _ := strings.Cut(l, "} ")
+					c, _ := strconv.ParseFloat(v, 64)
+					failed += int(c)
+				}
+			}
 		}
-		cairnJSON(t, n.repo, &h, "health")
-		out = append(out, fmt.Sprintf("%s %d", n.name, h.Failed))
+		out = append(out, fmt.Sprintf("%s %d", n.name, failed))
 	}
 	return strings.Join(out, ", ")
 }
