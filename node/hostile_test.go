@@ -247,7 +247,7 @@ func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 20*time.Second, "a to learn the owner of b's object", func() bool { return nodeKeys{a}.ObjectOwner(added.CID) != nil })
-	refused, unverifiable := junkDeletions(t, added.CID, b.ownerKey(), a, b)
+	refused, unverifiable := junkDeletions(t, added.CID, nodeKeys{b}.ObjectOwner(added.CID), a, b)
 	topic, err := b.deletionTopic(fed)
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +281,7 @@ func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 20*time.Second, "the gossipObserver to get b's genuine tombstone through a", func() bool {
-		return obs.receivedTombstone(added.CID, b.ownerKey())
+		return obs.receivedTombstone(added.CID, nodeKeys{b}.ObjectOwner(added.CID))
 	})
 	for _, j := range append(refused, unverifiable...) {
 		if obs.received(j.data) {

@@ -271,7 +271,7 @@ func metricsMatchStatus(t *testing.T, n *replNode) {
 }
 
 // scrape gets /metrics with token ("" sends none).
-func scrape(t *testing.T, addr, token string) (int, string) {
+func scrape(t testing.TB, addr, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {

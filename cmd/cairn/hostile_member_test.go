@@ -1,0 +1,527 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/repo"
+	"github.com/cairn-fed/cairn/replication"
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// The hostile member: a libp2p host built from an admitted member's own
+// identity key, which sends whatever messages any member may send, crafted
+// with the real encoders, and keeps what honest members send it (their
+// roster, their attestations, the tombstones they gossip). It has no
+// listen address: honest nodes reach it only over the connections it dials.
+
+// attacker is the compromised member M.
+type attacker struct {
+	t    testing.TB
+	host host.Host
+	key  ed25519.PrivateKey // M's identity key, which signs its attestations
+	ps   *pubsub.PubSub
+
+	mu     sync.Mutex
+	roster federation.Roster                                // the first roster an honest node sent, guarded by mu
+	topic  *pubsub.Topic                                    // the tombstone topic once joined, guarded by mu
+	heard  map[replication.ObjectID]replication.Attestation // latest honest attestation per object, guarded by mu
+	gossip []tombstone.Tombstone                            // tombstones heard on the topic, guarded by mu
+	serve  [][]byte                                         // what the tombstone-sync handler answers, guarded by mu
+	pulls  map[peer.ID]int                                  // tombstone syncs served, by puller, guarded by mu
+	seq    uint64                                           // last Seq M signed, guarded by mu
+}
+
+// grindIdentity generates ed25519 identities until one's peer ID sorts
+// before every one of others, and returns it with the number of tries.
+func grindIdentity(t testing.TB, others ...string) (crypto.PrivKey, int) {
+	t.Helper()
+	for tries := 1; tries <= 10000; tries++ {
+		priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := peer.IDFromPrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := true
+		for _, o := range others {
+			first = first && id.String() < o
+		}
+		if first {
+			return priv, tries
+		}
+	}
+	t.Fatalf("no identity sorting before %v in 10000 tries", others)
+	return nil, 0
+}
+
+// initRepoWithIdentity creates a repository whose identity is priv, as
+// if `cairn init` had drawn it.
+func initRepoWithIdentity(t testing.TB, name string, priv crypto.PrivKey) string {
+	t.Helper()
+	dir := initRepo(t, name)
+	data, err := crypto.MarshalPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, repo.IdentityFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newAttacker builds M's host from the identity key in M's repository.
+func newAttacker(t testing.TB, repoDir string) *attacker {
+	t.Helper()
+	r, err := repo.Open(repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := r.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := priv.Raw()
+	if err != nil || len(raw) != ed25519.PrivateKeySize {
+		t.Fatalf("M's identity is not ed25519: %v", err)
+	}
+	h, err := libp2p.New(libp2p.Identity(priv), libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DefaultSecurity, libp2p.DefaultMuxers, libp2p.DisableRelay(), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); h.Close() })
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &attacker{t: t, host: h, key: ed25519.PrivateKey(raw), ps: ps,
+		heard: map[replication.ObjectID]replication.Attestation{}, pulls: map[peer.ID]int{}}
+	h.SetStreamHandler(node.RosterProtocol, a.keepRoster)
+	h.SetStreamHandler(node.AttestProtocol, a.keepAttestations)
+	h.SetStreamHandler(node.TombstoneSyncProtocol, a.answerTombstoneSync)
+	return a
+}
+
+func (a *attacker) id() peer.ID { return a.host.ID() }
+
+func (a *attacker) pub() ed25519.PublicKey { return a.key.Public().(ed25519.PublicKey) }
+
+// authority is the federation authority's public key, from the roster.
+func (a *attacker) authority() ed25519.PublicKey {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.roster.AuthorityKey
+}
+
+// keepRoster reads the roster an honest member hands M on connection and
+// joins the federation's tombstone topic named after it.
+func (a *attacker) keepRoster(s network.Stream) {
+	defer s.Close()
+	data, err := io.ReadAll(io.LimitReader(s, 4<<20))
+	if err != nil {
+		return
+	}
+	r, err := federation.DecodeRoster(data)
+	if err != nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.topic != nil {
+		return
+	}
+	topic, err := a.ps.Join("/cairn/" + r.FederationID + "/tombstones")
+	if err != nil {
+		a.t.Errorf("join the tombstone topic: %v", err)
+		return
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		a.t.Errorf("subscribe to the tombstone topic: %v", err)
+		return
+	}
+	a.roster, a.topic = r, topic
+	go a.listen(sub)
+}
+
+// listen keeps every tombstone gossiped on the topic.
+func (a *attacker) listen(sub *pubsub.Subscription) {
+	for {
+		msg, err := sub.Next(context.Background())
+		if err != nil {
+			return
+		}
+		if t, _, err := tombstone.DecodeMessage(msg.Data); err == nil && t != nil {
+			a.mu.Lock()
+			a.gossip = append(a.gossip, *t)
+			a.mu.Unlock()
+		}
+	}
+}
+
+// keepAttestations accepts the attestations honest holders deliver to M
+// (M is in the audience of every object of a four-member federation).
+func (a *attacker) keepAttestations(s network.Stream) {
+	defer s.Close()
+	r := bufio.NewReader(s)
+	for {
+		frame, err := readTestFrame(r, 64<<10)
+		if err != nil {
+			return
+		}
+		if att, err := replication.DecodeAttestation(frame); err == nil {
+			a.mu.Lock()
+			if old, ok := a.heard[att.Object]; !ok || old.Seq < att.Seq || old.Policy == nil {
+				a.heard[att.Object] = att
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
+// answerTombstoneSync plays the responder of a tombstone pull: it echoes
+// the puller's digest (so the puller lists nothing), then sends whatever
+// frames M chose to serve.
+func (a *attacker) answerTombstoneSync(s network.Stream) {
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(s)
+	digest, err := readTestFrame(r, 4<<10)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	if err := writeTestFrame(s, digest); err != nil {
+		s.Reset()
+		return
+	}
+	if _, err := readTestFrame(r, 16<<20); err != nil {
+		s.Reset()
+		return
+	}
+	a.mu.Lock()
+	frames := append([][]byte(nil), a.serve...)
+	a.mu.Unlock()
+	w := bufio.NewWriter(s)
+	for _, f := range frames {
+		writeTestFrame(w, f)
+	}
+	w.Flush()
+	a.mu.Lock()
+	a.pulls[s.Conn().RemotePeer()]++
+	a.mu.Unlock()
+}
+
+// writeTestFrame writes one frame as node/ does: a uvarint length, then
+// the bytes.
+func writeTestFrame(w io.Writer, data []byte) error {
+	if _, err := w.Write(binary.AppendUvarint(nil, uint64(len(data)))); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
+}
+
+func readTestFrame(r *bufio.Reader, limit int) ([]byte, error) {
+	size, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if size > uint64(limit) {
+		return nil, fmt.Errorf("frame of %d bytes exceeds %d", size, limit)
+	}
+	buf := make([]byte, size)
+	_, err = io.ReadFull(r, buf)
+	return buf, err
+}
+
+// connect dials an honest node at the address `cairn id` printed.
+func (a *attacker) connect(n *fedNode) {
+	a.t.Helper()
+	info, err := peer.AddrInfoFromString(n.id.Addrs[0])
+	if err != nil {
+		a.t.Fatalf("address %s: %v", n.id.Addrs[0], err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := a.host.Connect(ctx, *info); err != nil {
+		a.t.Fatalf("M connects to %s: %v", n.repo, err)
+	}
+}
+
+// disconnect closes every connection to n and waits until n saw it go.
+func (a *attacker) disconnect(n *fedNode) {
+	a.t.Helper()
+	p := mustPeer(a.t, n.id.PeerID)
+	a.host.Network().ClosePeer(p)
+	waitFor(a.t, 10*time.Second, "the honest node to see M disconnect", func() bool {
+		m, ok := members(a.t, n)[a.id().String()]
+		return ok && !m.Connected
+	})
+}
+
+// reconnect closes M's connection to n and dials again: n treats M as
+// gone (onMemberDisconnected) and then as new (anti-entropy, roster).
+func (a *attacker) reconnect(n *fedNode) {
+	a.t.Helper()
+	a.disconnect(n)
+	a.connect(n)
+}
+
+func mustPeer(t testing.TB, s string) peer.ID {
+	t.Helper()
+	p, err := peer.Decode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitJoined waits until M knows the federation's tombstone topic and
+// every node in ns is subscribed to it as M sees it.
+func (a *attacker) waitJoined(ns ...*fedNode) {
+	a.t.Helper()
+	waitFor(a.t, 20*time.Second, "M to join the tombstone topic with the honest nodes", func() bool {
+		a.mu.Lock()
+		topic := a.topic
+		a.mu.Unlock()
+		if topic == nil {
+			return false
+		}
+		peers := map[peer.ID]bool{}
+		for _, p := range topic.ListPeers() {
+			peers[p] = true
+		}
+		for _, n := range ns {
+			if !peers[mustPeer(a.t, n.id.PeerID)] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// learned waits until an honest attestation of obj that names its owner
+// reached M, and returns it: M learns the owner's policy (with the root
+// block, so the owner key) and the block count from it, as any member in
+// the object's audience does.
+func (a *attacker) learned(obj string) replication.Attestation {
+	a.t.Helper()
+	var att replication.Attestation
+	waitFor(a.t, 20*time.Second, "an honest attestation of the object to reach M", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		att = a.heard[replication.ObjectID(obj)]
+		return att.Policy != nil
+	})
+	return att
+}
+
+// ownerOf reads the owner key the object ID commits to from the root
+// block an honest attestation's policy carries.
+func ownerOf(t *testing.T, att replication.Attestation) ed25519.PublicKey {
+	t.Helper()
+	root, err := cid.Decode(string(att.Object))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := object.BoundOwner(root, att.Policy.Root)
+	if err != nil {
+		t.Fatalf("owner of %s: %v", att.Object, err)
+	}
+	return owner
+}
+
+// forgedPolicy is M's claim to own the object of att: the honest root
+// block with M's key spliced in where the owner's was, and a target of
+// 255, signed by M.
+func (a *attacker) forgedPolicy(t *testing.T, att replication.Attestation) *replication.Policy {
+	t.Helper()
+	owner := ownerOf(t, att)
+	p := *att.Policy
+	p.Root = bytes.Replace(bytes.Clone(p.Root), owner, a.pub(), 1)
+	p.Version, p.Target = p.Version+1, 255
+	p.Sign(a.key)
+	return &p
+}
+
+// attestation returns a signed attestation by M that it holds obj, with
+// the given block count and target, changed by edit before signing.
+func (a *attacker) attestation(obj string, leaves, target int, edit func(*replication.Attestation)) replication.Attestation {
+	a.mu.Lock()
+	a.seq++
+	seq := a.seq
+	a.mu.Unlock()
+	att := replication.Attestation{Object: replication.ObjectID(obj), Holder: replication.PeerID(a.id().String()),
+		Seq: seq, IssuedAt: time.Now(), Held: true, Target: target, Leaves: leaves}
+	if edit != nil {
+		edit(&att)
+	}
+	att.Sign(a.key)
+	return att
+}
+
+// attest delivers attestations to n over /cairn/attest as a holder does,
+// and reports an error when n does not confirm them all (a reset).
+func (a *attacker) attest(n *fedNode, atts ...replication.Attestation) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := a.host.NewStream(ctx, mustPeer(a.t, n.id.PeerID), node.AttestProtocol)
+	if err != nil {
+		return fmt.Errorf("open attest stream: %w", err)
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(60 * time.Second))
+	w := bufio.NewWriter(s)
+	for _, att := range atts {
+		data, err := att.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("encode attestation: %w", err)
+		}
+		if err := writeTestFrame(w, data); err != nil {
+			return fmt.Errorf("write attestation: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("flush attestations: %w", err)
+	}
+	if err := s.CloseWrite(); err != nil {
+		return fmt.Errorf("close attest stream: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, s); err != nil {
+		return fmt.Errorf("attestations not confirmed: %w", err)
+	}
+	return nil
+}
+
+// challenge sends one challenge to n and returns its answer; an error
+// means n answered nothing (it reset the stream).
+func (a *attacker) challenge(n *fedNode, obj string, leaves []int) (replication.Response, error) {
+	ch := replication.Challenge{Object: replication.ObjectID(obj), Leaves: leaves, IssuedAt: time.Now(), Deadline: time.Now().Add(5 * time.Second)}
+	var id [8]byte
+	rand.Read(id[:])
+	rand.Read(ch.Nonce[:])
+	ch.ID = replication.ChallengeID(binary.BigEndian.Uint64(id[:]))
+	data, err := ch.MarshalBinary()
+	if err != nil {
+		return replication.Response{}, fmt.Errorf("encode challenge: %w", err)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), ch.Deadline)
+	defer cancel()
+	s, err := a.host.NewStream(ctx, mustPeer(a.t, n.id.PeerID), node.ChallengeProtocol)
+	if err != nil {
+		return replication.Response{}, fmt.Errorf("open challenge stream: %w", err)
+	}
+	defer s.Close()
+	s.SetDeadline(ch.Deadline)
+	if _, err := s.Write(data); err != nil {
+		return replication.Response{}, fmt.Errorf("write challenge: %w", err)
+	}
+	if err := s.CloseWrite(); err != nil {
+		return replication.Response{}, fmt.Errorf("close challenge stream: %w", err)
+	}
+	answer, err := io.ReadAll(io.LimitReader(s, 128))
+	if err != nil {
+		return replication.Response{}, fmt.Errorf("read answer: %w", err)
+	}
+	if len(answer) == 0 {
+		return replication.Response{}, errors.New("no answer")
+	}
+	return replication.DecodeResponse(answer)
+}
+
+// publish gossips raw message bytes on the tombstone topic to every
+// subscribed peer M is connected to.
+func (a *attacker) publish(msgs ...[]byte) {
+	a.t.Helper()
+	a.mu.Lock()
+	topic := a.topic
+	a.mu.Unlock()
+	for _, m := range msgs {
+		if err := topic.Publish(context.Background(), m); err != nil {
+			a.t.Fatalf("M publishes on the tombstone topic: %v", err)
+		}
+	}
+}
+
+// serveOnSync sets the frames M answers tombstone pulls with.
+func (a *attacker) serveOnSync(msgs ...[]byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.serve = msgs
+}
+
+// pulled returns how many tombstone pulls n made from M.
+func (a *attacker) pulled(n *fedNode) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pulls[mustPeer(a.t, n.id.PeerID)]
+}
+
+// pushBySync makes each node pull M's served frames: M reconnects, and an
+// honest node pulls tombstones from every member that connects.
+func (a *attacker) pushBySync(ns ...*fedNode) {
+	a.t.Helper()
+	for _, n := range ns {
+		before := a.pulled(n)
+		a.reconnect(n)
+		waitFor(a.t, 20*time.Second, "the honest node to pull tombstones from M", func() bool { return a.pulled(n) > before })
+	}
+}
+
+// heardTombstone waits until M heard, on gossip, a tombstone of obj that
+// deletes it, and returns it.
+func (a *attacker) heardTombstone(obj string) tombstone.Tombstone {
+	a.t.Helper()
+	var found tombstone.Tombstone
+	waitFor(a.t, 20*time.Second, "M to hear the owner's tombstone on gossip", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, t := range a.gossip {
+			if t.Object == obj && t.Deleted {
+				found = t
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// marshal encodes a tombstone or acknowledgement, failing the test on error.
+func marshal(t testing.TB, m interface{ MarshalBinary() ([]byte, error) }) []byte {
+	t.Helper()
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
