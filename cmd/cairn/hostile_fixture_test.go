@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ func hostileSettings() map[string]string {
 	s["trash_window"] = `"10m"`
 	s["retention"] = `"1h"`
 	s["stall_timeout"] = `"2s"`
+	// The flood attack sends 5,000 records of made-up objects; a bound below
+	// that shows it holds without a flood the size of the default (100,000).
+	s["max_entries_per_member"] = strconv.Itoa(hostileFloodBound)
 	return s
 }
 
