@@ -51,7 +51,10 @@ type deletions struct {
 	refs    *tombstone.Refs                  // blocks of every object kept here, guarded by mu
 	hidden  map[string]struct{}              // multihash keys never served, guarded by mu
 	holders map[string][]string              // holders at deletion by object, guarded by mu
-	pending map[string][]tombstone.Tombstone // for objects not known yet, guarded by mu
+	pending map[string][]pendingTombstone // for objects not known yet, guarded by mu
+	// pendingBy counts pending tombstones by the peer they came from,
+	// guarded by mu: one member cannot crowd out the others'.
+	pendingBy map[string]int
 	maxSkew time.Duration                    // how far ahead a signed time may be; set at construction
 
 	// ready is false until stored tombstones are applied (and, after a long
@@ -67,6 +70,7 @@ type deletions struct {
 const (
 	maxPendingTombstones = 10000
 	maxPendingPerObject  = 4
+	maxPendingPerPeer    = 1000
 )
 
 // Datastore keys of the deletion state.
@@ -139,7 +143,7 @@ func (n *Node) newDeletions() error {
 		return fmt.Errorf("start deletions: %w", err)
 	}
 	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
-		holders: map[string][]string{}, pending: map[string][]tombstone.Tombstone{}, maxSkew: cfg.MaxClockSkew}
+		holders: map[string][]string{}, pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}, maxSkew: cfg.MaxClockSkew}
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
 	// A peer was last seen when its last connection closed: status shows
@@ -263,7 +267,7 @@ func (n *Node) Takedown(ctx context.Context, id, reason string, lift bool) (Dele
 	if err := t.Sign(auth.SigningKey()); err != nil {
 		return DeletionResult{}, fmt.Errorf("%w: %v", ErrInvalidReason, err)
 	}
-	if _, err := n.applyTombstone(ctx, t); err != nil {
+	if _, err := n.applyTombstone(ctx, t, ""); err != nil {
 		return DeletionResult{}, err
 	}
 	n.publishDeletion(ctx, t)
@@ -314,7 +318,7 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 	if err := t.Sign(key); err != nil {
 		return tombstone.Tombstone{}, fmt.Errorf("sign tombstone: %w", err)
 	}
-	if _, err := n.applyTombstone(ctx, t); err != nil {
+	if _, err := n.applyTombstone(ctx, t, ""); err != nil {
 		return tombstone.Tombstone{}, err
 	}
 	n.publishDeletion(ctx, t)
@@ -325,14 +329,15 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 }
 
 // applyTombstone merges a tombstone from anywhere (this node, gossip,
-// anti-entropy, storage) and carries out what changed.
-func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone) (bool, error) {
+// anti-entropy, storage; from names the peer it came from, or is empty)
+// and carries out what changed.
+func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from string) (bool, error) {
 	d := n.del
 	d.mu.Lock()
 	was := d.set.IsDeleted(t.Object)
 	changed, err := d.set.Apply(t, time.Now())
 	if errors.Is(err, tombstone.ErrUnknownObject) {
-		d.awaitOwnerLocked(t)
+		d.awaitOwnerLocked(t, from)
 	}
 	now := d.set.IsDeleted(t.Object)
 	d.mu.Unlock()
@@ -349,31 +354,57 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone) (bool,
 	return true, nil
 }
 
+// pendingTombstone is a tombstone waiting for its object's owner key, and
+// the peer it came from (empty: this node's own storage).
+type pendingTombstone struct {
+	t    tombstone.Tombstone
+	from string
+}
+
 // awaitOwner keeps a tombstone whose object's owner is not known yet, to
-// be applied (and so verified) when the object's attestations arrive.
-func (d *deletions) awaitOwner(t tombstone.Tombstone) {
+// be applied (and so verified) when the object's attestations arrive. It
+// keeps at most maxPendingPerPeer from one peer: what is dropped comes
+// again with the periodic tombstone anti-entropy.
+func (d *deletions) awaitOwner(t tombstone.Tombstone, from string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.awaitOwnerLocked(t)
+	d.awaitOwnerLocked(t, from)
 }
 
 // awaitOwnerLocked is awaitOwner for callers that hold d.mu.
-func (d *deletions) awaitOwnerLocked(t tombstone.Tombstone) {
-	if len(d.pending) < maxPendingTombstones && len(d.pending[t.Object]) < maxPendingPerObject {
-		d.pending[t.Object] = append(d.pending[t.Object], t) // gossip repeats: a few suffice
+func (d *deletions) awaitOwnerLocked(t tombstone.Tombstone, from string) {
+	if len(d.pending) >= maxPendingTombstones || len(d.pending[t.Object]) >= maxPendingPerObject ||
+		(from != "" && d.pendingBy[from] >= maxPendingPerPeer) {
+		return
 	}
+	d.pending[t.Object] = append(d.pending[t.Object], pendingTombstone{t, from}) // gossip repeats: a few suffice
+	if from != "" {
+		d.pendingBy[from]++
+	}
+}
+
+// takePending removes and returns the tombstones waiting for obj.
+func (d *deletions) takePending(obj string) []pendingTombstone {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ps := d.pending[obj]
+	delete(d.pending, obj)
+	for _, p := range ps {
+		if p.from != "" {
+			if d.pendingBy[p.from]--; d.pendingBy[p.from] <= 0 {
+				delete(d.pendingBy, p.from)
+			}
+		}
+	}
+	return ps
 }
 
 // retryPending applies tombstones that arrived before anything else was
 // known about their object.
 func (n *Node) retryPending(ctx context.Context, obj string) {
-	n.del.mu.Lock()
-	ts := n.del.pending[obj]
-	delete(n.del.pending, obj)
-	n.del.mu.Unlock()
-	for _, t := range ts {
-		if _, err := n.applyTombstone(ctx, t); err != nil && !errors.Is(err, tombstone.ErrUnknownObject) {
-			n.rejected.note(n.logger, "tombstone", "", err, "cid", t.Object)
+	for _, p := range n.del.takePending(obj) {
+		if _, err := n.applyTombstone(ctx, p.t, p.from); err != nil && !errors.Is(err, tombstone.ErrUnknownObject) {
+			n.rejected.note(n.logger, "tombstone", p.from, err, "cid", p.t.Object)
 		}
 	}
 }
@@ -616,7 +647,7 @@ func (n *Node) restoreDeletions(ctx context.Context) error {
 			d.mu.Lock()
 			_, err = d.set.Apply(t, time.Now())
 			if errors.Is(err, tombstone.ErrUnknownObject) {
-				d.pending[t.Object] = append(d.pending[t.Object], t)
+				d.pending[t.Object] = append(d.pending[t.Object], pendingTombstone{t: t})
 			}
 			d.mu.Unlock()
 		}

@@ -53,7 +53,7 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 		"an unknown object":          forge(unknown.String(), 1, a.owner.SigningKey()),
 		"an absurd version":          forge(added.CID, 1<<40, a.owner.SigningKey()),
 	} {
-		if changed, err := a.applyTombstone(ctx, forged); changed || err == nil {
+		if changed, err := a.applyTombstone(ctx, forged, ""); changed || err == nil {
 			t.Errorf("tombstone with %s: changed %v, err %v; want a rejection", name, changed, err)
 		}
 	}
@@ -69,7 +69,7 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 	b.del.mu.Lock()
 	replay, _ := b.del.set.Get(added.CID)
 	b.del.mu.Unlock()
-	if changed, err := b.applyTombstone(ctx, replay.Owner); changed || err != nil {
+	if changed, err := b.applyTombstone(ctx, replay.Owner, ""); changed || err != nil {
 		t.Errorf("replayed tombstone: changed %v, err %v; want a silent no-op", changed, err)
 	}
 	if _, err := b.Delete(ctx, added.CID); err == nil || !strings.Contains(err.Error(), "only the owner") {

@@ -74,14 +74,14 @@ func decodeDeletionMessage(b []byte) (deletionMessage, error) {
 // memory only and bounded, with the tombstones awaiting their object's
 // attestations; Set.Apply verifies it when the owner key becomes known,
 // before anything is stored.
-func (n *Node) verifyGossipedDeletion(m deletionMessage) (pubsub.ValidationResult, error) {
+func (n *Node) verifyGossipedDeletion(m deletionMessage, from peer.ID) (pubsub.ValidationResult, error) {
 	keys, now := nodeKeys{n}, time.Now()
 	var err error
 	switch {
 	case m.tomb != nil:
 		err = tombstone.Verify(*m.tomb, keys.ObjectOwner(m.tomb.Object), keys.Authority(), now, n.del.maxSkew)
 		if errors.Is(err, tombstone.ErrUnknownObject) {
-			n.del.awaitOwner(*m.tomb)
+			n.del.awaitOwner(*m.tomb, from.String())
 			return pubsub.ValidationIgnore, err
 		}
 	case m.ack != nil:
@@ -103,7 +103,7 @@ func (n *Node) receiveDeletion(ctx context.Context, m deletionMessage, from peer
 	var err error
 	switch {
 	case m.tomb != nil:
-		_, err = n.applyTombstone(ctx, *m.tomb)
+		_, err = n.applyTombstone(ctx, *m.tomb, from.String())
 		if errors.Is(err, tombstone.ErrUnknownObject) {
 			return
 		}

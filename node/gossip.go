@@ -95,7 +95,7 @@ func (n *Node) fromMembers(from peer.ID, msg *pubsub.Message) bool {
 // signature against the key allowed to make the message. receive gets
 // each accepted message from another peer.
 func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T, error),
-	verify func(T) (pubsub.ValidationResult, error), receive func(context.Context, T, peer.ID)) (*pubsub.Topic, error) {
+	verify func(T, peer.ID) (pubsub.ValidationResult, error), receive func(context.Context, T, peer.ID)) (*pubsub.Topic, error) {
 	validate := func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		if from == n.host.ID() {
 			return pubsub.ValidationAccept // this node's own, checked when made
@@ -109,7 +109,7 @@ func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T,
 			n.rejected.note(n.logger, kind, from.String(), err)
 			return pubsub.ValidationReject
 		}
-		res, err := verify(v)
+		res, err := verify(v, from)
 		if res == pubsub.ValidationReject {
 			n.rejected.note(n.logger, kind, from.String(), err)
 		}

@@ -358,3 +358,24 @@ func hasPeer(ps []peer.ID, p peer.ID) bool {
 	}
 	return false
 }
+
+// TestPendingTombstonesAreBoundedPerPeer: tombstones for objects whose
+// owner is not known yet wait in memory; one member sending them for
+// made-up objects fills only its own share, not everyone's.
+func TestPendingTombstonesAreBoundedPerPeer(t *testing.T) {
+	d := &deletions{pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}}
+	for i := range maxPendingPerPeer + 500 {
+		d.awaitOwner(tombstone.Tombstone{Object: fmt.Sprintf("made-up-%d", i)}, "m")
+	}
+	if len(d.pending) != maxPendingPerPeer {
+		t.Fatalf("%d tombstones wait from one member, want the bound %d", len(d.pending), maxPendingPerPeer)
+	}
+	d.awaitOwner(tombstone.Tombstone{Object: "real"}, "h")
+	if len(d.takePending("real")) != 1 {
+		t.Error("another member's tombstone was crowded out")
+	}
+	d.takePending("made-up-0")
+	if d.pendingBy["m"] != maxPendingPerPeer-1 {
+		t.Errorf("after one was taken, %d wait from m, want %d", d.pendingBy["m"], maxPendingPerPeer-1)
+	}
+}
