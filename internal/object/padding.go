@@ -54,11 +54,21 @@ func sealedPieceSize(n int) int {
 	return padme(pieceLengthSize + n + sealOverhead)
 }
 
-// sealChunk pads a chunk to its size class and seals it under k.
+// sealChunk pads a chunk to its size class and seals it under k into a
+// new slice. When chunk has the capacity, it is padded in place (its
+// bytes beyond len are overwritten) to spare copying it.
 func sealChunk(k Key, chunk []byte) []byte {
-	buf := make([]byte, sealedChunkSize(len(chunk)))
-	copy(buf, chunk)
-	return sealInPlace(k, buf)
+	sealed := sealedChunkSize(len(chunk))
+	padded := sealed - sealOverhead
+	if cap(chunk) < padded {
+		buf := make([]byte, sealed)
+		copy(buf, chunk)
+		return sealInPlace(k, buf)
+	}
+	plain := chunk[:padded]
+	clear(plain[len(chunk):])
+	n := nonce(k)
+	return newAEAD(k).Seal(make([]byte, 0, sealed), n[:], plain, nil)
 }
 
 // sealPiece frames a manifest piece with its length, pads it to its size

@@ -155,3 +155,15 @@ func TestUnpadPieceRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestSealChunkInPlace: padding in the chunk's spare capacity, over
+// whatever bytes were there, seals the same block as padding a copy.
+func TestSealChunkInPlace(t *testing.T) {
+	k := Key{8}
+	chunk := randomBytes(5000, 3)
+	roomy := append(make([]byte, 0, 8000), chunk...)
+	copy(roomy[len(chunk):cap(roomy)], randomBytes(3000, 4)) // stale bytes of an earlier chunk
+	if a, b := sealChunk(k, chunk), sealChunk(k, roomy); string(a) != string(b) {
+		t.Errorf("sealing in place gave a different block (%d vs %d bytes)", len(b), len(a))
+	}
+}

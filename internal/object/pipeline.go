@@ -127,6 +127,9 @@ func (p *pipeline) chunkFile(ctx context.Context, r io.Reader, cfg chunker.Confi
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
+		if gear != nil && cap(buf) < sealedChunkSize(cfg.Max)-sealOverhead {
+			buf = make([]byte, 0, sealedChunkSize(cfg.Max)-sealOverhead) // room to pad in place
+		}
 		chunk, err := c.Next(buf[:0:cap(buf)])
 		if errors.Is(err, io.EOF) {
 			p.buffers <- buf

@@ -92,7 +92,11 @@ func longestSharedRun(a, b []int) int {
 // blocks and guesses the file. With the public chunker and sealed = chunk
 // + 16 (format version 1) the guessed sizes match every stored block;
 // in version 2 they match none, two owners storing the same file share no
-// run of sizes, and even a guess that knows the padding matches no run.
+// run of sizes, and even a guess that knows the padding matches no run
+// longer than chance: two padded sizes of unrelated chunks are equal about
+// one time in 21, so among ~35 x 35 alignments a shared run of 3 comes by
+// chance about one time in 8, of 5 about one time in 3,000 (the bound 4
+// holds for any keys, not only these).
 func TestSizesRevealNothing(t *testing.T) {
 	data := randomBytes(20<<20, 12)
 	public := publicChunkSizes(t, data)
@@ -109,12 +113,12 @@ func TestSizesRevealNothing(t *testing.T) {
 		if got := matchingSizes(stored, naive); got != 0 {
 			t.Errorf("%s: %d of %d stored sizes match the public chunker + 16, want 0", name, got, len(stored))
 		}
-		if got := longestSharedRun(stored, padded); got > 2 {
-			t.Errorf("%s: a padding-aware guess matches a run of %d stored sizes, want at most 2", name, got)
+		if got := longestSharedRun(stored, padded); got > 4 {
+			t.Errorf("%s: a padding-aware guess matches a run of %d stored sizes, want at most 4", name, got)
 		}
 	}
-	if got := longestSharedRun(a, b); got > 2 || slices.Equal(a, b) {
-		t.Errorf("two owners' stored sizes share a run of %d (of %d and %d), want at most 2", got, len(a), len(b))
+	if got := longestSharedRun(a, b); got > 4 || slices.Equal(a, b) {
+		t.Errorf("two owners' stored sizes share a run of %d (of %d and %d), want at most 4", got, len(a), len(b))
 	}
 	t.Logf("%d and %d data blocks; naive guess matches %d and %d; longest run shared with the padded guess %d and %d, between owners %d",
 		len(a), len(b), matchingSizes(a, naive), matchingSizes(b, naive), longestSharedRun(a, padded), longestSharedRun(b, padded), longestSharedRun(a, b))
