@@ -49,7 +49,9 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 	case errors.Is(err, replication.ErrReplay):
 		// delivery, forwarding and anti-entropy overlap: routine, not a refusal
 	case errors.Is(err, replication.ErrOverBound):
-		n.rejected.noteOverBound(n.logger, "attestation", from.String(), err, time.Now())
+		// The bounds apply after the holder's signature is checked: the
+		// holder, not whoever relayed its attestation, is over its bound.
+		n.rejected.noteOverBound(n.logger, "attestation", string(a.Holder), err, time.Now())
 	default:
 		n.rejected.note(n.logger, "attestation", from.String(), err, "cid", a.Object)
 	}

@@ -288,24 +288,23 @@ func (c *Core) holdingChanged(obj ObjectID) {
 
 // Receive verifies an attestation from delivery or anti-entropy and
 // merges it into the ledger, with the owner's policy it carries. It
-// returns one of ErrUnknownMember, ErrRevokedMember, ErrOverBound,
-// ErrFutureIssuedAt, ErrReplay, ErrBadSignature, ErrNotBound,
-// ErrNotOwnerSigned or ErrMalformed when it rejects it.
+// returns one of ErrUnknownMember, ErrRevokedMember, ErrFutureIssuedAt,
+// ErrReplay, ErrBadSignature, ErrOverBound, ErrNotBound,
+// ErrNotOwnerSigned or ErrMalformed when it rejects it. The bounds apply
+// to the holder, after its signature is checked: nobody else can use up a
+// member's share.
 func (c *Core) Receive(a Attestation, now time.Time) error {
-	if a.Holder != c.self && !c.attests.allow(a.Holder, now, c.cfg.AttestRate, c.attestBurst(a.Holder)) {
-		return fmt.Errorf("attestation from %s: %w: more than %g per second", a.Holder, ErrOverBound, c.cfg.AttestRate)
-	}
-	return c.receive(a, now)
+	return c.receive(a, now, true)
 }
 
 // ReceiveStored is Receive for attestations read back from this node's
 // own storage at start: they were accepted within the bounds once, so
 // only the per-second bound is skipped.
 func (c *Core) ReceiveStored(a Attestation, now time.Time) error {
-	return c.receive(a, now)
+	return c.receive(a, now, false)
 }
 
-func (c *Core) receive(a Attestation, now time.Time) error {
+func (c *Core) receive(a Attestation, now time.Time, limitRate bool) error {
 	if _, err := a.MarshalBinary(); err != nil {
 		return err
 	}
@@ -322,11 +321,11 @@ func (c *Core) receive(a Attestation, now time.Time) error {
 	if known && old.Seq >= a.Seq {
 		return fmt.Errorf("attestation from %s seq %d, have %d: %w", a.Holder, a.Seq, old.Seq, ErrReplay)
 	}
-	if !known && a.Holder != c.self && !c.Holds(a.Object) && c.ledger.count(a.Holder) >= c.cfg.MaxEntriesPerMember {
-		return fmt.Errorf("attestation from %s for %s: %w: %d records of objects this node does not hold", a.Holder, a.Object, ErrOverBound, c.cfg.MaxEntriesPerMember)
-	}
 	if err := a.Verify(m.PublicKey); err != nil {
 		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
+	}
+	if err := c.withinBounds(a, known, limitRate, now); err != nil {
+		return err
 	}
 	if err := c.receivePolicy(a.Policy); err != nil {
 		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
@@ -336,6 +335,22 @@ func (c *Core) receive(a Attestation, now time.Time) error {
 	}
 	if c.ledger.Apply(a) {
 		c.dirty[a.Object] = true
+	}
+	return nil
+}
+
+// withinBounds applies the per-member bounds to a signed attestation of
+// its holder: attestations per second, and records of objects this node
+// does not hold (known: the ledger has a record of this holder already).
+func (c *Core) withinBounds(a Attestation, known, limitRate bool, now time.Time) error {
+	if a.Holder == c.self {
+		return nil
+	}
+	if limitRate && !c.attests.allow(a.Holder, now, c.cfg.AttestRate, c.attestBurst(a.Holder)) {
+		return fmt.Errorf("attestation from %s: %w: more than %g per second", a.Holder, ErrOverBound, c.cfg.AttestRate)
+	}
+	if !known && !c.Holds(a.Object) && c.ledger.count(a.Holder) >= c.cfg.MaxEntriesPerMember {
+		return fmt.Errorf("attestation from %s for %s: %w: %d records of objects this node does not hold", a.Holder, a.Object, ErrOverBound, c.cfg.MaxEntriesPerMember)
 	}
 	return nil
 }

@@ -239,3 +239,20 @@ func TestHostileMadeUpObjectsAreNeverFetched(t *testing.T) {
 		t.Error("the owner's object, short of its target, was never fetched")
 	}
 }
+
+func TestHostileForgeriesCannotUseUpAnotherMembersShare(t *testing.T) {
+	c := hostileCore(t)
+	c.cfg.AttestRate, c.cfg.AttestBurst = 1, 5
+	for i := range 50 { // m signs with its own key, claiming to be h
+		a := Attestation{Object: ObjectID(fmt.Sprintf("obj-%d", i)), Holder: "h", Seq: uint64(i + 1), IssuedAt: t0, Held: true, Target: 3, Leaves: 1}
+		a.Sign(testKey("m"))
+		if err := c.Receive(a, t0); !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("forged attestation %d: %v, want ErrBadSignature", i, err)
+		}
+	}
+	h := Attestation{Object: "h-object", Holder: "h", Seq: 1, IssuedAt: t0, Held: true, Target: 3, Leaves: 1}
+	h.Sign(testKey("h"))
+	if err := c.Receive(h, t0); err != nil {
+		t.Errorf("h's own attestation after m's forgeries in its name: %v", err)
+	}
+}
