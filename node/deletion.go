@@ -47,15 +47,15 @@ var (
 // a deletion arrived).
 type deletions struct {
 	mu      sync.Mutex
-	set     *tombstone.Set                   // guarded by mu
-	refs    *tombstone.Refs                  // blocks of every object kept here, guarded by mu
-	hidden  map[string]struct{}              // multihash keys never served, guarded by mu
-	holders map[string][]string              // holders at deletion by object, guarded by mu
+	set     *tombstone.Set                // guarded by mu
+	refs    *tombstone.Refs               // blocks of every object kept here, guarded by mu
+	hidden  map[string]struct{}           // multihash keys never served, guarded by mu
+	holders map[string][]string           // holders at deletion by object, guarded by mu
 	pending map[string][]pendingTombstone // for objects not known yet, guarded by mu
 	// pendingBy counts pending tombstones by the peer they came from,
 	// guarded by mu: one member cannot crowd out the others'.
 	pendingBy map[string]int
-	maxSkew time.Duration                    // how far ahead a signed time may be; set at construction
+	maxSkew   time.Duration // how far ahead a signed time may be; set at construction
 
 	// ready is false until stored tombstones are applied (and, after a long
 	// absence, resynchronised with a member): nothing is served before.
