@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/tombstone"
 )
 
@@ -154,7 +155,7 @@ func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
 		s.Reset()
 		return err
 	}
-	frame, err := readFrame(r, maxDigestBytes)
+	frame, err := wire.ReadFrame(r, maxDigestBytes)
 	if err != nil {
 		return fmt.Errorf("read peer's tombstone digest: %w", err)
 	}
@@ -181,7 +182,7 @@ func (n *Node) handleTombstoneSync(s network.Stream) {
 	s.SetDeadline(time.Now().Add(syncTimeout))
 	from := s.Conn().RemotePeer()
 	r := bufio.NewReader(s)
-	frame, err := readFrame(r, maxDigestBytes)
+	frame, err := wire.ReadFrame(r, maxDigestBytes)
 	if err == nil {
 		_, err = tombstone.DecodeDigest(frame)
 	}
@@ -197,7 +198,7 @@ func (n *Node) handleTombstoneSync(s network.Stream) {
 		s.Reset()
 		return
 	}
-	frame, err = readFrame(r, maxListingBytes)
+	frame, err = wire.ReadFrame(r, maxListingBytes)
 	var listing tombstone.Listing
 	if err == nil {
 		listing, err = tombstone.DecodeListing(frame)
@@ -239,5 +240,5 @@ func writeMarshaled(w io.Writer, m interface{ MarshalBinary() ([]byte, error) })
 	if err != nil {
 		return err
 	}
-	return writeFrame(w, data)
+	return wire.WriteFrame(w, data)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -223,7 +224,7 @@ func (n *Node) sendAttestations(ctx context.Context, p peer.ID, batch []replicat
 		if err != nil {
 			continue // never signed badly by this node; skip rather than stall
 		}
-		if err := writeFrame(w, data); err != nil {
+		if err := wire.WriteFrame(w, data); err != nil {
 			s.Reset()
 			return err
 		}
@@ -254,7 +255,7 @@ func (n *Node) handleAttestStream(s network.Stream) {
 	defer cancel()
 	r := bufio.NewReader(s)
 	for {
-		frame, err := readFrame(r, maxAttestationBytes)
+		frame, err := wire.ReadFrame(r, maxAttestationBytes)
 		if errors.Is(err, io.EOF) {
 			return
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/replication"
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -215,17 +216,17 @@ func serveJunkSync(b *Node, junk []junkMessage) {
 	b.host.SetStreamHandler(TombstoneSyncProtocol, func(s network.Stream) {
 		defer s.Close()
 		r := bufio.NewReader(s)
-		if _, err := readFrame(r, maxDigestBytes); err != nil {
+		if _, err := wire.ReadFrame(r, maxDigestBytes); err != nil {
 			s.Reset()
 			return
 		}
 		writeMarshaled(s, tombstone.Digest{1}) // differs everywhere that matters
-		if _, err := readFrame(r, maxListingBytes); err != nil {
+		if _, err := wire.ReadFrame(r, maxListingBytes); err != nil {
 			s.Reset()
 			return
 		}
 		for _, j := range junk {
-			writeFrame(s, j.data)
+			wire.WriteFrame(s, j.data)
 		}
 	})
 }
@@ -361,7 +362,7 @@ func TestForgedAttestationsAreNotStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range forged {
-		if err := writeFrame(s, marshal(t, &f)); err != nil {
+		if err := wire.WriteFrame(s, marshal(t, &f)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairn-fed/cairn/federation"
 	"github.com/cairn-fed/cairn/internal/logbuf"
+	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -215,7 +216,7 @@ func TestMisbehavingMemberIsRefusedAndLoggedOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFrame(s, []byte(fmt.Sprintf("not an attestation %d", i)))
+		wire.WriteFrame(s, []byte(fmt.Sprintf("not an attestation %d", i)))
 		s.CloseWrite()
 		io.ReadAll(s)
 		s.Close()

@@ -3,7 +3,6 @@ package node
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -93,7 +93,7 @@ func (n *Node) syncLedger(ctx context.Context, p peer.ID) error {
 	}
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(syncTimeout))
-	if err := writeFrame(s, data); err != nil {
+	if err := wire.WriteFrame(s, data); err != nil {
 		s.Reset()
 		return err
 	}
@@ -110,7 +110,7 @@ func receiveFrames[T any](ctx context.Context, n *Node, r *bufio.Reader, from pe
 	decode func([]byte) (T, error), receive func(context.Context, T, peer.ID)) error {
 	var got int
 	for {
-		frame, err := readFrame(r, limit)
+		frame, err := wire.ReadFrame(r, limit)
 		if errors.Is(err, io.EOF) {
 			n.logger.Debug(what+" done", "peer", from, "received", got)
 			return nil
@@ -131,7 +131,7 @@ func receiveFrames[T any](ctx context.Context, n *Node, r *bufio.Reader, from pe
 func (n *Node) handleSyncStream(s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(syncTimeout))
-	data, err := readFrame(bufio.NewReader(s), maxSummaryBytes)
+	data, err := wire.ReadFrame(bufio.NewReader(s), maxSummaryBytes)
 	if err != nil {
 		s.Reset()
 		return
@@ -148,7 +148,7 @@ func (n *Node) handleSyncStream(s network.Stream) {
 	w := bufio.NewWriter(s)
 	for _, a := range missing {
 		if b, err := a.MarshalBinary(); err == nil {
-			if err := writeFrame(w, b); err != nil {
+			if err := wire.WriteFrame(w, b); err != nil {
 				s.Reset()
 				return
 			}
@@ -157,29 +157,4 @@ func (n *Node) handleSyncStream(s network.Stream) {
 	if err := w.Flush(); err != nil {
 		s.Reset()
 	}
-}
-
-func writeFrame(w io.Writer, data []byte) error {
-	if _, err := w.Write(binary.AppendUvarint(nil, uint64(len(data)))); err != nil {
-		return err
-	}
-	_, err := w.Write(data)
-	return err
-}
-
-// readFrame reads one frame of at most limit bytes; io.EOF at a frame
-// boundary means the stream ended cleanly.
-func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
-	size, err := binary.ReadUvarint(r)
-	if err != nil {
-		return nil, err
-	}
-	if size > uint64(limit) {
-		return nil, fmt.Errorf("frame of %d bytes exceeds %d", size, limit)
-	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, fmt.Errorf("read frame: %w", err)
-	}
-	return buf, nil
 }

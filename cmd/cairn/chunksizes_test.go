@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -14,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-fed/cairn/internal/chunker"
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/internal/sizeguess"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/repo"
@@ -58,9 +55,15 @@ func TestChunkSizesRevealNothing(t *testing.T) {
 	holder := nodes[2]
 	holder.d.stop() // read its disk at rest
 	a, b := holderDataSizes(t, holder.repo, roots[0]), holderDataSizes(t, holder.repo, roots[1])
-	guess := publicGuess(t, data)
-	matchA, matchB := matching(a, guess), matching(b, guess)
-	run := longestRun(a, b)
+	// What anyone computes from the guessed file: the public chunker's
+	// sizes, each with 16 bytes of AEAD tag.
+	public, err := sizeguess.PublicChunks(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guess := sizeguess.Map(public, func(n int) int { return n + 16 })
+	matchA, matchB := sizeguess.Matching(a, guess), sizeguess.Matching(b, guess)
+	run := sizeguess.LongestRun(a, b)
 	t.Logf("holder's data blocks: %d and %d; public-chunker guess (%d chunks) matches %d and %d; longest run shared by the owners: %d", len(a), len(b), len(guess), matchA, matchB, run)
 	if matchA != 0 || matchB != 0 {
 		t.Errorf("a guessed file's sizes match %d of %d and %d of %d stored blocks, want 0", matchA, len(a), matchB, len(b))
@@ -108,51 +111,4 @@ func holderDataSizes(t *testing.T, repoDir, root string) []int {
 		t.Fatalf("walk %s on the holder: %v", root, err)
 	}
 	return sizes
-}
-
-// publicGuess is what anyone computes from a guessed file: the public
-// chunker's chunk sizes, each + 16 bytes of AEAD tag.
-func publicGuess(t *testing.T, data []byte) []int {
-	t.Helper()
-	c := chunker.New(bytes.NewReader(data), chunker.DefaultConfig())
-	var sizes []int
-	for {
-		chunk, err := c.Next(nil)
-		if errors.Is(err, io.EOF) {
-			return sizes
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, len(chunk)+16)
-	}
-}
-
-// matching counts the stored sizes that also appear in guess.
-func matching(stored, guess []int) int {
-	n := 0
-	for _, s := range stored {
-		if slices.Contains(guess, s) {
-			n++
-		}
-	}
-	return n
-}
-
-// longestRun is the length of the longest run of consecutive sizes that
-// a and b both contain.
-func longestRun(a, b []int) int {
-	best := 0
-	prev := make([]int, len(b)+1)
-	for i := range a {
-		cur := make([]int, len(b)+1)
-		for j := range b {
-			if a[i] == b[j] {
-				cur[j+1] = prev[j] + 1
-				best = max(best, cur[j+1])
-			}
-		}
-		prev = cur
-	}
-	return best
 }

@@ -220,18 +220,7 @@ func decodeEvent(t *testing.T, line string) netstat.Event {
 // metricsMatchStatus scrapes /metrics without the token (refused) and
 // with it, and waits until its objects by state equal cairn status.
 func metricsMatchStatus(t *testing.T, n *replNode) {
-	r, err := repo.Open(n.repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := r.APIAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := r.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, token := repoAPI(t, n.repo)
 	if code, _ := scrape(t, addr, ""); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics without the token: %d, want 401", code)
 	}
@@ -357,4 +346,20 @@ func checkHealth(t *testing.T, n *replNode, owner bool) {
 	if human := cairn(t, n.repo, "health"); !strings.Contains(human, "members: 2 of 2 online") || !strings.Contains(human, "flagged peers: ") {
 		t.Errorf("cairn health:\n%s", human)
 	}
+}
+
+// repoAPI returns the API address and token of the daemon of repoDir.
+func repoAPI(t testing.TB, repoDir string) (addr, token string) {
+	t.Helper()
+	r, err := repo.Open(repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr, err = r.APIAddr(); err != nil {
+		t.Fatal(err)
+	}
+	if token, err = r.Token(); err != nil {
+		t.Fatal(err)
+	}
+	return addr, token
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/node"
-	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -122,18 +121,7 @@ func (f *hostileFed) overBound(t testing.TB, n *honestNode) string {
 // scrape returns n's /metrics.
 func (f *hostileFed) scrape(t testing.TB, n *honestNode) string {
 	t.Helper()
-	r, err := repo.Open(n.repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := r.APIAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := r.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, token := repoAPI(t, n.repo)
 	_, body := scrape(t, addr, token)
 	return body
 }

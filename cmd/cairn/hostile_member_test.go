@@ -27,6 +27,7 @@ import (
 
 	"github.com/cairn-fed/cairn/federation"
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/replication"
@@ -193,7 +194,7 @@ func (a *attacker) keepAttestations(s network.Stream) {
 	defer s.Close()
 	r := bufio.NewReader(s)
 	for {
-		frame, err := readTestFrame(r, 64<<10)
+		frame, err := wire.ReadFrame(r, 64<<10)
 		if err != nil {
 			return
 		}
@@ -214,16 +215,16 @@ func (a *attacker) answerTombstoneSync(s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(20 * time.Second))
 	r := bufio.NewReader(s)
-	digest, err := readTestFrame(r, 4<<10)
+	digest, err := wire.ReadFrame(r, 4<<10)
 	if err != nil {
 		s.Reset()
 		return
 	}
-	if err := writeTestFrame(s, digest); err != nil {
+	if err := wire.WriteFrame(s, digest); err != nil {
 		s.Reset()
 		return
 	}
-	if _, err := readTestFrame(r, 16<<20); err != nil {
+	if _, err := wire.ReadFrame(r, 16<<20); err != nil {
 		s.Reset()
 		return
 	}
@@ -232,35 +233,12 @@ func (a *attacker) answerTombstoneSync(s network.Stream) {
 	a.mu.Unlock()
 	w := bufio.NewWriter(s)
 	for _, f := range frames {
-		writeTestFrame(w, f)
+		wire.WriteFrame(w, f)
 	}
 	w.Flush()
 	a.mu.Lock()
 	a.pulls[s.Conn().RemotePeer()]++
 	a.mu.Unlock()
-}
-
-// writeTestFrame writes one frame as node/ does: a uvarint length, then
-// the bytes.
-func writeTestFrame(w io.Writer, data []byte) error {
-	if _, err := w.Write(binary.AppendUvarint(nil, uint64(len(data)))); err != nil {
-		return err
-	}
-	_, err := w.Write(data)
-	return err
-}
-
-func readTestFrame(r *bufio.Reader, limit int) ([]byte, error) {
-	size, err := binary.ReadUvarint(r)
-	if err != nil {
-		return nil, err
-	}
-	if size > uint64(limit) {
-		return nil, fmt.Errorf("frame of %d bytes exceeds %d", size, limit)
-	}
-	buf := make([]byte, size)
-	_, err = io.ReadFull(r, buf)
-	return buf, err
 }
 
 // connect dials an honest node at the address `cairn id` printed.
@@ -406,7 +384,7 @@ func (a *attacker) attest(n *fedNode, atts ...replication.Attestation) error {
 		if err != nil {
 			return fmt.Errorf("encode attestation: %w", err)
 		}
-		if err := writeTestFrame(w, data); err != nil {
+		if err := wire.WriteFrame(w, data); err != nil {
 			return fmt.Errorf("write attestation: %w", err)
 		}
 	}

@@ -3,13 +3,12 @@ package object
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"slices"
 	"testing"
 
-	"github.com/cairn-fed/cairn/internal/chunker"
 	"github.com/ipfs/go-cid"
+
+	"github.com/cairn-fed/cairn/internal/sizeguess"
 )
 
 // dataLeafSizes returns the sizes of an object's stored data leaves in
@@ -33,61 +32,6 @@ func dataLeafSizes(t *testing.T, store *memStore, root cid.Cid) []int {
 	return sizes
 }
 
-// publicChunkSizes are the chunk sizes anyone computes from a guessed file
-// with the public gear table.
-func publicChunkSizes(t *testing.T, data []byte) []int {
-	t.Helper()
-	c := chunker.New(bytes.NewReader(data), chunker.DefaultConfig())
-	var sizes []int
-	for {
-		chunk, err := c.Next(nil)
-		if errors.Is(err, io.EOF) {
-			return sizes
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		sizes = append(sizes, len(chunk))
-	}
-}
-
-func mapSizes(sizes []int, f func(int) int) []int {
-	out := make([]int, len(sizes))
-	for i, s := range sizes {
-		out[i] = f(s)
-	}
-	return out
-}
-
-// matchingSizes counts the sizes in stored that also appear in guess.
-func matchingSizes(stored, guess []int) int {
-	n := 0
-	for _, s := range stored {
-		if slices.Contains(guess, s) {
-			n++
-		}
-	}
-	return n
-}
-
-// longestSharedRun is the length of the longest run of consecutive sizes
-// that a and b both contain.
-func longestSharedRun(a, b []int) int {
-	best := 0
-	prev := make([]int, len(b)+1)
-	for i := range a {
-		cur := make([]int, len(b)+1)
-		for j := range b {
-			if a[i] == b[j] {
-				cur[j+1] = prev[j] + 1
-				best = max(best, cur[j+1])
-			}
-		}
-		prev = cur
-	}
-	return best
-}
-
 // TestSizesRevealNothing is the attack: a storage peer holds an owner's
 // blocks and guesses the file. With the public chunker and sealed = chunk
 // + 16 (format version 1) the guessed sizes match every stored block;
@@ -99,9 +43,12 @@ func longestSharedRun(a, b []int) int {
 // holds for any keys, not only these).
 func TestSizesRevealNothing(t *testing.T) {
 	data := randomBytes(20<<20, 12)
-	public := publicChunkSizes(t, data)
-	naive := mapSizes(public, func(n int) int { return n + sealOverhead })
-	padded := mapSizes(public, sealedChunkSize)
+	public, err := sizeguess.PublicChunks(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	naive := sizeguess.Map(public, func(n int) int { return n + sealOverhead })
+	padded := sizeguess.Map(public, sealedChunkSize)
 	store := newMemStore()
 	a := dataLeafSizes(t, store, addBytes(t, store, "f", data, testSecret(1), AddOptions{OwnerSecret: ownerSecret(1)}).Root)
 	b := dataLeafSizes(t, store, addBytes(t, store, "f", data, testSecret(2), AddOptions{OwnerSecret: ownerSecret(2)}).Root)
@@ -110,18 +57,18 @@ func TestSizesRevealNothing(t *testing.T) {
 		t.Fatalf("unencrypted sizes differ from the public chunker's: the check below would prove nothing")
 	}
 	for name, stored := range map[string][]int{"owner 1": a, "owner 2": b} {
-		if got := matchingSizes(stored, naive); got != 0 {
+		if got := sizeguess.Matching(stored, naive); got != 0 {
 			t.Errorf("%s: %d of %d stored sizes match the public chunker + 16, want 0", name, got, len(stored))
 		}
-		if got := longestSharedRun(stored, padded); got > 4 {
+		if got := sizeguess.LongestRun(stored, padded); got > 4 {
 			t.Errorf("%s: a padding-aware guess matches a run of %d stored sizes, want at most 4", name, got)
 		}
 	}
-	if got := longestSharedRun(a, b); got > 4 || slices.Equal(a, b) {
+	if got := sizeguess.LongestRun(a, b); got > 4 || slices.Equal(a, b) {
 		t.Errorf("two owners' stored sizes share a run of %d (of %d and %d), want at most 4", got, len(a), len(b))
 	}
 	t.Logf("%d and %d data blocks; naive guess matches %d and %d; longest run shared with the padded guess %d and %d, between owners %d",
-		len(a), len(b), matchingSizes(a, naive), matchingSizes(b, naive), longestSharedRun(a, padded), longestSharedRun(b, padded), longestSharedRun(a, b))
+		len(a), len(b), sizeguess.Matching(a, naive), sizeguess.Matching(b, naive), sizeguess.LongestRun(a, padded), sizeguess.LongestRun(b, padded), sizeguess.LongestRun(a, b))
 }
 
 // TestDedupWithinOwner: keyed cut points and padding keep deduplication

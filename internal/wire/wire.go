@@ -1,7 +1,8 @@
 // Package wire decodes the big-endian binary encodings of Cairn's signed
 // messages (rosters, join tokens, tombstones, acknowledgements) from
 // untrusted bytes: every read is bounds-checked, the first failure sticks,
-// and nothing is allocated beyond what the input holds.
+// and nothing is allocated beyond what the input holds. It also frames
+// messages on streams (frame.go).
 package wire
 
 import (
