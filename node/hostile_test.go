@@ -412,3 +412,36 @@ func TestPendingTombstonesAreBoundedPerPeer(t *testing.T) {
 		t.Errorf("after one was taken, %d wait from m, want %d", d.pendingBy["m"], maxPendingPerPeer-1)
 	}
 }
+
+// TestOwnersRecordSurvivesALostCopy: a challenge that finds the owner's
+// own copy broken drops the copy, never the owner's record (its name and
+// capability), and a copy fetched back is pinned again.
+func TestOwnersRecordSurvivesALostCopy(t *testing.T) {
+	ctx := context.Background()
+	n := startTestNode(t, "owner")
+	added, err := n.Add(ctx, object.NewReaderSource("mine.txt", strings.NewReader("the owner's data")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := replication.ObjectID(added.CID)
+	n.lostCopy(ctx, obj)
+	rec, err := n.index.get(ctx, added.CID)
+	if err != nil || rec.Role != RoleOwner {
+		t.Fatalf("after a lost copy the owner's record is %+v, %v; want kept as owner", rec, err)
+	}
+	var held bool
+	n.repl.read(func(c *replication.Core) { held = c.Holds(obj) })
+	if held {
+		t.Fatal("the broken copy still counts as held")
+	}
+	n.repinOwn(ctx, obj, 3)
+	var pinned bool
+	n.repl.read(func(c *replication.Core) {
+		for _, h := range c.Status(obj, time.Now()).Holders {
+			pinned = pinned || (h.Local && h.Pinned)
+		}
+	})
+	if !pinned {
+		t.Error("the copy fetched back is not pinned on the owner's node")
+	}
+}

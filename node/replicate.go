@@ -319,9 +319,27 @@ func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
 	}
 	n.repl.do(func(c *replication.Core) { _ = c.FetchDone(f.Object, leaves, time.Now()) })
 	if err == nil {
+		n.repinOwn(ctx, f.Object, leaves)
+	}
+	if err == nil {
 		n.logger.Info("repair: copy stored", "cid", f.Object, "took", time.Since(start).Round(time.Millisecond))
 	}
 	n.noteRepairFinished(f.Object, err)
+}
+
+// repinOwn keeps a copy this node fetched back pinned when its owner
+// added the object (its copy was lost, its record kept: see lostCopy), so
+// it is never released as a surplus copy.
+func (n *Node) repinOwn(ctx context.Context, obj replication.ObjectID, leaves int) {
+	rec, err := n.index.get(ctx, string(obj))
+	if err != nil || rec.Role != RoleOwner {
+		return
+	}
+	opts := replication.TrackOptions{Target: rec.Replicas, Leaves: leaves, Pinned: true}
+	n.repl.do(func(c *replication.Core) { err = c.Track(obj, opts, time.Now()) })
+	if err != nil {
+		n.logger.Warn("pin a copy fetched back", "cid", obj, "err", err)
+	}
 }
 
 func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, error) {
