@@ -239,3 +239,23 @@ func BenchmarkStatus(b *testing.B) {
 		c.Status(obj, t0)
 	}
 }
+
+// BenchmarkLedgerMemoryWithPolicies is BenchmarkLedgerMemory where every
+// object also has its owner's policy (a root block of a realistic 150
+// bytes), as every object added since format 2 has: the cost of the
+// policy is per object, reported per pair to compare.
+func BenchmarkLedgerMemoryWithPolicies(b *testing.B) {
+	const objects = 100_000
+	for range b.N {
+		before := heapInUse()
+		l := bigLedger(objects)
+		owner := make([]byte, 32)
+		for obj := range l.objects {
+			p := Policy{Object: obj, Root: make([]byte, 150), Version: 1, Target: 3, Signature: make([]byte, 64)}
+			l.SetPolicy(p, owner)
+		}
+		after := heapInUse()
+		b.ReportMetric(float64(after-before)/float64(l.Len()), "bytes/pair")
+		runtime.KeepAlive(l)
+	}
+}
