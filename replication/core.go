@@ -33,20 +33,23 @@ type Core struct {
 	localChurn uint64
 	lastSeq    uint64
 
-	wakes     wakeQueue
-	dirty     map[ObjectID]bool
-	below     map[ObjectID]time.Time // since when covered copies are short of target
-	above     map[ObjectID]time.Time // since when verified copies exceed target
-	pending   map[ChallengeID]*Challenge
-	inflight  map[checkKey]ChallengeID
-	repairs   map[ObjectID]repairJob // objects this node should fetch
-	fetching  int
-	limiter   *limiter // incoming challenges, per member
-	attests   *limiter // incoming attestations, per member
-	out       Actions
-	toAttest  map[ObjectID]bool
-	checkSalt uint64
-	deleted   map[ObjectID]bool // tombstoned: never challenged, repaired or released
+	wakes    wakeQueue
+	dirty    map[ObjectID]bool
+	below    map[ObjectID]time.Time // since when covered copies are short of target
+	above    map[ObjectID]time.Time // since when verified copies exceed target
+	pending  map[ChallengeID]*Challenge
+	inflight map[checkKey]ChallengeID
+	repairs  map[ObjectID]repairJob // objects this node should fetch
+	fetching int
+	// fetchGroup holds the source group (see repairJob) of each object
+	// being fetched.
+	fetchGroup map[ObjectID]string
+	limiter    *limiter // incoming challenges, per member
+	attests    *limiter // incoming attestations, per member
+	out        Actions
+	toAttest   map[ObjectID]bool
+	checkSalt  uint64
+	deleted    map[ObjectID]bool // tombstoned: never challenged, repaired or released
 }
 
 // localObject is an object this node holds, or is fetching.
@@ -141,7 +144,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
-		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
+		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, fetchGroup: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
 		limiter: newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 
@@ -234,7 +237,7 @@ func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 		c.localChurn++
 	}
 	if lo.fetching {
-		c.fetching--
+		c.fetchEnded(obj)
 	}
 	*lo = localObject{held: true, pinned: opts.Pinned, target: opts.Target, leaves: opts.Leaves}
 	c.holdingChanged(obj)

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -254,5 +255,38 @@ func TestHostileForgeriesCannotUseUpAnotherMembersShare(t *testing.T) {
 	h.Sign(testKey("h"))
 	if err := c.Receive(h, t0); err != nil {
 		t.Errorf("h's own attestation after m's forgeries in its name: %v", err)
+	}
+}
+
+func TestHostileUnservedObjectsCannotStarveRepair(t *testing.T) {
+	c := hostileCore(t)
+	// m owns 50 objects with valid policies and claims to hold them, but
+	// serves no block: every fetch of them stalls.
+	for i := range 50 {
+		obj := ObjectID(fmt.Sprintf("m-object-%02d", i))
+		p := testPolicy(obj, 1, 2)
+		if err := c.Receive(claim(obj, uint64(i+1), func(a *Attestation) { a.Policy = &p }), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// h's object, sorted last, needs a copy too.
+	honest := ObjectID("zz-h-object")
+	p := testPolicy(honest, 1, 2)
+	a := Attestation{Object: honest, Holder: "h", Seq: 1, IssuedAt: t0, Held: true, Target: 2, Leaves: 4, Policy: &p}
+	a.Sign(testKey("h"))
+	if err := c.Receive(a, t0); err != nil {
+		t.Fatal(err)
+	}
+	var fetched []ObjectID
+	for s := range 5 {
+		for _, f := range c.Tick(t0.Add(time.Duration(s) * time.Second)).Fetches {
+			fetched = append(fetched, f.Object) // never done: they stall
+		}
+	}
+	if !slices.Contains(fetched, honest) {
+		t.Fatalf("fetches started %v: h's object waits behind m's unserved ones", fetched)
+	}
+	if len(fetched) != c.cfg.MaxConcurrentRepairs {
+		t.Errorf("%d fetches in flight, want the cap %d", len(fetched), c.cfg.MaxConcurrentRepairs)
 	}
 }

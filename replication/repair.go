@@ -3,6 +3,7 @@ package replication
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,7 +22,9 @@ import (
 //     operators are missing, plus one per RepairEscalation spent below the
 //     target (so an offline candidate cannot stall repair). A node fetches
 //     only when it is itself among them, fewest-copies-first, at most
-//     MaxConcurrentRepairs at a time.
+//     MaxConcurrentRepairs at a time, the groups of holders the fetches
+//     would come from taking turns (no group fills every slot while
+//     another waits), and only objects whose owner's policy it verified.
 //   - Release: when verified copies have stayed above the target for
 //     ReleaseGrace, the lowest-ranked verified holder that is not pinned
 //     releases its own copy. Copies never drop below the target by this,
@@ -31,6 +34,9 @@ import (
 type repairJob struct {
 	copies int
 	from   []PeerID
+	// group names the set of holders the fetch would come from: queued
+	// objects of different groups take turns (see startRepairs).
+	group string
 }
 
 // considerRepair decides whether this node should fetch obj now, and
@@ -53,7 +59,8 @@ func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 		return
 	}
 	if slices.Contains(v.candidates, c.self) {
-		c.repairs[obj] = repairJob{copies: v.st.Copies, from: sources(v)}
+		from := sources(v)
+		c.repairs[obj] = repairJob{copies: v.st.Copies, from: from, group: sourceGroup(from)}
 	}
 }
 
@@ -126,25 +133,83 @@ func sources(v *view) []PeerID {
 	return out
 }
 
-// startRepairs starts queued fetches, fewest copies first, within the cap.
+// startRepairs starts queued fetches within the cap: fewest copies first;
+// among objects with as many copies, the groups of holders they would come
+// from take turns, and while objects of several groups wait no group fills
+// every slot. A member claiming many objects whose blocks it does not
+// serve (each such fetch fails only when it stalls; the objects may even
+// be its own, with valid policies) so cannot hold up the repairs of
+// objects other members hold.
 func (c *Core) startRepairs(now time.Time) {
-	objs := sortedKeys(c.repairs)
-	slices.SortStableFunc(objs, func(a, b ObjectID) int { return cmp.Compare(c.repairs[a].copies, c.repairs[b].copies) })
+	objs, groups := c.repairOrder()
+	share := c.cfg.MaxConcurrentRepairs
+	if groups > 1 {
+		share = max(1, share-1)
+	}
+	busy := map[string]int{} // fetches in flight by group
+	for _, g := range c.fetchGroup {
+		busy[g]++
+	}
 	for _, obj := range objs {
 		if c.fetching >= c.cfg.MaxConcurrentRepairs {
 			return
 		}
-		c.startFetch(obj, c.repairs[obj].from, now)
+		job := c.repairs[obj]
+		if busy[job.group] >= share {
+			continue
+		}
+		busy[job.group]++
+		c.startFetch(obj, job)
 		delete(c.repairs, obj)
 	}
 }
 
-func (c *Core) startFetch(obj ObjectID, from []PeerID, now time.Time) {
-	lo := &localObject{fetching: true}
-	c.local[obj] = lo
+// sourceGroup names a set of holders, whatever their order.
+func sourceGroup(from []PeerID) string {
+	sorted := slices.Clone(from)
+	slices.Sort(sorted)
+	var b strings.Builder
+	for _, p := range sorted {
+		b.WriteString(string(p))
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// repairOrder returns the queued objects in the order to fetch them, and
+// how many groups they come from: by copies, then by each object's place
+// among its group's queued objects, then by ID.
+func (c *Core) repairOrder() ([]ObjectID, int) {
+	objs := sortedKeys(c.repairs)
+	slices.SortStableFunc(objs, func(a, b ObjectID) int { return cmp.Compare(c.repairs[a].copies, c.repairs[b].copies) })
+	turn := make(map[ObjectID]int, len(objs))
+	seen := map[string]int{}
+	for _, obj := range objs {
+		g := c.repairs[obj].group
+		turn[obj] = seen[g]
+		seen[g]++
+	}
+	slices.SortStableFunc(objs, func(a, b ObjectID) int {
+		if d := cmp.Compare(c.repairs[a].copies, c.repairs[b].copies); d != 0 {
+			return d
+		}
+		return cmp.Compare(turn[a], turn[b])
+	})
+	return objs, len(seen)
+}
+
+func (c *Core) startFetch(obj ObjectID, job repairJob) {
+	c.local[obj] = &localObject{fetching: true}
 	c.localChurn++
 	c.fetching++
-	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: from})
+	c.fetchGroup[obj] = job.group
+	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: job.from})
+}
+
+// fetchEnded releases the repair slot a fetch of obj took.
+func (c *Core) fetchEnded(obj ObjectID) {
+	c.fetching--
+	delete(c.fetchGroup, obj)
 }
 
 // FetchDone reports the end of a fetch started by a Fetch action. On
@@ -158,7 +223,7 @@ func (c *Core) FetchDone(obj ObjectID, leaves int, now time.Time) error {
 		return ErrNotFetching
 	}
 	lo.fetching = false
-	c.fetching--
+	c.fetchEnded(obj)
 	c.dirty[obj] = true
 	if leaves < 1 || leaves >= maxLeaves {
 		lo.retryAt = now.Add(c.cfg.RepairGrace)
