@@ -13,8 +13,9 @@ func newHealthCommand(g *globals) *cobra.Command {
 		Long: "Health reports this node from its own state, without asking other nodes:\n" +
 			"members online, storage used and free, the challenges it sent and their\n" +
 			"outcomes since it started, its repair queue, deletions some holder has not\n" +
-			"acknowledged, peers flagged for failing challenges or ignoring tombstones,\n" +
-			"and the roster version.",
+			"acknowledged, peers flagged for failing challenges, ignoring tombstones or\n" +
+			"sending more than this node accepts from one member (over_bound), and the\n" +
+			"roster version.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()

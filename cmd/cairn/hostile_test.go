@@ -149,6 +149,12 @@ func (f *hostileFed) falseOwner(t *testing.T) {
 	cairn(t, f.b.repo, "connect", f.a.id.Addrs[0])
 	cairn(t, f.c.repo, "connect", f.a.id.Addrs[0])
 	cairn(t, f.c.repo, "connect", f.b.id.Addrs[0])
+	// A restart is not the attack: a copy counts again only once its
+	// restarted holder answers a challenge. Wait for the federation to be
+	// as before the restart, then attack again.
+	if !eventually(30*time.Second, func() bool { return len(base.diff(f.snapshot(t, obj))) == 0 }) {
+		changes = append(changes, "the federation did not return to its state before B and C restarted: "+strings.Join(base.diff(f.snapshot(t, obj)), "; "))
+	}
 	before := map[*honestNode]int{f.b: f.m.pulled(f.b.fedNode), f.c: f.m.pulled(f.c.fedNode)}
 	for _, n := range []*honestNode{f.b, f.c} {
 		f.m.connect(n.fedNode) // B and C pull M's tombstone as they meet M again
