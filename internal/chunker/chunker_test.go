@@ -138,15 +138,20 @@ func TestInsertShiftsOnlyFirstCuts(t *testing.T) {
 	edited := append([]byte("inserted  bytes"), data...)
 	before := chunkSet(chunkAll(t, bytes.NewReader(data), cfg))
 	after := chunkAll(t, bytes.NewReader(edited), cfg)
-	changed := 0
-	for _, c := range after {
-		if !before[string(c)] {
-			changed++
-		}
-	}
-	if changed > 2 {
+	if changed := newChunks(before, after); changed > 2 {
 		t.Errorf("%d of %d chunks changed after a 15-byte insert, want at most 2", changed, len(after))
 	}
+}
+
+// newChunks counts the chunks of after that are not in before.
+func newChunks(before map[string]bool, after [][]byte) int {
+	n := 0
+	for _, c := range after {
+		if !before[string(c)] {
+			n++
+		}
+	}
+	return n
 }
 
 func chunkSet(chunks [][]byte) map[string]bool {
