@@ -18,10 +18,3 @@ type Member struct {
 	PublicKey ed25519.PublicKey // verifies the member's attestations
 	FreeBytes uint64            // capacity hint for placement; 0 means unknown
 }
-
-// Owner describes who added an object.
-type Owner struct {
-	// Key is the owner's ed25519 public key. Holders record it in their
-	// attestations so that tombstones can be checked against it.
-	Key ed25519.PublicKey
-}
