@@ -40,16 +40,15 @@ type Core struct {
 	pending  map[ChallengeID]*Challenge
 	inflight map[checkKey]ChallengeID
 	repairs  map[ObjectID]repairJob // objects this node should fetch
-	fetching int
-	// fetchGroup holds the source group (see repairJob) of each object
-	// being fetched.
-	fetchGroup map[ObjectID]string
-	limiter    *limiter // incoming challenges, per member
-	attests    *limiter // incoming attestations, per member
-	out        Actions
-	toAttest   map[ObjectID]bool
-	checkSalt  uint64
-	deleted    map[ObjectID]bool // tombstoned: never challenged, repaired or released
+	// fetching holds, for each object being fetched, its source group
+	// (see repairJob); its length is the number of fetches in flight.
+	fetching  map[ObjectID]string
+	limiter   *limiter // incoming challenges, per member
+	attests   *limiter // incoming attestations, per member
+	out       Actions
+	toAttest  map[ObjectID]bool
+	checkSalt uint64
+	deleted   map[ObjectID]bool // tombstoned: never challenged, repaired or released
 }
 
 // localObject is an object this node holds, or is fetching.
@@ -144,7 +143,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
-		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, fetchGroup: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
+		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
 		limiter: newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 
@@ -289,159 +288,6 @@ func (c *Core) holdingChanged(obj ObjectID) {
 	}
 }
 
-// Receive verifies an attestation from delivery or anti-entropy and
-// merges it into the ledger, with the owner's policy it carries. It
-// returns one of ErrUnknownMember, ErrRevokedMember, ErrFutureIssuedAt,
-// ErrReplay, ErrBadSignature, ErrOverBound, ErrNotBound,
-// ErrNotOwnerSigned or ErrMalformed when it rejects it. The bounds apply
-// to the holder, after its signature is checked: nobody else can use up a
-// member's share.
-func (c *Core) Receive(a Attestation, now time.Time) error {
-	return c.receive(a, now, true)
-}
-
-// ReceiveStored is Receive for attestations read back from this node's
-// own storage at start: they were accepted within the bounds once, so
-// only the per-second bound is skipped.
-func (c *Core) ReceiveStored(a Attestation, now time.Time) error {
-	return c.receive(a, now, false)
-}
-
-func (c *Core) receive(a Attestation, now time.Time, limitRate bool) error {
-	if _, err := a.MarshalBinary(); err != nil {
-		return err
-	}
-	m, ok := c.members[a.Holder]
-	switch {
-	case !ok && c.revoked[a.Holder]:
-		return fmt.Errorf("attestation from %s: %w", a.Holder, ErrRevokedMember)
-	case !ok:
-		return fmt.Errorf("attestation from %s: %w", a.Holder, ErrUnknownMember)
-	case a.IssuedAt.After(now.Add(c.cfg.MaxClockSkew)):
-		return fmt.Errorf("attestation from %s issued at %s: %w", a.Holder, a.IssuedAt, ErrFutureIssuedAt)
-	}
-	old, known := c.ledger.Get(a.Object, a.Holder)
-	if known && old.Seq >= a.Seq {
-		return fmt.Errorf("attestation from %s seq %d, have %d: %w", a.Holder, a.Seq, old.Seq, ErrReplay)
-	}
-	if err := a.Verify(m.PublicKey); err != nil {
-		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
-	}
-	if err := c.withinBounds(a, known, limitRate, now); err != nil {
-		return err
-	}
-	if err := c.receivePolicy(a.Policy); err != nil {
-		return fmt.Errorf("attestation from %s: %w", a.Holder, err)
-	}
-	if a.Holder == c.self {
-		c.restoreOwn(a)
-	}
-	if c.ledger.Apply(a) {
-		c.dirty[a.Object] = true
-	}
-	return nil
-}
-
-// withinBounds applies the per-member bounds to a signed attestation of
-// its holder: attestations per second, and records of objects this node
-// does not hold (known: the ledger has a record of this holder already).
-func (c *Core) withinBounds(a Attestation, known, limitRate bool, now time.Time) error {
-	if a.Holder == c.self {
-		return nil
-	}
-	if limitRate && !c.attests.allow(a.Holder, now, c.cfg.AttestRate, c.attestBurst(a.Holder)) {
-		return fmt.Errorf("attestation from %s: %w: more than %g per second", a.Holder, ErrOverBound, c.cfg.AttestRate)
-	}
-	if !known && !c.Holds(a.Object) && c.ledger.count(a.Holder) >= c.cfg.MaxEntriesPerMember {
-		return fmt.Errorf("attestation from %s for %s: %w: %d records of objects this node does not hold", a.Holder, a.Object, ErrOverBound, c.cfg.MaxEntriesPerMember)
-	}
-	return nil
-}
-
-// attestBurst is how many attestations one member may send at once: the
-// configured burst, or as many as it has records here.
-func (c *Core) attestBurst(holder PeerID) float64 {
-	return float64(max(c.cfg.AttestBurst, c.ledger.count(holder)))
-}
-
-// receivePolicy verifies a policy relayed with an attestation and records
-// it if it is the newest. A relayed policy that does not verify rejects
-// the attestation that carried it: an honest holder relays only policies
-// it verified.
-func (c *Core) receivePolicy(p *Policy) error {
-	if p == nil {
-		return nil
-	}
-	if cur, _, ok := c.ledger.Policy(p.Object); ok && cur.equal(p) {
-		return nil // the one recorded, verified when it arrived
-	}
-	owner, err := p.Verify(c.cfg.BindOwner)
-	if err != nil {
-		return err
-	}
-	c.applyPolicy(*p, owner)
-	return nil
-}
-
-// SetPolicy records a policy this node's owner signed (or one read back
-// from storage), after verifying it as any relayed policy is. The next
-// Tick attests local copies again so the policy travels on.
-func (c *Core) SetPolicy(p Policy, now time.Time) error {
-	owner, err := p.Verify(c.cfg.BindOwner)
-	if err != nil {
-		return err
-	}
-	c.applyPolicy(p, owner)
-	return nil
-}
-
-func (c *Core) applyPolicy(p Policy, owner []byte) {
-	if !c.ledger.SetPolicy(p, owner) {
-		return
-	}
-	c.dirty[p.Object] = true
-	if lo := c.local[p.Object]; lo != nil && lo.held {
-		c.toAttest[p.Object] = true
-	}
-}
-
-// Policy returns the newest verified policy of obj and the owner key its
-// ID commits to.
-func (c *Core) Policy(obj ObjectID) (Policy, []byte, bool) { return c.ledger.Policy(obj) }
-
-// HolderLost records that holder is unreachable: each copy it claims of
-// an object this node holds stops counting at once (a timed-out check),
-// as a dead holder would otherwise count until its next challenge timed
-// out. The cost is one lookup per object this node holds.
-func (c *Core) HolderLost(holder PeerID, now time.Time) {
-	h, ok := c.ledger.peers.lookup(string(holder))
-	if !ok || holder == c.self {
-		return
-	}
-	for obj, lo := range c.local {
-		if !lo.held {
-			continue
-		}
-		e := c.ledger.objects[obj]
-		if i := e.find(h); i < 0 || e.pairs[i].flags&flagHeld == 0 {
-			continue
-		}
-		c.ledger.RecordCheck(obj, c.self, holder, now, ResultTimeout)
-		c.holdingChanged(obj)
-	}
-}
-
-// restoreOwn takes back this node's Seq and challenge records from one of
-// its own attestations read back from storage.
-func (c *Core) restoreOwn(a Attestation) {
-	c.lastSeq = max(c.lastSeq, a.Seq)
-	for _, p := range a.Proofs {
-		if _, _, ok := c.ledger.Check(a.Object, c.self, p.Peer); !ok {
-			c.ledger.RecordCheck(a.Object, c.self, p.Peer, p.At, p.Result)
-		}
-	}
-}
-
 // Tick advances the core to now and returns what the node must do.
 func (c *Core) Tick(now time.Time) Actions {
 	c.expireChallenges(now)
@@ -477,7 +323,7 @@ func (c *Core) Objects() []ObjectID {
 // Repairs returns how many fetches this node has decided on and not yet
 // started (waiting for one of MaxConcurrentRepairs slots), and how many
 // are in flight.
-func (c *Core) Repairs() (queued, fetching int) { return len(c.repairs), c.fetching }
+func (c *Core) Repairs() (queued, fetching int) { return len(c.repairs), len(c.fetching) }
 
 // evaluate brings one object's timers, challenges, repair and release
 // decisions up to date.

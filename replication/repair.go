@@ -147,11 +147,11 @@ func (c *Core) startRepairs(now time.Time) {
 		share = max(1, share-1)
 	}
 	busy := map[string]int{} // fetches in flight by group
-	for _, g := range c.fetchGroup {
+	for _, g := range c.fetching {
 		busy[g]++
 	}
 	for _, obj := range objs {
-		if c.fetching >= c.cfg.MaxConcurrentRepairs {
+		if len(c.fetching) >= c.cfg.MaxConcurrentRepairs {
 			return
 		}
 		job := c.repairs[obj]
@@ -201,15 +201,13 @@ func (c *Core) repairOrder() ([]ObjectID, int) {
 func (c *Core) startFetch(obj ObjectID, job repairJob) {
 	c.local[obj] = &localObject{fetching: true}
 	c.localChurn++
-	c.fetching++
-	c.fetchGroup[obj] = job.group
+	c.fetching[obj] = job.group
 	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: job.from})
 }
 
 // fetchEnded releases the repair slot a fetch of obj took.
 func (c *Core) fetchEnded(obj ObjectID) {
-	c.fetching--
-	delete(c.fetchGroup, obj)
+	delete(c.fetching, obj)
 }
 
 // FetchDone reports the end of a fetch started by a Fetch action. On
