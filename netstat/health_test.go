@@ -54,6 +54,26 @@ func TestFlagLaggards(t *testing.T) {
 	}
 }
 
+func TestFlagOverBound(t *testing.T) {
+	v := testViewer(t)
+	got := v.FlagOverBound([]PeerRefusals{
+		{Peer: "p9", Operator: "mallory", Region: "us", Refused: 4003, Since: epoch.Add(-2 * time.Minute),
+			Last: "replication: member is over its bound"},
+		{Peer: "p2", Refused: 1, Since: epoch, Last: "rate limited"},
+	}, epoch)
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, f.String())
+	}
+	want := []string{
+		"p2: over bound: sent more than this node accepts from one member: 1 message refused, the latest: rate limited (started just now)",
+		"p9 (mallory, us): over bound: sent more than this node accepts from one member: 4003 messages refused, the latest: replication: member is over its bound (started 2 min ago)",
+	}
+	if !reflect.DeepEqual(lines, want) {
+		t.Errorf("flagged:\n got %q\nwant %q", lines, want)
+	}
+}
+
 func TestHealthRendering(t *testing.T) {
 	h := Health{Node: "p1", MembersOnline: 4, MembersTotal: 5, StorageUsed: 1288490189, StorageFree: 40802189312,
 		ChallengesPassed: 1200, ChallengesFailed: 3, RepairQueue: 1, TombstonesPending: 2, RosterVersion: 7, AsOf: epoch}
