@@ -72,6 +72,18 @@ func (o *Owner) IndexKey() [32]byte { return o.derive("index key v1") }
 // linking one owner's objects by key.
 func (o *Owner) ObjectSecret() [32]byte { return o.derive("object secret v1") }
 
+// CatalogKey signs the heads of the owner's catalog (see package
+// catalog): members keep the latest head under its public key, so the
+// master secret alone finds the catalog again.
+func (o *Owner) CatalogKey() ed25519.PrivateKey {
+	seed := o.derive("catalog key v1")
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// CatalogSealKey seals the capability a catalog head names, so members
+// keeping heads cannot open the catalog.
+func (o *Owner) CatalogSealKey() [32]byte { return o.derive("catalog seal key v1") }
+
 // SigningKey signs what only the owner may say (tombstones, for example).
 func (o *Owner) SigningKey() ed25519.PrivateKey {
 	seed := o.derive("signing key v1")
