@@ -8,6 +8,7 @@ package keys
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,24 @@ func Generate() (*Owner, error) {
 		return nil, fmt.Errorf("generate owner secret: %w", err)
 	}
 	return &o, nil
+}
+
+// FromSecret makes owner key material from a master secret, as Secret
+// returns it (from a paper key or combined shares).
+func FromSecret(secret [32]byte) *Owner { return &Owner{master: secret} }
+
+// Secret returns the master secret, for backups only (a paper key or
+// shares): every other use goes through the keys derived from it.
+func (o *Owner) Secret() [32]byte { return o.master }
+
+// Fingerprint is a short, non-secret name of the key material that lets
+// people tell keys apart: the first 8 bytes of a key derived for that
+// purpose alone, in hex groups of four ("3f2a-91bc-0d4e-7781"). It reveals
+// nothing usable about the master secret.
+func (o *Owner) Fingerprint() string {
+	sum := o.derive("fingerprint v1")
+	h := hex.EncodeToString(sum[:8])
+	return h[0:4] + "-" + h[4:8] + "-" + h[8:12] + "-" + h[12:16]
 }
 
 // derive returns a 32-byte key for one purpose; purposes never collide
