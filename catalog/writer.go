@@ -53,6 +53,9 @@ func (w *Writer) State() WriterState { return w.state }
 // false when there is nothing new to write.
 func (w *Writer) Next(current Listing, now time.Time) (Version, bool) {
 	v := Version{Format: Format, Catalog: w.catalog, Seq: w.state.Seq + 1, Time: now.UTC(), Previous: w.state.Head}
+	if w.state.Seq == 0 && len(current) == 0 {
+		return Version{}, false // an owner who never added anything needs no catalog
+	}
 	if w.listing == nil {
 		v.Checkpoint, v.Entries = true, current.Entries()
 		return v, true

@@ -337,6 +337,7 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from s
 		return false, err
 	}
 	n.persist(ctx, tombKey(t), t)
+	n.catalogChanged()
 	switch {
 	case now && !was:
 		n.deletionApplied(ctx, t.Object)
@@ -387,7 +388,11 @@ func (n *Node) deletionLifted(ctx context.Context, obj string) {
 	d.mu.Unlock()
 	n.meta.Delete(ctx, datastore.NewKey(holdersPrefix+obj))
 	if rec, err := n.index.get(ctx, obj); err == nil {
-		if err := n.retrack(ctx, rec); err != nil {
+		if err := n.retrack(ctx, rec); err != nil && rec.Role == RoleOwner {
+			// A recovered owner's node records deleted objects with their
+			// root block only: it fetches the rest back once undeleted.
+			n.spawn(func(ctx context.Context) { n.fetchOwnBack(ctx, rec) })
+		} else if err != nil {
 			n.logger.Warn("track undeleted object", "cid", obj, "err", err)
 		}
 	}
@@ -519,6 +524,7 @@ func (n *Node) purgeDue(ctx context.Context, now time.Time) {
 		n.del.mu.Unlock()
 		n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now)
 		n.noteChanged(obj)
+		n.catalogChanged()
 		n.logger.Info("deleted object purged: its blocks are gone", "cid", obj)
 		if held {
 			n.acknowledge(ctx, obj, tombstone.PhasePurged)

@@ -43,15 +43,15 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 		}
 		return tb
 	}
-	badSig := forge(added.CID, 1, a.owner.SigningKey())
+	badSig := forge(added.CID, 1, a.ownerKeys().SigningKey())
 	badSig.Signature[0] ^= 1
 	unknown, _ := cid.Decode("bafkqaaa")
 	for name, forged := range map[string]tombstone.Tombstone{
-		"another member's owner key": forge(added.CID, 1, b.owner.SigningKey()),
+		"another member's owner key": forge(added.CID, 1, b.ownerKeys().SigningKey()),
 		"a stranger's key":           forge(added.CID, 1, stranger),
 		"a bad signature":            badSig,
-		"an unknown object":          forge(unknown.String(), 1, a.owner.SigningKey()),
-		"an absurd version":          forge(added.CID, 1<<40, a.owner.SigningKey()),
+		"an unknown object":          forge(unknown.String(), 1, a.ownerKeys().SigningKey()),
+		"an absurd version":          forge(added.CID, 1<<40, a.ownerKeys().SigningKey()),
 	} {
 		if changed, err := a.applyTombstone(ctx, forged, ""); changed || err == nil {
 			t.Errorf("tombstone with %s: changed %v, err %v; want a rejection", name, changed, err)

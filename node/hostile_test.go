@@ -66,7 +66,7 @@ func junkDeletions(t *testing.T, obj string, owner ed25519.PublicKey, a, b *Node
 	strangerID := peerOf(t, stranger)
 	tombs := map[string]tombstone.Tombstone{
 		"unsigned owner tombstone":                   tomb(obj, tombstone.KindOwner, owner, stranger, unsign),
-		"mis-signed owner tombstone":                 tomb(obj, tombstone.KindOwner, owner, b.owner.SigningKey(), flip),
+		"mis-signed owner tombstone":                 tomb(obj, tombstone.KindOwner, owner, b.ownerKeys().SigningKey(), flip),
 		"owner tombstone signed by another key":      tomb(obj, tombstone.KindOwner, stranger.Public().(ed25519.PublicKey), stranger, keep),
 		"takedown signed by a member, not authority": tomb(obj, tombstone.KindTakedown, b.nodeKey.Public().(ed25519.PublicKey), b.nodeKey, keep),
 		"unsigned takedown in the authority's name":  tomb(obj, tombstone.KindTakedown, a.currentRoster().AuthorityKey, stranger, unsign),
@@ -87,7 +87,7 @@ func junkDeletions(t *testing.T, obj string, owner ed25519.PublicKey, a, b *Node
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknown := tomb(cid.NewCidV1(cid.Raw, h).String(), tombstone.KindOwner, owner, b.owner.SigningKey(), keep)
+	unknown := tomb(cid.NewCidV1(cid.Raw, h).String(), tombstone.KindOwner, owner, b.ownerKeys().SigningKey(), keep)
 	unverifiable = append(unverifiable, junkMessage{"owner tombstone for an object whose owner is unknown", unknown.Object, marshal(t, unknown), tombKey(unknown)})
 	return refused, unverifiable
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-datastore"
@@ -36,6 +37,9 @@ type ObjectRecord struct {
 	StoredBytes int64     `json:"stored_bytes"`
 	Replicas    int       `json:"replicas,omitempty"`
 	AddedAt     time.Time `json:"added_at"`
+	// Catalog marks a version of the owner's catalog: owned and
+	// replicated, but kept out of listings.
+	Catalog bool `json:"catalog,omitempty"`
 	// Sealed holds the name and capability, sealed under the owner's index
 	// key, so the index on disk gives neither away.
 	Sealed []byte `json:"sealed,omitempty"`
@@ -50,8 +54,10 @@ type ownerSecrets struct {
 // index stores object records in the node's datastore, durably.
 type index struct {
 	ds  datastore.Batching
-	key [32]byte // the owner's index key
+	key atomic.Pointer[[32]byte] // the owner's index key
 }
+
+func (ix *index) setKey(k [32]byte) { ix.key.Store(&k) }
 
 func objectKey(id string) datastore.Key { return datastore.NewKey("/objects/" + id) }
 
@@ -106,7 +112,21 @@ func (ix *index) seal(s ownerSecrets) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	aead, err := chacha20poly1305.NewX(ix.key[:])
+	return ix.sealBytes(plain)
+}
+
+func (ix *index) open(sealed []byte) (ownerSecrets, error) {
+	var s ownerSecrets
+	plain, err := ix.openBytes(sealed)
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(plain, &s)
+}
+
+// sealBytes seals plain under the owner's index key.
+func (ix *index) sealBytes(plain []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(ix.key.Load()[:])
 	if err != nil {
 		return nil, err
 	}
@@ -117,18 +137,18 @@ func (ix *index) seal(s ownerSecrets) ([]byte, error) {
 	return aead.Seal(nonce, nonce, plain, nil), nil
 }
 
-func (ix *index) open(sealed []byte) (ownerSecrets, error) {
-	var s ownerSecrets
-	aead, err := chacha20poly1305.NewX(ix.key[:])
+// openBytes opens what sealBytes sealed.
+func (ix *index) openBytes(sealed []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(ix.key.Load()[:])
 	if err != nil {
-		return s, err
+		return nil, err
 	}
 	if len(sealed) < aead.NonceSize() {
-		return s, errors.New("sealed record is truncated")
+		return nil, errors.New("sealed record is truncated")
 	}
 	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
 	if err != nil {
-		return s, fmt.Errorf("open sealed record: %w", err)
+		return nil, fmt.Errorf("open sealed record: %w", err)
 	}
-	return s, json.Unmarshal(plain, &s)
+	return plain, nil
 }

@@ -47,7 +47,9 @@ type Node struct {
 	// Set at construction, read-only afterwards.
 	cfg    config.Config
 	logger *slog.Logger
-	owner  *keys.Owner
+	// owner is the unlocked owner key material; `cairn recover` replaces
+	// it on a node that owns nothing yet (see ownerKeys).
+	owner atomic.Pointer[keys.Owner]
 	// passphrase seals the authority key in the repository (nil: the
 	// repository's keys are not sealed).
 	passphrase []byte
@@ -84,6 +86,8 @@ type Node struct {
 	rejected        rejections         // other refused messages, by kind
 	repairLimit     *rate.Limiter      // paces repair fetches; nil: no limit
 	del             *deletions         // tombstones, reference counts, hidden blocks
+	cat             catalogState       // the owner's catalog and every member's catalog head
+	recovering      atomic.Bool        // set while Recover or AdoptOwner runs: adds wait for the owner key
 	nodeKey         ed25519.PrivateKey // the identity key, signing acknowledgements
 }
 
@@ -106,7 +110,8 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if opts.Owner == nil {
 		return nil, errors.New("node: no owner key material given")
 	}
-	n := &Node{cfg: r.Config, logger: opts.Logger, owner: opts.Owner, passphrase: opts.Passphrase, repo: r, gater: &gater{}}
+	n := &Node{cfg: r.Config, logger: opts.Logger, passphrase: opts.Passphrase, repo: r, gater: &gater{}}
+	n.owner.Store(opts.Owner)
 	if mib := r.Config.Replication.RepairMiBPerSec; mib > 0 {
 		n.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
 	}
@@ -118,7 +123,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 			n.Close()
 		}
 	}()
-	if err := n.openStorage(r); err != nil {
+	if err := n.openStorage(r, opts.Owner); err != nil {
 		return nil, err
 	}
 	stored, err := storedRoster(r)
@@ -136,13 +141,16 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.spawn(n.keepMembersConnected)
+	if err := n.startCatalog(context.Background()); err != nil {
+		return nil, err
+	}
 	if err := n.startEvents(r); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
-func (n *Node) openStorage(r *repo.Repo) error {
+func (n *Node) openStorage(r *repo.Repo, owner *keys.Owner) error {
 	bs, err := blockstore.Open(r.Path(repo.BlocksDir), blockstore.DefaultConfig(), n.logger)
 	if err != nil {
 		return fmt.Errorf("open block store: %w", err)
@@ -161,7 +169,8 @@ func (n *Node) openStorage(r *repo.Repo) error {
 		return fmt.Errorf("open index %s: %w", dir, err)
 	}
 	n.meta = meta
-	n.index = &index{ds: meta, key: n.owner.IndexKey()}
+	n.index = &index{ds: meta}
+	n.index.setKey(owner.IndexKey())
 	return nil
 }
 

@@ -41,6 +41,9 @@ type AddResult struct {
 // blocks are synced to disk: an add that fails or is killed leaves nothing
 // listed.
 func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (AddResult, error) {
+	if n.recovering.Load() {
+		return AddResult{}, fmt.Errorf("add: %w; add again when it is done", ErrRecovering)
+	}
 	replicas := opts.Replicas
 	if replicas == 0 {
 		replicas = n.cfg.Add.Replicas
@@ -55,6 +58,7 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	if err := n.recordOwned(ctx, res, opts.Name, replicas); err != nil {
 		return AddResult{}, err
 	}
+	n.catalogChanged()
 	// Tracking also announces the object in the DHT.
 	if err := n.trackAdded(ctx, res.Root, replicas); err != nil {
 		n.logger.Warn("replication does not track the new object", "cid", res.Root, "err", err)
@@ -68,11 +72,11 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 
 func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (object.Result, error) {
 	batch := n.blocks.NewBatch()
-	addOpts := object.AddOptions{Unencrypted: opts.Unencrypted, OwnerSecret: n.owner.ObjectSecret()}
+	addOpts := object.AddOptions{Unencrypted: opts.Unencrypted, OwnerSecret: n.ownerKeys().ObjectSecret()}
 	if opts.New {
 		addOpts.Salt = []byte(time.Now().UTC().Format(time.RFC3339Nano))
 	}
-	res, err := object.Add(ctx, src, n.owner.ContentSecret(), batch, addOpts)
+	res, err := object.Add(ctx, src, n.ownerKeys().ContentSecret(), batch, addOpts)
 	if err != nil {
 		batch.Discard()
 		return object.Result{}, fmt.Errorf("add: %w", err)
@@ -269,6 +273,9 @@ func (n *Node) List(ctx context.Context) ([]ObjectInfo, error) {
 	}
 	out := make([]ObjectInfo, 0, len(recs))
 	for _, r := range recs {
+		if r.Catalog {
+			continue // the owner's catalog is shown by `cairn catalog`
+		}
 		info := ObjectInfo{ObjectRecord: r}
 		if len(r.Sealed) > 0 {
 			s, err := n.index.open(r.Sealed)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/replication"
 )
@@ -84,7 +85,7 @@ func (n *Node) boundOwner(ctx context.Context, object string) ed25519.PublicKey 
 func (n *Node) objectSigningKey(ctx context.Context, root cid.Cid) (ed25519.PrivateKey, error) {
 	raw, err := n.rootBlock(ctx, root)
 	if err == nil {
-		key, kerr := object.OwnerKey(n.owner.ObjectSecret(), raw)
+		key, kerr := object.OwnerKey(n.ownerKeys().ObjectSecret(), raw)
 		switch {
 		case kerr == nil:
 			return key, nil
@@ -95,7 +96,7 @@ func (n *Node) objectSigningKey(ctx context.Context, root cid.Cid) (ed25519.Priv
 		}
 	}
 	if rec, rerr := n.index.get(ctx, root.String()); rerr == nil && rec.Role == RoleOwner {
-		return n.owner.SigningKey(), nil // format 1: the index is the only record
+		return n.ownerKeys().SigningKey(), nil // format 1: the index is the only record
 	}
 	return nil, fmt.Errorf("%w: %s was not added by this node's owner", ErrNotOwner, root)
 }
@@ -115,7 +116,7 @@ func (n *Node) setOwnPolicy(ctx context.Context, root cid.Cid, target int) error
 	if err != nil {
 		return err
 	}
-	key, err := object.OwnerKey(n.owner.ObjectSecret(), raw)
+	key, err := object.OwnerKey(n.ownerKeys().ObjectSecret(), raw)
 	if errors.Is(err, object.ErrNoBoundOwner) {
 		return nil
 	}
@@ -132,3 +133,6 @@ func (n *Node) setOwnPolicy(ctx context.Context, root cid.Cid, target int) error
 	}
 	return nil
 }
+
+// ownerKeys returns the owner key material the node works with now.
+func (n *Node) ownerKeys() *keys.Owner { return n.owner.Load() }

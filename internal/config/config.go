@@ -29,6 +29,14 @@ type Config struct {
 	Fetch       Fetch       `toml:"fetch"`
 	Replication Replication `toml:"replication"`
 	Deletion    Deletion    `toml:"deletion"`
+	Catalog     Catalog     `toml:"catalog"`
+}
+
+// Catalog tunes the owner's catalog kept in the federation.
+type Catalog struct {
+	// Interval batches the catalog's changes: a new version is written at
+	// most this often, and this long after a change at the latest.
+	Interval Duration `toml:"interval"`
 }
 
 // Swarm configures the libp2p host.
@@ -133,7 +141,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -242,6 +250,13 @@ func (c Config) validateDeletion() error {
 		return invalid("deletion.retention", "must be at least deletion.trash_window (%s), got %s", d.TrashWindow, d.Retention)
 	case d.AckTimeout.Duration <= 0:
 		return invalid("deletion.ack_timeout", "must be positive, got %s", d.AckTimeout)
+	}
+	return nil
+}
+
+func (c Config) validateCatalog() error {
+	if i := c.Catalog.Interval.Duration; i < 100*time.Millisecond || i > 24*time.Hour {
+		return invalid("catalog.interval", "must be between 100ms and 24h, got %s", i)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/blockstore"
@@ -44,6 +45,9 @@ type Backend interface {
 	Delete(ctx context.Context, cid string) (node.DeletionResult, error)
 	Undelete(ctx context.Context, cid string) (node.DeletionResult, error)
 	Takedown(ctx context.Context, cid, reason string, lift bool) (node.DeletionResult, error)
+	Recover(ctx context.Context, owner *keys.Owner, opts node.RecoverOptions) (node.RecoverReport, error)
+	AdoptOwner(ctx context.Context, owner *keys.Owner) error
+	Catalog() node.CatalogInfo
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -81,6 +85,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.federationRoutes(mux)
 	s.statusRoutes(mux)
 	s.deletionRoutes(mux)
+	s.recoverRoutes(mux)
 	profilingRoutes(mux)
 	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
@@ -299,6 +304,9 @@ var errorStatuses = []struct {
 	{node.ErrNotDeleted, http.StatusConflict},
 	{node.ErrDeleted, http.StatusGone},
 	{node.ErrGone, http.StatusGone},
+	{node.ErrOwnsObjects, http.StatusConflict},
+	{node.ErrRecovering, http.StatusConflict},
+	{node.ErrNoCatalog, http.StatusNotFound},
 	{node.ErrNoPeers, http.StatusServiceUnavailable},
 	{blockstore.ErrNoSpace, http.StatusInsufficientStorage},
 }

@@ -205,6 +205,20 @@ func (r *Repo) Owner(passphrase []byte) (*keys.Owner, error) {
 	return keys.Unmarshal(data, passphrase)
 }
 
+// WriteOwner replaces the owner's key material, sealed under the
+// passphrase when one is given: `cairn recover` and `cairn key import`
+// on a node whose owner has added nothing yet.
+func (r *Repo) WriteOwner(o *keys.Owner, passphrase []byte) error {
+	data, err := o.Marshal(passphrase)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(r.Path(OwnerFile), data, 0o600); err != nil {
+		return fmt.Errorf("store owner key: %w", err)
+	}
+	return nil
+}
+
 // Token reads the API token.
 func (r *Repo) Token() (string, error) {
 	data, err := os.ReadFile(r.Path(TokenFile))

@@ -1,0 +1,310 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+
+	"github.com/cairn-fed/cairn/catalog"
+	"github.com/cairn-fed/cairn/internal/object"
+)
+
+// The owner's catalog (package catalog): this node writes a new version
+// when its owner's listing changed, at most once per catalog.interval,
+// as an ordinary encrypted object that replicates like any other, and
+// publishes a head naming it to every member.
+
+// writerStateKey holds the catalog writer's state, sealed under the index
+// key (it names the latest version's capability).
+var writerStateKey = datastore.NewKey("/catalog/writer")
+
+// catalogState is the node's side of its owner's catalog.
+type catalogState struct {
+	// flush serialises writing versions; held across the object's store,
+	// never taken while mu is held.
+	flush sync.Mutex
+
+	mu     sync.Mutex
+	writer *catalog.Writer // nil until the first flush; guarded by mu
+	// changes counts the times the listing may have changed, and written
+	// how many of those the latest version took in; guarded by mu.
+	changes, written uint64
+	lastWritten      time.Time      // guarded by mu
+	heads       *catalog.Heads  // every member's latest head, this owner's too; guarded by mu
+}
+
+// CatalogInfo is what `cairn catalog` shows of the owner's catalog.
+type CatalogInfo struct {
+	Fingerprint string    `json:"catalog_key"`
+	Version     uint64    `json:"version"`
+	Object      string    `json:"cid,omitempty"`
+	WrittenAt   time.Time `json:"written_at,omitzero"`
+	// Pending is set while changes wait for the next version.
+	Pending bool `json:"pending"`
+}
+
+// catalogChanged notes that the owner's listing may have changed; the
+// catalog loop writes a version within catalog.interval.
+func (n *Node) catalogChanged() {
+	n.cat.mu.Lock()
+	n.cat.changes++
+	n.cat.mu.Unlock()
+}
+
+// catalogLoop writes a new version when the listing changed and the last
+// version is at least catalog.interval old.
+func (n *Node) catalogLoop(ctx context.Context) {
+	interval := n.cfg.Catalog.Interval.Duration
+	tick := time.NewTicker(max(interval/4, 50*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			n.cat.mu.Lock()
+			due := n.cat.changes != n.cat.written && now.Sub(n.cat.lastWritten) >= interval
+			n.cat.mu.Unlock()
+			if !due {
+				continue
+			}
+			if err := n.writeCatalog(ctx); err != nil && ctx.Err() == nil {
+				n.logger.Warn("write the owner's catalog", "err", err)
+			}
+		}
+	}
+}
+
+// writeCatalog writes the next version of the owner's catalog, if the
+// listing changed, and publishes its head.
+func (n *Node) writeCatalog(ctx context.Context) error {
+	n.cat.flush.Lock()
+	defer n.cat.flush.Unlock()
+	n.cat.mu.Lock()
+	seen := n.cat.changes
+	n.cat.mu.Unlock()
+	listing, err := n.ownerListing(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := n.catalogWriter(ctx, listing)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	n.cat.mu.Lock()
+	v, ok := w.Next(listing, now)
+	if !ok {
+		n.cat.written = seen
+	}
+	n.cat.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	capability, err := n.storeCatalogVersion(ctx, v)
+	if err != nil {
+		return err
+	}
+	n.cat.mu.Lock()
+	w.Written(v, capability, listing)
+	state := w.State()
+	n.cat.lastWritten, n.cat.written = now, seen
+	n.cat.mu.Unlock()
+	if err := n.saveWriterState(ctx, state); err != nil {
+		n.logger.Warn("save the catalog writer's state", "err", err)
+	}
+	n.logger.Info("catalog version written", "version", v.Seq, "checkpoint", v.Checkpoint, "changes", len(v.Changes), "entries", len(listing))
+	return n.publishOwnHead(ctx, v.Seq, capability, now)
+}
+
+// catalogWriter returns the writer, making it from the saved state on
+// first use.
+func (n *Node) catalogWriter(ctx context.Context, listing catalog.Listing) (*catalog.Writer, error) {
+	n.cat.mu.Lock()
+	w := n.cat.writer
+	n.cat.mu.Unlock()
+	if w != nil {
+		return w, nil
+	}
+	state, err := n.loadWriterState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w = catalog.NewWriter(n.catalogID(), state, listing)
+	n.cat.mu.Lock()
+	n.cat.writer = w
+	n.cat.mu.Unlock()
+	return w, nil
+}
+
+// catalogID is the hex catalog key of this node's owner.
+func (n *Node) catalogID() string {
+	return catalog.KeyID(n.ownerKeys().CatalogKey().Public().(ed25519.PublicKey))
+}
+
+// storeCatalogVersion stores v as an encrypted object of the owner's,
+// kept out of listings, and tracks it for replication. It returns the
+// version's capability.
+func (n *Node) storeCatalogVersion(ctx context.Context, v catalog.Version) (string, error) {
+	data, err := v.Encode()
+	if err != nil {
+		return "", err
+	}
+	res, err := n.store(ctx, object.NewReaderSource("catalog", bytes.NewReader(data)), AddOptions{})
+	if err != nil {
+		return "", fmt.Errorf("store catalog version %d: %w", v.Seq, err)
+	}
+	if err := n.recordCatalogVersion(ctx, res.Root, res.Capability.String(), res.StoredBytes, res.Size); err != nil {
+		return "", err
+	}
+	return res.Capability.String(), nil
+}
+
+// recordCatalogVersion records a version of the owner's catalog as an
+// owned object kept out of listings, and tracks it for replication.
+func (n *Node) recordCatalogVersion(ctx context.Context, root cid.Cid, capability string, stored, size int64) error {
+	sealed, err := n.index.seal(ownerSecrets{Capability: capability})
+	if err != nil {
+		return fmt.Errorf("seal catalog capability: %w", err)
+	}
+	replicas := n.cfg.Add.Replicas
+	rec := ObjectRecord{ID: root.String(), Role: RoleOwner, Catalog: true, Encrypted: true, Size: size,
+		StoredBytes: stored, Replicas: replicas, AddedAt: time.Now().UTC(), Sealed: sealed}
+	if err := n.index.put(ctx, rec); err != nil {
+		return err
+	}
+	if err := n.trackAdded(ctx, root, replicas); err != nil {
+		n.logger.Warn("replication does not track the catalog version", "cid", root, "err", err)
+	}
+	return nil
+}
+
+// ownerListing is the owner's listing as the catalog records it: every
+// object the owner added (catalog versions aside), with its deletion.
+func (n *Node) ownerListing(ctx context.Context) (catalog.Listing, error) {
+	recs, err := n.index.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := catalog.Listing{}
+	for _, r := range recs {
+		if r.Role != RoleOwner || r.Catalog {
+			continue
+		}
+		e, err := n.catalogEntry(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		l[r.ID] = e
+	}
+	return l, nil
+}
+
+func (n *Node) catalogEntry(ctx context.Context, r ObjectRecord) (catalog.Entry, error) {
+	s, err := n.index.open(r.Sealed)
+	if err != nil {
+		return catalog.Entry{}, fmt.Errorf("catalog entry of %s: %w", r.ID, err)
+	}
+	root, err := cid.Decode(r.ID)
+	if err != nil {
+		return catalog.Entry{}, fmt.Errorf("catalog entry of %s: %w", r.ID, err)
+	}
+	raw, err := n.rootBlock(ctx, root)
+	if err != nil {
+		return catalog.Entry{}, fmt.Errorf("catalog entry: %w", err)
+	}
+	e := catalog.Entry{Object: r.ID, Name: s.Name, Capability: s.Capability, Root: raw, Target: r.Replicas,
+		Encrypted: r.Encrypted, Size: r.Size, AddedAt: r.AddedAt}
+	n.del.mu.Lock()
+	t, _ := n.del.set.Get(r.ID)
+	n.del.mu.Unlock()
+	if t.Owner.Deleted {
+		at := t.Owner.IssuedAt.UTC()
+		e.DeletedAt = &at
+	}
+	return e, nil
+}
+
+func (n *Node) loadWriterState(ctx context.Context) (catalog.WriterState, error) {
+	var state catalog.WriterState
+	sealed, err := n.meta.Get(ctx, writerStateKey)
+	if errors.Is(err, datastore.ErrNotFound) {
+		return state, nil
+	}
+	if err != nil {
+		return state, fmt.Errorf("read the catalog writer's state: %w", err)
+	}
+	plain, err := n.index.openBytes(sealed)
+	if err != nil {
+		n.logger.Warn("the catalog writer's state does not open with this owner key; starting a new catalog", "err", err)
+		return catalog.WriterState{}, nil
+	}
+	if err := json.Unmarshal(plain, &state); err != nil {
+		return catalog.WriterState{}, fmt.Errorf("decode the catalog writer's state: %w", err)
+	}
+	return state, nil
+}
+
+func (n *Node) saveWriterState(ctx context.Context, state catalog.WriterState) error {
+	plain, err := json.Marshal(state)
+	if err != nil {
+		return err
+	}
+	sealed, err := n.index.sealBytes(plain)
+	if err != nil {
+		return err
+	}
+	return n.meta.Put(ctx, writerStateKey, sealed)
+}
+
+// publishOwnHead signs the head naming version seq, keeps it, and sends
+// it to every connected member.
+func (n *Node) publishOwnHead(ctx context.Context, seq uint64, capability string, now time.Time) error {
+	owner := n.ownerKeys()
+	priv := owner.CatalogKey()
+	var nonce [24]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return fmt.Errorf("seal catalog head: %w", err)
+	}
+	h := catalog.Head{Seq: seq, Time: now}
+	h.Sealed = catalog.Seal(owner.CatalogSealKey(), priv.Public().(ed25519.PublicKey), seq, capability, nonce)
+	h.Sign(priv)
+	if _, err := n.offerHead(ctx, h, n.host.ID().String()); err != nil {
+		return fmt.Errorf("keep own catalog head: %w", err)
+	}
+	for _, p := range n.host.Network().Peers() {
+		n.spawn(func(ctx context.Context) { n.pushHead(ctx, p, h) })
+	}
+	return nil
+}
+
+// Catalog reports on the owner's catalog.
+func (n *Node) Catalog() CatalogInfo {
+	pub := n.ownerKeys().CatalogKey().Public().(ed25519.PublicKey)
+	info := CatalogInfo{Fingerprint: catalog.KeyID(pub)[:16]}
+	n.cat.mu.Lock()
+	defer n.cat.mu.Unlock()
+	info.Pending = n.cat.changes != n.cat.written
+	if h, ok := n.cat.heads.Get(pub); ok {
+		info.Version, info.WrittenAt = h.Seq, h.Time
+	}
+	// The writer knows of a version before its head is published.
+	if n.cat.writer != nil && n.cat.writer.State().Seq > info.Version {
+		info.Version, info.WrittenAt = n.cat.writer.State().Seq, n.cat.lastWritten
+	}
+	if n.cat.writer != nil {
+		if c, err := object.ParseCapability(n.cat.writer.State().Head); err == nil {
+			info.Object = c.Root().String()
+		}
+	}
+	return info
+}

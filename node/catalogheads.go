@@ -1,0 +1,250 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/cairn-fed/cairn/catalog"
+	"github.com/cairn-fed/cairn/internal/wire"
+)
+
+// CatalogProtocol carries catalog heads between members: one request
+// frame (a head the sender publishes, or a catalog key it asks about) and
+// one reply frame.
+const CatalogProtocol = protocol.ID(ProtocolPrefix + "/catalog/1.0.0")
+
+// Limits of the catalog protocol.
+const (
+	maxCatalogFrame = 4 << 10
+	catalogTimeout  = 15 * time.Second
+)
+
+const headsPrefix = "/catalog/heads/"
+
+// catalogRequest is a catalog protocol request: exactly one of Put and
+// Get.
+type catalogRequest struct {
+	Put *catalog.Head `json:"put,omitempty"`
+	Get []byte        `json:"get,omitempty"` // a catalog key
+}
+
+// catalogReply answers a request: the head asked for, if kept, or why a
+// published head was refused.
+type catalogReply struct {
+	Head  *catalog.Head `json:"head,omitempty"`
+	Error string        `json:"error,omitempty"`
+}
+
+// storedHead is a kept head as the datastore holds it.
+type storedHead struct {
+	Head      catalog.Head `json:"head"`
+	Publisher string       `json:"publisher"`
+}
+
+// startCatalog restores the kept heads, serves the catalog protocol, sends
+// this owner's head to every member that connects, and starts writing the
+// catalog.
+func (n *Node) startCatalog(ctx context.Context) error {
+	n.cat.heads = catalog.NewHeads()
+	n.cat.changes++ // the listing may have changed while the node was down
+	err := n.eachStored(ctx, headsPrefix, func(_ string, v []byte) error {
+		var s storedHead
+		if err := json.Unmarshal(v, &s); err != nil {
+			return err
+		}
+		_, err := n.cat.heads.Offer(s.Head, s.Publisher, time.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n.handle(CatalogProtocol, n.handleCatalogStream)
+	n.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			if h, ok := n.ownHead(); ok {
+				p := c.RemotePeer()
+				n.spawn(func(ctx context.Context) { n.pushHead(ctx, p, h) })
+			}
+		},
+	})
+	n.spawn(n.catalogLoop)
+	return nil
+}
+
+// ownHead returns the latest head of this owner's catalog.
+func (n *Node) ownHead() (catalog.Head, bool) {
+	pub := n.ownerKeys().CatalogKey().Public().(ed25519.PublicKey)
+	n.cat.mu.Lock()
+	defer n.cat.mu.Unlock()
+	if n.cat.heads == nil {
+		return catalog.Head{}, false
+	}
+	return n.cat.heads.Get(pub)
+}
+
+// offerHead keeps h if it is valid and newer than the head kept, and
+// stores it durably.
+func (n *Node) offerHead(ctx context.Context, h catalog.Head, publisher string) (bool, error) {
+	n.cat.mu.Lock()
+	changed, err := n.cat.heads.Offer(h, publisher, time.Now())
+	n.cat.mu.Unlock()
+	if err != nil || !changed {
+		return false, err
+	}
+	data, err := json.Marshal(storedHead{Head: h, Publisher: publisher})
+	if err != nil {
+		return true, err
+	}
+	key := datastore.NewKey(headsPrefix + hex.EncodeToString(h.Catalog))
+	if err := n.meta.Put(ctx, key, data); err != nil {
+		return true, fmt.Errorf("store catalog head: %w", err)
+	}
+	return true, nil
+}
+
+// handleCatalogStream answers one catalog request. A published head is
+// attributed to the member that sent it: its bound counts it.
+func (n *Node) handleCatalogStream(s network.Stream) {
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(catalogTimeout))
+	from := s.Conn().RemotePeer()
+	frame, err := wire.ReadFrame(bufio.NewReader(s), maxCatalogFrame)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	var req catalogRequest
+	var reply catalogReply
+	switch err := json.Unmarshal(frame, &req); {
+	case err != nil || (req.Put == nil) == (req.Get == nil):
+		reply.Error = "a catalog request puts one head or gets one key"
+	case req.Put != nil:
+		reply.Error = n.receiveHead(*req.Put, from)
+	default:
+		n.cat.mu.Lock()
+		if h, ok := n.cat.heads.Get(req.Get); ok {
+			reply.Head = &h
+		}
+		n.cat.mu.Unlock()
+	}
+	data, _ := json.Marshal(reply)
+	if err := wire.WriteFrame(s, data); err != nil {
+		s.Reset()
+	}
+}
+
+// receiveHead keeps a head a member published, and returns why it was
+// refused, if it was.
+func (n *Node) receiveHead(h catalog.Head, from peer.ID) string {
+	ctx, cancel := context.WithTimeout(context.Background(), catalogTimeout)
+	defer cancel()
+	_, err := n.offerHead(ctx, h, from.String())
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, catalog.ErrOverBound):
+		n.rejected.noteOverBound(n.logger, "catalog head", from.String(), err, time.Now())
+	default:
+		n.rejected.note(n.logger, "catalog head", from.String(), err)
+	}
+	return err.Error()
+}
+
+// pushHead sends h to p, which keeps it.
+func (n *Node) pushHead(ctx context.Context, p peer.ID, h catalog.Head) {
+	if _, err := n.catalogExchange(ctx, p, catalogRequest{Put: &h}); err != nil && ctx.Err() == nil {
+		n.logger.Debug("send catalog head", "peer", p, "err", err)
+	}
+}
+
+// catalogExchange sends one request to p and reads its reply.
+func (n *Node) catalogExchange(ctx context.Context, p peer.ID, req catalogRequest) (catalogReply, error) {
+	var reply catalogReply
+	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, p, CatalogProtocol)
+	if err != nil {
+		return reply, err
+	}
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(catalogTimeout))
+	data, err := json.Marshal(req)
+	if err != nil {
+		return reply, err
+	}
+	if err := wire.WriteFrame(s, data); err != nil {
+		s.Reset()
+		return reply, err
+	}
+	frame, err := wire.ReadFrame(bufio.NewReader(s), maxCatalogFrame)
+	if err != nil {
+		return reply, err
+	}
+	if err := json.Unmarshal(frame, &reply); err != nil {
+		return reply, fmt.Errorf("catalog reply from %s: %w", p, err)
+	}
+	if reply.Error != "" {
+		return reply, fmt.Errorf("%s refused: %s", p, reply.Error)
+	}
+	return reply, nil
+}
+
+// findHead asks every connected member for the latest head of a catalog
+// and returns the newest that verifies, and how many members answered.
+// Members can withhold or replay an old head, not forge one.
+func (n *Node) findHead(ctx context.Context, pub ed25519.PublicKey) (catalog.Head, int, error) {
+	var best catalog.Head
+	asked := 0
+	if h, ok := n.headKept(pub); ok {
+		best = h
+	}
+	type answer struct {
+		head *catalog.Head
+		err  error
+	}
+	peers := n.host.Network().Peers()
+	answers := make(chan answer, len(peers))
+	for _, p := range peers {
+		go func() {
+			r, err := n.catalogExchange(ctx, p, catalogRequest{Get: pub})
+			answers <- answer{r.Head, err}
+		}()
+	}
+	for range peers {
+		a := <-answers
+		if a.err != nil {
+			continue
+		}
+		asked++
+		if a.head == nil || !ed25519.PublicKey(a.head.Catalog).Equal(pub) {
+			continue
+		}
+		if err := a.head.Verify(time.Now()); err != nil || a.head.Seq <= best.Seq {
+			continue
+		}
+		best = *a.head
+	}
+	if best.Seq == 0 {
+		return best, asked, errNoCatalog
+	}
+	return best, asked, nil
+}
+
+var errNoCatalog = errors.New("no member keeps a catalog for this owner key")
+
+func (n *Node) headKept(pub ed25519.PublicKey) (catalog.Head, bool) {
+	n.cat.mu.Lock()
+	defer n.cat.mu.Unlock()
+	return n.cat.heads.Get(pub)
+}

@@ -1,0 +1,340 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-fed/cairn/catalog"
+	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/internal/object"
+)
+
+// Errors of recovery callers branch on.
+var (
+	// ErrOwnsObjects means the node's owner added objects already, under
+	// another key: recovering there would mix two owners' objects.
+	ErrOwnsObjects = errors.New("node: this node's owner has added objects already, under another owner key; recover on a fresh node (cairn init, then join the federation)")
+	// ErrNoCatalog means no connected member keeps a catalog head for
+	// the owner key given.
+	ErrNoCatalog = errors.New("node: no catalog found for this owner key")
+	// ErrRecovering means a recovery is running already.
+	ErrRecovering = errors.New("node: a recovery is running already")
+)
+
+// RecoverOptions are the choices of `cairn recover`.
+type RecoverOptions struct {
+	// At restores the listing as it was at this time; zero: the latest.
+	At time.Time
+}
+
+// RecoveredObject is one object recovery found in the catalog.
+type RecoveredObject struct {
+	CID     string `json:"cid"`
+	Name    string `json:"name,omitempty"`
+	Deleted bool   `json:"deleted,omitempty"`
+	// Error says why the object was not restored.
+	Error string `json:"error,omitempty"`
+}
+
+// RecoverReport says what recovery found and what it could not reach.
+type RecoverReport struct {
+	Fingerprint    string            `json:"fingerprint"`
+	CatalogVersion uint64            `json:"catalog_version"`
+	CatalogTime    time.Time         `json:"catalog_time"`
+	At             time.Time         `json:"at,omitzero"`
+	MembersAsked   int               `json:"members_asked"`
+	Restored       []RecoveredObject `json:"restored"`
+	Unreachable    []RecoveredObject `json:"unreachable,omitempty"`
+}
+
+// AdoptOwner makes owner this node's owner key, for an owner restoring
+// their key on a new machine: written to the repository (sealed under the
+// daemon's passphrase, if it has one) and used from now on. It refuses
+// when the node's current owner has added objects under another key.
+func (n *Node) AdoptOwner(ctx context.Context, owner *keys.Owner) error {
+	if !n.recovering.CompareAndSwap(false, true) {
+		return ErrRecovering
+	}
+	defer n.recovering.Store(false)
+	return n.adoptOwner(ctx, owner)
+}
+
+func (n *Node) adoptOwner(ctx context.Context, owner *keys.Owner) error {
+	if n.ownerKeys().Secret() == owner.Secret() {
+		return nil
+	}
+	recs, err := n.index.list(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Role == RoleOwner {
+			return ErrOwnsObjects
+		}
+	}
+	if err := n.repo.WriteOwner(owner, n.passphrase); err != nil {
+		return err
+	}
+	n.owner.Store(owner)
+	n.index.setKey(owner.IndexKey())
+	n.cat.mu.Lock()
+	n.cat.writer = nil // the next version goes on from the recovered head
+	n.cat.mu.Unlock()
+	n.logger.Info("owner key replaced", "fingerprint", owner.Fingerprint())
+	return nil
+}
+
+// Recover restores, on a node admitted to the federation, what an owner
+// who lost their machine had: it finds the latest head of the owner's
+// catalog among the members, walks the catalog back to the time asked
+// for, adopts the owner key, and restores every object of the listing:
+// fetched and pinned again when live, recorded (for undelete) when
+// deleted. Objects no member serves are reported, not listed.
+func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptions) (RecoverReport, error) {
+	if !n.recovering.CompareAndSwap(false, true) {
+		return RecoverReport{}, ErrRecovering
+	}
+	defer n.recovering.Store(false)
+	report := RecoverReport{Fingerprint: owner.Fingerprint(), At: opts.At}
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	head, capability, err := n.recoverHead(ctx, owner, &report)
+	if err != nil {
+		return report, err
+	}
+	chain, err := n.walkCatalog(ctx, owner, capability, at)
+	if err != nil {
+		return report, err
+	}
+	listing, err := catalog.Replay(versionsOf(chain), at)
+	if err != nil {
+		return report, fmt.Errorf("replay the catalog: %w", err)
+	}
+	if err := n.adoptOwner(ctx, owner); err != nil {
+		return report, err
+	}
+	n.continueCatalog(ctx, head, capability)
+	for _, w := range chain {
+		if err := n.recordCatalogVersion(ctx, w.root, w.capability, w.size, w.size); err != nil {
+			n.logger.Warn("pin a recovered catalog version", "cid", w.root, "err", err)
+		}
+	}
+	for _, e := range listing.Entries() {
+		got := RecoveredObject{CID: e.Object, Name: e.Name}
+		deleted, err := n.restoreEntry(ctx, e)
+		got.Deleted = deleted
+		if err != nil {
+			got.Error = err.Error()
+			report.Unreachable = append(report.Unreachable, got)
+			continue
+		}
+		report.Restored = append(report.Restored, got)
+	}
+	n.catalogChanged()
+	return report, nil
+}
+
+// recoverHead finds the newest head of the owner's catalog among the
+// connected members and opens the capability it names.
+func (n *Node) recoverHead(ctx context.Context, owner *keys.Owner, report *RecoverReport) (catalog.Head, string, error) {
+	n.dialAllMembers(ctx)
+	members := len(n.host.Network().Peers())
+	if members == 0 {
+		return catalog.Head{}, "", fmt.Errorf("%w: this node is connected to no member; join the federation first (cairn id, then `cairn federation admit` on the authority's node, then `cairn federation join TOKEN` here) and check `cairn peers`", ErrNoCatalog)
+	}
+	pub := owner.CatalogKey().Public().(ed25519.PublicKey)
+	head, asked, err := n.findHead(ctx, pub)
+	report.MembersAsked = asked
+	if err != nil {
+		return head, "", fmt.Errorf("%w: none of the %d members that answered (of %d connected) keeps one for the key with fingerprint %s; check the paper key or shares, and that the members that held the lost node's data are connected (`cairn peers`)", ErrNoCatalog, asked, members, owner.Fingerprint())
+	}
+	report.CatalogVersion, report.CatalogTime = head.Seq, head.Time
+	capability, err := head.Open(owner.CatalogSealKey())
+	if err != nil {
+		return head, "", fmt.Errorf("open catalog head %d: %w", head.Seq, err)
+	}
+	return head, capability, nil
+}
+
+// walkedVersion is a catalog version recovery fetched.
+type walkedVersion struct {
+	catalog.Version
+	capability string
+	root       cid.Cid
+	size       int64
+}
+
+func versionsOf(chain []walkedVersion) []catalog.Version {
+	out := make([]catalog.Version, len(chain))
+	for i, w := range chain {
+		out[i] = w.Version
+	}
+	return out
+}
+
+// walkCatalog fetches versions back from the head until one from which
+// the listing at time at can be replayed, and returns them oldest first.
+func (n *Node) walkCatalog(ctx context.Context, owner *keys.Owner, capability string, at time.Time) ([]walkedVersion, error) {
+	id := catalog.KeyID(owner.CatalogKey().Public().(ed25519.PublicKey))
+	var chain []walkedVersion
+	for {
+		w, err := n.readCatalogVersion(ctx, capability, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(chain) > 0 && w.Seq+1 != chain[0].Seq {
+			return nil, fmt.Errorf("%w: version %d names version %d as the one before it", catalog.ErrMalformed, chain[0].Seq, w.Seq)
+		}
+		chain = append([]walkedVersion{w}, chain...)
+		if w.Reaches(at) {
+			return chain, nil
+		}
+		capability = w.Previous
+	}
+}
+
+// readCatalogVersion fetches, opens and decodes one catalog version.
+func (n *Node) readCatalogVersion(ctx context.Context, capability, catalogID string) (walkedVersion, error) {
+	obj, err := n.Open(ctx, capability)
+	if err != nil {
+		return walkedVersion{}, fmt.Errorf("fetch a catalog version: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := obj.WriteFile(ctx, "catalog", &limitedBuffer{buf: &buf, left: catalog.MaxVersionSize}); err != nil {
+		return walkedVersion{}, fmt.Errorf("open catalog version %s: %w", obj.Root(), err)
+	}
+	v, err := catalog.Decode(buf.Bytes(), catalogID)
+	if err != nil {
+		return walkedVersion{}, fmt.Errorf("catalog version %s: %w", obj.Root(), err)
+	}
+	return walkedVersion{Version: v, capability: capability, root: obj.Root(), size: int64(buf.Len())}, nil
+}
+
+// limitedBuffer fails writes past its limit.
+type limitedBuffer struct {
+	buf  *bytes.Buffer
+	left int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if len(p) > l.left {
+		return 0, fmt.Errorf("%w: more than %d bytes", catalog.ErrMalformed, catalog.MaxVersionSize)
+	}
+	l.left -= len(p)
+	return l.buf.Write(p)
+}
+
+// continueCatalog makes the recovered head this node's: its next version
+// is a checkpoint that follows it.
+func (n *Node) continueCatalog(ctx context.Context, head catalog.Head, capability string) {
+	if _, err := n.offerHead(ctx, head, n.host.ID().String()); err != nil {
+		n.logger.Warn("keep the recovered catalog head", "err", err)
+	}
+	state := catalog.WriterState{Seq: head.Seq, Head: capability}
+	n.cat.mu.Lock()
+	n.cat.writer = catalog.NewWriter(n.catalogID(), state, nil)
+	n.cat.mu.Unlock()
+	if err := n.saveWriterState(ctx, state); err != nil {
+		n.logger.Warn("save the catalog writer's state", "err", err)
+	}
+}
+
+// restoreEntry restores one object of the recovered listing and reports
+// whether it is deleted. A live object is fetched and pinned; a deleted
+// one (in the trash) is recorded with its root block only, so that
+// `cairn undelete` can sign for it.
+func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) {
+	root, err := n.checkEntry(e)
+	if err != nil {
+		return false, err
+	}
+	b, err := blocks.NewBlockWithCid(e.Root, root)
+	if err != nil {
+		return false, fmt.Errorf("root block of %s: %w", root, err)
+	}
+	if err := n.blocks.Put(ctx, b); err != nil {
+		return false, fmt.Errorf("store root block of %s: %w", root, err)
+	}
+	deleted := n.isDeleted(e.Object)
+	if !deleted {
+		if err := n.fetch(ctx, root); err != nil {
+			if e.DeletedAt == nil {
+				return false, fmt.Errorf("no connected member serves it: %w", err)
+			}
+			deleted = true // deleted, and this node has not heard the tombstone yet
+		}
+	}
+	sealed, err := n.index.seal(ownerSecrets{Name: e.Name, Capability: e.Capability})
+	if err != nil {
+		return deleted, err
+	}
+	rec := ObjectRecord{ID: e.Object, Role: RoleOwner, Encrypted: e.Encrypted, Size: e.Size,
+		StoredBytes: e.Size, Replicas: e.Target, AddedAt: e.AddedAt, Sealed: sealed}
+	if err := n.index.put(ctx, rec); err != nil {
+		return deleted, err
+	}
+	n.noteChanged(e.Object)
+	if deleted {
+		return true, nil
+	}
+	return false, n.trackAdded(ctx, root, e.Target)
+}
+
+// checkEntry checks that a catalog entry names an object of this owner:
+// its root block hashes to its ID and commits to a key this owner derives
+// (objects of format 1 commit to none).
+func (n *Node) checkEntry(e catalog.Entry) (cid.Cid, error) {
+	root, err := cid.Decode(e.Object)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("%w: object id %q: %v", catalog.ErrMalformed, e.Object, err)
+	}
+	if _, err := object.BoundOwner(root, e.Root); err != nil && !errors.Is(err, object.ErrNoBoundOwner) {
+		return root, fmt.Errorf("root block of %s: %w", root, err)
+	}
+	if _, err := object.OwnerKey(n.ownerKeys().ObjectSecret(), e.Root); err != nil && !errors.Is(err, object.ErrNoBoundOwner) {
+		return root, fmt.Errorf("%s: %w", root, err)
+	}
+	return root, nil
+}
+
+// fetchOwnBack fetches an object of the owner's that this node records
+// but whose blocks it lacks (an object recovered while deleted, then
+// undeleted), and tracks it again.
+func (n *Node) fetchOwnBack(ctx context.Context, rec ObjectRecord) {
+	root, err := cid.Decode(rec.ID)
+	if err == nil {
+		err = n.fetch(ctx, root)
+	}
+	if err == nil {
+		err = n.retrack(ctx, rec)
+	}
+	if err != nil && ctx.Err() == nil {
+		n.logger.Warn("fetch an undeleted object back", "cid", rec.ID, "err", err)
+	}
+}
+
+// dialAllMembers connects to every member not connected yet, and waits
+// for the dials: recovery asks every member for the catalog head and
+// fetches from whichever holds the objects.
+func (n *Node) dialAllMembers(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, id := range n.missingMembers(time.Now()) {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
+			defer cancel()
+			n.host.Connect(ctx, peer.AddrInfo{ID: id})
+		})
+	}
+	wg.Wait()
+}
