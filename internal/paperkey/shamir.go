@@ -179,7 +179,7 @@ func Combine(texts []string) ([32]byte, error) {
 		return secret, err
 	}
 	if k := int(shares[0].threshold); len(shares) < k {
-		return secret, fmt.Errorf("%w: %d shares given; this split needs %d", ErrTooFewShares, len(shares), k)
+		return secret, fmt.Errorf("%w: %s given; this split needs %d", ErrTooFewShares, count(len(shares), "share"), k)
 	}
 	xs, ys := make([]byte, len(shares)), make([][32]byte, len(shares))
 	for i, s := range shares {
@@ -214,6 +214,14 @@ func consistent(shares []share) error {
 		}
 	}
 	return nil
+}
+
+// count writes n things, in the plural unless n is 1.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // setName shows a set ID as people compare it: its first bytes.
