@@ -40,7 +40,7 @@ func newRootCommand() *cobra.Command {
 		newDemoCommand(g), newBenchCommand(g), newFederationCommand(g), newStatusCommand(g), newRmCommand(g), newUndeleteCommand(g),
 	)
 	root.AddCommand(newEventsCommand(g), newHealthCommand(g))
-	root.AddCommand(newDashboardCommand(g))
+	root.AddCommand(newDashboardCommand(g), newKeyCommand(g))
 	return root
 }
 
