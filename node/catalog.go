@@ -39,7 +39,7 @@ type catalogState struct {
 	// how many of those the latest version took in; guarded by mu.
 	changes, written uint64
 	lastWritten      time.Time      // guarded by mu
-	heads       *catalog.Heads  // every member's latest head, this owner's too; guarded by mu
+	heads            *catalog.Heads // every member's latest head, this owner's too; guarded by mu
 }
 
 // CatalogInfo is what `cairn catalog` shows of the owner's catalog.
