@@ -19,7 +19,7 @@ func newKeyCommand(g *globals) *cobra.Command {
 		Use:   "key",
 		Short: "Back up the owner key: as a paper key, or as shares for people you trust",
 	}
-	cmd.AddCommand(newKeyExportCommand(g), newKeySplitCommand(g), newKeyCombineCommand(g))
+	cmd.AddCommand(newKeyExportCommand(g), newKeySplitCommand(g), newKeyCombineCommand(g), newKeyImportCommand(g))
 	return cmd
 }
 

@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 	)
 	root.AddCommand(newEventsCommand(g), newHealthCommand(g))
 	root.AddCommand(newDashboardCommand(g), newKeyCommand(g))
+	root.AddCommand(newRecoverCommand(g), newCatalogCommand(g))
 	return root
 }
 
