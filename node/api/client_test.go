@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/api"
 	"github.com/cairn-fed/cairn/node/blockstore"
@@ -31,6 +32,11 @@ func (refusingBackend) Add(_ context.Context, src object.Source, _ node.AddOptio
 		return node.AddResult{}, err
 	}
 	return node.AddResult{}, fmt.Errorf("add: %w", blockstore.ErrNoSpace)
+}
+
+// Status knows no object, as on a new machine.
+func (refusingBackend) Status(_ context.Context, id string) (netstat.ObjectView, error) {
+	return netstat.ObjectView{}, fmt.Errorf("%w: %s", node.ErrNotFound, id)
 }
 
 // serve answers the API with b on a loopback port.
@@ -123,5 +129,22 @@ func TestCancelledRequestStaysCancelled(t *testing.T) {
 	cancel()
 	if _, err := c.List(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, api.ErrDaemonGone) {
 		t.Errorf("cancelled ls: %v, want context.Canceled", err)
+	}
+}
+
+// TestStatusOfAnUnknownObjectSaysWhereToLook: `cairn status CID` on a
+// node that never heard of the object says how to list what it knows
+// and how to fetch an object, not just "not found".
+func TestStatusOfAnUnknownObjectSaysWhereToLook(t *testing.T) {
+	c := serve(t, refusingBackend{})
+	_, err := c.Status(context.Background(), "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi")
+	var se *api.StatusError
+	if !errors.As(err, &se) || se.Code != 404 {
+		t.Fatalf("status of an unknown object: %v, want a 404 from the daemon", err)
+	}
+	for _, want := range []string{"knows of no object", "cairn status", "cairn get CAPABILITY"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("status of an unknown object: %q does not say %q", err, want)
+		}
 	}
 }
