@@ -173,6 +173,9 @@ func (h Health) String() string {
 		fmt.Sprintf("tombstones pending acknowledgement: %d", h.TombstonesPending),
 		fmt.Sprintf("roster version: %d", h.RosterVersion),
 	}
+	if h.RosterVersion == 0 {
+		lines[len(lines)-1] += " (this node belongs to no federation yet: see `cairn federation --help`)"
+	}
 	if len(h.Flagged) == 0 {
 		lines = append(lines, "flagged peers: none")
 	} else {

@@ -96,6 +96,9 @@ func TestHealthRendering(t *testing.T) {
 			t.Errorf("JSON lacks %s: %s", k, b)
 		}
 	}
+	if got := (Health{}).String(); !strings.Contains(got, "roster version: 0 (this node belongs to no federation yet: see `cairn federation --help`)") {
+		t.Errorf("String() outside a federation does not say so:\n%s", got)
+	}
 	h.Flagged = []FlaggedPeer{{PeerID: "p3", Flag: FlagFailingChallenges, Reason: "failed 2 challenges in a row"}}
 	if got := h.String(); !strings.HasSuffix(got, "flagged peers: 1\n  p3: failing challenges: failed 2 challenges in a row") {
 		t.Errorf("String() with a flagged peer ends %q", got[strings.LastIndex(got, "flagged"):])

@@ -22,8 +22,16 @@ import (
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
-// ErrNoFederation means the node belongs to no federation yet.
-var ErrNoFederation = errors.New("node: this node belongs to no federation yet; create one with `cairn federation create` or join with `cairn federation join TOKEN`")
+// ErrNoFederation means the node belongs to no federation yet. Its
+// message says how to get in: members talk only to members, so nothing
+// else (connecting, fetching) helps until then.
+var ErrNoFederation = errors.New("node: this node belongs to no federation yet; " + joinSteps)
+
+// joinSteps says how a node becomes a member: only whoever holds the
+// federation's authority key can admit it, and only by its peer ID.
+const joinSteps = "to join one, run `cairn id` here and give the peer ID to whoever holds the federation's authority key; " +
+	"they run `cairn federation admit PEER_ID --operator ORG --region REGION` and send you the token it prints; " +
+	"then run `cairn federation join TOKEN` here (or found a new federation with `cairn federation create`)"
 
 // JoinTokenLifetime is how long a join token printed by admit stays valid.
 const JoinTokenLifetime = 7 * 24 * time.Hour
@@ -286,6 +294,9 @@ func checkMemberKeys(r federation.Roster) error {
 	}
 	return nil
 }
+
+// inFederation reports whether the node belongs to a federation.
+func (n *Node) inFederation() bool { return n.currentRoster() != nil }
 
 // currentRoster returns the latest verified roster, or nil.
 func (n *Node) currentRoster() *federation.Roster {

@@ -323,6 +323,10 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	if info.ID == n.host.ID() {
 		return fmt.Errorf("%w: %s is this node itself", ErrBadAddress, info.ID)
 	}
+	if !n.gater.admits(info.ID) {
+		return fmt.Errorf("connect to %s: it is not a member of this node's federation (see `cairn federation show`), and members talk only to members; "+
+			"to admit it, run `cairn federation admit %s --operator ORG --region REGION` where the authority key is kept", info.ID, info.ID)
+	}
 	if err := n.host.Connect(ctx, *info); err != nil {
 		if n.privateNetwork {
 			return fmt.Errorf("connect to %s: %w (this node uses the private-network key of swarm.psk_file: a peer with a different key, or none, fails exactly like this; check that both use the same key file)", info.ID, err)
@@ -341,7 +345,10 @@ func (n *Node) confirm(ctx context.Context, p peer.ID) error {
 	res := <-ping.Ping(ctx, n.host, p)
 	if res.Error != nil {
 		n.host.Network().ClosePeer(p)
-		return fmt.Errorf("connect to %s: it closed the connection at once (%v); it accepts only members of its federation: is this node admitted, and not revoked?", p, res.Error)
+		if !n.inFederation() {
+			return fmt.Errorf("connect to %s: it closed the connection at once (%v), as members do with nodes not admitted to their federation: %w", p, res.Error, ErrNoFederation)
+		}
+		return fmt.Errorf("connect to %s: it closed the connection at once (%v); it accepts only members of its federation: is it in this node's federation (`cairn federation show`), and is this node not revoked?", p, res.Error)
 	}
 	return nil
 }

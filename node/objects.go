@@ -136,7 +136,7 @@ func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limit
 		return err
 	}
 	if len(n.host.Network().Peers()) == 0 {
-		return fmt.Errorf("fetch %s: %w", root, ErrNoPeers)
+		return n.noSource(root, ErrNoPeers)
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
 	defer cancel()
@@ -147,9 +147,9 @@ func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limit
 		batch.Discard()
 		switch {
 		case stalled():
-			return fmt.Errorf("fetch %s: no peer sent a block for %s (fetch.stall_timeout); is a member that holds it connected?", root, n.cfg.Fetch.StallTimeout)
+			return n.noSource(root, fmt.Errorf("no peer sent a block for %s (fetch.stall_timeout); is a member that holds it connected?", n.cfg.Fetch.StallTimeout))
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return fmt.Errorf("fetch %s: no connected peer provided every block within %s (fetch.timeout); is a node holding it connected?", root, n.cfg.Fetch.Timeout)
+			return n.noSource(root, fmt.Errorf("no connected peer provided every block within %s (fetch.timeout); is a node holding it connected?", n.cfg.Fetch.Timeout))
 		}
 		return fmt.Errorf("fetch %s: %w", root, err)
 	}
@@ -218,7 +218,18 @@ func (n *Node) watchProgress(ctx context.Context) (context.Context, func() bool)
 }
 
 // ErrNoPeers means blocks are missing and no peer is there to ask.
-var ErrNoPeers = errors.New("node: some blocks are not on this node and no peer is connected; connect one that holds them with `cairn connect`")
+var ErrNoPeers = errors.New("node: some blocks are not on this node and no peer is connected; " +
+	"`cairn peers` shows the members and when each was last seen; connect one that holds them with `cairn connect MULTIADDR`")
+
+// noSource is the error of a fetch no peer could serve. Outside a
+// federation the way forward is to be admitted to one, not to connect:
+// members refuse every node they have not admitted.
+func (n *Node) noSource(root cid.Cid, cause error) error {
+	if !n.inFederation() {
+		return fmt.Errorf("fetch %s: some blocks are not on this node, and only members of a federation can fetch them from its members: %w", root, ErrNoFederation)
+	}
+	return fmt.Errorf("fetch %s: %w", root, cause)
+}
 
 // haveAll reports whether every block of the object at root is stored
 // here. A corrupt block is an error, not a missing one.

@@ -28,9 +28,13 @@ func newLsCommand(g *globals) *cobra.Command {
 	}
 }
 
+// noObjectsYet is what ls and status say on an empty node: the two ways
+// an object gets here, adding it or fetching it by its capability.
+const noObjectsYet = "No objects on this node yet. Add one with `cairn add PATH`, or fetch one with `cairn get CAPABILITY -o OUT`."
+
 func printObjects(cmd *cobra.Command, objs []node.ObjectInfo) {
 	if len(objs) == 0 {
-		fmt.Fprintln(cmd.OutOrStdout(), "No objects yet. Add one with `cairn add PATH`.")
+		fmt.Fprintln(cmd.OutOrStdout(), noObjectsYet)
 		return
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)

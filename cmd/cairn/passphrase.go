@@ -10,6 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// errNoTerminal is the answer when a passphrase is needed and there is no
+// terminal to ask on: a service manager, nohup, setsid or a pipe.
+var errNoTerminal = errors.New("a passphrase is needed, and there is no terminal to ask for it on (stdin is not one): " +
+	"name a file holding it with --passphrase-file FILE, or set CAIRN_PASSPHRASE")
+
 // readPassphrase finds the owner key's passphrase: a file named by a flag,
 // the CAIRN_PASSPHRASE variable, or a prompt on the terminal.
 func readPassphrase(file string, confirm bool) ([]byte, error) {
@@ -24,7 +29,7 @@ func readPassphrase(file string, confirm bool) ([]byte, error) {
 		return []byte(env), nil
 	}
 	if !isTerminal(os.Stdin) {
-		return nil, errors.New("a passphrase is needed: set CAIRN_PASSPHRASE, use --passphrase-file, or run on a terminal")
+		return nil, errNoTerminal
 	}
 	pass, err := prompt("Passphrase: ")
 	if err != nil || !confirm {

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/cairn-fed/cairn/node/api"
 	"github.com/cairn-fed/cairn/node/repo"
@@ -82,8 +83,11 @@ func (g *globals) print(w io.Writer, v any, human func()) error {
 	return enc.Encode(v)
 }
 
-// isTerminal reports whether f is an interactive terminal.
+// isTerminal reports whether f is an interactive terminal: one whose
+// terminal settings can be read. A character device is not enough:
+// /dev/null is one, and a daemon started by a service manager, nohup or
+// setsid often has it as stdin.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -80,6 +80,9 @@ func printOverview(cmd *cobra.Command, ov node.StatusOverview) {
 		fmt.Fprintf(out, " (counted %s ago)", age.Round(time.Second))
 	}
 	fmt.Fprintln(out)
+	if ov.Tally.Total() == 0 {
+		fmt.Fprintln(out, noObjectsYet)
+	}
 	if len(ov.Objects) == 0 {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,6 +19,10 @@ import (
 
 // ErrUnauthorized means the daemon refused the token.
 var ErrUnauthorized = errors.New("api: unauthorized")
+
+// ErrDaemonGone means the connection to the daemon broke before it
+// answered: it stopped, crashed or was killed during the request.
+var ErrDaemonGone = errors.New("api: the daemon closed the connection before it answered")
 
 // Client talks to a running daemon's API.
 type Client struct {
@@ -155,7 +160,7 @@ func (c *Client) do(req *http.Request, out any) error {
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("api: decode answer to %s: %w", req.URL.Path, err)
+		return fmt.Errorf("api: the daemon's answer cannot be read (%w); is the daemon the same version of cairn as this command?", err)
 	}
 	return nil
 }
@@ -164,10 +169,7 @@ func (c *Client) do(req *http.Request, out any) error {
 func (c *Client) send(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) && c.notRunning != nil {
-			return nil, c.notRunning
-		}
-		return nil, fmt.Errorf("api: %s %s: %w", req.Method, req.URL.Path, err)
+		return nil, c.transportError(err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
@@ -182,6 +184,28 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %s", ErrUnauthorized, eb.Error)
 	}
 	return nil, &StatusError{Code: resp.StatusCode, Message: eb.Error}
+}
+
+// transportError says what a request that got no answer means for the
+// user, without the API's URL: that is an internal detail, and the
+// user's next step is to look at the daemon, not at the address.
+func (c *Client) transportError(err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) && c.notRunning != nil {
+		return c.notRunning
+	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err // Post "http://127.0.0.1:PORT/api/v1/...": the cause
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err // "write tcp 127.0.0.1:A->127.0.0.1:B: ": addresses again
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("api: no daemon answers (%w); start it with `cairn daemon`", err)
+	}
+	return fmt.Errorf("%w (%w); it may have stopped: its log says why, and `cairn daemon` starts it again", ErrDaemonGone, err)
 }
 
 // StatusError is an error the daemon answered with.

@@ -27,10 +27,15 @@ func (s *Server) statusRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/status/{cid}", s.handleStatus)
 }
 
+// errUnknownObject answers a status query for an object the node has no
+// record of: say where to look, and how to bring one here.
+var errUnknownObject = errors.New("this node knows of no object with this ID: `cairn status` without a CID lists those it knows; " +
+	"to fetch one, run `cairn get CAPABILITY -o OUT`")
+
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	v, err := s.backend.Status(r.Context(), r.PathValue("cid"))
 	if errors.Is(err, node.ErrNotFound) {
-		writeError(w, http.StatusNotFound, errors.New("not found"))
+		writeError(w, http.StatusNotFound, errUnknownObject)
 		return
 	}
 	if err != nil {
