@@ -171,7 +171,13 @@ func TestRecoverAfterLosingTheMachine(t *testing.T) {
 	// The recovered node is the owner's: the deleted object comes back,
 	// and a live one can be deleted.
 	cairn(t, home.repo, "undelete", old.CID)
-	waitFor(t, 30*time.Second, "the undeleted object back at 3 copies", backedUp(t, home, old.CID, ""))
+	if !eventually(30*time.Second, func() bool {
+		v := objectStatus(t, home, old.CID)
+		return v.State == netstat.StateBackedUp && v.Copies >= 3 // both recovered nodes are the owner's operator
+	}) {
+		v := objectStatus(t, home, old.CID)
+		t.Fatalf("the undeleted object is not backed up: %+v\n%s", v, home.d.output())
+	}
 	cairn(t, home.repo, "get", old.Capability, "-o", filepath.Join(restored, "old.txt"))
 	cairn(t, home.repo, "rm", notes.CID)
 	waitFor(t, 10*time.Second, "the deletion to reach the holders", func() bool {
