@@ -407,7 +407,7 @@ func (o *observer) viewOf(id string, s seenObject, had bool) netstat.ObjectView 
 // holderCodes maps replication's holder state words to their values.
 var holderCodes = func() map[string]uint8 {
 	m := map[string]uint8{}
-	for s := replication.HolderUnverified; s <= replication.HolderRevoked; s++ {
+	for s := replication.HolderUnverified; s <= replication.HolderUnreachable; s++ {
 		m[s.String()] = uint8(s)
 	}
 	return m

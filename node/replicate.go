@@ -79,6 +79,7 @@ func replicationConfig(cfg config.Replication, defaultTarget int, key ed25519.Pr
 	c.ProofFreshness = cfg.ProofFreshness.Duration
 	c.RepairGrace = cfg.RepairGrace.Duration
 	c.RepairEscalation = cfg.RepairEscalation.Duration
+	c.ReconnectGrace = cfg.ReconnectGrace.Duration
 	c.ReleaseGrace = cfg.ReleaseGrace.Duration
 	c.MaxConcurrentRepairs = cfg.RepairConcurrency
 	c.MaxEntriesPerMember = cfg.MaxEntriesPerMember
@@ -106,6 +107,7 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	n.handle(AttestProtocol, n.handleAttestStream)
 	n.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
+			n.onPeerUp(c.RemotePeer())
 			n.onMemberConnected(c.RemotePeer())
 			n.redeliver(c.RemotePeer())
 		},
@@ -422,17 +424,33 @@ func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error)
 	return blocks, nil
 }
 
-// onMemberDisconnected treats a holder that lost its last connection as
-// unverified at once: a dead holder would otherwise count until its next
-// challenge times out. It records a timed-out check for every object this
-// node holds that the peer holds too, and re-tracks the object so the core
-// looks at it again and attests the outcome.
+// onMemberDisconnected tells the core that a peer lost its last
+// connection: copies it holds stop counting at once (a dead holder would
+// otherwise count until its proofs go stale), and count again on its
+// proofs when it is back (onPeerUp). The core keeps this in memory only,
+// so a restart of the peer, or of this node, leaves no record of it.
 func (n *Node) onMemberDisconnected(p peer.ID) {
 	if n.host.Network().Connectedness(p) == network.Connected {
 		return
 	}
 	n.notePeer(p, false)
-	n.repl.do(func(c *replication.Core) { c.HolderLost(replication.PeerID(p.String()), time.Now()) })
+	n.peerDown(p)
+}
+
+// peerDown reports p unreachable to the core.
+func (n *Node) peerDown(p peer.ID) {
+	n.repl.do(func(c *replication.Core) { c.PeerDown(replication.PeerID(p.String()), time.Now()) })
+}
+
+// onPeerUp reports a connected peer to the core, which counts the copies
+// it holds again if it had seen it unreachable.
+func (n *Node) onPeerUp(p peer.ID) {
+	id := replication.PeerID(p.String())
+	var down bool
+	n.repl.read(func(c *replication.Core) { _, down = c.Unreachable(id) })
+	if down {
+		n.repl.do(func(c *replication.Core) { c.PeerUp(id, time.Now()) })
+	}
 }
 
 // errLeafOutOfRange means a challenge named a block past the end of the

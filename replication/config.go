@@ -52,6 +52,13 @@ type Config struct {
 	// RepairGrace is how long verified copies must stay below the target
 	// before repair starts (default 5 s), so that a restart causes no storm.
 	RepairGrace time.Duration
+	// ReconnectGrace is how long after this node starts (its first Tick)
+	// repair waits before fetching around holders (default 10 s): members
+	// reconnect, re-attest and are challenged again within a few seconds
+	// of a restart, and until then proofs that went stale while the
+	// federation was down say nothing about the copies. First placement
+	// of new objects does not wait.
+	ReconnectGrace time.Duration
 	// RepairEscalation widens the set of candidates by one each time it
 	// elapses while an object stays below target (default 1 min), so an
 	// offline or failing candidate cannot stall repair forever.
@@ -94,6 +101,7 @@ func DefaultConfig() Config {
 		ChallengeLeaves:      4,
 		ProofFreshness:       3 * time.Minute,
 		RepairGrace:          5 * time.Second,
+		ReconnectGrace:       10 * time.Second,
 		RepairEscalation:     time.Minute,
 		ReleaseGrace:         10 * time.Minute,
 		MaxConcurrentRepairs: 4,
@@ -124,6 +132,7 @@ func (c Config) Validate() error {
 		{c.ChallengeLeaves < 1 || c.ChallengeLeaves > maxChallengeLeaves, "challenge_leaves"},
 		{c.ProofFreshness < c.ChallengeInterval, "proof_freshness"},
 		{c.RepairGrace < 0, "repair_grace"},
+		{c.ReconnectGrace < 0, "reconnect_grace"},
 		{c.RepairEscalation <= 0, "repair_escalation"},
 		{c.ReleaseGrace < 0, "release_grace"},
 		{c.MaxConcurrentRepairs < 1, "max_concurrent_repairs"},

@@ -49,6 +49,10 @@ type Core struct {
 	toAttest  map[ObjectID]bool
 	checkSalt uint64
 	deleted   map[ObjectID]bool // tombstoned: never challenged, repaired or released
+	// down holds the members this node lost its connection to, and since
+	// when (see reach.go); started is the time of the first Tick.
+	down    map[PeerID]time.Time
+	started time.Time
 }
 
 // localObject is an object this node holds, or is fetching.
@@ -143,7 +147,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
-		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
+		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{}, down: map[PeerID]time.Time{},
 		limiter: newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 
@@ -290,6 +294,9 @@ func (c *Core) holdingChanged(obj ObjectID) {
 
 // Tick advances the core to now and returns what the node must do.
 func (c *Core) Tick(now time.Time) Actions {
+	if c.started.IsZero() {
+		c.started = now
+	}
 	c.expireChallenges(now)
 	for _, obj := range c.wakes.due(now) {
 		c.dirty[obj] = true
@@ -354,7 +361,7 @@ func (c *Core) trackSpans(obj ObjectID, v *view, now time.Time) {
 	}
 	short := target > 0 && v.st.Copies < target
 	if _, known := c.below[obj]; short && !known {
-		c.below[obj] = v.shortSince(c.cfg.ProofFreshness, now)
+		c.below[obj] = c.shortSince(v, now)
 	} else if !short {
 		delete(c.below, obj)
 	}

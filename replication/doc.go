@@ -45,6 +45,8 @@
 //   - calls SetMembers whenever a newer verified roster arrives;
 //   - calls Track for objects it added (Pinned on the owner's node) or holds
 //     after a restart, and Drop when a copy is gone;
+//   - calls PeerDown when a member's last connection closes and PeerUp
+//     when it is back (see reach.go);
 //   - passes every attestation from delivery, anti-entropy or its own store
 //     to Receive (rejections come back as sentinel errors to count and log);
 //   - passes incoming challenges to HandleChallenge and answers as told;

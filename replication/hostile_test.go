@@ -42,7 +42,8 @@ func TestHostileBlockCountIsNeverUsed(t *testing.T) {
 	if err := c.Receive(claim(obj1, 1, func(a *Attestation) { a.Leaves = 1<<30 + 7 }), t0); err != nil {
 		t.Fatalf("Receive: %v", err)
 	}
-	c.HolderLost("m", t0.Add(time.Second)) // a reconnect
+	c.PeerDown("m", t0.Add(time.Second)) // a reconnect
+	c.PeerUp("m", t0.Add(time.Second))
 	c.Tick(t0.Add(time.Second))
 	if lo := c.local[obj1]; lo.leaves != 8 {
 		t.Errorf("own copy has %d leaves after m's claim, want 8", lo.leaves)

@@ -129,28 +129,6 @@ func (c *Core) applyPolicy(p Policy, owner []byte) {
 // ID commits to.
 func (c *Core) Policy(obj ObjectID) (Policy, []byte, bool) { return c.ledger.Policy(obj) }
 
-// HolderLost records that holder is unreachable: each copy it claims of
-// an object this node holds stops counting at once (a timed-out check),
-// as a dead holder would otherwise count until its next challenge timed
-// out. The cost is one lookup per object this node holds.
-func (c *Core) HolderLost(holder PeerID, now time.Time) {
-	h, ok := c.ledger.peers.lookup(string(holder))
-	if !ok || holder == c.self {
-		return
-	}
-	for obj, lo := range c.local {
-		if !lo.held {
-			continue
-		}
-		e := c.ledger.objects[obj]
-		if i := e.find(h); i < 0 || e.pairs[i].flags&flagHeld == 0 {
-			continue
-		}
-		c.ledger.RecordCheck(obj, c.self, holder, now, ResultTimeout)
-		c.holdingChanged(obj)
-	}
-}
-
 // restoreOwn takes back this node's Seq and challenge records from one of
 // its own attestations read back from storage.
 func (c *Core) restoreOwn(a Attestation) {

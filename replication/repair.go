@@ -76,6 +76,9 @@ func (c *Core) repairCandidates(obj ObjectID, v *view, now time.Time) []PeerID {
 	start := c.below[obj]
 	if len(v.heldOps) >= v.st.Target { // repair, not first placement
 		start = start.Add(c.cfg.RepairGrace)
+		if hold := c.repairHold(); start.Before(hold) {
+			start = hold
+		}
 	}
 	if now.Before(start) {
 		c.wakes.push(obj, start)
@@ -99,23 +102,29 @@ func (c *Core) busyWith(obj ObjectID, now time.Time) bool {
 	return lo.held || lo.fetching
 }
 
-// candidates returns the next width peers that should fetch obj.
+// candidates returns the next width peers that should fetch obj: members
+// this node sees as reachable first, in rank order, then unreachable ones
+// (see reach.go), so that a lost member does not hold a new copy up for a
+// RepairEscalation.
 func (c *Core) candidates(obj ObjectID, v *view, width int) []PeerID {
 	holders := map[PeerID]bool{}
 	for _, h := range v.st.Holders {
 		holders[h.Peer] = h.State != HolderReleased && h.State != HolderRevoked
 	}
 	ops := cloneSet(v.coverOps)
+	ranked := diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs, len(c.roster))
 	var out []PeerID
-	for _, m := range diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs, len(c.roster)) {
-		if len(out) == width {
-			break
+	for _, reachable := range []bool{true, false} {
+		for _, m := range ranked {
+			if len(out) == width {
+				return out
+			}
+			if _, down := c.down[m.Peer]; down == reachable || holders[m.Peer] || ops[m.Operator] {
+				continue
+			}
+			ops[m.Operator] = true
+			out = append(out, m.Peer)
 		}
-		if holders[m.Peer] || ops[m.Operator] {
-			continue
-		}
-		ops[m.Operator] = true
-		out = append(out, m.Peer)
 	}
 	return out
 }

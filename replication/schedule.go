@@ -65,10 +65,12 @@ func (q *wakeQueue) due(now time.Time) []ObjectID {
 }
 
 // scheduleChallenges challenges every other holder of a locally held
-// object whose challenge is due, and queues a wake for the next one.
+// object whose challenge is due, and queues a wake for the next one. An
+// unreachable holder is not challenged (the challenge could only time out,
+// and be published as a failure) until it is back (PeerUp).
 func (c *Core) scheduleChallenges(obj ObjectID, v *view, now time.Time) {
 	for _, h := range v.st.Holders {
-		if h.Local || h.State == HolderRevoked || h.State == HolderReleased {
+		if h.Local || h.State == HolderRevoked || h.State == HolderReleased || h.State == HolderUnreachable {
 			continue
 		}
 		if _, busy := c.inflight[checkKey{obj, h.Peer}]; busy {

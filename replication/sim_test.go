@@ -38,6 +38,9 @@ type simNode struct {
 	blocks   map[ObjectID][][]byte
 	killed   bool
 	isolated bool
+	// stored is what the node persisted of its ledger, as node/ledgerstore
+	// does: every attestation it published or accepted (see restart_test.go).
+	stored map[recordKey]Attestation
 }
 
 type delivery struct {
@@ -87,7 +90,7 @@ func newSim(t *testing.T, specs []simSpec) *sim {
 			t.Fatalf("New(%s): %v", m.Peer, err)
 		}
 		core.SetMembers(s.members, s.now)
-		n := &simNode{id: m.Peer, member: m, core: core, blocks: map[ObjectID][][]byte{}}
+		n := &simNode{id: m.Peer, member: m, core: core, blocks: map[ObjectID][][]byte{}, stored: map[recordKey]Attestation{}}
 		s.nodes = append(s.nodes, n)
 		s.byID[m.Peer] = n
 	}
@@ -183,6 +186,7 @@ func (s *sim) deliver() {
 
 func (s *sim) carryOut(n *simNode, a Actions) {
 	for _, out := range a.Publish {
+		n.store(out.Attestation)
 		s.deliverTo(n, out)
 	}
 	for _, ch := range a.Challenges {
@@ -202,7 +206,10 @@ func (s *sim) deliverTo(from *simNode, out Outgoing) {
 	for _, id := range out.To {
 		to := s.byID[id]
 		s.send(from.id, to.id, func() {
-			if err := to.core.Receive(out.Attestation, s.now); err != nil && !errors.Is(err, ErrReplay) {
+			err := to.core.Receive(out.Attestation, s.now)
+			if err == nil {
+				to.store(out.Attestation)
+			} else if !errors.Is(err, ErrReplay) {
 				s.t.Logf("%s receives: %v", to.id, err)
 			}
 		})

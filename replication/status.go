@@ -11,17 +11,18 @@ type HolderState uint8
 
 // Holder states. Only HolderVerified counts towards copies.
 const (
-	HolderUnverified HolderState = iota // attested, never challenged yet
-	HolderVerified                      // latest challenge passed within ProofFreshness (or the local copy)
-	HolderFailed                        // latest challenge failed, timed out or was refused
-	HolderStale                         // latest challenge passed, but longer ago than ProofFreshness
-	HolderReleased                      // the holder attested that it no longer has a copy
-	HolderRevoked                       // the holder is not (or no longer) a member; never counted
+	HolderUnverified  HolderState = iota // attested, never challenged yet
+	HolderVerified                       // latest challenge passed within ProofFreshness (or the local copy)
+	HolderFailed                         // latest challenge failed, timed out or was refused
+	HolderStale                          // latest challenge passed, but longer ago than ProofFreshness
+	HolderReleased                       // the holder attested that it no longer has a copy
+	HolderRevoked                        // the holder is not (or no longer) a member; never counted
+	HolderUnreachable                    // this node lost its connection to the holder (see reach.go)
 )
 
 // String returns the state as one lowercase word.
 func (s HolderState) String() string {
-	names := [...]string{"unverified", "verified", "failed", "stale", "released", "revoked"}
+	names := [...]string{"unverified", "verified", "failed", "stale", "released", "revoked", "unreachable"}
 	if int(s) < len(names) {
 		return names[s]
 	}
@@ -142,14 +143,18 @@ func (v *view) addHolder(h HolderStatus, now time.Time, fresh time.Duration) {
 // repair candidate, so dates the shortfall as the nodes that watched it
 // did, and agrees with them how far repair has escalated. Without such
 // evidence it is now.
-func (v *view) shortSince(fresh time.Duration, now time.Time) time.Time {
+// A holder this node sees as unreachable stopped when its connection
+// closed.
+func (c *Core) shortSince(v *view, now time.Time) time.Time {
 	var stops []time.Time
 	for _, h := range v.st.Holders {
 		switch h.State {
 		case HolderFailed:
 			stops = append(stops, h.CheckedAt)
 		case HolderStale:
-			stops = append(stops, h.CheckedAt.Add(fresh))
+			stops = append(stops, h.CheckedAt.Add(c.cfg.ProofFreshness))
+		case HolderUnreachable:
+			stops = append(stops, c.down[h.Peer])
 		}
 	}
 	// Before the k-th stop (1-based), copies + len(stops) - (k-1) counted.
@@ -294,6 +299,9 @@ func (j *judge) holder(obj ObjectID, e *objectEntry, p *pair) verdict {
 		j.judgeLocal(&v, obj)
 	default:
 		j.judgeRemote(&v, e, p.holder)
+		if v.peer.down && v.state != HolderFailed {
+			v.state, v.reason = HolderUnreachable, "holder unreachable: its connection to this node closed"
+		}
 	}
 	return v
 }
@@ -358,6 +366,7 @@ type peerTable struct {
 type peerInfo struct {
 	operator, region string
 	ok               bool // a member of the federation
+	down             bool // unreachable from this node (see reach.go)
 }
 
 func (c *Core) peerTable() peerTable {
@@ -385,8 +394,10 @@ func (r *peerTable) member(id uint32) *peerInfo {
 }
 
 func (r *peerTable) lookup(id uint32) peerInfo {
-	m, ok := r.c.members[PeerID(r.c.ledger.peers.name(id))]
-	return peerInfo{operator: m.Operator, region: m.Region, ok: ok}
+	peer := PeerID(r.c.ledger.peers.name(id))
+	m, ok := r.c.members[peer]
+	_, down := r.c.down[peer]
+	return peerInfo{operator: m.Operator, region: m.Region, ok: ok, down: down}
 }
 
 // usable reports whether a proof may count for a holder of operator: it

@@ -72,8 +72,11 @@ type Replication struct {
 	ProofFreshness    Duration `toml:"proof_freshness"`
 	RepairGrace       Duration `toml:"repair_grace"`
 	RepairEscalation  Duration `toml:"repair_escalation"`
-	ReleaseGrace      Duration `toml:"release_grace"`
-	RepairMiBPerSec   int      `toml:"repair_mib_per_second"`
+	// ReconnectGrace is how long after the daemon starts repair waits for
+	// members to reconnect and prove their copies again.
+	ReconnectGrace  Duration `toml:"reconnect_grace"`
+	ReleaseGrace    Duration `toml:"release_grace"`
+	RepairMiBPerSec int      `toml:"repair_mib_per_second"`
 	// RepairConcurrency is how many objects repair fetches at once.
 	RepairConcurrency int `toml:"max_concurrent_repairs"`
 	// MaxEntriesPerMember bounds the records one member can make this node
@@ -223,6 +226,8 @@ func (c Config) validateReplication() error {
 		return invalid("replication.proof_freshness", "must be at least replication.challenge_interval, got %s", r.ProofFreshness)
 	case r.RepairGrace.Duration < 0:
 		return invalid("replication.repair_grace", "must not be negative, got %s", r.RepairGrace)
+	case r.ReconnectGrace.Duration < 0:
+		return invalid("replication.reconnect_grace", "must not be negative, got %s", r.ReconnectGrace)
 	case r.RepairEscalation.Duration <= 0:
 		return invalid("replication.repair_escalation", "must be positive, got %s", r.RepairEscalation)
 	case r.ReleaseGrace.Duration < 0:

@@ -1,0 +1,93 @@
+package replication
+
+import (
+	"slices"
+	"time"
+)
+
+// Reachability: what this node sees of its connections to members.
+//
+// A member whose connection closed is unreachable until it connects
+// again: copies it claims stop counting at once (HolderUnreachable), and
+// repair candidates are picked among reachable members first. This is an
+// observation of this node's, not evidence about a copy: it is kept in
+// memory only, never signed into an attestation, persisted or sent on.
+// A challenge failure, by contrast, is evidence, and is published. So a
+// holder that only restarted counts again as soon as it is back, on the
+// proofs it had, and a restart of the whole federation leaves no record
+// of anyone as lost.
+//
+// After this node starts it has seen no connection yet: every member is
+// taken to be reachable, and repair (not first placement) waits
+// ReconnectGrace from the first Tick, so that members can reconnect and
+// prove their copies again before anything is fetched around them.
+
+// PeerDown records that this node lost its connection to peer (or could
+// not dial it): copies peer claims stop counting until PeerUp. Repeated
+// calls keep the earliest time.
+func (c *Core) PeerDown(peer PeerID, now time.Time) {
+	if peer == c.self {
+		return
+	}
+	if _, down := c.down[peer]; down {
+		return
+	}
+	c.down[peer] = now
+	c.cancelChallengesTo(peer)
+	c.markPeerDirty(peer)
+}
+
+// PeerUp records that peer is connected again.
+func (c *Core) PeerUp(peer PeerID, now time.Time) {
+	if _, down := c.down[peer]; !down {
+		return
+	}
+	delete(c.down, peer)
+	c.markPeerDirty(peer)
+}
+
+// Unreachable reports whether this node sees peer as unreachable, and
+// since when.
+func (c *Core) Unreachable(peer PeerID) (time.Time, bool) {
+	t, ok := c.down[peer]
+	return t, ok
+}
+
+// cancelChallengesTo forgets the challenges in flight to peer: the lost
+// connection is accounted for by PeerDown, and a challenge that timed out
+// only because the holder was restarting would be published as a failure
+// and dated before the restart.
+func (c *Core) cancelChallengesTo(peer PeerID) {
+	var ids []ChallengeID
+	for id, ch := range c.pending {
+		if ch.Holder == peer {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c.CancelChallenge(id)
+	}
+}
+
+// markPeerDirty queues the objects whose status or repair candidates
+// peer's reachability changes: those it claims a copy of, and those short
+// of their target.
+func (c *Core) markPeerDirty(peer PeerID) {
+	if id, ok := c.ledger.peers.lookup(string(peer)); ok {
+		for obj, e := range c.ledger.objects {
+			if e.find(id) >= 0 {
+				c.dirty[obj] = true
+			}
+		}
+	}
+	for obj := range c.below {
+		c.dirty[obj] = true
+	}
+}
+
+// repairHold is the earliest time repair may start after this node
+// started: ReconnectGrace after its first Tick.
+func (c *Core) repairHold() time.Time {
+	return c.started.Add(c.cfg.ReconnectGrace)
+}

@@ -1,0 +1,91 @@
+package replication
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestPeerDownIsNotEvidence: a holder whose connection closes stops
+// counting at once, is not challenged while away, and nothing of it is
+// signed or persisted: this node's attestations carry no failure, and a
+// core restored from them counts the holder on its proofs.
+func TestPeerDownIsNotEvidence(t *testing.T) {
+	s, objs := fourOperators(t)
+	a := s.byID["a"]
+	obj := objs[0] // owned by a
+	holder := s.nonOwnerHolderOf(obj, "a")
+	s.run(time.Second)
+
+	a.core.PeerDown(holder, s.now)
+	st := a.core.Status(obj, s.now)
+	if h := holderIn(st, holder); h.State != HolderUnreachable || h.Reason == "" {
+		t.Errorf("after PeerDown: %s is %s (%q), want unreachable with a reason", holder, h.State, h.Reason)
+	}
+	if st.Copies != 2 {
+		t.Errorf("after PeerDown: copies = %d, want 2", st.Copies)
+	}
+	acts := a.core.Tick(s.now.Add(10 * time.Millisecond))
+	for _, ch := range acts.Challenges {
+		if ch.Holder == holder {
+			t.Errorf("challenged the unreachable holder: %+v", ch)
+		}
+	}
+	for _, out := range acts.Publish {
+		for _, p := range out.Attestation.Proofs {
+			if p.Peer == holder && p.Result != ResultPass {
+				t.Errorf("published a %s proof of the unreachable holder", p.Result)
+			}
+		}
+	}
+
+	a.core.PeerUp(holder, s.now)
+	if h := holderIn(a.core.Status(obj, s.now), holder); h.State != HolderVerified {
+		t.Errorf("after PeerUp: %s is %s, want verified on its proofs", holder, h.State)
+	}
+	if _, down := a.core.Unreachable(holder); down {
+		t.Error("still unreachable after PeerUp")
+	}
+}
+
+// TestPeerDownDatesTheShortfall: repair around an unreachable holder
+// starts RepairGrace after its connection closed, on the member that
+// holds no copy.
+func TestPeerDownDatesTheShortfall(t *testing.T) {
+	s, objs := fourOperators(t)
+	s.run(simConfig("any").ReconnectGrace) // past the hold after start
+	obj := objs[0]
+	holder := s.nonOwnerHolderOf(obj, "a")
+	spare := PeerID("")
+	for _, n := range s.nodes {
+		if !slices.Contains(s.holdersWithBlocks(obj), n.id) {
+			spare = n.id
+		}
+	}
+	down := s.now
+	s.stop(holder)
+	var f fetchEvent
+	s.runUntil(time.Minute, "repair", func() bool {
+		for _, e := range s.fetchesAfter(down) {
+			if e.obj == obj {
+				f = e
+				return true
+			}
+		}
+		return false
+	})
+	if f.node != spare || f.at.Sub(down) < simConfig("any").RepairGrace {
+		t.Errorf("fetch %+v, %s after the holder went down; want %s, after RepairGrace", f, f.at.Sub(down), spare)
+	}
+}
+
+// nonOwnerHolderOf returns a node storing obj other than owner.
+func (s *sim) nonOwnerHolderOf(obj ObjectID, owner PeerID) PeerID {
+	for _, p := range s.holdersWithBlocks(obj) {
+		if p != owner {
+			return p
+		}
+	}
+	s.t.Fatalf("no holder of %s besides %s", obj, owner)
+	return ""
+}
