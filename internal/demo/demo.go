@@ -101,7 +101,7 @@ func (t *tour) heading(title string) {
 }
 
 func (t *tour) play(ctx context.Context) error {
-	steps := []func(context.Context) error{t.start, t.federate, t.addAndFetch, t.replicate, t.outsider, t.deleteObject}
+	steps := []func(context.Context) error{t.start, t.federate, t.addAndFetch, t.replicate, t.outsider, t.deleteObject, t.loseTheMachine}
 	for _, s := range steps {
 		if err := s(ctx); err != nil {
 			return err
@@ -114,7 +114,8 @@ func (t *tour) play(ctx context.Context) error {
 	}
 	t.say("\nThat is the whole path: a federation of trusted operators; chunk, encrypt, store durably;")
 	t.say("fetch by content address, verify, decrypt; copies on independent operators, checked and")
-	t.say("repaired without a coordinator; nothing for outsiders; and deletion that reaches every holder.")
+	t.say("repaired without a coordinator; nothing for outsiders; deletion that reaches every holder;")
+	t.say("and a lost machine costs nothing but the time to type the paper key on a new one.")
 	t.say("Run a real node with `cairn init` and `cairn daemon`; see README.md.")
 	if t.opts.Keep {
 		t.say("\nThe nodes and the dashboard keep running; press Ctrl-C to stop.")
@@ -151,6 +152,7 @@ func (t *tour) startMember(name string, i int) (*member, error) {
 		return nil, err
 	}
 	r.Config.Deletion.TrashWindow.Duration = demoTrashWindow
+	r.Config.Catalog.Interval.Duration = 200 * time.Millisecond
 	n, err := node.New(r, node.Options{Owner: owner, Logger: t.opts.Logger.With("node", name)})
 	if err != nil {
 		return nil, fmt.Errorf("demo: start %s: %w", name, err)

@@ -22,6 +22,7 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 		"identical", "refused the connection", "fails too",
 		"notices at once: at risk", "Repaired in",
 		"dashboard is at", "#token=", "deletes the object", "blocks removed on", "object is deleted",
+		"paper key", "machine burns down", "restored 2 objects", "reads back identical",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
