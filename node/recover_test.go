@@ -17,7 +17,10 @@ import (
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
-func fastCatalog(r *repo.Repo) { r.Config.Catalog.Interval.Duration = 100 * time.Millisecond }
+func fastCatalog(r *repo.Repo) {
+	r.Config.Catalog.Interval.Duration = 100 * time.Millisecond
+	r.Config.Fetch.StallTimeout.Duration = time.Second // an object nobody holds is given up on soon
+}
 
 // holds reports whether n keeps a record of every object named.
 func holds(t *testing.T, n *Node, ids ...string) bool {
@@ -52,6 +55,10 @@ func TestRecoverRestoresTheOwnersListing(t *testing.T) {
 		if _, err := n.FederationJoin(ctx, token); err != nil {
 			t.Fatal(err)
 		}
+	}
+	lost, err := a.Add(ctx, object.NewReaderSource("lost.txt", strings.NewReader("kept on the owner's node alone")), AddOptions{Name: "lost", Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
 	}
 	kept, err := a.Add(ctx, object.NewReaderSource("kept.txt", strings.NewReader("what the owner keeps")), AddOptions{Name: "kept", Replicas: 4})
 	if err != nil {
@@ -102,8 +109,9 @@ func TestRecoverRestoresTheOwnersListing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(report.Restored) != 2 || len(report.Unreachable) != 0 {
-		t.Fatalf("restored %+v, unreachable %+v", report.Restored, report.Unreachable)
+	if len(report.Restored) != 2 || len(report.Unreachable) != 1 || report.Unreachable[0].CID != lost.CID ||
+		!strings.Contains(report.Unreachable[0].Error, "no connected member serves it") {
+		t.Fatalf("restored %+v, unreachable %+v; want 2 restored and the object only the lost node held named", report.Restored, report.Unreachable)
 	}
 	list, err := c.List(ctx)
 	if err != nil {
@@ -201,5 +209,54 @@ func TestCatalogHeadsFromAMemberAreBounded(t *testing.T) {
 	}
 	if _, ok := a.headKept(over.Catalog); ok {
 		t.Fatal("the head past the bound was kept")
+	}
+}
+
+// TestRecoverRefusesACatalogItCannotTrust: a head whose sealed capability
+// does not open, and a head that names another owner's catalog version,
+// are clear errors, and the node adopts nothing.
+func TestRecoverRefusesACatalogItCannotTrust(t *testing.T) {
+	ctx := context.Background()
+	a, _ := federatedPairWith(t, nil, fastCatalog)
+	c := startNode(t, "c", slog.New(slog.DiscardHandler), fastCatalog)
+	token, err := a.FederationAdmit(ctx, c.host.ID().String(), "op-c", "ap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.FederationJoin(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []*Node{a, c} {
+		if _, err := n.Add(ctx, object.NewReaderSource("x", strings.NewReader("object of "+string(rune('a'+i)))), AddOptions{Replicas: 1}); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "a catalog version", func() bool { return n.Catalog().Version >= 1 && !n.Catalog().Pending })
+	}
+	owner := keys.FromSecret(a.ownerKeys().Secret())
+	priv := owner.CatalogKey()
+	pub := priv.Public().(ed25519.PublicKey)
+	cHead, _ := c.ownHead()
+	capC, err := cHead.Open(c.ownerKeys().CatalogSealKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(seq uint64, sealed []byte) {
+		h := catalog.Head{Seq: seq, Time: time.Now(), Sealed: sealed}
+		h.Sign(priv)
+		if _, err := a.catalogExchange(ctx, c.host.ID(), catalogRequest{Put: &h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cOwner := c.ownerKeys()
+	publish(50, catalog.Seal(owner.CatalogSealKey(), pub, 50, capC, [24]byte{1}))
+	if _, err := c.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, catalog.ErrOtherOwner) {
+		t.Fatalf("a head naming another owner's catalog: %v", err)
+	}
+	publish(60, bytes.Repeat([]byte{7}, 64))
+	if _, err := c.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, catalog.ErrSealed) {
+		t.Fatalf("a head whose capability does not open: %v", err)
+	}
+	if c.ownerKeys() != cOwner {
+		t.Fatal("a failed recovery replaced the node's owner key")
 	}
 }
