@@ -44,10 +44,14 @@ type catalogState struct {
 
 // CatalogInfo is what `cairn catalog` shows of the owner's catalog.
 type CatalogInfo struct {
-	Fingerprint string    `json:"catalog_key"`
-	Version     uint64    `json:"version"`
-	Object      string    `json:"cid,omitempty"`
-	WrittenAt   time.Time `json:"written_at,omitzero"`
+	// Owner is the fingerprint of the owner key (as `cairn key export`
+	// shows it); CatalogKey the start of the catalog's public key, under
+	// which members keep its head.
+	Owner      string    `json:"owner"`
+	CatalogKey string    `json:"catalog_key"`
+	Version    uint64    `json:"version"`
+	Object     string    `json:"cid,omitempty"`
+	WrittenAt  time.Time `json:"written_at,omitzero"`
 	// Pending is set while changes wait for the next version.
 	Pending bool `json:"pending"`
 }
@@ -114,6 +118,10 @@ func (n *Node) writeCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The head first: once the version counts as written, it is known.
+	if err := n.publishOwnHead(ctx, v.Seq, capability, now); err != nil {
+		return err
+	}
 	n.cat.mu.Lock()
 	w.Written(v, capability, listing)
 	state := w.State()
@@ -123,7 +131,7 @@ func (n *Node) writeCatalog(ctx context.Context) error {
 		n.logger.Warn("save the catalog writer's state", "err", err)
 	}
 	n.logger.Info("catalog version written", "version", v.Seq, "checkpoint", v.Checkpoint, "changes", len(v.Changes), "entries", len(listing))
-	return n.publishOwnHead(ctx, v.Seq, capability, now)
+	return nil
 }
 
 // catalogWriter returns the writer, making it from the saved state on
@@ -163,16 +171,17 @@ func (n *Node) storeCatalogVersion(ctx context.Context, v catalog.Version) (stri
 	if err != nil {
 		return "", fmt.Errorf("store catalog version %d: %w", v.Seq, err)
 	}
-	if err := n.recordCatalogVersion(ctx, res.Root, res.Capability.String(), res.StoredBytes, res.Size); err != nil {
+	if err := n.recordCatalogVersion(ctx, v.Seq, res.Root, res.Capability.String(), res.StoredBytes, res.Size); err != nil {
 		return "", err
 	}
 	return res.Capability.String(), nil
 }
 
-// recordCatalogVersion records a version of the owner's catalog as an
-// owned object kept out of listings, and tracks it for replication.
-func (n *Node) recordCatalogVersion(ctx context.Context, root cid.Cid, capability string, stored, size int64) error {
-	sealed, err := n.index.seal(ownerSecrets{Capability: capability})
+// recordCatalogVersion records version seq of the owner's catalog as an
+// owned object kept out of listings (`cairn status` names it), and
+// tracks it for replication.
+func (n *Node) recordCatalogVersion(ctx context.Context, seq uint64, root cid.Cid, capability string, stored, size int64) error {
+	sealed, err := n.index.seal(ownerSecrets{Name: fmt.Sprintf("(catalog version %d)", seq), Capability: capability})
 	if err != nil {
 		return fmt.Errorf("seal catalog capability: %w", err)
 	}
@@ -289,17 +298,14 @@ func (n *Node) publishOwnHead(ctx context.Context, seq uint64, capability string
 
 // Catalog reports on the owner's catalog.
 func (n *Node) Catalog() CatalogInfo {
-	pub := n.ownerKeys().CatalogKey().Public().(ed25519.PublicKey)
-	info := CatalogInfo{Fingerprint: catalog.KeyID(pub)[:16]}
+	owner := n.ownerKeys()
+	pub := owner.CatalogKey().Public().(ed25519.PublicKey)
+	info := CatalogInfo{Owner: owner.Fingerprint(), CatalogKey: catalog.KeyID(pub)[:16]}
 	n.cat.mu.Lock()
 	defer n.cat.mu.Unlock()
 	info.Pending = n.cat.changes != n.cat.written
 	if h, ok := n.cat.heads.Get(pub); ok {
 		info.Version, info.WrittenAt = h.Seq, h.Time
-	}
-	// The writer knows of a version before its head is published.
-	if n.cat.writer != nil && n.cat.writer.State().Seq > info.Version {
-		info.Version, info.WrittenAt = n.cat.writer.State().Seq, n.cat.lastWritten
 	}
 	if n.cat.writer != nil {
 		if c, err := object.ParseCapability(n.cat.writer.State().Head); err == nil {

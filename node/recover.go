@@ -126,7 +126,7 @@ func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptio
 	}
 	n.continueCatalog(ctx, head, capability)
 	for _, w := range chain {
-		if err := n.recordCatalogVersion(ctx, w.root, w.capability, w.size, w.size); err != nil {
+		if err := n.recordCatalogVersion(ctx, w.Seq, w.root, w.capability, w.size, w.size); err != nil {
 			n.logger.Warn("pin a recovered catalog version", "cid", w.root, "err", err)
 		}
 	}

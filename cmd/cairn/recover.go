@@ -152,7 +152,7 @@ func newCatalogCommand(g *globals) *cobra.Command {
 					fmt.Fprintln(w, "No catalog yet: it is written once you add an object.")
 					return
 				}
-				fmt.Fprintf(w, "Catalog version %d, written %s (object %s).\n", info.Version, info.WrittenAt.Local().Format(time.DateTime), info.Object)
+				fmt.Fprintf(w, "Catalog of owner key %s: version %d, written %s (object %s).\n", info.Owner, info.Version, info.WrittenAt.Local().Format(time.DateTime), info.Object)
 				if info.Pending {
 					fmt.Fprintln(w, "Changes since then go into the next version (catalog.interval).")
 				}
