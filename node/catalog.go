@@ -131,6 +131,7 @@ func (n *Node) writeCatalog(ctx context.Context) error {
 		n.logger.Warn("save the catalog writer's state", "err", err)
 	}
 	n.logger.Info("catalog version written", "version", v.Seq, "checkpoint", v.Checkpoint, "changes", len(v.Changes), "entries", len(listing))
+
 	return nil
 }
 

@@ -43,6 +43,7 @@ func (f *hostileFed) forgedDeletions(t *testing.T) {
 		v := objectStatus(t, f.a.replNode, obj)
 		return v.DeletionView != nil && v.DeletedOn >= 2
 	})
+	f.settleCatalog(t)
 	deleted := f.snapshot(t, obj)
 	acks := f.forgedAcks(t, obj, 1, tombstone.PhasePurged)
 	f.m.publish(acks...)
@@ -132,6 +133,7 @@ func (f *hostileFed) replayedTombstone(t *testing.T) {
 	})
 	cairn(t, f.a.repo, "undelete", obj)
 	waitFor(t, 30*time.Second, "the object restored everywhere", func() bool { return f.restored(t, obj) })
+	f.settleCatalog(t)
 	base := f.snapshot(t, obj)
 	data := marshal(t, old)
 	f.m.publish(data)

@@ -33,6 +33,12 @@ func hostileSettings() map[string]string {
 	s["trash_window"] = `"10m"`
 	s["retention"] = `"1h"`
 	s["stall_timeout"] = `"2s"`
+	// A's catalog settles within a second of A's last change, before the
+	// suite takes the state attacks must not change.
+	s["interval"] = `"200ms"`
+	// New catalog versions may be placed on M first, which never fetches:
+	// the next honest member in line takes over within seconds.
+	s["repair_escalation"] = `"2s"`
 	// The flood attack sends 5,000 records of made-up objects; a bound below
 	// that shows it holds without a flood the size of the default (100,000).
 	s["max_entries_per_member"] = strconv.Itoa(hostileFloodBound)
@@ -99,6 +105,7 @@ func setupHostile(t *testing.T) *hostileFed {
 	for _, obj := range f.objs {
 		waitFor(t, 60*time.Second, "every object backed up on A, B and C", backedUp(t, f.a.replNode, obj, ""))
 	}
+	f.settleCatalog(t)
 	// M is admitted after the objects are placed, with an identity ground
 	// so that its peer ID sorts before every honest member's.
 	priv, tries := grindIdentity(t, f.a.id.PeerID, f.b.id.PeerID, f.c.id.PeerID)
@@ -310,4 +317,12 @@ func (f *hostileFed) restored(t testing.TB, obj string) bool {
 		}
 	}
 	return true
+}
+
+// settleCatalog waits until A's catalog has taken in A's own changes and
+// its latest version is on B and C: a catalog version is an object B and
+// C come to hold, which a snapshot taken earlier would count as damage.
+func (f *hostileFed) settleCatalog(t testing.TB) {
+	t.Helper()
+	catalogSettled(t, f.a.replNode, 0)
 }

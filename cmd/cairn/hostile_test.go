@@ -173,6 +173,7 @@ func (f *hostileFed) falseOwner(t *testing.T) {
 	rm, rmErr := cairnResult(t, f.a.repo, nil, "rm", obj)
 	un, unErr := cairnResult(t, f.a.repo, nil, "undelete", obj)
 	back := rmErr == nil && unErr == nil && eventually(20*time.Second, func() bool { return f.restored(t, obj) })
+	f.settleCatalog(t)
 	if !back {
 		var views []string
 		for _, n := range f.honest {

@@ -46,7 +46,10 @@ func catalogSettled(t testing.TB, owner *replNode, after uint64) node.CatalogInf
 		cairnJSON(t, owner.repo, &info, "catalog")
 		return info.Version > after && !info.Pending
 	})
-	waitFor(t, 30*time.Second, "the catalog version to be backed up", backedUp(t, owner, info.Object, ""))
+	if !eventually(30*time.Second, backedUp(t, owner, info.Object, "")) {
+		v := objectStatus(t, owner, info.Object)
+		t.Fatalf("catalog version %d is not backed up: %s, %d copies, holders %+v", info.Version, v.State, v.Copies, v.Holders)
+	}
 	return info
 }
 
