@@ -68,7 +68,9 @@ func (n *Node) AdoptOwner(ctx context.Context, owner *keys.Owner) error {
 	return n.adoptOwner(ctx, owner)
 }
 
-func (n *Node) adoptOwner(ctx context.Context, owner *keys.Owner) error {
+// mayAdopt returns ErrOwnsObjects when this node's owner added objects
+// under a key other than owner.
+func (n *Node) mayAdopt(ctx context.Context, owner *keys.Owner) error {
 	if n.ownerKeys().Secret() == owner.Secret() {
 		return nil
 	}
@@ -80,6 +82,13 @@ func (n *Node) adoptOwner(ctx context.Context, owner *keys.Owner) error {
 		if r.Role == RoleOwner {
 			return ErrOwnsObjects
 		}
+	}
+	return nil
+}
+
+func (n *Node) adoptOwner(ctx context.Context, owner *keys.Owner) error {
+	if err := n.mayAdopt(ctx, owner); err != nil || n.ownerKeys().Secret() == owner.Secret() {
+		return err
 	}
 	if err := n.repo.WriteOwner(owner, n.passphrase); err != nil {
 		return err
@@ -105,6 +114,9 @@ func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptio
 	}
 	defer n.recovering.Store(false)
 	report := RecoverReport{Fingerprint: owner.Fingerprint(), At: opts.At}
+	if err := n.mayAdopt(ctx, owner); err != nil {
+		return report, err // before fetching anything
+	}
 	at := opts.At
 	if at.IsZero() {
 		at = time.Now()

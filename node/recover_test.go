@@ -219,12 +219,15 @@ func TestRecoverRefusesACatalogItCannotTrust(t *testing.T) {
 	ctx := context.Background()
 	a, _ := federatedPairWith(t, nil, fastCatalog)
 	c := startNode(t, "c", slog.New(slog.DiscardHandler), fastCatalog)
-	token, err := a.FederationAdmit(ctx, c.host.ID().String(), "op-c", "ap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.FederationJoin(ctx, token); err != nil {
-		t.Fatal(err)
+	fresh := startNode(t, "fresh", slog.New(slog.DiscardHandler), fastCatalog)
+	for i, n := range []*Node{c, fresh} {
+		token, err := a.FederationAdmit(ctx, n.host.ID().String(), []string{"op-c", "op-f"}[i], "ap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.FederationJoin(ctx, token); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, n := range []*Node{a, c} {
 		if _, err := n.Add(ctx, object.NewReaderSource("x", strings.NewReader("object of "+string(rune('a'+i)))), AddOptions{Replicas: 1}); err != nil {
@@ -247,16 +250,19 @@ func TestRecoverRefusesACatalogItCannotTrust(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cOwner := c.ownerKeys()
+	freshOwner := fresh.ownerKeys()
 	publish(50, catalog.Seal(owner.CatalogSealKey(), pub, 50, capC, [24]byte{1}))
-	if _, err := c.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, catalog.ErrOtherOwner) {
+	if _, err := fresh.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, catalog.ErrOtherOwner) {
 		t.Fatalf("a head naming another owner's catalog: %v", err)
 	}
 	publish(60, bytes.Repeat([]byte{7}, 64))
-	if _, err := c.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, catalog.ErrSealed) {
+	if _, err := fresh.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, catalog.ErrSealed) {
 		t.Fatalf("a head whose capability does not open: %v", err)
 	}
-	if c.ownerKeys() != cOwner {
+	if _, err := c.Recover(ctx, owner, RecoverOptions{}); !errors.Is(err, ErrOwnsObjects) {
+		t.Fatalf("recover on a node whose owner added objects: %v", err)
+	}
+	if fresh.ownerKeys() != freshOwner {
 		t.Fatal("a failed recovery replaced the node's owner key")
 	}
 }
