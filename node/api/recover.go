@@ -24,21 +24,22 @@ func (s *Server) recoverRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/catalog", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.backend.Catalog()) })
 }
 
-// ownerOf decodes the secret of a request, answering 400 if it is not one.
-func ownerOf(w http.ResponseWriter, req ownerKeyRequest) (*keys.Owner, bool) {
+// readOwnerKey reads a request carrying an owner secret, answering 400
+// if it is not one.
+func readOwnerKey(w http.ResponseWriter, r *http.Request) (*keys.Owner, ownerKeyRequest, bool) {
+	var req ownerKeyRequest
+	if !readJSON(w, r, &req) {
+		return nil, req, false
+	}
 	if len(req.Secret) != 32 {
 		writeError(w, http.StatusBadRequest, errBadSecret)
-		return nil, false
+		return nil, req, false
 	}
-	return keys.FromSecret([32]byte(req.Secret)), true
+	return keys.FromSecret([32]byte(req.Secret)), req, true
 }
 
 func (s *Server) handleRecover(w http.ResponseWriter, r *http.Request) {
-	var req ownerKeyRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	owner, ok := ownerOf(w, req)
+	owner, req, ok := readOwnerKey(w, r)
 	if !ok {
 		return
 	}
@@ -51,11 +52,7 @@ func (s *Server) handleRecover(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleKeyImport(w http.ResponseWriter, r *http.Request) {
-	var req ownerKeyRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	owner, ok := ownerOf(w, req)
+	owner, _, ok := readOwnerKey(w, r)
 	if !ok {
 		return
 	}
