@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -254,5 +255,19 @@ func TestHeadsKeepTheNewestAndBoundEachPublisher(t *testing.T) {
 	}
 	if s.Len() != MaxHeadsPerPublisher+1 {
 		t.Fatalf("%d heads kept", s.Len())
+	}
+}
+
+// TestHeadTimeOutsideTheSignedRangeIsRefused: the signature covers the
+// time in nanoseconds since 1970, which wraps every 2^64 ns (584 years);
+// a head re-dated by exactly that much must not verify.
+func TestHeadTimeOutsideTheSignedRangeIsRefused(t *testing.T) {
+	h := signedHead(t, newKey(1), 3)
+	h.Time = h.Time.Add(math.MaxInt64).Add(math.MaxInt64).Add(2)
+	if h.Time.UnixNano() != t0.UnixNano() {
+		t.Fatalf("the re-dated head signs differently: %d vs %d", h.Time.UnixNano(), t0.UnixNano())
+	}
+	if err := h.Verify(h.Time); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a head re-dated by 2^64 ns: %v", err)
 	}
 }

@@ -69,6 +69,10 @@ func (h Head) Verify(now time.Time) error {
 		return fmt.Errorf("%w: sealed capability of %d bytes", ErrMalformed, len(h.Sealed))
 	case len(h.Signature) != ed25519.SignatureSize:
 		return fmt.Errorf("%w: signature of %d bytes", ErrMalformed, len(h.Signature))
+	case !time.Unix(0, h.Time.UnixNano()).Equal(h.Time):
+		// The signature covers the time in nanoseconds since 1970, which
+		// wraps outside 1678-2262: another date could pass for it.
+		return fmt.Errorf("%w: time %s outside what a head can sign", ErrMalformed, h.Time)
 	case !ed25519.Verify(h.Catalog, h.signingMessage(), h.Signature):
 		return ErrBadSignature
 	case h.Time.After(now.Add(MaxClockSkew)):

@@ -66,5 +66,12 @@ func (s *Heads) Get(catalog []byte) (Head, bool) {
 	return h.head, ok
 }
 
+// GetWithPublisher returns the head kept for a catalog key and the member
+// it is attributed to.
+func (s *Heads) GetWithPublisher(catalog []byte) (Head, string, bool) {
+	h, ok := s.byKey[string(catalog)]
+	return h.head, h.publisher, ok
+}
+
 // Len is the number of catalogs with a head kept.
 func (s *Heads) Len() int { return len(s.byKey) }

@@ -39,6 +39,7 @@ type catalogState struct {
 	// how many of those the latest version took in; guarded by mu.
 	changes, written uint64
 	lastWritten      time.Time      // guarded by mu
+	lastError        string         // why the last write failed, if it did; guarded by mu
 	heads            *catalog.Heads // every member's latest head, this owner's too; guarded by mu
 }
 
@@ -54,6 +55,8 @@ type CatalogInfo struct {
 	WrittenAt  time.Time `json:"written_at,omitzero"`
 	// Pending is set while changes wait for the next version.
 	Pending bool `json:"pending"`
+	// Error says why the last attempt to write a version failed.
+	Error string `json:"error,omitempty"`
 }
 
 // catalogChanged notes that the owner's listing may have changed; the
@@ -81,9 +84,16 @@ func (n *Node) catalogLoop(ctx context.Context) {
 			if !due {
 				continue
 			}
-			if err := n.writeCatalog(ctx); err != nil && ctx.Err() == nil {
+			err := n.writeCatalog(ctx)
+			if err != nil && ctx.Err() == nil {
 				n.logger.Warn("write the owner's catalog", "err", err)
 			}
+			n.cat.mu.Lock()
+			n.cat.lastError = ""
+			if err != nil {
+				n.cat.lastError = err.Error()
+			}
+			n.cat.mu.Unlock()
 		}
 	}
 }
@@ -205,18 +215,72 @@ func (n *Node) ownerListing(ctx context.Context) (catalog.Listing, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := catalog.Listing{}
+	l, err := n.carriedEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range recs {
 		if r.Role != RoleOwner || r.Catalog {
 			continue
 		}
 		e, err := n.catalogEntry(ctx, r)
 		if err != nil {
-			return nil, err
+			// A record sealed under another owner key (an add that raced
+			// a key import) is left out, not allowed to stop the catalog.
+			n.logger.Warn("left out of the owner's catalog", "cid", r.ID, "err", err)
+			continue
 		}
 		l[r.ID] = e
 	}
 	return l, nil
+}
+
+// carriedPrefix holds, sealed, the catalog entries a recovery could not
+// restore (no member served the object then): they stay in the catalog,
+// so a later `cairn recover` can try them again.
+const carriedPrefix = "/catalog/carried/"
+
+// carryEntry keeps e in the catalog without an index record.
+func (n *Node) carryEntry(ctx context.Context, e catalog.Entry) error {
+	plain, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	sealed, err := n.index.sealBytes(plain)
+	if err != nil {
+		return err
+	}
+	if err := n.meta.Put(ctx, datastore.NewKey(carriedPrefix+e.Object), sealed); err != nil {
+		return fmt.Errorf("keep catalog entry of %s: %w", e.Object, err)
+	}
+	return nil
+}
+
+// dropCarried forgets a carried entry once its object is restored.
+func (n *Node) dropCarried(ctx context.Context, obj string) error {
+	err := n.meta.Delete(ctx, datastore.NewKey(carriedPrefix+obj))
+	if err != nil && !errors.Is(err, datastore.ErrNotFound) {
+		return fmt.Errorf("forget carried catalog entry of %s: %w", obj, err)
+	}
+	return nil
+}
+
+// carriedEntries returns the entries recoveries could not restore.
+func (n *Node) carriedEntries(ctx context.Context) (catalog.Listing, error) {
+	l := catalog.Listing{}
+	err := n.eachStored(ctx, carriedPrefix, func(_ string, sealed []byte) error {
+		plain, err := n.index.openBytes(sealed)
+		if err != nil {
+			return err
+		}
+		var e catalog.Entry
+		if err := json.Unmarshal(plain, &e); err != nil {
+			return err
+		}
+		l[e.Object] = e
+		return nil
+	})
+	return l, err
 }
 
 func (n *Node) catalogEntry(ctx context.Context, r ObjectRecord) (catalog.Entry, error) {
@@ -305,6 +369,7 @@ func (n *Node) Catalog() CatalogInfo {
 	n.cat.mu.Lock()
 	defer n.cat.mu.Unlock()
 	info.Pending = n.cat.changes != n.cat.written
+	info.Error = n.cat.lastError
 	if h, ok := n.cat.heads.Get(pub); ok {
 		info.Version, info.WrittenAt = h.Seq, h.Time
 	}
@@ -314,4 +379,35 @@ func (n *Node) Catalog() CatalogInfo {
 		}
 	}
 	return info
+}
+
+// catalogBehind handles a head of this owner's catalog written by another
+// node (the owner recovered elsewhere, or an old machine came back): the
+// head is verified and kept, and this node's next version is a checkpoint
+// that follows it, so the two do not go on writing the same version
+// numbers.
+func (n *Node) catalogBehind(ctx context.Context, h catalog.Head) {
+	owner := n.ownerKeys()
+	if !ed25519.PublicKey(h.Catalog).Equal(owner.CatalogKey().Public().(ed25519.PublicKey)) || h.Verify(time.Now()) != nil {
+		return
+	}
+	capability, err := h.Open(owner.CatalogSealKey())
+	if err != nil {
+		return
+	}
+	n.offerHead(ctx, h, n.host.ID().String()) // kept already when it came in, or older than what is
+	state := catalog.WriterState{Seq: h.Seq, Head: capability}
+	n.cat.mu.Lock()
+	if n.cat.writer != nil && (n.cat.writer.State().Seq > h.Seq || n.cat.writer.State().Head == capability) {
+		n.cat.mu.Unlock()
+		return // this node's own version, or one it has passed
+	}
+	// The next change makes a checkpoint that follows h; following alone
+	// writes nothing, or two writers would answer each other forever.
+	n.cat.writer = catalog.NewWriter(n.catalogID(), state, nil)
+	n.cat.mu.Unlock()
+	n.logger.Warn("another node writes this owner's catalog too; this node's next version follows its latest", "version", h.Seq)
+	if err := n.saveWriterState(ctx, state); err != nil {
+		n.logger.Warn("save the catalog writer's state", "err", err)
+	}
 }

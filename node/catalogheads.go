@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -58,6 +59,9 @@ type storedHead struct {
 func (n *Node) startCatalog(ctx context.Context) error {
 	n.cat.heads = catalog.NewHeads()
 	n.cat.changes++ // the listing may have changed while the node was down
+	// A stored head that no longer verifies (a clock stepped back) or is
+	// over its publisher's bound is skipped with a warning: the members
+	// send their heads again on connection.
 	err := n.eachStored(ctx, headsPrefix, func(_ string, v []byte) error {
 		var s storedHead
 		if err := json.Unmarshal(v, &s); err != nil {
@@ -102,15 +106,35 @@ func (n *Node) offerHead(ctx context.Context, h catalog.Head, publisher string) 
 	if err != nil || !changed {
 		return false, err
 	}
-	data, err := json.Marshal(storedHead{Head: h, Publisher: publisher})
-	if err != nil {
-		return true, err
+	return true, n.storeKeptHead(ctx, h.Catalog)
+}
+
+// storeKeptHead writes the head kept for a catalog key to the datastore.
+// Two offers of one key may race to write: each writes what is kept when
+// it writes, and writes again if a newer head arrived meanwhile, so the
+// newest is stored last.
+func (n *Node) storeKeptHead(ctx context.Context, key []byte) error {
+	for {
+		n.cat.mu.Lock()
+		h, publisher, ok := n.cat.heads.GetWithPublisher(key)
+		n.cat.mu.Unlock()
+		if !ok {
+			return nil
+		}
+		data, err := json.Marshal(storedHead{Head: h, Publisher: publisher})
+		if err != nil {
+			return err
+		}
+		if err := n.meta.Put(ctx, datastore.NewKey(headsPrefix+hex.EncodeToString(key)), data); err != nil {
+			return fmt.Errorf("store catalog head: %w", err)
+		}
+		n.cat.mu.Lock()
+		now, _ := n.cat.heads.Get(key)
+		n.cat.mu.Unlock()
+		if now.Seq == h.Seq {
+			return nil
+		}
 	}
-	key := datastore.NewKey(headsPrefix + hex.EncodeToString(h.Catalog))
-	if err := n.meta.Put(ctx, key, data); err != nil {
-		return true, fmt.Errorf("store catalog head: %w", err)
-	}
-	return true, nil
 }
 
 // handleCatalogStream answers one catalog request. A published head is
@@ -131,6 +155,14 @@ func (n *Node) handleCatalogStream(s network.Stream) {
 		reply.Error = "a catalog request puts one head or gets one key"
 	case req.Put != nil:
 		reply.Error = n.receiveHead(*req.Put, from)
+		// A publisher behind the head kept learns of it: another node
+		// writes the same owner's catalog (a recovered machine, or the
+		// old one come back).
+		n.cat.mu.Lock()
+		if h, ok := n.cat.heads.Get(req.Put.Catalog); ok && supersedes(h, *req.Put) {
+			reply.Head = &h
+		}
+		n.cat.mu.Unlock()
 	default:
 		n.cat.mu.Lock()
 		if h, ok := n.cat.heads.Get(req.Get); ok {
@@ -149,9 +181,12 @@ func (n *Node) handleCatalogStream(s network.Stream) {
 func (n *Node) receiveHead(h catalog.Head, from peer.ID) string {
 	ctx, cancel := context.WithTimeout(context.Background(), catalogTimeout)
 	defer cancel()
-	_, err := n.offerHead(ctx, h, from.String())
+	changed, err := n.offerHead(ctx, h, from.String())
 	switch {
 	case err == nil:
+		if changed {
+			n.catalogBehind(ctx, h) // when it is this owner's catalog
+		}
 		return ""
 	case errors.Is(err, catalog.ErrOverBound):
 		n.rejected.noteOverBound(n.logger, "catalog head", from.String(), err, time.Now())
@@ -161,11 +196,26 @@ func (n *Node) receiveHead(h catalog.Head, from peer.ID) string {
 	return err.Error()
 }
 
-// pushHead sends h to p, which keeps it.
+// pushHead sends h to p, which keeps it, or answers with a newer head of
+// the same catalog: then this node's next version follows that one.
 func (n *Node) pushHead(ctx context.Context, p peer.ID, h catalog.Head) {
-	if _, err := n.catalogExchange(ctx, p, catalogRequest{Put: &h}); err != nil && ctx.Err() == nil {
-		n.logger.Debug("send catalog head", "peer", p, "err", err)
+	reply, err := n.catalogExchange(ctx, p, catalogRequest{Put: &h})
+	if err != nil {
+		if ctx.Err() == nil {
+			n.logger.Debug("send catalog head", "peer", p, "err", err)
+		}
+		return
 	}
+	if reply.Head != nil && ed25519.PublicKey(reply.Head.Catalog).Equal(h.Catalog) && supersedes(*reply.Head, h) {
+		n.catalogBehind(ctx, *reply.Head)
+	}
+}
+
+// supersedes reports whether kept is a head another writer made over h:
+// newer, or another head of the same version that wins the tie (by
+// signature bytes, so exactly one of two writers follows the other).
+func supersedes(kept, h catalog.Head) bool {
+	return kept.Seq > h.Seq || (kept.Seq == h.Seq && bytes.Compare(kept.Signature, h.Signature) > 0)
 }
 
 // catalogExchange sends one request to p and reads its reply.

@@ -142,10 +142,24 @@ func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptio
 			n.logger.Warn("pin a recovered catalog version", "cid", w.root, "err", err)
 		}
 	}
+	// Every entry is carried in the catalog until its object is restored,
+	// so neither a catalog version written meanwhile nor a recovery cut
+	// short drops what is not restored yet.
 	for _, e := range listing.Entries() {
+		if err := n.carryEntry(ctx, e); err != nil {
+			return report, err
+		}
+	}
+	for _, e := range listing.Entries() {
+		if err := ctx.Err(); err != nil {
+			return report, fmt.Errorf("recover cut short after %d objects; run it again to restore the rest: %w", len(report.Restored), err)
+		}
 		got := RecoveredObject{CID: e.Object, Name: e.Name}
 		deleted, err := n.restoreEntry(ctx, e)
 		got.Deleted = deleted
+		if err == nil {
+			err = n.dropCarried(ctx, e.Object)
+		}
 		if err != nil {
 			got.Error = err.Error()
 			report.Unreachable = append(report.Unreachable, got)
@@ -310,6 +324,9 @@ func (n *Node) checkEntry(e catalog.Entry) (cid.Cid, error) {
 	root, err := cid.Decode(e.Object)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("%w: object id %q: %v", catalog.ErrMalformed, e.Object, err)
+	}
+	if c, err := object.ParseCapability(e.Capability); err != nil || !c.Root().Equals(root) {
+		return root, fmt.Errorf("%w: the capability of %s does not name it", catalog.ErrMalformed, root)
 	}
 	if _, err := object.BoundOwner(root, e.Root); err != nil && !errors.Is(err, object.ErrNoBoundOwner) {
 		return root, fmt.Errorf("root block of %s: %w", root, err)

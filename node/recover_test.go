@@ -135,6 +135,9 @@ func TestRecoverRestoresTheOwnersListing(t *testing.T) {
 		t.Fatalf("restored contents %q, %v", buf.String(), err)
 	}
 	waitUntil(t, 10*time.Second, "c to write the next catalog version", func() bool { return c.Catalog().Version == head.Version+1 })
+	if l, err := c.ownerListing(ctx); err != nil || l[lost.CID].Name != "lost" {
+		t.Fatalf("the object recovery could not restore left the catalog: %v, %v", l, err)
+	}
 
 	// Another node asks for the listing as it was before the deletion:
 	// both objects, the deleted one recorded for undelete.
@@ -160,6 +163,15 @@ func TestRecoverRestoresTheOwnersListing(t *testing.T) {
 	waitUntil(t, 30*time.Second, "c to fetch the undeleted object back", func() bool {
 		ok, err := c.haveAll(ctx, mustCID(t, gone.CID))
 		return err == nil && ok
+	})
+
+	// c and d both write the owner's catalog now: c's versions must not
+	// be lost behind d's under the same numbers.
+	waitUntil(t, 10*time.Second, "b to keep c's latest catalog head", func() bool {
+		info := c.Catalog()
+		own, _ := c.ownHead()
+		kept, ok := b.headKept(pub)
+		return !info.Pending && ok && kept.Seq == own.Seq && bytes.Equal(kept.Signature, own.Signature)
 	})
 }
 

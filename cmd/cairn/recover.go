@@ -156,6 +156,9 @@ func newCatalogCommand(g *globals) *cobra.Command {
 				if info.Pending {
 					fmt.Fprintln(w, "Changes since then go into the next version (catalog.interval).")
 				}
+				if info.Error != "" {
+					fmt.Fprintf(w, "The last attempt to write a version failed: %s\n", info.Error)
+				}
 				fmt.Fprintf(w, "`cairn status %s` shows where it is kept.\n", info.Object)
 			})
 		},
