@@ -71,7 +71,9 @@ func (n *Node) catalogChanged() {
 // version is at least catalog.interval old.
 func (n *Node) catalogLoop(ctx context.Context) {
 	interval := n.cfg.Catalog.Interval.Duration
-	tick := time.NewTicker(max(interval/4, 50*time.Millisecond))
+	// A short tick: the first version after a quiet spell is written
+	// within a second of the change, later ones at most once an interval.
+	tick := time.NewTicker(min(max(interval/4, 50*time.Millisecond), time.Second))
 	defer tick.Stop()
 	for {
 		select {

@@ -150,25 +150,61 @@ func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptio
 			return report, err
 		}
 	}
-	for _, e := range listing.Entries() {
-		if err := ctx.Err(); err != nil {
-			return report, fmt.Errorf("recover cut short after %d objects; run it again to restore the rest: %w", len(report.Restored), err)
-		}
-		got := RecoveredObject{CID: e.Object, Name: e.Name}
-		deleted, err := n.restoreEntry(ctx, e)
-		got.Deleted = deleted
-		if err == nil {
-			err = n.dropCarried(ctx, e.Object)
-		}
-		if err != nil {
-			got.Error = err.Error()
+	results := n.restoreAll(ctx, listing.Entries())
+	if err := ctx.Err(); err != nil {
+		return report, fmt.Errorf("recover cut short; run it again to restore the rest: %w", err)
+	}
+	for _, got := range results {
+		if got.Error != "" {
 			report.Unreachable = append(report.Unreachable, got)
-			continue
+		} else {
+			report.Restored = append(report.Restored, got)
 		}
-		report.Restored = append(report.Restored, got)
 	}
 	n.catalogChanged()
 	return report, nil
+}
+
+// restoreParallel is how many objects recovery restores at once: each
+// waits mostly on a holder's answer and on syncs of its own.
+const restoreParallel = 8
+
+// restoreAll restores entries, restoreParallel at a time, and returns
+// what became of each, in the entries' order.
+func (n *Node) restoreAll(ctx context.Context, entries []catalog.Entry) []RecoveredObject {
+	results := make([]RecoveredObject, len(entries))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(restoreParallel, len(entries)) {
+		wg.Go(func() {
+			for i := range work {
+				results[i] = n.restoreOne(ctx, entries[i])
+			}
+		})
+	}
+	for i := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return results
+}
+
+// restoreOne restores one entry and forgets it as carried once restored.
+func (n *Node) restoreOne(ctx context.Context, e catalog.Entry) RecoveredObject {
+	got := RecoveredObject{CID: e.Object, Name: e.Name}
+	deleted, err := n.restoreEntry(ctx, e)
+	got.Deleted = deleted
+	if err == nil {
+		err = n.dropCarried(ctx, e.Object)
+	}
+	if err != nil {
+		got.Error = err.Error()
+	}
+	return got
 }
 
 // recoverHead finds the newest head of the owner's catalog among the
