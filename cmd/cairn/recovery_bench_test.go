@@ -23,7 +23,7 @@ import (
 )
 
 // The recovery benchmarks of issue 14 start real daemons on loopback and
-// measure through the CLI, as users run it. They take about 20 minutes on
+// measure through the CLI, as users run it. They take about 10 minutes on
 // two cores, so they run only when asked:
 //
 //	CAIRN_BENCH_RECOVER=1 go test ./cmd/cairn -run 'TestBench(Recover|CatalogCost)' -v -timeout 60m
@@ -36,7 +36,7 @@ const benchRecoverEnv = "CAIRN_BENCH_RECOVER"
 func benchRuns(t *testing.T) int {
 	t.Helper()
 	if os.Getenv(benchRecoverEnv) != "1" {
-		t.Skipf("set %s=1 to run the recovery benchmarks (real daemons, about 20 minutes)", benchRecoverEnv)
+		t.Skipf("set %s=1 to run the recovery benchmarks (real daemons, about 10 minutes)", benchRecoverEnv)
 	}
 	runs, err := strconv.Atoi(os.Getenv("CAIRN_BENCH_RUNS"))
 	if err != nil || runs < 1 {
