@@ -136,6 +136,7 @@ func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptio
 	if err := n.adoptOwner(ctx, owner); err != nil {
 		return report, err
 	}
+	n.learnDeletions(ctx)
 	n.continueCatalog(ctx, head, capability)
 	for _, w := range chain {
 		if err := n.recordCatalogVersion(ctx, w.Seq, w.root, w.capability, w.size, w.size); err != nil {
@@ -328,13 +329,18 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 	if err := n.blocks.Put(ctx, b); err != nil {
 		return false, fmt.Errorf("store root block of %s: %w", root, err)
 	}
+	// The root block names the object's owner key: owner tombstones that
+	// waited for it (a fresh node knows no owner) apply now.
+	n.retryPending(ctx, e.Object)
 	deleted := n.isDeleted(e.Object)
 	if !deleted {
 		if err := n.fetch(ctx, root); err != nil {
-			if e.DeletedAt == nil {
+			// Members do not serve a deleted object: a tombstone heard
+			// meanwhile, or a deletion the catalog knows, explains it.
+			if e.DeletedAt == nil && !n.isDeleted(e.Object) {
 				return false, fmt.Errorf("no connected member serves it: %w", err)
 			}
-			deleted = true // deleted, and this node has not heard the tombstone yet
+			deleted = true
 		}
 	}
 	sealed, err := n.index.seal(ownerSecrets{Name: e.Name, Capability: e.Capability})
@@ -399,6 +405,22 @@ func (n *Node) dialAllMembers(ctx context.Context) {
 			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
 			defer cancel()
 			n.host.Connect(ctx, peer.AddrInfo{ID: id})
+		})
+	}
+	wg.Wait()
+}
+
+// learnDeletions pulls the tombstones this node lacks from every connected
+// member before recovery restores anything: a fresh node that just joined
+// may not have heard of deletions yet, and would try to fetch objects no
+// member serves any more.
+func (n *Node) learnDeletions(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, p := range n.host.Network().Peers() {
+		wg.Go(func() {
+			if err := n.syncTombstones(ctx, p); err != nil && ctx.Err() == nil {
+				n.logger.Debug("tombstone sync before recovery", "peer", p, "err", err)
+			}
 		})
 	}
 	wg.Wait()
