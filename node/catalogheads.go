@@ -59,6 +59,10 @@ type storedHead struct {
 func (n *Node) startCatalog(ctx context.Context) error {
 	n.cat.heads = catalog.NewHeads()
 	n.cat.changes++ // the listing may have changed while the node was down
+	// The first version waits an interval after the start like any other:
+	// a restart alone writes nothing, and a fresh node batches its first
+	// adds.
+	n.cat.lastWritten = time.Now()
 	// A stored head that no longer verifies (a clock stepped back) or is
 	// over its publisher's bound is skipped with a warning: the members
 	// send their heads again on connection.
