@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -269,5 +270,31 @@ func TestHeadTimeOutsideTheSignedRangeIsRefused(t *testing.T) {
 	}
 	if err := h.Verify(h.Time); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("a head re-dated by 2^64 ns: %v", err)
+	}
+}
+
+// TestHeadsOfOneVersionByTwoWritersConverge: two writers of one catalog
+// made version 5 each; every member keeps the same one, whichever it
+// heard first.
+func TestHeadsOfOneVersionByTwoWritersConverge(t *testing.T) {
+	priv := newKey(1)
+	var seal [32]byte
+	one := Head{Seq: 5, Time: t0, Sealed: Seal(seal, priv.Public().(ed25519.PublicKey), 5, "cap-a", [24]byte{1})}
+	one.Sign(priv)
+	two := Head{Seq: 5, Time: t0.Add(time.Second), Sealed: Seal(seal, priv.Public().(ed25519.PublicKey), 5, "cap-b", [24]byte{2})}
+	two.Sign(priv)
+	var kept [][]byte
+	for _, order := range [][]Head{{one, two}, {two, one}} {
+		s := NewHeads()
+		for _, h := range order {
+			if _, err := s.Offer(h, "m1", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, _ := s.Get(priv.Public().(ed25519.PublicKey))
+		kept = append(kept, h.Signature)
+	}
+	if !bytes.Equal(kept[0], kept[1]) {
+		t.Fatal("two members that heard the same two heads in another order keep different ones")
 	}
 }

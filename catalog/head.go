@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
@@ -35,6 +36,14 @@ var (
 	ErrFuture       = errors.New("catalog: head is dated in the future")
 	ErrSealed       = errors.New("catalog: the sealed capability does not open with this owner key")
 )
+
+// After reports whether h supersedes o: a higher version, or, when two
+// writers of one catalog made the same version, the one whose signature
+// sorts higher. Every member orders heads the same way, so they all keep
+// the same one.
+func (h Head) After(o Head) bool {
+	return h.Seq > o.Seq || (h.Seq == o.Seq && bytes.Compare(h.Signature, o.Signature) > 0)
+}
 
 // KeyID is the hex form of a catalog key, as versions name it.
 func KeyID(pub ed25519.PublicKey) string { return hex.EncodeToString(pub) }

@@ -35,15 +35,16 @@ func NewHeads() *Heads {
 }
 
 // Offer takes a head published by member publisher and reports whether it
-// is newer than the one kept (and now kept). It verifies the head first;
-// a head no newer than the one kept changes nothing and is no error.
+// comes after the one kept (and is now kept). It verifies the head first;
+// a head that does not come after the one kept changes nothing and is no
+// error.
 func (s *Heads) Offer(h Head, publisher string, now time.Time) (bool, error) {
 	if err := h.Verify(now); err != nil {
 		return false, err
 	}
 	key := string(h.Catalog)
 	old, known := s.byKey[key]
-	if known && old.head.Seq >= h.Seq {
+	if known && !h.After(old.head) {
 		return false, nil
 	}
 	if (!known || old.publisher != publisher) && s.perMember[publisher] >= s.maxPerMember {

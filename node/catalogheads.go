@@ -2,7 +2,6 @@ package node
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -163,7 +162,7 @@ func (n *Node) handleCatalogStream(s network.Stream) {
 		// writes the same owner's catalog (a recovered machine, or the
 		// old one come back).
 		n.cat.mu.Lock()
-		if h, ok := n.cat.heads.Get(req.Put.Catalog); ok && supersedes(h, *req.Put) {
+		if h, ok := n.cat.heads.Get(req.Put.Catalog); ok && h.After(*req.Put) {
 			reply.Head = &h
 		}
 		n.cat.mu.Unlock()
@@ -210,17 +209,11 @@ func (n *Node) pushHead(ctx context.Context, p peer.ID, h catalog.Head) {
 		}
 		return
 	}
-	if reply.Head != nil && ed25519.PublicKey(reply.Head.Catalog).Equal(h.Catalog) && supersedes(*reply.Head, h) {
+	if reply.Head != nil && ed25519.PublicKey(reply.Head.Catalog).Equal(h.Catalog) && reply.Head.After(h) {
 		n.catalogBehind(ctx, *reply.Head)
 	}
 }
 
-// supersedes reports whether kept is a head another writer made over h:
-// newer, or another head of the same version that wins the tie (by
-// signature bytes, so exactly one of two writers follows the other).
-func supersedes(kept, h catalog.Head) bool {
-	return kept.Seq > h.Seq || (kept.Seq == h.Seq && bytes.Compare(kept.Signature, h.Signature) > 0)
-}
 
 // catalogExchange sends one request to p and reads its reply.
 func (n *Node) catalogExchange(ctx context.Context, p peer.ID, req catalogRequest) (catalogReply, error) {
