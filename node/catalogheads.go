@@ -214,7 +214,6 @@ func (n *Node) pushHead(ctx context.Context, p peer.ID, h catalog.Head) {
 	}
 }
 
-
 // catalogExchange sends one request to p and reads its reply.
 func (n *Node) catalogExchange(ctx context.Context, p peer.ID, req catalogRequest) (catalogReply, error) {
 	var reply catalogReply
