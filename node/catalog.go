@@ -29,10 +29,6 @@ var writerStateKey = datastore.NewKey("/catalog/writer")
 
 // catalogState is the node's side of its owner's catalog.
 type catalogState struct {
-	// flush serialises writing versions; held across the object's store,
-	// never taken while mu is held.
-	flush sync.Mutex
-
 	mu     sync.Mutex
 	writer *catalog.Writer // nil until the first flush; guarded by mu
 	// changes counts the times the listing may have changed, and written
@@ -101,10 +97,9 @@ func (n *Node) catalogLoop(ctx context.Context) {
 }
 
 // writeCatalog writes the next version of the owner's catalog, if the
-// listing changed, and publishes its head.
+// listing changed, and publishes its head. Only catalogLoop calls it, so
+// versions are written one at a time.
 func (n *Node) writeCatalog(ctx context.Context) error {
-	n.cat.flush.Lock()
-	defer n.cat.flush.Unlock()
 	n.cat.mu.Lock()
 	seen := n.cat.changes
 	n.cat.mu.Unlock()
