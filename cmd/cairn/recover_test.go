@@ -67,6 +67,21 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 	}
 }
 
+// ownersFederation starts four daemons of four operators in two regions,
+// federated: the school founds it (and keeps the authority key), the
+// library is the owner whose machine a test destroys.
+func ownersFederation(t testing.TB, settings map[string]string) []*replNode {
+	t.Helper()
+	nodes := []*replNode{
+		startReplNode(t, "school", "school", "eu-west", settings),
+		startReplNode(t, "library", "library", "eu-west", settings),
+		startReplNode(t, "clinic", "clinic", "us-east", settings),
+		startReplNode(t, "farm", "farm", "us-east", settings),
+	}
+	federate(t, nodes)
+	return nodes
+}
+
 // TestRecoverAfterLosingTheMachine is the owner's worst day with real
 // daemons: the owner adds files and a directory tree, deletes one, and
 // its machine is destroyed (SIGKILL, repository removed). A fresh node,
@@ -76,13 +91,7 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 // shares at a time before the deletion and the last add.
 func TestRecoverAfterLosingTheMachine(t *testing.T) {
 	settings := recoverySettings()
-	nodes := []*replNode{
-		startReplNode(t, "school", "school", "eu-west", settings),
-		startReplNode(t, "library", "library", "eu-west", settings),
-		startReplNode(t, "clinic", "clinic", "us-east", settings),
-		startReplNode(t, "farm", "farm", "us-east", settings),
-	}
-	federate(t, nodes)
+	nodes := ownersFederation(t, settings)
 	founder, owner := nodes[0], nodes[1]
 
 	dir := t.TempDir()

@@ -198,13 +198,7 @@ type recoverResult struct {
 // times `cairn recover --paper-key -` there.
 func recoverOnce(t *testing.T, files []string) recoverResult {
 	settings := recoverySettings() // catalog.interval 500ms
-	nodes := []*replNode{
-		startReplNode(t, "school", "school", "eu-west", settings),
-		startReplNode(t, "library", "library", "eu-west", settings),
-		startReplNode(t, "clinic", "clinic", "us-east", settings),
-		startReplNode(t, "farm", "farm", "us-east", settings),
-	}
-	federate(t, nodes)
+	nodes := ownersFederation(t, settings)
 	founder, owner, holders := nodes[0], nodes[1], []*replNode{nodes[0], nodes[2], nodes[3]}
 	addEach(t, owner, files)
 	waitCatalogWritten(t, owner, time.Minute)
@@ -342,13 +336,7 @@ type catalogCostResult struct {
 func catalogCostOnce(t *testing.T, interval string, count int) catalogCostResult {
 	settings := maps.Clone(fastReplication)
 	settings["interval"] = strconv.Quote(interval)
-	nodes := []*replNode{
-		startReplNode(t, "school", "school", "eu-west", settings),
-		startReplNode(t, "library", "library", "eu-west", settings),
-		startReplNode(t, "clinic", "clinic", "us-east", settings),
-		startReplNode(t, "farm", "farm", "us-east", settings),
-	}
-	federate(t, nodes)
+	nodes := ownersFederation(t, settings)
 	owner, holders := nodes[1], []*replNode{nodes[0], nodes[2], nodes[3]}
 	files := benchFiles(t, count+1, 1<<10)
 	deferred := interval == "24h"
