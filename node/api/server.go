@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/node"
@@ -48,6 +50,7 @@ type Backend interface {
 	Recover(ctx context.Context, owner *keys.Owner, opts node.RecoverOptions) (node.RecoverReport, error)
 	AdoptOwner(ctx context.Context, owner *keys.Owner) error
 	Catalog() node.CatalogInfo
+	Export(ctx context.Context, root cid.Cid, w io.Writer) error
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -86,6 +89,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.statusRoutes(mux)
 	s.deletionRoutes(mux)
 	s.recoverRoutes(mux)
+	s.exportRoutes(mux)
 	profilingRoutes(mux)
 	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown

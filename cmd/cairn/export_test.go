@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	carv2 "github.com/ipld/go-car/v2"
+
+	"github.com/cairn-fed/cairn/node"
+)
+
+// readCAR reads a bundle, checking every block against its CID, and
+// returns its roots and its blocks' CIDs in order.
+func readCAR(t *testing.T, path string) ([]cid.Cid, []cid.Cid) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	br, err := carv2.NewBlockReader(f, carv2.WithTrustedCAR(false))
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	var got []cid.Cid
+	for {
+		b, err := br.Next()
+		if errors.Is(err, io.EOF) {
+			return br.Roots, got
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		got = append(got, b.Cid())
+	}
+}
+
+// TestExportWritesTheWholeDAG: a bundle of an object holds it as its one
+// root and every block once, each matching its CID; by object ID and by
+// capability the bytes are the same, to a file or to standard output; an
+// object no one holds is a clear error and leaves no file behind.
+func TestExportWritesTheWholeDAG(t *testing.T) {
+	a := initRepo(t, "a")
+	startDaemon(t, a)
+	src := filepath.Join(t.TempDir(), "letters")
+	writeTree(t, src, map[string]string{"a.txt": "dear school", "sub/b.bin": strings.Repeat("beta ", 300000)})
+	dir := t.TempDir()
+	for _, unencrypted := range []bool{false, true} {
+		args := []string{"add", src}
+		if unencrypted {
+			args = append(args, "--unencrypted")
+		}
+		var added node.AddResult
+		cairnJSON(t, a, &added, args...)
+		byCID, byCap := filepath.Join(dir, added.CID+".car"), filepath.Join(dir, added.CID+"-cap.car")
+		cairn(t, a, "export", added.CID, "-o", byCID)
+		cairn(t, a, "export", added.Capability, "-o", byCap)
+		roots, blocks := readCAR(t, byCID)
+		if len(roots) != 1 || roots[0].String() != added.CID {
+			t.Fatalf("roots %v, want [%s]", roots, added.CID)
+		}
+		seen := map[cid.Cid]bool{}
+		for _, c := range blocks {
+			if seen[c] {
+				t.Fatalf("block %s twice in the bundle", c)
+			}
+			seen[c] = true
+		}
+		if !seen[roots[0]] || len(blocks) < 3 {
+			t.Fatalf("%d blocks, root included %v", len(blocks), seen[roots[0]])
+		}
+		one, _ := os.ReadFile(byCID)
+		two, _ := os.ReadFile(byCap)
+		if out := cairn(t, a, "export", added.CID, "-o", "-"); !bytes.Equal(one, two) || out != string(one) {
+			t.Fatal("the bundles by object ID, by capability and on standard output differ")
+		}
+	}
+
+	missing := "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+	out, err := cairnResult(t, a, nil, "export", missing, "-o", filepath.Join(dir, "missing.car"))
+	if err == nil || !strings.Contains(out, "export") {
+		t.Fatalf("export of an object nobody holds: %v\n%s", err, out)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "missing") || strings.Contains(e.Name(), "partial") {
+			t.Fatalf("a failed export left %s behind", e.Name())
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/cairn-fed/cairn/node"
+)
+
+// ContentCAR is the media type of a CAR bundle.
+const ContentCAR = "application/vnd.ipld.car"
+
+type exportRequest struct {
+	// Object is an object ID or a capability.
+	Object string `json:"object"`
+}
+
+func (s *Server) exportRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/export", s.handleExport)
+}
+
+// handleExport streams an object's DAG as a CAR. An error before the
+// first byte is an ordinary error answer; one after it is the error
+// trailer, as for get.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	var req exportRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	root, err := node.ExportRoot(req.Object)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	sw := &startedWriter{w: w, start: func() {
+		w.Header().Set("Trailer", errorTrailer)
+		w.Header().Set("Content-Type", ContentCAR)
+	}}
+	if err := s.backend.Export(r.Context(), root, sw); err != nil {
+		if !sw.started {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		s.logger.Warn("export stream failed", "err", err)
+		w.Header().Set(errorTrailer, err.Error())
+	}
+}
+
+// startedWriter calls start before the first byte it writes, so that a
+// handler can still answer with an error until then.
+type startedWriter struct {
+	w       io.Writer
+	start   func()
+	started bool
+}
+
+func (s *startedWriter) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.start()
+	}
+	return s.w.Write(p)
+}
+
+// Export asks the node for an object's DAG as a CAR bundle; the reader
+// ends with the daemon's error if the stream broke off.
+func (c *Client) Export(ctx context.Context, object string) (io.ReadCloser, error) {
+	body, _ := json.Marshal(exportRequest{Object: object})
+	req, err := c.request(ctx, http.MethodPost, "/api/v1/export", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	return &trailerReader{resp: resp}, nil
+}
