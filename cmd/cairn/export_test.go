@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
@@ -92,5 +94,36 @@ func TestExportWritesTheWholeDAG(t *testing.T) {
 		if strings.HasPrefix(e.Name(), "missing") || strings.Contains(e.Name(), "partial") {
 			t.Fatalf("a failed export left %s behind", e.Name())
 		}
+	}
+}
+
+// TestGetToStandardOutput: `get -o -` writes a single file's contents to
+// standard output (no file named "-"), and for a directory says to write
+// it to one.
+func TestGetToStandardOutput(t *testing.T) {
+	a := initRepo(t, "a")
+	startDaemon(t, a)
+	dir := t.TempDir()
+	body := strings.Repeat("a letter to standard output\n", 20000)
+	writeTree(t, dir, map[string]string{"letter.txt": body, "tree/a.txt": "a", "tree/b.txt": "b"})
+	var file, tree node.AddResult
+	cairnJSON(t, a, &file, "add", filepath.Join(dir, "letter.txt"))
+	cairnJSON(t, a, &tree, "add", filepath.Join(dir, "tree"))
+	work := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := cairnCmd(ctx, a, "get", file.Capability, "-o", "-")
+	cmd.Dir = work
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stdout.String() != body {
+		t.Fatalf("get -o - of one file: %v, %d bytes out, want %d\n%s", err, stdout.Len(), len(body), stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(work, "-")); err == nil {
+		t.Fatal("get -o - wrote a file named -")
+	}
+	out, err := cairnResult(t, a, nil, "get", tree.Capability, "-o", "-")
+	if err == nil || !strings.Contains(out, "-o DIR") {
+		t.Fatalf("get -o - of a directory: %v\n%s", err, out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairn-fed/cairn/internal/archive"
+	"github.com/cairn-fed/cairn/node/api"
 )
 
 func newGetCommand(g *globals) *cobra.Command {
@@ -26,6 +27,9 @@ func newGetCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if out == "-" {
+				return getToStdout(cmd, c, args[0])
+			}
 			stream, err := c.Get(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("get: %w", err)
@@ -39,7 +43,7 @@ func newGetCommand(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "file or directory to create (must not exist)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file or directory to create (must not exist), or - to write a single file's contents to standard output")
 	cmd.Flags().BoolVar(&dir, "dir", false, "always write a directory, even for a single file")
 	return cmd
 }
@@ -53,6 +57,20 @@ func extract(stream io.Reader, out string, dir bool) error {
 	if _, err := io.Copy(io.Discard, stream); err != nil {
 		os.RemoveAll(out)
 		return err
+	}
+	return nil
+}
+
+// getToStdout writes the contents of an object that is one file to
+// standard output, and fails if the daemon reports an error at the end.
+func getToStdout(cmd *cobra.Command, c *api.Client, capability string) error {
+	stream, err := c.GetContents(cmd.Context(), capability)
+	if err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	defer stream.Close()
+	if _, err := io.Copy(cmd.OutOrStdout(), stream); err != nil {
+		return fmt.Errorf("get: %w", err)
 	}
 	return nil
 }

@@ -96,7 +96,16 @@ func (c *Client) Add(ctx context.Context, body io.Reader, contentType string, op
 // Get opens the tar stream of the object a capability names. Reading it to
 // the end returns the daemon's error if the stream broke off.
 func (c *Client) Get(ctx context.Context, capability string) (io.ReadCloser, error) {
-	body, _ := json.Marshal(getRequest{Capability: capability})
+	return c.get(ctx, getRequest{Capability: capability})
+}
+
+// GetContents streams the contents of an object that is a single file.
+func (c *Client) GetContents(ctx context.Context, capability string) (io.ReadCloser, error) {
+	return c.get(ctx, getRequest{Capability: capability, Contents: true})
+}
+
+func (c *Client) get(ctx context.Context, r getRequest) (io.ReadCloser, error) {
+	body, _ := json.Marshal(r)
 	req, err := c.request(ctx, http.MethodPost, "/api/v1/get", bytes.NewReader(body))
 	if err != nil {
 		return nil, err

@@ -242,6 +242,9 @@ func addOptions(r *http.Request) (node.AddOptions, error) {
 
 type getRequest struct {
 	Capability string `json:"capability"`
+	// Contents asks for the contents of an object that is one file,
+	// instead of a tar stream.
+	Contents bool `json:"contents,omitempty"`
 }
 
 // handleGet streams the object as a tar; an error after the first byte is
@@ -256,13 +259,28 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusOf(err), err)
 		return
 	}
+	write := obj.WriteTar
+	contentType := ContentTar
+	if req.Contents {
+		entries := obj.Entries()
+		if len(entries) != 1 || entries[0].Kind != object.KindFile {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("%w: the object holds %d entries; write it to a directory with -o DIR", errNotOneFile, len(entries)))
+			return
+		}
+		write = func(ctx context.Context, w io.Writer) error { return obj.WriteFile(ctx, entries[0].Path, w) }
+		contentType = ContentFile
+	}
 	w.Header().Set("Trailer", errorTrailer)
-	w.Header().Set("Content-Type", ContentTar)
-	if err := obj.WriteTar(r.Context(), w); err != nil {
+	w.Header().Set("Content-Type", contentType)
+	if err := write(r.Context(), w); err != nil {
 		s.logger.Warn("get stream failed", "err", err)
 		w.Header().Set(errorTrailer, err.Error())
 	}
 }
+
+// errNotOneFile: the contents of an object that is not a single file
+// were asked for.
+var errNotOneFile = errors.New("api: not a single file")
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	objs, err := s.backend.List(r.Context())
