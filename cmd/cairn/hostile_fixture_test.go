@@ -325,4 +325,16 @@ func (f *hostileFed) restored(t testing.TB, obj string) bool {
 func (f *hostileFed) settleCatalog(t testing.TB) {
 	t.Helper()
 	catalogSettled(t, f.a.replNode, 0)
+	// Every version, not only the latest: an earlier one placed on M,
+	// which never fetches, reaches C only after repair_escalation.
+	waitFor(t, 60*time.Second, "every catalog version of A backed up", func() bool {
+		var ov node.StatusOverview
+		cairnJSON(t, f.a.repo, &ov, "status")
+		for _, o := range ov.Objects {
+			if strings.HasPrefix(o.Name, "(catalog version") && o.State != netstat.StateBackedUp {
+				return false
+			}
+		}
+		return true
+	})
 }
