@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cairn-fed/cairn/catalog"
 	"github.com/ipfs/go-datastore"
+
+	"github.com/cairn-fed/cairn/catalog"
 )
 
 // Catalog entries a recovery has not restored yet: carried in the
