@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +39,7 @@ once the whole bundle is written.`,
 				}
 				return nil
 			}
-			size, err := writeWhole(out, stream)
+			size, err := atomicfile.WriteFrom(out, stream, 0o644)
 			if err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
@@ -51,29 +50,4 @@ once the whole bundle is written.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the CAR file to write, or - for standard output")
 	return cmd
-}
-
-// writeWhole copies r into path through a temporary file beside it,
-// synced and renamed into place only when r ended cleanly: a failed
-// export leaves no partial bundle.
-func writeWhole(path string, r io.Reader) (int64, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name()) // after the rename, there is nothing left to remove
-	size, err := io.Copy(tmp, r)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return size, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return size, err
-	}
-	return size, nil
 }

@@ -4,7 +4,9 @@
 package atomicfile
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -12,19 +14,33 @@ import (
 // Write replaces path with data: it writes a temporary file beside it,
 // syncs it, renames it over path and syncs the directory.
 func Write(path string, data []byte, perm os.FileMode) error {
+	_, err := WriteFrom(path, bytes.NewReader(data), perm)
+	return err
+}
+
+// WriteFrom is Write for content read from r, however large: path appears,
+// or is replaced, only once r ended cleanly and the copy is on disk; a
+// failed read leaves path as it was. It returns the bytes written.
+func WriteFrom(path string, r io.Reader, perm os.FileMode) (int64, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return 0, fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := writeSynced(tmp, data, perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	size, err := io.Copy(tmp, r)
+	if err == nil {
+		err = writeSynced(tmp, nil, perm)
+	} else {
+		tmp.Close()
+	}
+	if err != nil {
+		return size, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return size, fmt.Errorf("write %s: %w", path, err)
 	}
-	return SyncDir(dir)
+	return size, SyncDir(dir)
 }
 
 // Create writes data to path only if path does not exist yet, durably. It
