@@ -95,7 +95,14 @@ func Add(ctx context.Context, src Source, secret ContentSecret, sink BlockSink, 
 		return Result{}, err
 	}
 	a := newAdder(sink, &secret, opts)
-	res, err := a.run(ctx, src)
+	run := a.run
+	if opts.Unencrypted {
+		if len(opts.Salt) > 0 {
+			return Result{}, errors.New("add: a public object takes no salt: the same files always make the same UnixFS DAG")
+		}
+		run = a.addDAG
+	}
+	res, err := run(ctx, src)
 	if err != nil {
 		return Result{}, fmt.Errorf("add: %w", err)
 	}

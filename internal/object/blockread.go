@@ -76,13 +76,18 @@ const maxDepth = 6
 // in depth-first order, repeats included. It needs no key: storage peers
 // use it to pin, verify and count an object's blocks. Internal nodes are
 // fetched (and verified); leaves are only listed.
+//
+// For a DAG object the walk goes on into the DAG (walkDAG).
 func Walk(ctx context.Context, root cid.Cid, g BlockGetter, fn func(cid.Cid) error) error {
-	n, _, err := getRoot(ctx, g, root)
+	n, h, err := getRoot(ctx, g, root)
 	if err != nil {
 		return err
 	}
 	if err := fn(root); err != nil {
 		return err
+	}
+	if h.DAG {
+		return walkDAG(ctx, g, n.links[0].cid, fn)
 	}
 	return walkLinks(ctx, g, n, 0, fn)
 }

@@ -18,6 +18,7 @@ const maxLinks = 1024
 // blocks under it (Tsize).
 type link struct {
 	cid  cid.Cid
+	name string // empty in every node Cairn writes but a DAG object's root
 	size uint64
 }
 
@@ -42,17 +43,26 @@ func newBlock(codec uint64, data []byte) blocks.Block {
 }
 
 // encode returns the canonical dag-pb bytes of n: links first (field 2),
-// each with Hash (field 1) and Tsize (field 3), then Data (field 1).
+// each with Hash (field 1), Name (field 2, when not empty) and Tsize
+// (field 3), then Data (field 1).
 func (n pbNode) encode() []byte {
 	out := make([]byte, 0, len(n.data)+len(n.links)*48+8)
 	for _, l := range n.links {
 		hash := l.cid.Bytes()
 		body := 1 + uvarintLen(uint64(len(hash))) + len(hash) + 1 + uvarintLen(l.size)
+		if l.name != "" {
+			body += 1 + uvarintLen(uint64(len(l.name))) + len(l.name)
+		}
 		out = append(out, 0x12)
 		out = binary.AppendUvarint(out, uint64(body))
 		out = append(out, 0x0a)
 		out = binary.AppendUvarint(out, uint64(len(hash)))
 		out = append(out, hash...)
+		if l.name != "" {
+			out = append(out, 0x12)
+			out = binary.AppendUvarint(out, uint64(len(l.name)))
+			out = append(out, l.name...)
+		}
 		out = append(out, 0x18)
 		out = binary.AppendUvarint(out, l.size)
 	}
@@ -71,6 +81,12 @@ func uvarintLen(v uint64) int {
 // decodePBNode parses dag-pb bytes strictly: links before data, known
 // fields only, at most maxLinks links, each link's Hash a valid CID.
 func decodePBNode(b []byte) (pbNode, error) {
+	return decodePBNodeLimit(b, maxLinks)
+}
+
+// decodePBNodeLimit is decodePBNode with at most limit links (0: any
+// number, for DAGs written elsewhere, bounded by the block's size).
+func decodePBNodeLimit(b []byte, limit int) (pbNode, error) {
 	var n pbNode
 	r := wireReader{buf: b}
 	for !r.done() {
@@ -80,8 +96,8 @@ func decodePBNode(b []byte) (pbNode, error) {
 		}
 		switch {
 		case field == 2 && n.data == nil:
-			if len(n.links) == maxLinks {
-				return pbNode{}, fmt.Errorf("more than %d links", maxLinks)
+			if limit > 0 && len(n.links) == limit {
+				return pbNode{}, fmt.Errorf("more than %d links", limit)
 			}
 			l, err := decodePBLink(body)
 			if err != nil {
@@ -108,10 +124,12 @@ func decodePBLink(b []byte) (link, error) {
 		return link{}, fmt.Errorf("invalid cid")
 	}
 	l := link{cid: c}
-	if r.peek() == 0x12 { // Name, accepted and ignored
-		if _, _, err := r.field(); err != nil {
+	if r.peek() == 0x12 {
+		_, name, err := r.field()
+		if err != nil {
 			return link{}, err
 		}
+		l.name = string(name)
 	}
 	if r.peek() == 0x18 {
 		r.pos++

@@ -26,4 +26,7 @@ var (
 	// ErrNoBoundOwner means the object (format version 1) carries no
 	// owner key.
 	ErrNoBoundOwner = errors.New("object: object binds no owner key")
+	// ErrUnsupportedDAG means a DAG uses a codec or hash function a DAG
+	// object cannot hold.
+	ErrUnsupportedDAG = errors.New("object: unsupported DAG")
 )

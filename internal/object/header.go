@@ -17,7 +17,10 @@ const headerMagic = "cairn"
 // maxManifestPieces bounds the manifest at 1 GiB (about 25 million chunks).
 const maxManifestPieces = 2048
 
-const flagEncrypted = 1
+const (
+	flagEncrypted = 1
+	flagDAG       = 2 // version 2 only: link 0 is a plain IPFS DAG, there is no manifest
+)
 
 // Header is the plaintext header in a root node's Data. Anyone holding the
 // root block can read it, storage peers included: it reveals the format
@@ -25,11 +28,16 @@ const flagEncrypted = 1
 // (so, roughly, the manifest's size) and, from version 2, the object's
 // owner key, nothing else.
 //
-// Layout: "cairn" | version byte | flags byte (bit 0: encrypted) |
-// manifest pieces uvarint, then in version 2 the 32-byte owner key.
+// Layout: "cairn" | version byte | flags byte (bit 0: encrypted, bit 1:
+// DAG) | manifest pieces uvarint, then in version 2 the 32-byte owner key.
 type Header struct {
-	Version        int
-	Encrypted      bool
+	Version   int
+	Encrypted bool
+	// DAG marks a DAG object (version 2, never encrypted): the root's one
+	// link is the root of a plain IPFS DAG of dag-pb and raw blocks
+	// (UnixFS for files and directories), named in the link; there is no
+	// manifest, and ManifestPieces is 0. See dag.go.
+	DAG            bool
 	ManifestPieces int
 	// Owner is the object's owner key (version 2): an ed25519 public key
 	// derived from the owner's object secret and the root's links, so it
@@ -39,14 +47,17 @@ type Header struct {
 
 // Equal reports whether h and o are the same header.
 func (h Header) Equal(o Header) bool {
-	return h.Version == o.Version && h.Encrypted == o.Encrypted &&
+	return h.Version == o.Version && h.Encrypted == o.Encrypted && h.DAG == o.DAG &&
 		h.ManifestPieces == o.ManifestPieces && bytes.Equal(h.Owner, o.Owner)
 }
 
 func (h Header) encode() []byte {
 	out := append([]byte(headerMagic), byte(h.Version), 0)
 	if h.Encrypted {
-		out[len(headerMagic)+1] = flagEncrypted
+		out[len(headerMagic)+1] |= flagEncrypted
+	}
+	if h.DAG {
+		out[len(headerMagic)+1] |= flagDAG
 	}
 	out = binary.AppendUvarint(out, uint64(h.ManifestPieces))
 	return append(out, h.Owner...)
@@ -64,13 +75,26 @@ func DecodeHeader(data []byte) (Header, error) {
 		return Header{}, fmt.Errorf("%w: version %d, this build reads 1 and 2", ErrUnsupportedVersion, h.Version)
 	}
 	flags := data[len(headerMagic)+1]
-	if flags&^flagEncrypted != 0 {
+	known := byte(flagEncrypted)
+	if h.Version >= 2 {
+		known |= flagDAG
+	}
+	if flags&^known != 0 {
 		return Header{}, fmt.Errorf("%w: unknown header flags %#x", ErrNotCairnObject, flags)
 	}
 	h.Encrypted = flags&flagEncrypted != 0
+	h.DAG = flags&flagDAG != 0
+	if h.DAG && h.Encrypted {
+		return Header{}, fmt.Errorf("%w: a DAG object cannot be encrypted", ErrNotCairnObject)
+	}
 	rest := data[len(headerMagic)+2:]
 	pieces, n := binary.Uvarint(rest)
-	if n <= 0 || pieces == 0 || pieces > maxManifestPieces {
+	switch {
+	case n <= 0 || pieces > maxManifestPieces:
+		return Header{}, fmt.Errorf("%w: bad manifest piece count in header", ErrNotCairnObject)
+	case h.DAG && pieces != 0:
+		return Header{}, fmt.Errorf("%w: a DAG object has no manifest but the header counts %d pieces", ErrNotCairnObject, pieces)
+	case !h.DAG && pieces == 0:
 		return Header{}, fmt.Errorf("%w: bad manifest piece count in header", ErrNotCairnObject)
 	}
 	h.ManifestPieces = int(pieces)

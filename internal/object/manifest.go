@@ -3,6 +3,7 @@ package object
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/ipfs/go-cid"
 	"io/fs"
 	"strings"
 )
@@ -38,6 +39,7 @@ type Entry struct {
 	Target string      // symlink target, stored as given
 
 	chunks []chunkRef // set in manifests; not filled by sources
+	dag    cid.Cid    // a DAG object's file: its UnixFS node
 }
 
 // chunkRef locates one chunk of a file: its data leaf index, plaintext

@@ -104,7 +104,15 @@ func writeTree(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// TestRoundTripDirectory adds a tree encrypted and as a public (UnixFS)
+// object, and reads back every entry, mode and symlink.
 func TestRoundTripDirectory(t *testing.T) {
+	for name, opts := range map[string]AddOptions{"encrypted": {}, "public": {Unencrypted: true}} {
+		t.Run(name, func(t *testing.T) { roundTripDirectory(t, opts) })
+	}
+}
+
+func roundTripDirectory(t *testing.T, opts AddOptions) {
 	big := string(randomBytes(3<<20, 2))
 	files := map[string]string{
 		"a.txt":           "hello",
@@ -124,7 +132,7 @@ func TestRoundTripDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Add(context.Background(), fsrc, testSecret(1), store, AddOptions{})
+	res, err := Add(context.Background(), fsrc, testSecret(1), store, opts)
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}

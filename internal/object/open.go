@@ -16,6 +16,7 @@ type Object struct {
 	header     Header
 	manifest   *manifest
 	data       *treeCursor // nil when the object has no file data
+	dag        *dagService // a DAG object's reader; nil for others
 	g          BlockGetter
 }
 
@@ -31,6 +32,12 @@ func Open(ctx context.Context, capability Capability, g BlockGetter) (*Object, e
 		return nil, fmt.Errorf("open %s: %w", capability.root, err)
 	}
 	o := &Object{capability: capability, header: h, g: g}
+	if h.DAG {
+		if err := openDAG(ctx, o, root); err != nil {
+			return nil, fmt.Errorf("open %s: %w", capability.root, err)
+		}
+		return o, nil
+	}
 	if o.manifest, err = o.readManifest(ctx, root.links[0].cid); err != nil {
 		return nil, fmt.Errorf("open %s: %w", capability.root, err)
 	}
@@ -156,6 +163,9 @@ func (o *Object) WriteFile(ctx context.Context, path string, w io.Writer) error 
 
 // writeContents streams a file's chunks to w, verifying each.
 func (o *Object) writeContents(ctx context.Context, e *Entry, w io.Writer) error {
+	if o.header.DAG {
+		return o.writeDAGFile(ctx, e, w)
+	}
 	var buf []byte
 	for i, ref := range e.chunks {
 		plain, err := o.readChunk(ctx, ref, buf[:0])

@@ -92,7 +92,10 @@ func parseRoot(raw []byte) (pbNode, Header, error) {
 	if err != nil {
 		return pbNode{}, Header{}, err
 	}
-	if len(n.links) != 1 && len(n.links) != 2 {
+	switch {
+	case h.DAG && len(n.links) != 1:
+		return pbNode{}, Header{}, fmt.Errorf("%w: DAG object root has %d links, want 1", ErrCorruptBlock, len(n.links))
+	case len(n.links) != 1 && len(n.links) != 2:
 		return pbNode{}, Header{}, fmt.Errorf("%w: root has %d links, want 1 or 2", ErrCorruptBlock, len(n.links))
 	}
 	return n, h, nil
