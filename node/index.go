@@ -40,6 +40,9 @@ type ObjectRecord struct {
 	// Catalog marks a version of the owner's catalog: owned and
 	// replicated, but kept out of listings.
 	Catalog bool `json:"catalog,omitempty"`
+	// DAG is, for a DAG object (a public add, an import, a pin), the root
+	// of the IPFS DAG it holds: the CID IPFS tools know it by.
+	DAG string `json:"dag,omitempty"`
 	// Sealed holds the name and capability, sealed under the owner's index
 	// key, so the index on disk gives neither away.
 	Sealed []byte `json:"sealed,omitempty"`

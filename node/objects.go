@@ -35,6 +35,9 @@ type AddResult struct {
 	Chunks     int    `json:"chunks"`
 	Encrypted  bool   `json:"encrypted"`
 	Replicas   int    `json:"replicas"`
+	// IPFS is, for a public object, the CID IPFS tools know its DAG by
+	// (`ipfs cat`, `ipfs ls`): the root of its UnixFS DAG.
+	IPFS string `json:"ipfs_cid,omitempty"`
 }
 
 // Add chunks, encrypts and stores an object, and records it only after its
@@ -43,6 +46,9 @@ type AddResult struct {
 func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (AddResult, error) {
 	if n.recovering.Load() {
 		return AddResult{}, fmt.Errorf("add: %w; add again when it is done", ErrRecovering)
+	}
+	if opts.Unencrypted && opts.New {
+		return AddResult{}, fmt.Errorf("add: %w: --new makes a distinct encrypted object; a public object is its UnixFS DAG, the same for the same files (to bring a deleted one back, run `cairn undelete`)", ErrBadOption)
 	}
 	replicas := opts.Replicas
 	if replicas == 0 {
@@ -55,7 +61,11 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	if !opts.New && n.isDeleted(res.Root.String()) {
 		return AddResult{}, fmt.Errorf("%w: this content was added before as %s and deleted; run `cairn undelete %s` to restore it, or add it with --new to store it as a new object", ErrDeleted, res.Root, res.Root)
 	}
-	if err := n.recordOwned(ctx, res, opts.Name, replicas); err != nil {
+	dag, _, _, err := object.DAGRoot(ctx, res.Root, n.blocks)
+	if err != nil {
+		return AddResult{}, fmt.Errorf("add: %w", err)
+	}
+	if err := n.recordOwned(ctx, res, dag, opts.Name, replicas); err != nil {
 		return AddResult{}, err
 	}
 	n.catalogChanged()
@@ -66,8 +76,16 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	return AddResult{
 		CID: res.Root.String(), Capability: res.Capability.String(), Name: opts.Name,
 		Size: res.Size, Files: res.Files, Chunks: res.Chunks,
-		Encrypted: res.Encrypted, Replicas: replicas,
+		Encrypted: res.Encrypted, Replicas: replicas, IPFS: cidString(dag),
 	}, nil
+}
+
+// cidString is c's string form, or "" for cid.Undef.
+func cidString(c cid.Cid) string {
+	if !c.Defined() {
+		return ""
+	}
+	return c.String()
 }
 
 func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (object.Result, error) {
@@ -87,7 +105,9 @@ func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (o
 	return res, nil
 }
 
-func (n *Node) recordOwned(ctx context.Context, res object.Result, name string, replicas int) error {
+// recordOwned records an object of this node's owner; dag is, for a DAG
+// object, the root of the DAG it holds (else cid.Undef).
+func (n *Node) recordOwned(ctx context.Context, res object.Result, dag cid.Cid, name string, replicas int) error {
 	sealed, err := n.index.seal(ownerSecrets{Name: name, Capability: res.Capability.String()})
 	if err != nil {
 		return fmt.Errorf("add: seal capability: %w", err)
@@ -95,7 +115,7 @@ func (n *Node) recordOwned(ctx context.Context, res object.Result, name string, 
 	return n.index.put(ctx, ObjectRecord{
 		ID: res.Root.String(), Role: RoleOwner, Encrypted: res.Encrypted,
 		Size: res.Size, StoredBytes: res.StoredBytes, Replicas: replicas,
-		AddedAt: time.Now().UTC(), Sealed: sealed,
+		AddedAt: time.Now().UTC(), Sealed: sealed, DAG: cidString(dag),
 	})
 }
 

@@ -82,6 +82,9 @@ func printAdded(cmd *cobra.Command, res node.AddResult) {
 	fmt.Fprintf(out, "Added %s (%s, %d file(s), %d chunk(s))\n", res.Name, humanBytes(res.Size), res.Files, res.Chunks)
 	fmt.Fprintf(out, "Object ID:  %s\n", res.CID)
 	fmt.Fprintf(out, "Capability: %s\n", res.Capability)
+	if res.IPFS != "" {
+		fmt.Fprintf(out, "IPFS CID:   %s (what `ipfs cat`, `ipfs ls` and `cairn export` know it by)\n", res.IPFS)
+	}
 	if !res.Encrypted {
 		fmt.Fprintln(out, "WARNING: stored UNENCRYPTED; every storage peer can read it.")
 	} else {

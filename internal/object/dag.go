@@ -96,6 +96,17 @@ func DAGRoot(ctx context.Context, root cid.Cid, g BlockGetter) (dag cid.Cid, nam
 	return n.links[0].cid, n.links[0].name, true, nil
 }
 
+// WalkDAG calls fn for every block of the plain IPFS DAG under top, top
+// first, each verified before its links are followed: what a DAG object
+// holds under its root. A repeated subtree is listed again but walked
+// once; identity CIDs are skipped.
+func WalkDAG(ctx context.Context, top cid.Cid, g BlockGetter, fn func(cid.Cid) error) error {
+	return walkDAG(ctx, g, top, fn)
+}
+
+// PublicCapability is the capability of a DAG object: its root, no key.
+func PublicCapability(root cid.Cid) Capability { return Capability{root: root} }
+
 // getDAGBlock fetches a block of a DAG object and verifies it against c.
 func getDAGBlock(ctx context.Context, g BlockGetter, c cid.Cid) ([]byte, error) {
 	if err := CheckDAGCID(c); err != nil {

@@ -332,34 +332,22 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // openDAG opens a DAG object: it lists the UnixFS entries under the DAG's
-// root, which a link names (or, unnamed, a directory's children are the
-// top-level entries and a file is named by its CID).
+// root, named as the root's link says or, unnamed, by its CID (as
+// `ipfs get` names what it writes).
 func openDAG(ctx context.Context, o *Object, root pbNode) error {
 	top := root.links[0]
 	ds := &dagService{g: o.g}
 	o.dag = ds
 	o.manifest = &manifest{}
-	name := top.name
 	n, err := ds.Get(ctx, top.cid)
 	if err != nil {
 		return err
 	}
+	name := top.name
 	if name == "" {
-		if isUnixFSDir(n) {
-			return o.listDir(ctx, ds, n, "")
-		}
 		name = top.cid.String()
 	}
 	return o.addUnixFSEntry(ctx, ds, name, n)
-}
-
-func isUnixFSDir(n ipld.Node) bool {
-	pn, ok := n.(*merkledag.ProtoNode)
-	if !ok {
-		return false
-	}
-	fsn, err := unixfs.FSNodeFromBytes(pn.Data())
-	return err == nil && fsn.IsDir()
 }
 
 // addUnixFSEntry lists the node n at path p (and, for a directory,

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/cairn-fed/cairn/node"
 )
@@ -20,6 +23,43 @@ type exportRequest struct {
 
 func (s *Server) exportRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/export", s.handleExport)
+	mux.HandleFunc("POST /api/v1/import", s.handleImport)
+}
+
+// handleImport reads a CAR bundle from the request body.
+func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != ContentCAR && ct != "" {
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("import takes %s, not %q", ContentCAR, ct))
+		return
+	}
+	opts, err := addOptions(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	res, err := s.backend.Import(r.Context(), r.Body, node.ImportOptions{Name: opts.Name, Replicas: opts.Replicas})
+	if err != nil {
+		s.logger.Warn("import failed", "err", err)
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// Import sends a CAR bundle to the node, which stores and replicates it.
+func (c *Client) Import(ctx context.Context, bundle io.Reader, opts node.ImportOptions) (node.ImportResult, error) {
+	q := url.Values{}
+	q.Set("name", opts.Name)
+	if opts.Replicas > 0 {
+		q.Set("replicas", strconv.Itoa(opts.Replicas))
+	}
+	req, err := c.request(ctx, http.MethodPost, "/api/v1/import?"+q.Encode(), bundle)
+	if err != nil {
+		return node.ImportResult{}, err
+	}
+	req.Header.Set("Content-Type", ContentCAR)
+	var res node.ImportResult
+	return res, c.do(req, &res)
 }
 
 // handleExport streams an object's DAG as a CAR. An error before the

@@ -51,6 +51,7 @@ type Backend interface {
 	AdoptOwner(ctx context.Context, owner *keys.Owner) error
 	Catalog() node.CatalogInfo
 	Export(ctx context.Context, root cid.Cid, w io.Writer) error
+	Import(ctx context.Context, r io.Reader, opts node.ImportOptions) (node.ImportResult, error)
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -321,6 +322,9 @@ var errorStatuses = []struct {
 	{node.ErrBadAddress, http.StatusBadRequest},
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrInvalidCID, http.StatusBadRequest},
+	{node.ErrBadBundle, http.StatusBadRequest},
+	{node.ErrBadOption, http.StatusBadRequest},
+	{object.ErrUnsupportedDAG, http.StatusBadRequest},
 	{node.ErrNotOwner, http.StatusForbidden},
 	{node.ErrInvalidReason, http.StatusBadRequest},
 	{node.ErrNotDeleted, http.StatusConflict},
