@@ -1,0 +1,210 @@
+// Package kubotest owns the real Kubo (the reference IPFS implementation)
+// that interoperability tests run against: it builds a pinned version once
+// per machine into the user's cache, and starts repositories and daemons
+// that listen on loopback only and never reach the public network. It is
+// for tests only.
+package kubotest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Version is the Kubo release the tests run.
+const Version = "v0.42.0"
+
+// EnvBinary names a Kubo binary to use instead of building one.
+const EnvBinary = "CAIRN_KUBO"
+
+// Binary returns the path of the Kubo binary, building it the first time
+// (about a minute and a half on two cores: `go install` of a pinned
+// version is refused by the module proxy, so it is built in a throwaway
+// module, as ../shared/DEPS.md says). Concurrent test processes wait for
+// one build. Outside CI a failed build skips the test, saying why; in CI
+// it fails it.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(EnvBinary); p != "" {
+		return p
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "cairn-test", "kubo-"+Version)
+	bin := filepath.Join(dir, "ipfs")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin // another process built it while this one waited
+	}
+	if err := build(dir, bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("build Kubo %s for the interoperability tests: %v", Version, err)
+		}
+		t.Skipf("these tests run against real Kubo %s, which could not be built here (set %s to a Kubo binary): %v", Version, EnvBinary, err)
+	}
+	return bin
+}
+
+func build(dir, bin string) error {
+	mod, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(mod)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	steps := [][]string{
+		{"go", "mod", "init", "kubo-tool"},
+		{"go", "get", "github.com/ipfs/kubo/cmd/ipfs@" + Version},
+		{"go", "build", "-o", bin + ".tmp", "github.com/ipfs/kubo/cmd/ipfs"},
+	}
+	for _, s := range steps {
+		cmd := exec.CommandContext(ctx, s[0], s[1:]...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, out)
+		}
+	}
+	return os.Rename(bin+".tmp", bin)
+}
+
+// Repo is a Kubo repository, configured for loopback only: no bootstrap
+// peers, no routing, swarm, API and gateway on ephemeral loopback ports.
+type Repo struct {
+	t    testing.TB
+	bin  string
+	Path string // IPFS_PATH
+	// API is the daemon's RPC address (host:port) once Start returned.
+	API string
+	// Swarm is the daemon's libp2p address with its peer ID, once Start
+	// returned.
+	Swarm string
+	cmd   *exec.Cmd
+}
+
+// NewRepo initialises a repository in a temporary directory.
+func NewRepo(t testing.TB) *Repo {
+	t.Helper()
+	r := &Repo{t: t, bin: Binary(t), Path: filepath.Join(t.TempDir(), "kubo")}
+	r.Run("init", "--profile=test", "--empty-repo")
+	r.Run("config", "--json", "Bootstrap", "[]")
+	r.Run("config", "Routing.Type", "none")
+	r.Run("config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`)
+	r.Run("config", "Addresses.API", "/ip4/127.0.0.1/tcp/0")
+	r.Run("config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
+	r.Run("config", "--json", "Discovery.MDNS.Enabled", "false")
+	return r
+}
+
+// Command returns an ipfs command on this repository.
+func (r *Repo) Command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, r.bin, args...)
+	cmd.Env = append(os.Environ(), "IPFS_PATH="+r.Path)
+	return cmd
+}
+
+// Run runs ipfs with args and returns its standard output, failing the
+// test on error.
+func (r *Repo) Run(args ...string) string {
+	r.t.Helper()
+	out, err := r.Try(args...)
+	if err != nil {
+		r.t.Fatalf("ipfs %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Try runs ipfs with args and returns standard output and, on failure,
+// standard error with the error.
+func (r *Repo) Try(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := r.Command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// Start runs the daemon until the test ends and waits until it answers.
+func (r *Repo) Start() {
+	r.t.Helper()
+	r.cmd = r.Command(context.Background(), "daemon", "--offline=false")
+	var out bytes.Buffer
+	r.cmd.Stdout, r.cmd.Stderr = &out, &out
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() {
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = r.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = r.cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for ; ; <-tick.C {
+		if id, err := r.Try("id", "--format=<id>"); err == nil {
+			apiFile, _ := os.ReadFile(filepath.Join(r.Path, "api"))
+			r.API = multiaddrHostPort(strings.TrimSpace(string(apiFile)))
+			var info struct{ Addresses []string }
+			if err := json.Unmarshal([]byte(r.Run("id")), &info); err != nil {
+				r.t.Fatal(err)
+			}
+			for _, a := range info.Addresses {
+				if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
+					r.Swarm = a
+				}
+			}
+			if r.Swarm == "" {
+				r.Swarm = "/ip4/127.0.0.1/tcp/0/p2p/" + strings.TrimSpace(id)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("Kubo daemon not ready after 60s:\n%s", out.String())
+		}
+	}
+}
+
+// multiaddrHostPort turns /ip4/H/tcp/P into H:P.
+func multiaddrHostPort(ma string) string {
+	parts := strings.Split(ma, "/")
+	if len(parts) >= 5 {
+		return parts[2] + ":" + parts[4]
+	}
+	return ma
+}
