@@ -143,8 +143,10 @@ func TestWalkDAG(t *testing.T) {
 		var top ipld.Node = leaf
 		for range 40 { // 2^40 paths, 41 distinct blocks
 			n := merkledag.NodeWithData(unixfs.FilePBData(nil, 0))
-			if n.AddNodeLink("", top) != nil || n.AddNodeLink("", top) != nil {
-				t.Fatal("test setup: cannot link")
+			for range 2 {
+				if err := n.AddNodeLink("", top); err != nil {
+					t.Fatal(err)
+				}
 			}
 			put(n)
 			top = n
