@@ -5,13 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"sync"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node/blockstore"
 )
 
 // ErrBadBundle means a CAR bundle cannot be imported: it does not parse,
@@ -50,81 +55,56 @@ func (n *Node) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Imp
 	if replicas == 0 {
 		replicas = n.cfg.Add.Replicas
 	}
-	dag, got, err := n.readBundle(ctx, r)
+	ing := n.newIngest()
+	dag, err := n.readBundle(ctx, r, ing)
+	if err == nil {
+		err = ing.commit(ctx)
+	}
 	if err != nil {
+		ing.abort()
 		return ImportResult{}, err
 	}
 	res, err := n.ownDAG(ctx, dag, opts.Name, replicas)
 	if err != nil {
-		n.dropFresh(got.fresh)
+		ing.abort()
 		return ImportResult{}, err
 	}
-	return ImportResult{AddResult: res, DAG: dag.String(), Blocks: got.blocks, New: len(got.fresh)}, nil
+	return ImportResult{AddResult: res, DAG: dag.String(), Blocks: ing.count(), New: len(ing.fresh)}, nil
 }
 
-// bundleBlocks is what reading a bundle stored.
-type bundleBlocks struct {
-	blocks int
-	fresh  []cid.Cid // blocks this node did not have before
-}
-
-// readBundle stores every block of the CAR in r, verified, and returns its
-// one root. On error, the blocks it stored are removed again.
-func (n *Node) readBundle(ctx context.Context, r io.Reader) (cid.Cid, bundleBlocks, error) {
-	var got bundleBlocks
-	// Blocks are verified below, with object's rules and messages.
+// readBundle stores every block of the CAR in r through ing, and returns
+// its one root.
+func (n *Node) readBundle(ctx context.Context, r io.Reader, ing *dagIngest) (cid.Cid, error) {
+	// Blocks are verified by ing, with object's rules and messages.
 	car, err := carv2.NewBlockReader(r, carv2.MaxAllowedSectionSize(object.MaxDAGBlockSize+256), carv2.WithTrustedCAR(true))
 	if err != nil {
-		return cid.Undef, got, fmt.Errorf("%w: read the header: %v", ErrBadBundle, err)
+		return cid.Undef, fmt.Errorf("%w: read the header: %v", ErrBadBundle, err)
 	}
 	if len(car.Roots) != 1 {
-		return cid.Undef, got, fmt.Errorf("%w: it names %d roots; Cairn imports a bundle with exactly one (export each DAG on its own)", ErrBadBundle, len(car.Roots))
+		return cid.Undef, fmt.Errorf("%w: it names %d roots; Cairn imports a bundle with exactly one (export each DAG on its own)", ErrBadBundle, len(car.Roots))
 	}
 	root := car.Roots[0]
 	if err := object.CheckDAGCID(root); err != nil {
-		return cid.Undef, got, fmt.Errorf("%w: its root: %w", ErrBadBundle, err)
-	}
-	batch := n.blocks.NewBatch()
-	fail := func(err error) (cid.Cid, bundleBlocks, error) {
-		batch.Discard()
-		n.dropFresh(got.fresh)
-		return cid.Undef, bundleBlocks{}, err
+		return cid.Undef, fmt.Errorf("%w: its root: %w", ErrBadBundle, err)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return fail(err)
+			return cid.Undef, err
 		}
 		b, err := car.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return root, nil
 		}
 		if err != nil {
-			return fail(fmt.Errorf("%w: block %d: %v", ErrBadBundle, got.blocks+1, err))
+			return cid.Undef, fmt.Errorf("%w: block %d: %v", ErrBadBundle, ing.count()+1, err)
 		}
-		got.blocks++
-		c := b.Cid()
-		if c.Prefix().MhType == multihash.IDENTITY {
-			continue // its data is in its CID
+		if err := ing.Put(ctx, b); err != nil {
+			if errors.Is(err, object.ErrCorruptBlock) || errors.Is(err, object.ErrUnsupportedDAG) {
+				err = fmt.Errorf("%w: block %d: %w", ErrBadBundle, ing.count(), err)
+			}
+			return cid.Undef, err
 		}
-		if err := object.VerifyDAGBlock(c, b.RawData()); err != nil {
-			return fail(fmt.Errorf("%w: block %d: %w", ErrBadBundle, got.blocks, err))
-		}
-		have, err := n.blocks.Has(ctx, c)
-		if err != nil {
-			return fail(fmt.Errorf("import: %w", err))
-		}
-		if have {
-			continue
-		}
-		if err := batch.Put(ctx, b); err != nil {
-			return fail(fmt.Errorf("import: store block %s: %w", c, err))
-		}
-		got.fresh = append(got.fresh, c)
 	}
-	if err := batch.Commit(ctx); err != nil {
-		return fail(fmt.Errorf("import: make blocks durable: %w", err))
-	}
-	return root, got, nil
 }
 
 // ownDAG makes the DAG under dag, all of it stored here, an object of
@@ -135,14 +115,14 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		return AddResult{CID: rec.ID, Encrypted: rec.Encrypted, Size: rec.Size, Replicas: rec.Replicas}, nil
 	}
 	var size uint64
-	var blocks int
+	var count int
 	err := object.WalkDAG(ctx, dag, n.blocks, func(c cid.Cid) error {
 		s, err := n.blocks.GetSize(ctx, c)
 		if err != nil {
 			return fmt.Errorf("%w: it lacks block %s of its DAG: %v", ErrBadBundle, c, err)
 		}
 		size += uint64(s)
-		blocks++
+		count++
 		return nil
 	})
 	if err != nil {
@@ -181,18 +161,90 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 	}
 	return AddResult{
 		CID: root.Cid().String(), Capability: capability.String(), Name: name,
-		Size: int64(size), Chunks: blocks, Encrypted: encrypted, Replicas: replicas,
+		Size: int64(size), Chunks: count, Encrypted: encrypted, Replicas: replicas,
 		IPFS: dag.String(),
 	}, nil
 }
 
-// dropFresh removes blocks an import stored that no object uses.
-func (n *Node) dropFresh(fresh []cid.Cid) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, c := range fresh {
-		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
-			n.logger.Warn("remove a block of a failed import", "cid", c, "err", err)
+// dagIngest stores the blocks of a DAG that comes from outside the
+// federation (a bundle, an origin): each checked against the rules for
+// DAG blocks, written through one batch made durable at commit, and
+// remembered when it is new here, so that abort removes what the ingest
+// brought. It is a blockstore (reads see published blocks) for bitswap.
+type dagIngest struct {
+	*blockstore.Store
+	batch *blockstore.Batch
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	blocks int       // guarded by mu
+	fresh  []cid.Cid // guarded by mu: blocks this node did not have before
+}
+
+func (n *Node) newIngest() *dagIngest {
+	return &dagIngest{Store: n.blocks, batch: n.blocks.NewBatch(), log: n.logger}
+}
+
+// Put verifies b and stores it unless it is here already. Identity CIDs
+// are skipped: their data is in the CID.
+func (d *dagIngest) Put(ctx context.Context, b blocks.Block) error {
+	c := b.Cid()
+	d.mu.Lock()
+	d.blocks++
+	d.mu.Unlock()
+	if c.Prefix().MhType == multihash.IDENTITY {
+		return nil
+	}
+	if err := object.VerifyDAGBlock(c, b.RawData()); err != nil {
+		return err
+	}
+	have, err := d.Store.Has(ctx, c)
+	if err != nil || have {
+		return err
+	}
+	if err := d.batch.Put(ctx, b); err != nil {
+		return fmt.Errorf("store block %s: %w", c, err)
+	}
+	d.mu.Lock()
+	d.fresh = append(d.fresh, c)
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *dagIngest) PutMany(ctx context.Context, bs []blocks.Block) error {
+	for _, b := range bs {
+		if err := d.Put(ctx, b); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+func (d *dagIngest) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.blocks
+}
+
+// commit makes every block stored durable.
+func (d *dagIngest) commit(ctx context.Context) error {
+	if err := d.batch.Commit(ctx); err != nil {
+		return fmt.Errorf("make blocks durable: %w", err)
+	}
+	return nil
+}
+
+// abort drops what is queued and removes the blocks the ingest stored.
+func (d *dagIngest) abort() {
+	d.batch.Discard()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.fresh {
+		if err := d.Store.DeleteBlock(ctx, c); err != nil && !errors.Is(err, ipld.ErrNotFound{}) {
+			d.log.Warn("remove a block of a failed ingest", "cid", c, "err", err)
+		}
+	}
+	d.fresh = nil
 }

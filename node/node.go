@@ -88,6 +88,7 @@ type Node struct {
 	del             *deletions         // tombstones, reference counts, hidden blocks
 	cat             catalogState       // the owner's catalog and every member's catalog head
 	recovering      atomic.Bool        // set while Recover or AdoptOwner runs: adds wait for the owner key
+	origins         originsState       // fetches DAGs from outside the federation (pin.go)
 	nodeKey         ed25519.PrivateKey // the identity key, signing acknowledgements
 }
 
@@ -273,6 +274,7 @@ func (n *Node) Close() error {
 	if n.bitswap != nil {
 		errs = append(errs, n.bitswap.Close())
 	}
+	errs = append(errs, n.closeOrigins())
 	if n.cancel != nil {
 		n.cancel()
 	}

@@ -96,3 +96,56 @@ func TestCairnImportsKuboBundles(t *testing.T) {
 		t.Fatalf("Cairn's export (%v, %d blocks) is not Kubo's (%v, %d blocks)", cairnRoots, len(cairnBlocks), kuboRoots, len(kuboBlocks))
 	}
 }
+
+// TestPinFromKubo: `cairn pin CID --origin` fetches a DAG from a running
+// Kubo over /ipfs/bitswap into a federation of four operators, where it
+// reaches backed_up; a CID the origin lacks, an origin nobody listens on
+// and a malformed origin are clear errors that keep nothing.
+func TestPinFromKubo(t *testing.T) {
+	kubo := kubotest.NewRepo(t)
+	kubo.Start()
+	settings := map[string]string{"stall_timeout": `"2s"`}
+	for k, v := range fastReplication {
+		settings[k] = v
+	}
+	nodes := ownersFederation(t, settings)
+	owner := nodes[0]
+	src := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(src, []byte(strings.Repeat("annual report ", 200000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSpace(kubo.Run("add", "-Q", src))
+
+	var pinned node.ImportResult
+	cairnJSON(t, owner.repo, &pinned, "pin", root, "--origin", kubo.Swarm, "--replicas", "3", "--name", "report")
+	if pinned.DAG != root || pinned.New == 0 {
+		t.Fatalf("pin: %+v", pinned)
+	}
+	waitFor(t, 60*time.Second, "the pinned DAG backed_up on 3 operators", backedUp(t, owner, pinned.CID, ""))
+	out := filepath.Join(t.TempDir(), "report.pdf")
+	cairn(t, nodes[3].repo, "get", pinned.Capability, "-o", out)
+	if got, _ := os.ReadFile(out); string(got) != strings.Repeat("annual report ", 200000) {
+		t.Fatalf("the pinned file reads back as %d bytes", len(got))
+	}
+
+	before := countBlockFiles(t, nodes[1].repo)
+	absent := "bafkreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"a CID the origin lacks": {[]string{absent, "--origin", kubo.Swarm}, "no peer sent a block"},
+		"an origin that is down": {[]string{absent, "--origin", "/ip4/127.0.0.1/tcp/9/p2p/" + strings.TrimSpace(kubo.Run("id", "--format=<id>"))}, "no origin provided"},
+		"a malformed origin":     {[]string{root, "--origin", "kubo.example:4001"}, "not an origin"},
+		"a CID that is no CID":   {[]string{"Qmnope", "--origin", kubo.Swarm}, "not a valid CID"},
+		"a dag-cbor DAG":         {[]string{"bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "--origin", kubo.Swarm}, "dag-cbor"},
+	} {
+		out, err := cairnResult(t, nodes[1].repo, nil, append([]string{"pin"}, c.args...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("%s: %v, want an error saying %q\n%s", name, err, c.want, out)
+		}
+	}
+	if after := countBlockFiles(t, nodes[1].repo); after != before {
+		t.Fatalf("failed pins left %d blocks behind", after-before)
+	}
+}

@@ -177,22 +177,21 @@ func (r *Repo) Start() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for ; ; <-tick.C {
-		if id, err := r.Try("id", "--format=<id>"); err == nil {
-			apiFile, _ := os.ReadFile(filepath.Join(r.Path, "api"))
-			r.API = multiaddrHostPort(strings.TrimSpace(string(apiFile)))
+		// The api file appears once the daemon serves; `ipfs id` without
+		// it reads the repository offline and lists no address.
+		if apiFile, err := os.ReadFile(filepath.Join(r.Path, "api")); err == nil {
 			var info struct{ Addresses []string }
-			if err := json.Unmarshal([]byte(r.Run("id")), &info); err != nil {
-				r.t.Fatal(err)
-			}
-			for _, a := range info.Addresses {
-				if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
-					r.Swarm = a
+			if out, err := r.Try("id"); err == nil && json.Unmarshal([]byte(out), &info) == nil {
+				for _, a := range info.Addresses {
+					if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
+						r.Swarm = a
+					}
 				}
 			}
-			if r.Swarm == "" {
-				r.Swarm = "/ip4/127.0.0.1/tcp/0/p2p/" + strings.TrimSpace(id)
+			if r.Swarm != "" {
+				r.API = multiaddrHostPort(strings.TrimSpace(string(apiFile)))
+				return
 			}
-			return
 		}
 		if time.Now().After(deadline) {
 			r.t.Fatalf("Kubo daemon not ready after 60s:\n%s", out.String())

@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/dashboard"
+	"github.com/cairn-fed/cairn/node/origins"
 )
 
 // Backend is what the API serves: a running node.
@@ -52,6 +53,7 @@ type Backend interface {
 	Catalog() node.CatalogInfo
 	Export(ctx context.Context, root cid.Cid, w io.Writer) error
 	Import(ctx context.Context, r io.Reader, opts node.ImportOptions) (node.ImportResult, error)
+	Pin(ctx context.Context, root cid.Cid, opts node.PinOptions) (node.ImportResult, error)
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -91,6 +93,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.deletionRoutes(mux)
 	s.recoverRoutes(mux)
 	s.exportRoutes(mux)
+	s.pinRoutes(mux)
 	profilingRoutes(mux)
 	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
@@ -324,6 +327,8 @@ var errorStatuses = []struct {
 	{node.ErrInvalidCID, http.StatusBadRequest},
 	{node.ErrBadBundle, http.StatusBadRequest},
 	{node.ErrBadOption, http.StatusBadRequest},
+	{origins.ErrBadOrigin, http.StatusBadRequest},
+	{origins.ErrNoOrigin, http.StatusBadGateway},
 	{object.ErrUnsupportedDAG, http.StatusBadRequest},
 	{node.ErrNotOwner, http.StatusForbidden},
 	{node.ErrInvalidReason, http.StatusBadRequest},
