@@ -28,7 +28,7 @@ type PinRequest struct {
 // pinLine is one line of a pin's answer: progress while the DAG is
 // fetched, then the result or the error.
 type pinLine struct {
-	Progress *origins.Progress `json:"progress,omitempty"`
+	Progress *origins.Progress  `json:"progress,omitempty"`
 	Result   *node.ImportResult `json:"result,omitempty"`
 	Error    string             `json:"error,omitempty"`
 }
