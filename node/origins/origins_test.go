@@ -1,0 +1,109 @@
+package origins
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+	carv2 "github.com/ipld/go-car/v2"
+	"github.com/ipld/go-car/v2/storage"
+	"github.com/multiformats/go-multihash"
+)
+
+func rawBlock(t *testing.T, data string) blocks.Block {
+	t.Helper()
+	c, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: multihash.SHA2_256, MhLength: -1}.Sum([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := blocks.NewBlockWithCid([]byte(data), c)
+	return b
+}
+
+func carOf(t *testing.T, roots []cid.Cid, bs ...blocks.Block) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := storage.NewWritable(&buf, roots, carv2.WriteAsCarV1(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if err := w.Put(context.Background(), b.Cid().KeyString(), b.RawData()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finalize(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestGatewayOrigins: a gateway's CAR is read block by block and checked;
+// a gateway that lies about a block or the root, answers with an error or
+// with something that is not a CAR is refused with a reason.
+func TestGatewayOrigins(t *testing.T) {
+	good := rawBlock(t, "the report")
+	lying, _ := blocks.NewBlockWithCid([]byte("something else"), good.Cid())
+	other := rawBlock(t, "another DAG")
+	answers := map[string]func(w http.ResponseWriter){
+		"honest":    func(w http.ResponseWriter) { w.Write(carOf(t, []cid.Cid{good.Cid()}, good)) },
+		"lying":     func(w http.ResponseWriter) { w.Write(carOf(t, []cid.Cid{good.Cid()}, lying)) },
+		"wrongroot": func(w http.ResponseWriter) { w.Write(carOf(t, []cid.Cid{other.Cid()}, other)) },
+		"notcar":    func(w http.ResponseWriter) { w.Write([]byte("<html>hello</html>")) },
+		"missing":   func(w http.ResponseWriter) { http.Error(w, "no such CID", http.StatusNotFound) },
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("format") != "car" || !strings.HasSuffix(r.URL.Path, "/ipfs/"+good.Cid().String()) {
+			http.Error(w, "bad request "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		answers[strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0]](w)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	f, err := New(ctx, nil, blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore())), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	opts := Options{Timeout: 10 * time.Second, StallTimeout: 2 * time.Second}
+	for name, want := range map[string]string{"honest": "", "lying": "mismatch", "wrongroot": "roots", "notcar": "not a CAR", "missing": "404"} {
+		o, err := Parse(srv.URL + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+		err = f.Fetch(ctx, good.Cid(), []Origin{o}, dst, opts)
+		has, _ := dst.Has(ctx, good.Cid())
+		switch {
+		case want == "" && (err != nil || !has):
+			t.Errorf("%s: %v, block stored %v", name, err, has)
+		case want != "" && (err == nil || !errors.Is(err, ErrNoOrigin) || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want ErrNoOrigin saying %q", name, err, want)
+		case want != "" && has:
+			t.Errorf("%s: a refused answer stored the block", name)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, bad := range []string{"", "kubo:4001", "/ip4/127.0.0.1/tcp/4001", "http://", "ftp://x/y"} {
+		if _, err := Parse(bad); !errors.Is(err, ErrBadOrigin) {
+			t.Errorf("Parse(%q) = %v, want ErrBadOrigin", bad, err)
+		}
+	}
+	if _, err := ParseAll(make([]string, MaxOrigins+1)); !errors.Is(err, ErrBadOrigin) {
+		t.Errorf("too many origins accepted")
+	}
+}
