@@ -27,7 +27,7 @@ var fastSettings = map[string]string{
 // restarts it.
 func (c *cluster) useFastSettings(nodes ...string) {
 	c.t.Helper()
-	data, err := config.Render([]string{"/ip4/0.0.0.0/tcp/4501"}, "127.0.0.1:5501")
+	data, err := config.Render([]string{"/ip4/0.0.0.0/tcp/4501"}, "127.0.0.1:5501", "")
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -77,19 +77,20 @@ type Node struct {
 	// metrics read (events.go).
 	obs observer
 
-	repl            *replicator        // the replication core and its loop
-	outbox          outbox             // attestations on their way to peers
-	announce        announcer          // objects waiting to be announced in the DHT
-	fed             fedState           // the federation, guarded by its own mutex
-	seen            seenTracker        // when peers were last connected
-	rostersRejected atomic.Int64       // rosters from peers that were not applied
-	rejected        rejections         // other refused messages, by kind
-	repairLimit     *rate.Limiter      // paces repair fetches; nil: no limit
-	del             *deletions         // tombstones, reference counts, hidden blocks
-	cat             catalogState       // the owner's catalog and every member's catalog head
-	recovering      atomic.Bool        // set while Recover or AdoptOwner runs: adds wait for the owner key
-	origins         originsState       // fetches DAGs from outside the federation (pin.go)
-	nodeKey         ed25519.PrivateKey // the identity key, signing acknowledgements
+	repl            *replicator            // the replication core and its loop
+	outbox          outbox                 // attestations on their way to peers
+	announce        announcer              // objects waiting to be announced in the DHT
+	fed             fedState               // the federation, guarded by its own mutex
+	seen            seenTracker            // when peers were last connected
+	rostersRejected atomic.Int64           // rosters from peers that were not applied
+	rejected        rejections             // other refused messages, by kind
+	repairLimit     *rate.Limiter          // paces repair fetches; nil: no limit
+	del             *deletions             // tombstones, reference counts, hidden blocks
+	cat             catalogState           // the owner's catalog and every member's catalog head
+	recovering      atomic.Bool            // set while Recover or AdoptOwner runs: adds wait for the owner key
+	origins         originsState           // fetches DAGs from outside the federation (pin.go)
+	pinsAPI         atomic.Pointer[string] // the Pinning Service API's URL while it runs
+	nodeKey         ed25519.PrivateKey     // the identity key, signing acknowledgements
 }
 
 // Options are what a node needs besides its repository.
@@ -298,16 +299,24 @@ func (n *Node) Close() error {
 type Identity struct {
 	PeerID string   `json:"peer_id"`
 	Addrs  []string `json:"addrs"`
+	// PinsAPI is the URL of the IPFS Pinning Service API, when it runs.
+	PinsAPI string `json:"pins_api,omitempty"`
 }
 
 // ID returns the node's identity with full /p2p/ addresses.
 func (n *Node) ID() Identity {
 	id := Identity{PeerID: n.host.ID().String()}
+	if u := n.pinsAPI.Load(); u != nil {
+		id.PinsAPI = *u
+	}
 	for _, a := range n.host.Addrs() {
 		id.Addrs = append(id.Addrs, a.String()+"/p2p/"+id.PeerID)
 	}
 	return id
 }
+
+// SetPinsAPI records the URL the Pinning Service API answers at, for ID.
+func (n *Node) SetPinsAPI(url string) { n.pinsAPI.Store(&url) }
 
 // ErrBadAddress means a peer address cannot be dialled as written.
 var ErrBadAddress = errors.New("connect: bad address")

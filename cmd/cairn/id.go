@@ -25,6 +25,9 @@ func newIDCommand(g *globals) *cobra.Command {
 				for _, a := range id.Addrs {
 					fmt.Fprintln(cmd.OutOrStdout(), "  "+a)
 				}
+				if id.PinsAPI != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), "Pinning Service API: "+id.PinsAPI)
+				}
 			})
 		},
 	}

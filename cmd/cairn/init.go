@@ -13,6 +13,7 @@ func newInitCommand(g *globals) *cobra.Command {
 	var (
 		listen         []string
 		apiAddr        string
+		pinsAddr       string
 		protect        bool
 		passphraseFile string
 	)
@@ -34,7 +35,7 @@ func newInitCommand(g *globals) *cobra.Command {
 					return errors.New("init: the passphrase is empty; nothing was written (leave out --passphrase to store the key unprotected)")
 				}
 			}
-			r, err := repo.Init(dir, repo.InitOptions{Listen: listen, API: apiAddr, Passphrase: pass})
+			r, err := repo.Init(dir, repo.InitOptions{Listen: listen, API: apiAddr, Pins: pinsAddr, Passphrase: pass})
 			if err != nil {
 				return err
 			}
@@ -49,6 +50,7 @@ func newInitCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&listen, "listen", nil, "libp2p listen multiaddr (repeatable; port 0 picks a free port)")
 	cmd.Flags().StringVar(&apiAddr, "api", "", "API host:port on loopback (port 0 picks a free port)")
+	cmd.Flags().StringVar(&pinsAddr, "pins-api", "", "serve the IPFS Pinning Service API on this host:port (config pins.listen; off by default)")
 	cmd.Flags().BoolVar(&protect, "passphrase", false, "protect the owner key with a passphrase (prompted, or CAIRN_PASSPHRASE)")
 	cmd.Flags().StringVar(&passphraseFile, "passphrase-file", "", "read the passphrase from this file")
 	return cmd

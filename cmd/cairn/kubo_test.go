@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/cairn-fed/cairn/internal/kubotest"
+	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/api"
 )
 
 // TestKuboReadsCairnBundles: a public object exported by Cairn imports
@@ -147,5 +149,80 @@ func TestPinFromKubo(t *testing.T) {
 	}
 	if after := countBlockFiles(t, nodes[1].repo); after != before {
 		t.Fatalf("failed pins left %d blocks behind", after-before)
+	}
+}
+
+// TestPinningServiceWithKubo is the Pinning Service API end to end with
+// real Kubo: `ipfs pin remote service add` with a token, `ipfs pin remote
+// add` of a CID only Kubo holds reaches "pinned" (backed_up on three
+// operators), `ipfs pin remote ls --status=pinned` lists it, and `ipfs pin
+// remote rm` deletes it on every holder. Another user's token sees none
+// of it; a token that was never made is refused.
+func TestPinningServiceWithKubo(t *testing.T) {
+	kubo := kubotest.NewRepo(t)
+	kubo.Start()
+	service := &replNode{fedNode: &fedNode{repo: filepath.Join(t.TempDir(), "service")}, operator: "school", region: "eu-west"}
+	cairn(t, service.repo, "init", "--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0", "--pins-api", "127.0.0.1:0")
+	setConfig(t, service.repo, fastReplication)
+	service.d = startDaemon(t, service.repo)
+	cairnJSON(t, service.repo, &service.id, "id")
+	if !strings.HasPrefix(service.id.PinsAPI, "http://127.0.0.1:") {
+		t.Fatalf("cairn id reports pins_api %q", service.id.PinsAPI)
+	}
+	nodes := []*replNode{
+		service,
+		startReplNode(t, "library", "library", "eu-west", fastReplication),
+		startReplNode(t, "clinic", "clinic", "us-east", fastReplication),
+		startReplNode(t, "farm", "farm", "us-east", fastReplication),
+	}
+	federate(t, nodes)
+
+	var alice, bob api.PinsToken
+	cairnJSON(t, service.repo, &alice, "pins", "token", "create", "--name", "alice")
+	cairnJSON(t, service.repo, &bob, "pins", "token", "create", "--name", "bob")
+	kubo.Run("pin", "remote", "service", "add", "cairn", service.id.PinsAPI, alice.Token)
+	kubo.Run("pin", "remote", "service", "add", "cairn-bob", service.id.PinsAPI, bob.Token)
+	kubo.Run("pin", "remote", "service", "add", "cairn-nobody", service.id.PinsAPI, "cairn-pins-"+strings.Repeat("0", 64))
+
+	src := filepath.Join(t.TempDir(), "minutes.txt")
+	body := strings.Repeat("the board met and agreed ", 100000)
+	if err := os.WriteFile(src, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSpace(kubo.Run("add", "-Q", src))
+	kubo.Run("pin", "remote", "add", "--service=cairn", "--name=minutes", root)
+
+	ls := kubo.Run("pin", "remote", "ls", "--service=cairn", "--status=pinned")
+	if !strings.Contains(ls, root) || !strings.Contains(ls, "minutes") {
+		t.Fatalf("ipfs pin remote ls --status=pinned:\n%s", ls)
+	}
+	if ls := kubo.Run("pin", "remote", "ls", "--service=cairn-bob", "--status=queued,pinning,pinned,failed"); strings.Contains(ls, root) {
+		t.Fatalf("bob sees alice's pin:\n%s", ls)
+	}
+	if out, err := kubo.Try("pin", "remote", "ls", "--service=cairn-nobody"); err == nil || !strings.Contains(out, "401") && !strings.Contains(strings.ToLower(out), "unauthorized") {
+		t.Fatalf("a token never made: %v\n%s", err, out)
+	}
+	var listed []node.ObjectInfo
+	cairnJSON(t, service.repo, &listed, "ls")
+	var object string
+	for _, o := range listed {
+		if o.DAG == root {
+			object = o.ID
+		}
+	}
+	if object == "" {
+		t.Fatalf("the pinned DAG is not among the owner's objects: %+v", listed)
+	}
+	if v := objectStatus(t, service, object); v.State != netstat.StateBackedUp || v.Copies != 3 {
+		t.Fatalf("pinned, but the object is %s with %d copies", v.State, v.Copies)
+	}
+
+	kubo.Run("pin", "remote", "rm", "--service=cairn", "--cid="+root)
+	waitFor(t, 30*time.Second, "every holder to acknowledge the deletion", func() bool {
+		v := objectStatus(t, service, object)
+		return v.DeletionView != nil && v.DeletedOn >= 3
+	})
+	if ls := kubo.Run("pin", "remote", "ls", "--service=cairn", "--status=queued,pinning,pinned,failed"); strings.Contains(ls, root) {
+		t.Fatalf("removed pin still listed:\n%s", ls)
 	}
 }

@@ -42,7 +42,7 @@ func newRootCommand() *cobra.Command {
 	)
 	root.AddCommand(newEventsCommand(g), newHealthCommand(g))
 	root.AddCommand(newDashboardCommand(g), newKeyCommand(g))
-	root.AddCommand(newRecoverCommand(g), newCatalogCommand(g), newExportCommand(g), newImportCommand(g), newPinCommand(g))
+	root.AddCommand(newRecoverCommand(g), newCatalogCommand(g), newExportCommand(g), newImportCommand(g), newPinCommand(g), newPinsCommand(g))
 	return root
 }
 

@@ -30,6 +30,14 @@ type Config struct {
 	Replication Replication `toml:"replication"`
 	Deletion    Deletion    `toml:"deletion"`
 	Catalog     Catalog     `toml:"catalog"`
+	Pins        Pins        `toml:"pins"`
+}
+
+// Pins configures the IPFS Pinning Service API.
+type Pins struct {
+	// Listen is the HOST:PORT the Pinning Service API listens on; empty:
+	// the service is off.
+	Listen string `toml:"listen"`
 }
 
 // Catalog tunes the owner's catalog kept in the federation.
@@ -144,7 +152,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validatePins} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -194,6 +202,16 @@ func (c Config) validateAPI() error {
 	}
 	if !ap.Addr().IsLoopback() {
 		return invalid("api.address", "%q is not a loopback address; the API serves decrypted data and must stay on 127.0.0.1 or [::1]", c.API.Address)
+	}
+	return nil
+}
+
+func (c Config) validatePins() error {
+	if c.Pins.Listen == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddrPort(c.Pins.Listen); err != nil {
+		return invalid("pins.listen", "%q is not HOST:PORT with a numeric IP (empty: the Pinning Service API is off)", c.Pins.Listen)
 	}
 	return nil
 }
@@ -270,19 +288,23 @@ func invalid(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
 }
 
-// Render returns the default config file with the listen and API addresses
+// Render returns the default config file with the listen, API and Pinning
+// Service addresses
 // replaced, keeping every comment. Empty arguments keep the defaults.
-func Render(listen []string, api string) ([]byte, error) {
+func Render(listen []string, api, pins string) ([]byte, error) {
 	out := string(configs.Default)
 	if len(listen) > 0 {
 		quoted := make([]string, len(listen))
 		for i, l := range listen {
 			quoted[i] = fmt.Sprintf("%q", l)
 		}
-		out = replaceLine(out, "listen = ", "listen = ["+strings.Join(quoted, ", ")+"]")
+		out = replaceLine(out, "swarm", "listen = ", "listen = ["+strings.Join(quoted, ", ")+"]")
 	}
 	if api != "" {
-		out = replaceLine(out, "address = ", fmt.Sprintf("address = %q", api))
+		out = replaceLine(out, "api", "address = ", fmt.Sprintf("address = %q", api))
+	}
+	if pins != "" {
+		out = replaceLine(out, "pins", "listen = ", fmt.Sprintf("listen = %q", pins))
 	}
 	if _, err := Parse([]byte(out)); err != nil {
 		return nil, err
@@ -290,10 +312,15 @@ func Render(listen []string, api string) ([]byte, error) {
 	return []byte(out), nil
 }
 
-func replaceLine(text, prefix, line string) string {
+// replaceLine replaces the line starting with prefix in [section].
+func replaceLine(text, section, prefix, line string) string {
 	lines := strings.Split(text, "\n")
+	current := ""
 	for i, l := range lines {
-		if strings.HasPrefix(l, prefix) {
+		if strings.HasPrefix(l, "[") {
+			current = strings.Trim(strings.TrimSpace(l), "[]")
+		}
+		if current == section && strings.HasPrefix(l, prefix) {
 			lines[i] = line
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/dashboard"
 	"github.com/cairn-fed/cairn/node/origins"
+	"github.com/cairn-fed/cairn/node/pins"
 )
 
 // Backend is what the API serves: a running node.
@@ -76,6 +77,9 @@ type Server struct {
 	// listenHost is the host of the address Serve listens on, set before
 	// serving starts: requests may name it in their Host header.
 	listenHost atomic.Pointer[string]
+	// pins is the Pinning Service, whose tokens the API manages; nil
+	// while it is off.
+	pins atomic.Pointer[pins.Service]
 }
 
 // NewServer makes a server for backend guarded by token.
@@ -94,6 +98,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.recoverRoutes(mux)
 	s.exportRoutes(mux)
 	s.pinRoutes(mux)
+	s.pinsTokenRoutes(mux)
 	profilingRoutes(mux)
 	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown

@@ -62,6 +62,14 @@ func serve(ctx context.Context, r *repo.Repo, n *node.Node, opts Options) error 
 		return err
 	}
 	defer r.RemoveAPIAddr()
+	if r.Config.Pins.Listen != "" {
+		stop, err := servePins(r, n, srv, opts.Logger)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		defer stop()
+	}
 	n.Bootstrap(ctx)
 	if opts.Ready != nil {
 		opts.Ready(n.ID(), l.Addr().String())

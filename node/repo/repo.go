@@ -26,6 +26,7 @@ const (
 	OwnerFile    = "owner.key"
 	TokenFile    = "api.token"
 	APIFile      = "api"
+	PinsFile     = "pins_api" // the Pinning Service API address while the daemon runs
 	LockFile     = "repo.lock"
 	BlocksDir    = "blocks"
 	IndexDir     = "index"
@@ -69,6 +70,7 @@ func ResolveDir(flag string) (string, error) {
 type InitOptions struct {
 	Listen     []string // libp2p listen multiaddrs; empty keeps the default
 	API        string   // API host:port; empty keeps the default
+	Pins       string   // Pinning Service API host:port; empty: off
 	Passphrase []byte   // seals the owner key when not empty
 }
 
@@ -78,7 +80,7 @@ func Init(dir string, opts InitOptions) (*Repo, error) {
 	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
 		return nil, fmt.Errorf("%w: %s holds a repository already; use it, or choose another directory with --repo", ErrExists, dir)
 	}
-	cfgBytes, err := config.Render(opts.Listen, opts.API)
+	cfgBytes, err := config.Render(opts.Listen, opts.API, opts.Pins)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +228,19 @@ func (r *Repo) Token() (string, error) {
 		return "", fmt.Errorf("read API token: %w", err)
 	}
 	return strings.TrimSpace(string(data)), nil
+}
+
+// WritePinsAddr records the address the Pinning Service API listens on.
+func (r *Repo) WritePinsAddr(addr string) error {
+	return atomicfile.Write(r.Path(PinsFile), []byte(addr+"\n"), 0o600)
+}
+
+// RemovePinsAddr forgets the Pinning Service address when the daemon stops.
+func (r *Repo) RemovePinsAddr() error {
+	if err := os.Remove(r.Path(PinsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove the Pinning Service address file: %w", err)
+	}
+	return nil
 }
 
 // WriteAPIAddr records the address the running daemon's API listens on.

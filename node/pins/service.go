@@ -1,0 +1,430 @@
+package pins
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+)
+
+// Backend is what the service needs of the node.
+type Backend interface {
+	// CheckCID reports whether cid names a DAG the node can pin.
+	CheckCID(cid string) error
+	// Pin fetches the DAG under cid from origins (or finds it here) and
+	// keeps it; it returns the object that holds it.
+	Pin(ctx context.Context, cid string, origins []string, name string) (object string, err error)
+	// Pinned reports whether object has the copies its owner asked for.
+	Pinned(ctx context.Context, object string) bool
+	// Unpin deletes object: no pin request keeps it any more.
+	Unpin(ctx context.Context, object string) error
+	// Delegates are multiaddrs a client may connect to, so that the node
+	// can fetch from it.
+	Delegates() []string
+}
+
+// Errors the HTTP layer maps to the spec's reasons.
+var (
+	ErrNotFound     = errors.New("pins: no such pin request")
+	ErrBadRequest   = errors.New("pins: bad request")
+	ErrUnauthorized = errors.New("pins: unauthorized")
+)
+
+// workers is how many pin requests are fetched at once.
+const workers = 2
+
+// Service keeps pin requests and tokens in a datastore and works through
+// the queue. Its mutex guards the maps only: no lock is held across the
+// datastore or the backend.
+type Service struct {
+	ds      datastore.Datastore
+	backend Backend
+	logger  *slog.Logger
+	now     func() time.Time
+
+	mu       sync.Mutex
+	requests map[string]*Request           // by ID; guarded by mu
+	tokens   map[string]Token              // by token hash; guarded by mu
+	running  map[string]context.CancelFunc // fetches under way, by request ID; guarded by mu
+
+	queue  chan string
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Token is a user's bearer token, as stored: its hash only.
+type Token struct {
+	User    string    `json:"user"`
+	Created time.Time `json:"created"`
+}
+
+var (
+	requestPrefix = datastore.NewKey("/requests")
+	tokenPrefix   = datastore.NewKey("/tokens")
+)
+
+// New loads the requests and tokens in ds and starts the workers;
+// requests a stop interrupted are queued again.
+func New(ds datastore.Datastore, backend Backend, logger *slog.Logger) (*Service, error) {
+	s := &Service{
+		ds: ds, backend: backend, logger: logger, now: time.Now,
+		requests: map[string]*Request{}, tokens: map[string]Token{}, running: map[string]context.CancelFunc{},
+		queue: make(chan string, 1<<16),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if err := s.load(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	for range workers {
+		s.wg.Go(func() { s.work(ctx) })
+	}
+	for _, r := range s.requests {
+		if r.Status == Queued || (r.Status == Pinning && r.Object == "") {
+			r.Status = Queued
+			s.enqueue(r.ID)
+		}
+	}
+	return s, nil
+}
+
+// Close stops the workers; fetches under way end and are queued again at
+// the next start.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Service) load(ctx context.Context) error {
+	for prefix, into := range map[datastore.Key]func(key string, v []byte) error{
+		requestPrefix: func(_ string, v []byte) error {
+			var r Request
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			s.requests[r.ID] = &r
+			return nil
+		},
+		tokenPrefix: func(key string, v []byte) error {
+			var t Token
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			s.tokens[datastore.NewKey(key).BaseNamespace()] = t
+			return nil
+		},
+	} {
+		res, err := s.ds.Query(ctx, query.Query{Prefix: prefix.String()})
+		if err != nil {
+			return fmt.Errorf("pins: read %s: %w", prefix, err)
+		}
+		for e := range res.Next() {
+			if e.Error != nil {
+				res.Close()
+				return fmt.Errorf("pins: read %s: %w", prefix, e.Error)
+			}
+			if err := into(e.Key, e.Value); err != nil {
+				res.Close()
+				return fmt.Errorf("pins: record %s: %w", e.Key, err)
+			}
+		}
+		res.Close()
+	}
+	return nil
+}
+
+func (s *Service) enqueue(id string) {
+	select {
+	case s.queue <- id:
+	default:
+		s.logger.Warn("pin queue full; the request waits for the next start", "requestid", id)
+	}
+}
+
+func (s *Service) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-s.queue:
+			s.process(ctx, id)
+		}
+	}
+}
+
+// process fetches one queued request.
+func (s *Service) process(ctx context.Context, id string) {
+	s.mu.Lock()
+	r, ok := s.requests[id]
+	if !ok || r.Status != Queued {
+		s.mu.Unlock()
+		return
+	}
+	r.Status = Pinning
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.running[id] = cancel
+	pin, snapshot := r.Pin, *r
+	s.mu.Unlock()
+	s.persist(ctx, snapshot)
+
+	object, err := s.backend.Pin(ctx, pin.CID, pin.Origins, pin.Name)
+
+	s.mu.Lock()
+	delete(s.running, id)
+	r, ok = s.requests[id]
+	if !ok { // removed while it was fetched
+		kept := s.keptLocked(object)
+		s.mu.Unlock()
+		if err == nil && !kept {
+			s.unpin(object)
+		}
+		return
+	}
+	switch {
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		r.Status = Queued // the service stops: fetch again at the next start
+	case err != nil:
+		r.Status, r.Error = Failed, err.Error()
+	default:
+		r.Object = object
+	}
+	snapshot = *r
+	s.mu.Unlock()
+	s.persist(context.Background(), snapshot)
+	if err != nil && r.Status == Failed {
+		s.logger.Warn("pin request failed", "requestid", id, "cid", pin.CID, "err", err)
+	}
+}
+
+func (s *Service) unpin(object string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.backend.Unpin(ctx, object); err != nil {
+		s.logger.Warn("delete an object no pin request keeps", "object", object, "err", err)
+	}
+}
+
+// keptLocked reports whether a request keeps object. s.mu is held.
+func (s *Service) keptLocked(object string) bool {
+	for _, r := range s.requests {
+		if r.Object == object {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) persist(ctx context.Context, r Request) {
+	data, err := json.Marshal(r)
+	if err == nil {
+		err = s.ds.Put(ctx, requestPrefix.ChildString(r.ID), data)
+	}
+	if err != nil {
+		s.logger.Error("record a pin request", "requestid", r.ID, "err", err)
+	}
+}
+
+// Add records a new pin request of user and queues it.
+func (s *Service) Add(ctx context.Context, user string, pin Pin) (Request, error) {
+	if err := pin.check(); err != nil {
+		return Request{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if err := s.backend.CheckCID(pin.CID); err != nil {
+		return Request{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	r := Request{ID: newID(), User: user, Pin: pin, Created: s.now().UTC(), Status: Queued}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.ds.Put(ctx, requestPrefix.ChildString(r.ID), data); err != nil {
+		return Request{}, fmt.Errorf("record the pin request: %w", err)
+	}
+	if err := s.ds.Sync(ctx, requestPrefix); err != nil {
+		return Request{}, fmt.Errorf("record the pin request: %w", err)
+	}
+	s.mu.Lock()
+	s.requests[r.ID] = &r
+	s.mu.Unlock()
+	s.enqueue(r.ID)
+	return r, nil
+}
+
+// Get returns user's request id with its current status.
+func (s *Service) Get(ctx context.Context, user, id string) (Request, Status, error) {
+	s.mu.Lock()
+	r, ok := s.requests[id]
+	var snapshot Request
+	if ok {
+		snapshot = *r
+	}
+	s.mu.Unlock()
+	if !ok || snapshot.User != user {
+		return Request{}, "", fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return snapshot, s.status(ctx, snapshot), nil
+}
+
+// status is r's status now: a fetched DAG is pinned once its object has
+// the copies it wants.
+func (s *Service) status(ctx context.Context, r Request) Status {
+	if r.Status == Pinning && r.Object != "" && s.backend.Pinned(ctx, r.Object) {
+		return Pinned
+	}
+	return r.Status
+}
+
+// List returns user's requests that pass f, newest first, with their
+// statuses and how many passed in all.
+func (s *Service) List(ctx context.Context, user string, f Filter) ([]Request, []Status, int) {
+	s.mu.Lock()
+	var mine []Request
+	for _, r := range s.requests {
+		if r.User == user {
+			mine = append(mine, *r)
+		}
+	}
+	s.mu.Unlock()
+	return page(mine, func(r Request) Status { return s.status(ctx, r) }, f)
+}
+
+// Remove deletes user's request id; its object is deleted when no other
+// request keeps it.
+func (s *Service) Remove(ctx context.Context, user, id string) error {
+	s.mu.Lock()
+	r, ok := s.requests[id]
+	if !ok || r.User != user {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	object := r.Object
+	kept := false
+	for _, o := range s.requests {
+		if o.ID != id && object != "" && o.Object == object {
+			kept = true
+		}
+	}
+	s.mu.Unlock()
+	if object != "" && !kept {
+		if err := s.backend.Unpin(ctx, object); err != nil {
+			return fmt.Errorf("delete the pinned object: %w", err)
+		}
+	}
+	if err := s.ds.Delete(ctx, requestPrefix.ChildString(id)); err != nil {
+		return fmt.Errorf("forget the pin request: %w", err)
+	}
+	s.mu.Lock()
+	delete(s.requests, id)
+	if cancel := s.running[id]; cancel != nil {
+		cancel()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Replace adds pin for user and removes the request id, as one call.
+func (s *Service) Replace(ctx context.Context, user, id string, pin Pin) (Request, error) {
+	if _, _, err := s.Get(ctx, user, id); err != nil {
+		return Request{}, err
+	}
+	r, err := s.Add(ctx, user, pin)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.Remove(ctx, user, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return r, err
+	}
+	return r, nil
+}
+
+// CreateToken makes a new bearer token for user; only its hash is kept.
+func (s *Service) CreateToken(ctx context.Context, user string) (string, error) {
+	user = strings.TrimSpace(user)
+	if user == "" || len(user) > 64 {
+		return "", fmt.Errorf("%w: a token needs a user name of 1 to 64 characters", ErrBadRequest)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	token := "cairn-pins-" + hex.EncodeToString(raw[:])
+	t := Token{User: user, Created: s.now().UTC()}
+	data, _ := json.Marshal(t)
+	hash := tokenHash(token)
+	if err := s.ds.Put(ctx, tokenPrefix.ChildString(hash), data); err != nil {
+		return "", fmt.Errorf("record the token: %w", err)
+	}
+	if err := s.ds.Sync(ctx, tokenPrefix); err != nil {
+		return "", fmt.Errorf("record the token: %w", err)
+	}
+	s.mu.Lock()
+	s.tokens[hash] = t
+	s.mu.Unlock()
+	return token, nil
+}
+
+// RevokeTokens removes every token of user and reports how many.
+func (s *Service) RevokeTokens(ctx context.Context, user string) (int, error) {
+	s.mu.Lock()
+	var hashes []string
+	for h, t := range s.tokens {
+		if t.User == user {
+			hashes = append(hashes, h)
+		}
+	}
+	s.mu.Unlock()
+	for _, h := range hashes {
+		if err := s.ds.Delete(ctx, tokenPrefix.ChildString(h)); err != nil {
+			return 0, fmt.Errorf("revoke a token of %s: %w", user, err)
+		}
+		s.mu.Lock()
+		delete(s.tokens, h)
+		s.mu.Unlock()
+	}
+	return len(hashes), nil
+}
+
+// Users lists the users with a token and how many tokens each has.
+func (s *Service) Users() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, t := range s.tokens {
+		out[t.User]++
+	}
+	return out
+}
+
+// user returns the user a bearer token belongs to.
+func (s *Service) user(token string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Keyed by the token's hash: a lookup reveals nothing of the token.
+	if t, ok := s.tokens[tokenHash(token)]; ok {
+		return t.User, nil
+	}
+	return "", ErrUnauthorized
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
