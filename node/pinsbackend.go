@@ -23,7 +23,6 @@ func (n *Node) PinsDatastore() datastore.Datastore {
 // PinsBackend is the node as the Pinning Service (node/pins) sees it.
 func (n *Node) PinsBackend() pins.Backend { return pinsBackend{n} }
 
-
 type pinsBackend struct{ n *Node }
 
 func (b pinsBackend) CheckCID(s string) error {
