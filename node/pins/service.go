@@ -87,14 +87,14 @@ func New(ds datastore.Datastore, backend Backend, logger *slog.Logger) (*Service
 		cancel()
 		return nil, err
 	}
-	for range workers {
-		s.wg.Go(func() { s.work(ctx) })
-	}
 	for _, r := range s.requests {
 		if r.Status == Queued || (r.Status == Pinning && r.Object == "") {
 			r.Status = Queued
 			s.enqueue(r.ID)
 		}
+	}
+	for range workers {
+		s.wg.Go(func() { s.work(ctx) })
 	}
 	return s, nil
 }
@@ -255,8 +255,9 @@ func (s *Service) Add(ctx context.Context, user string, pin Pin) (Request, error
 	if err := s.ds.Sync(ctx, requestPrefix); err != nil {
 		return Request{}, fmt.Errorf("record the pin request: %w", err)
 	}
+	stored := r // the worker changes the stored copy; the caller gets this one
 	s.mu.Lock()
-	s.requests[r.ID] = &r
+	s.requests[r.ID] = &stored
 	s.mu.Unlock()
 	s.enqueue(r.ID)
 	return r, nil
