@@ -66,7 +66,9 @@ func (f *fakeBackend) Unpin(_ context.Context, o string) error {
 	return nil
 }
 
-func (f *fakeBackend) Delegates() []string { return []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDelegate"} }
+func (f *fakeBackend) Delegates() []string {
+	return []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDelegate"}
+}
 
 type fixture struct {
 	t       *testing.T
