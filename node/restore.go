@@ -94,6 +94,9 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 	}
 	rec := ObjectRecord{ID: e.Object, Role: RoleOwner, Encrypted: e.Encrypted, Size: e.Size,
 		StoredBytes: e.Size, Replicas: e.Target, AddedAt: e.AddedAt, Sealed: sealed}
+	if dag, ok := object.DAGOfRoot(e.Root); ok {
+		rec.DAG = dag.String()
+	}
 	if err := n.index.put(ctx, rec); err != nil {
 		return deleted, err
 	}

@@ -97,13 +97,13 @@ func TestRecoverAfterLosingTheMachine(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, filepath.Join(dir, "letters"), map[string]string{"a.txt": "dear school", "sub/b.txt": strings.Repeat("beta ", 40000)})
 	writeTree(t, dir, map[string]string{"notes.txt": "remember the milk", "old.txt": "to be deleted", "late.txt": "added last"})
-	add := func(path string) node.AddResult {
+	add := func(path string, flags ...string) node.AddResult {
 		var added node.AddResult
-		cairnJSON(t, owner.repo, &added, "add", filepath.Join(dir, path), "--replicas", "3")
+		cairnJSON(t, owner.repo, &added, append([]string{"add", filepath.Join(dir, path), "--replicas", "3"}, flags...)...)
 		waitFor(t, 30*time.Second, path+" backed_up", backedUp(t, owner, added.CID, ""))
 		return added
 	}
-	letters, notes, old := add("letters"), add("notes.txt"), add("old.txt")
+	letters, notes, old := add("letters"), add("notes.txt", "--unencrypted"), add("old.txt")
 	first := catalogSettled(t, owner, 0)
 	beforeDeletion := time.Now()
 	cairn(t, owner.repo, "rm", old.CID)
@@ -145,6 +145,13 @@ func TestRecoverAfterLosingTheMachine(t *testing.T) {
 	t.Logf("cairn recover:\n%s", out)
 	if after := ownedListing(t, home.repo); !maps.Equal(after, before) {
 		t.Fatalf("listing after recovery differs:\nbefore %v\nafter  %v", before, after)
+	}
+	var listed []node.ObjectInfo
+	cairnJSON(t, home.repo, &listed, "ls")
+	for _, o := range listed {
+		if o.ID == notes.CID && o.DAG != notes.IPFS {
+			t.Errorf("the public object recovered without its IPFS CID: %q, want %q", o.DAG, notes.IPFS)
+		}
 	}
 	restored := t.TempDir()
 	cairn(t, home.repo, "get", letters.Capability, "-o", filepath.Join(restored, "letters"))

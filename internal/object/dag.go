@@ -107,6 +107,17 @@ func WalkDAG(ctx context.Context, top cid.Cid, g BlockGetter, fn func(cid.Cid) e
 // PublicCapability is the capability of a DAG object: its root, no key.
 func PublicCapability(root cid.Cid) Capability { return Capability{root: root} }
 
+// DAGOfRoot returns the DAG a DAG object holds, from its root block's
+// bytes (already checked against the object ID); ok is false for any
+// other object or bytes that are no Cairn root.
+func DAGOfRoot(raw []byte) (dag cid.Cid, ok bool) {
+	n, h, err := parseRoot(raw)
+	if err != nil || !h.DAG {
+		return cid.Undef, false
+	}
+	return n.links[0].cid, true
+}
+
 // getDAGBlock fetches a block of a DAG object and verifies it against c.
 func getDAGBlock(ctx context.Context, g BlockGetter, c cid.Cid) ([]byte, error) {
 	if err := CheckDAGCID(c); err != nil {
