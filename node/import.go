@@ -24,8 +24,6 @@ import (
 // lacks a block of its DAG. Nothing of it is kept.
 var ErrBadBundle = errors.New("node: bad CAR bundle")
 
-// ErrBadOption means options of a request do not go together.
-var ErrBadOption = errors.New("node: options do not go together")
 
 // ImportOptions are the choices of `cairn import`.
 type ImportOptions struct {
@@ -131,12 +129,15 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		}
 		return AddResult{}, fmt.Errorf("import %s: %w", dag, err)
 	}
-	root, _, err := object.WrapDAG(n.ownerKeys().ObjectSecret(), dag, "", size)
+	root, _, err := object.WrapDAG(n.ownerKeys().ObjectSecret(), dag, "", size, nil)
+	if err == nil && n.isDeleted(root.Cid().String()) {
+		// The owner deleted this DAG before and now asks to keep it again:
+		// a new object, since a deleted one never comes back by itself.
+		salt := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+		root, _, err = object.WrapDAG(n.ownerKeys().ObjectSecret(), dag, "", size, salt)
+	}
 	if err != nil {
 		return AddResult{}, fmt.Errorf("import %s: %w", dag, err)
-	}
-	if n.isDeleted(root.Cid().String()) {
-		return AddResult{}, fmt.Errorf("%w: this DAG was imported before as %s and deleted; run `cairn undelete %s` to restore it", ErrDeleted, root.Cid(), root.Cid())
 	}
 	if err := n.blocks.Put(ctx, root); err != nil {
 		return AddResult{}, fmt.Errorf("import %s: store its root: %w", dag, err)

@@ -47,9 +47,6 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	if n.recovering.Load() {
 		return AddResult{}, fmt.Errorf("add: %w; add again when it is done", ErrRecovering)
 	}
-	if opts.Unencrypted && opts.New {
-		return AddResult{}, fmt.Errorf("add: %w: --new makes a distinct encrypted object; a public object is its UnixFS DAG, the same for the same files (to bring a deleted one back, run `cairn undelete`)", ErrBadOption)
-	}
 	replicas := opts.Replicas
 	if replicas == 0 {
 		replicas = n.cfg.Add.Replicas

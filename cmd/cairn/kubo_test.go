@@ -225,4 +225,20 @@ func TestPinningServiceWithKubo(t *testing.T) {
 	if ls := kubo.Run("pin", "remote", "ls", "--service=cairn", "--status=queued,pinning,pinned,failed"); strings.Contains(ls, root) {
 		t.Fatalf("removed pin still listed:\n%s", ls)
 	}
+	// Pinned again after its removal, the DAG is a new object: the deleted
+	// one stays deleted.
+	kubo.Run("pin", "remote", "add", "--service=cairn", "--name=minutes-again", root)
+	cairnJSON(t, service.repo, &listed, "ls")
+	again := ""
+	for _, o := range listed {
+		if o.DAG == root && o.ID != object {
+			again = o.ID
+		}
+	}
+	if again == "" {
+		t.Fatalf("pinned again, but no new object holds the DAG: %+v", listed)
+	}
+	if v := objectStatus(t, service, object); v.DeletionView == nil {
+		t.Fatalf("the deleted object is %s again", v.State)
+	}
 }

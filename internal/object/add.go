@@ -97,9 +97,6 @@ func Add(ctx context.Context, src Source, secret ContentSecret, sink BlockSink, 
 	a := newAdder(sink, &secret, opts)
 	run := a.run
 	if opts.Unencrypted {
-		if len(opts.Salt) > 0 {
-			return Result{}, errors.New("add: a public object takes no salt: the same files always make the same UnixFS DAG")
-		}
 		run = a.addDAG
 	}
 	res, err := run(ctx, src)
@@ -224,7 +221,7 @@ func (a *adder) finish(ctx context.Context) (Result, error) {
 	if ok {
 		root.links = append(root.links, dtop)
 	}
-	owner := ownerPrivateKey(&a.opts.OwnerSecret, root.links).Public().(ed25519.PublicKey)
+	owner := ownerPrivateKey(&a.opts.OwnerSecret, root.links, nil).Public().(ed25519.PublicKey)
 	root.data = Header{Version: FormatVersion, Encrypted: a.manifest.encrypted, ManifestPieces: pieces, Owner: owner}.encode()
 	b := newBlock(cid.DagProtobuf, root.encode())
 	if err := a.put(ctx, b); err != nil {

@@ -19,11 +19,11 @@ import (
 // the link's name:
 //
 //	root = dag-pb { links: [ {Hash: DAG root, Name: name, Tsize} ],
-//	                Data: "cairn" | 2 | flags 2 | 0 | owner key }
+//	                Data: "cairn" | 2 | flags 2 | 0 | owner key | salt }
 //
 // The owner key is derived as for any object, from the owner's object
-// secret and the link's CID, so the same owner wrapping the same DAG gets
-// the same object ID, and two owners pinning one DAG get two objects that
+// secret and the link's CID (and the salt, if any: usually none), so the
+// same owner wrapping the same DAG gets the same object ID, and two owners pinning one DAG get two objects that
 // share every block but the root. The DAG's blocks are dag-pb or raw,
 // under CIDv0 or CIDv1 with one of the hash functions dagHashes lists, at
 // most MaxDAGBlockSize bytes each; identity CIDs carry their data inline
@@ -61,9 +61,10 @@ func multicodecName(code uint64) string {
 
 // WrapDAG builds the root of a DAG object: dag is the root of a DAG
 // already stored, name the top-level name (may be empty), size the total
-// bytes of its blocks. It returns the root block, whose CID is the
-// object ID, and the object's owner key.
-func WrapDAG(ownerSecret [32]byte, dag cid.Cid, name string, size uint64) (blocks.Block, ed25519.PublicKey, error) {
+// bytes of its blocks, salt (at most 64 bytes, usually none) what makes
+// another object for the same DAG. It returns the root block, whose CID
+// is the object ID, and the object's owner key.
+func WrapDAG(ownerSecret [32]byte, dag cid.Cid, name string, size uint64, salt []byte) (blocks.Block, ed25519.PublicKey, error) {
 	if err := CheckDAGCID(dag); err != nil {
 		return nil, nil, err
 	}
@@ -75,9 +76,12 @@ func WrapDAG(ownerSecret [32]byte, dag cid.Cid, name string, size uint64) (block
 			return nil, nil, err
 		}
 	}
+	if len(salt) > maxSaltLen {
+		return nil, nil, fmt.Errorf("wrap DAG: salt of %d bytes exceeds %d", len(salt), maxSaltLen)
+	}
 	links := []link{{cid: dag, name: name, size: size}}
-	owner := ownerPrivateKey(&ownerSecret, links).Public().(ed25519.PublicKey)
-	root := pbNode{links: links, data: Header{Version: FormatVersion, DAG: true, Owner: owner}.encode()}
+	owner := ownerPrivateKey(&ownerSecret, links, salt).Public().(ed25519.PublicKey)
+	root := pbNode{links: links, data: Header{Version: FormatVersion, DAG: true, Owner: owner, Salt: salt}.encode()}
 	raw := root.encode()
 	if len(raw) > MaxRootSize {
 		return nil, nil, fmt.Errorf("%w: name %q makes the root %d bytes, over %d", ErrInvalidPath, name, len(raw), MaxRootSize)

@@ -84,8 +84,14 @@ func TestDAGObjectsConverge(t *testing.T) {
 	if _, err := OwnerKey(ownerSecret(2), mustGet(t, store, a1.Root)); !errors.Is(err, ErrNotObjectOwner) {
 		t.Errorf("owner 2 derives owner 1's key: %v", err)
 	}
-	if _, err := Add(ctx, NewReaderSource("f", bytes.NewReader(data)), testSecret(1), store, AddOptions{Unencrypted: true, Salt: []byte("x")}); err == nil {
-		t.Errorf("a public add with a salt was accepted")
+	// A salt makes another object of the same owner over the same DAG.
+	salted := addBytes(t, store, "f", data, testSecret(1), AddOptions{Unencrypted: true, OwnerSecret: ownerSecret(1), Salt: []byte("again")})
+	ds, _, _, _ := DAGRoot(ctx, salted.Root, store)
+	if salted.Root.Equals(a1.Root) || !ds.Equals(da) {
+		t.Errorf("salted: root %s (unsalted %s), DAG %s (unsalted %s)", salted.Root, a1.Root, ds, da)
+	}
+	if _, err := OwnerKey(ownerSecret(1), mustGet(t, store, salted.Root)); err != nil {
+		t.Errorf("the owner cannot derive the salted object's key: %v", err)
 	}
 }
 
@@ -129,7 +135,7 @@ func TestWalkDAG(t *testing.T) {
 	}
 	wrap := func(dag cid.Cid) cid.Cid {
 		t.Helper()
-		b, _, err := WrapDAG(ownerSecret(1), dag, "", 0)
+		b, _, err := WrapDAG(ownerSecret(1), dag, "", 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +179,7 @@ func TestWalkDAG(t *testing.T) {
 		if _, err := Links(ctx, wrap(put(n)), store); !errors.Is(err, ErrUnsupportedDAG) {
 			t.Fatalf("Links = %v, want ErrUnsupportedDAG", err)
 		}
-		if _, _, err := WrapDAG(ownerSecret(1), cid.NewCidV1(cid.DagCBOR, mh), "", 0); !errors.Is(err, ErrUnsupportedDAG) {
+		if _, _, err := WrapDAG(ownerSecret(1), cid.NewCidV1(cid.DagCBOR, mh), "", 0, nil); !errors.Is(err, ErrUnsupportedDAG) {
 			t.Fatalf("WrapDAG of a dag-cbor root = %v, want ErrUnsupportedDAG", err)
 		}
 	})
@@ -203,7 +209,7 @@ func TestOpenDAGRefusesEscapingNames(t *testing.T) {
 	dir := merkledag.NodeWithData(unixfs.FolderPBData())
 	_ = dir.AddNodeLink("..", file)
 	_ = store.Put(ctx, dir)
-	root, _, err := WrapDAG(ownerSecret(1), dir.Cid(), "d", 0)
+	root, _, err := WrapDAG(ownerSecret(1), dir.Cid(), "d", 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,8 @@ const (
 // owner key, nothing else.
 //
 // Layout: "cairn" | version byte | flags byte (bit 0: encrypted, bit 1:
-// DAG) | manifest pieces uvarint, then in version 2 the 32-byte owner key.
+// DAG) | manifest pieces uvarint, then in version 2 the 32-byte owner key,
+// and for a DAG object an optional salt of up to 64 bytes.
 type Header struct {
 	Version   int
 	Encrypted bool
@@ -39,6 +40,10 @@ type Header struct {
 	// manifest, and ManifestPieces is 0. See dag.go.
 	DAG            bool
 	ManifestPieces int
+	// Salt (a DAG object's only, at most 64 bytes, after the owner key)
+	// makes a distinct object for the same DAG, as a salt in the manifest
+	// does for other objects: an owner pinning again a DAG it deleted.
+	Salt []byte
 	// Owner is the object's owner key (version 2): an ed25519 public key
 	// derived from the owner's object secret and the root's links, so it
 	// differs for every object (see OwnerKey). Nil in version 1.
@@ -48,7 +53,7 @@ type Header struct {
 // Equal reports whether h and o are the same header.
 func (h Header) Equal(o Header) bool {
 	return h.Version == o.Version && h.Encrypted == o.Encrypted && h.DAG == o.DAG &&
-		h.ManifestPieces == o.ManifestPieces && bytes.Equal(h.Owner, o.Owner)
+		h.ManifestPieces == o.ManifestPieces && bytes.Equal(h.Owner, o.Owner) && bytes.Equal(h.Salt, o.Salt)
 }
 
 func (h Header) encode() []byte {
@@ -60,7 +65,8 @@ func (h Header) encode() []byte {
 		out[len(headerMagic)+1] |= flagDAG
 	}
 	out = binary.AppendUvarint(out, uint64(h.ManifestPieces))
-	return append(out, h.Owner...)
+	out = append(out, h.Owner...)
+	return append(out, h.Salt...)
 }
 
 // DecodeHeader parses a root node's Data. It returns ErrNotCairnObject when
@@ -103,11 +109,15 @@ func DecodeHeader(data []byte) (Header, error) {
 	if h.Version >= 2 {
 		ownerLen = ed25519.PublicKeySize
 	}
-	if len(rest) != ownerLen {
+	saltLen := len(rest) - ownerLen
+	if saltLen < 0 || saltLen > 0 && (!h.DAG || saltLen > maxSaltLen) {
 		return Header{}, fmt.Errorf("%w: version %d header has %d bytes after the piece count, want %d", ErrNotCairnObject, h.Version, len(rest), ownerLen)
 	}
 	if ownerLen > 0 {
-		h.Owner = bytes.Clone(rest)
+		h.Owner = bytes.Clone(rest[:ownerLen])
+	}
+	if saltLen > 0 {
+		h.Salt = bytes.Clone(rest[ownerLen:])
 	}
 	return h, nil
 }

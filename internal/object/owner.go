@@ -18,17 +18,19 @@ const domainOwnerKey = "cairn object owner key v2"
 // ownerPrivateKey derives an object's owner key from the owner's object
 // secret and the root's links:
 //
-//	seed = BLAKE3(key: ownerSecret, "cairn object owner key v2" || link 0 CID || link 1 CID)
+//	seed = BLAKE3(key: ownerSecret, "cairn object owner key v2" || link 0 CID || link 1 CID || salt)
 //
-// with each CID in its binary form. The links are fixed before the root
+// with each CID in its binary form; the salt is a DAG object's (often
+// none). The links are fixed before the root
 // is built, so the root CID commits to the key, and the same owner adding
 // the same bytes gets the same key and root again. Holders cannot link
 // two keys to one owner without the secret.
-func ownerPrivateKey(ownerSecret *[32]byte, links []link) ed25519.PrivateKey {
+func ownerPrivateKey(ownerSecret *[32]byte, links []link, salt []byte) ed25519.PrivateKey {
 	var ids []byte
 	for _, l := range links {
 		ids = append(ids, l.cid.Bytes()...)
 	}
+	ids = append(ids, salt...)
 	seed := keyedHash(ownerSecret[:], domainOwnerKey, ids)
 	return ed25519.NewKeyFromSeed(seed[:])
 }
@@ -46,7 +48,7 @@ func OwnerKey(ownerSecret [32]byte, rootRaw []byte) (ed25519.PrivateKey, error) 
 	if h.Owner == nil {
 		return nil, fmt.Errorf("owner key: %w (format version %d)", ErrNoBoundOwner, h.Version)
 	}
-	priv := ownerPrivateKey(&ownerSecret, n.links)
+	priv := ownerPrivateKey(&ownerSecret, n.links, h.Salt)
 	if !h.Owner.Equal(priv.Public()) {
 		return nil, fmt.Errorf("owner key: %w", ErrNotObjectOwner)
 	}

@@ -167,7 +167,7 @@ func (a *adder) addDAG(ctx context.Context, src Source) (Result, error) {
 			return Result{}, err
 		}
 	}
-	rootBlock, owner, err := WrapDAG(a.opts.OwnerSecret, dag.c, name, dag.size)
+	rootBlock, owner, err := WrapDAG(a.opts.OwnerSecret, dag.c, name, dag.size, a.opts.Salt)
 	if err != nil {
 		return Result{}, err
 	}

@@ -331,7 +331,6 @@ var errorStatuses = []struct {
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrInvalidCID, http.StatusBadRequest},
 	{node.ErrBadBundle, http.StatusBadRequest},
-	{node.ErrBadOption, http.StatusBadRequest},
 	{origins.ErrBadOrigin, http.StatusBadRequest},
 	{origins.ErrNoOrigin, http.StatusBadGateway},
 	{object.ErrUnsupportedDAG, http.StatusBadRequest},
