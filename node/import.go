@@ -24,7 +24,6 @@ import (
 // lacks a block of its DAG. Nothing of it is kept.
 var ErrBadBundle = errors.New("node: bad CAR bundle")
 
-
 // ImportOptions are the choices of `cairn import`.
 type ImportOptions struct {
 	Name     string // shown in listings to the owner only
