@@ -222,3 +222,30 @@ func TestOpenDAGRefusesEscapingNames(t *testing.T) {
 		t.Fatalf("test setup: not a directory")
 	}
 }
+
+// TestOldPublicObjectsStillOpen: objects added --unencrypted before public
+// objects were UnixFS (a plaintext manifest under a Cairn root) open.
+func TestOldPublicObjectsStillOpen(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	opts := AddOptions{Unencrypted: true, OwnerSecret: ownerSecret(1)}
+	if err := opts.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	secret := testSecret(1)
+	data := randomBytes(1<<20, 9)
+	res, err := newAdder(store, &secret, opts).run(ctx, NewReaderSource("old.bin", bytes.NewReader(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := Stat(ctx, res.Root, store); err != nil || h.DAG || h.Encrypted {
+		t.Fatalf("the old layout: %+v %v", h, err)
+	}
+	o, err := Open(ctx, res.Capability, store)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if !bytes.Equal(readAll(t, o, "old.bin"), data) {
+		t.Fatal("an old public object reads other bytes")
+	}
+}
