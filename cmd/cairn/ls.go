@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,11 @@ func printObjects(cmd *cobra.Command, objs []node.ObjectInfo) {
 		if !o.Encrypted {
 			enc = "UNENCRYPTED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Role, humanBytes(o.Size), enc, o.Name)
+		name := o.Name
+		if o.DAG != "" { // what IPFS tools know it by
+			name = strings.TrimSpace(name + "  ipfs:" + o.DAG)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Role, humanBytes(o.Size), enc, name)
 	}
 	tw.Flush()
 }
