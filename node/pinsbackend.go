@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -33,9 +34,13 @@ func (b pinsBackend) CheckCID(s string) error {
 	return object.CheckDAGCID(c)
 }
 
-// Pin keeps the DAG for the node's owner. A client's origins that are not
-// dialable multiaddrs with /p2p/ are skipped: Kubo lists every address it
-// has, and the peers that connected to a delegate are asked anyway.
+// Pin keeps the DAG for the node's owner. Only origins that are libp2p
+// multiaddrs with /p2p/ are used (the spec's origins are multiaddrs): a
+// gateway URL from a remote user would have the node send HTTP requests
+// wherever it says. Others are skipped: Kubo lists every address it has,
+// and the peers that connected to a delegate are asked anyway. The error
+// a remote user sees does not say how each dial failed, which would let
+// it probe the node's network.
 func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name string) (string, error) {
 	root, err := cid.Decode(s)
 	if err != nil {
@@ -43,11 +48,15 @@ func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name stri
 	}
 	var usable []string
 	for _, o := range from {
-		if _, err := origins.Parse(o); err == nil && len(usable) < origins.MaxOrigins {
+		if parsed, err := origins.Parse(o); err == nil && parsed.Peer != nil && len(usable) < origins.MaxOrigins {
 			usable = append(usable, o)
 		}
 	}
 	res, err := b.n.Pin(ctx, root, PinOptions{Origins: usable, Name: name})
+	if errors.Is(err, origins.ErrNoOrigin) {
+		b.n.logger.Info("pinning service: no origin provided a DAG", "cid", root, "err", err)
+		return "", fmt.Errorf("no origin provided every block of %s within fetch.timeout, or none sent a block for fetch.stall_timeout (tried %d of the origins given, and the peers connected to a delegate)", root, len(usable))
+	}
 	if err != nil {
 		return "", err
 	}

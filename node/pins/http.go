@@ -202,6 +202,8 @@ func (s *Service) fail(w http.ResponseWriter, err error) {
 		writeFailure(w, http.StatusNotFound, "NOT_FOUND", err.Error())
 	case errors.Is(err, ErrBadRequest):
 		writeFailure(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+	case errors.Is(err, ErrTooMany):
+		writeFailure(w, http.StatusTooManyRequests, "TOO_MANY_PENDING_REQUESTS", err.Error())
 	default:
 		s.logger.Warn("pinning service request failed", "err", err)
 		writeFailure(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())

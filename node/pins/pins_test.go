@@ -309,3 +309,24 @@ func TestFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingRequestsAreBounded: one user cannot queue without end; the
+// others still can.
+func TestPendingRequestsAreBounded(t *testing.T) {
+	f := newFixture(t)
+	f.backend.block = make(chan struct{})
+	defer close(f.backend.block)
+	ctx := context.Background()
+	for i := range maxPending {
+		if _, err := f.svc.Add(ctx, "alice", Pin{CID: fmt.Sprint("bafy", i)}); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	var fl failure
+	if code := f.call("alice", "POST", "/pins", Pin{CID: "bafyOneMore"}, &fl); code != http.StatusTooManyRequests || fl.Error.Reason != "TOO_MANY_PENDING_REQUESTS" {
+		t.Fatalf("request past the bound: %d %+v", code, fl)
+	}
+	if code := f.call("bob", "POST", "/pins", Pin{CID: "bafyBob"}, nil); code != http.StatusAccepted {
+		t.Fatalf("another user's request: %d", code)
+	}
+}

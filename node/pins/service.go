@@ -35,6 +35,7 @@ type Backend interface {
 
 // Errors the HTTP layer maps to the spec's reasons.
 var (
+	ErrTooMany      = errors.New("pins: too many pending pin requests")
 	ErrNotFound     = errors.New("pins: no such pin request")
 	ErrBadRequest   = errors.New("pins: bad request")
 	ErrUnauthorized = errors.New("pins: unauthorized")
@@ -42,6 +43,10 @@ var (
 
 // workers is how many pin requests are fetched at once.
 const workers = 2
+
+// maxPending bounds the requests of one user that are queued or being
+// fetched: a user cannot fill the queue for everyone.
+const maxPending = 1000
 
 // Service keeps pin requests and tokens in a datastore and works through
 // the queue. Its mutex guards the maps only: no lock is held across the
@@ -243,6 +248,17 @@ func (s *Service) Add(ctx context.Context, user string, pin Pin) (Request, error
 	}
 	if err := s.backend.CheckCID(pin.CID); err != nil {
 		return Request{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	s.mu.Lock()
+	pending := 0
+	for _, o := range s.requests {
+		if o.User == user && (o.Status == Queued || o.Status == Pinning && o.Object == "") {
+			pending++
+		}
+	}
+	s.mu.Unlock()
+	if pending >= maxPending {
+		return Request{}, fmt.Errorf("%w: %d of yours are queued or being fetched; wait for them", ErrTooMany, pending)
 	}
 	r := Request{ID: newID(), User: user, Pin: pin, Created: s.now().UTC(), Status: Queued}
 	data, err := json.Marshal(r)
