@@ -36,6 +36,9 @@ type ImportResult struct {
 	DAG    string `json:"dag"`    // the bundle's root: the CID IPFS tools know it by
 	Blocks int    `json:"blocks"` // blocks read from the bundle
 	New    int    `json:"new"`    // of which this node had none before
+	// Existing is set when the owner had this object already: it is left
+	// as it was (name, target).
+	Existing bool `json:"existing,omitempty"`
 }
 
 // Import reads a CAR bundle (v1 or v2) with exactly one root, verifies
@@ -61,12 +64,12 @@ func (n *Node) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Imp
 		ing.abort()
 		return ImportResult{}, err
 	}
-	res, err := n.ownDAG(ctx, dag, opts.Name, replicas)
+	res, existing, err := n.ownDAG(ctx, dag, opts.Name, replicas)
 	if err != nil {
 		ing.abort()
 		return ImportResult{}, err
 	}
-	return ImportResult{AddResult: res, DAG: dag.String(), Blocks: ing.count(), New: len(ing.fresh)}, nil
+	return ImportResult{AddResult: res, DAG: dag.String(), Blocks: ing.count(), New: len(ing.fresh), Existing: existing}, nil
 }
 
 // readBundle stores every block of the CAR in r through ing, and returns
@@ -105,15 +108,17 @@ func (n *Node) readBundle(ctx context.Context, r io.Reader, ing *dagIngest) (cid
 }
 
 // ownDAG makes the DAG under dag, all of it stored here, an object of
-// this node's owner: wrapped, recorded and tracked for replication.
-func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas int) (AddResult, error) {
+// this node's owner: wrapped, recorded and tracked for replication. When
+// the owner has that object already, it is left as it is (its name and
+// target kept) and existing is true.
+func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas int) (res AddResult, existing bool, err error) {
 	if rec, err := n.index.get(ctx, dag.String()); err == nil && rec.Role == RoleOwner {
 		// The owner's own object, exported and brought back: already here.
-		return AddResult{CID: rec.ID, Encrypted: rec.Encrypted, Size: rec.Size, Replicas: rec.Replicas}, nil
+		return AddResult{CID: rec.ID, Encrypted: rec.Encrypted, Size: rec.Size, Replicas: rec.Replicas}, true, nil
 	}
 	var size uint64
 	var count int
-	err := object.WalkDAG(ctx, dag, n.blocks, func(c cid.Cid) error {
+	err = object.WalkDAG(ctx, dag, n.blocks, func(c cid.Cid) error {
 		s, err := n.blocks.GetSize(ctx, c)
 		if err != nil {
 			return fmt.Errorf("%w: it lacks block %s of its DAG: %v", ErrBadBundle, c, err)
@@ -126,9 +131,17 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		if !errors.Is(err, ErrBadBundle) && (errors.Is(err, object.ErrCorruptBlock) || errors.Is(err, object.ErrUnsupportedDAG)) {
 			err = fmt.Errorf("%w: %w", ErrBadBundle, err)
 		}
-		return AddResult{}, fmt.Errorf("import %s: %w", dag, err)
+		return AddResult{}, false, fmt.Errorf("import %s: %w", dag, err)
 	}
 	root, _, err := object.WrapDAG(n.ownerKeys().ObjectSecret(), dag, "", size, nil)
+	if err == nil && !n.isDeleted(root.Cid().String()) {
+		if rec, rerr := n.index.get(ctx, root.Cid().String()); rerr == nil && rec.Role == RoleOwner {
+			return AddResult{
+				CID: rec.ID, Capability: object.PublicCapability(root.Cid()).String(), Size: rec.Size,
+				Encrypted: rec.Encrypted, Replicas: rec.Replicas, IPFS: dag.String(),
+			}, true, nil
+		}
+	}
 	if err == nil && n.isDeleted(root.Cid().String()) {
 		// The owner deleted this DAG before and now asks to keep it again:
 		// a new object, since a deleted one never comes back by itself.
@@ -136,10 +149,10 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		root, _, err = object.WrapDAG(n.ownerKeys().ObjectSecret(), dag, "", size, salt)
 	}
 	if err != nil {
-		return AddResult{}, fmt.Errorf("import %s: %w", dag, err)
+		return AddResult{}, false, fmt.Errorf("import %s: %w", dag, err)
 	}
 	if err := n.blocks.Put(ctx, root); err != nil {
-		return AddResult{}, fmt.Errorf("import %s: store its root: %w", dag, err)
+		return AddResult{}, false, fmt.Errorf("import %s: store its root: %w", dag, err)
 	}
 	// An encrypted Cairn object wrapped as a DAG stays unreadable to
 	// storage peers; anything else is public.
@@ -148,12 +161,12 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		encrypted = h.Encrypted
 	}
 	capability := object.PublicCapability(root.Cid())
-	res := object.Result{
+	stored := object.Result{
 		Root: root.Cid(), Capability: capability, Encrypted: encrypted,
 		Size: int64(size), StoredBytes: int64(size) + int64(len(root.RawData())),
 	}
-	if err := n.recordOwned(ctx, res, dag, name, replicas); err != nil {
-		return AddResult{}, err
+	if err := n.recordOwned(ctx, stored, dag, name, replicas); err != nil {
+		return AddResult{}, false, err
 	}
 	n.catalogChanged()
 	if err := n.trackAdded(ctx, root.Cid(), replicas); err != nil {
@@ -163,7 +176,7 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		CID: root.Cid().String(), Capability: capability.String(), Name: name,
 		Size: int64(size), Chunks: count, Encrypted: encrypted, Replicas: replicas,
 		IPFS: dag.String(),
-	}, nil
+	}, false, nil
 }
 
 // dagIngest stores the blocks of a DAG that comes from outside the

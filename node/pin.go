@@ -61,7 +61,7 @@ func (n *Node) Pin(ctx context.Context, root cid.Cid, opts PinOptions) (ImportRe
 			return ImportResult{}, err
 		}
 	}
-	res, err := n.ownDAG(ctx, root, opts.Name, replicas)
+	res, existing, err := n.ownDAG(ctx, root, opts.Name, replicas)
 	if err != nil {
 		ing.abort()
 		if errors.Is(err, ErrBadBundle) {
@@ -69,7 +69,7 @@ func (n *Node) Pin(ctx context.Context, root cid.Cid, opts PinOptions) (ImportRe
 		}
 		return ImportResult{}, err
 	}
-	return ImportResult{AddResult: res, DAG: root.String(), Blocks: ing.count(), New: len(ing.fresh)}, nil
+	return ImportResult{AddResult: res, DAG: root.String(), Blocks: ing.count(), New: len(ing.fresh), Existing: existing}, nil
 }
 
 // haveDAG reports whether every block of the DAG under root is here.

@@ -41,10 +41,10 @@ func (b pinsBackend) CheckCID(s string) error {
 // and the peers that connected to a delegate are asked anyway. The error
 // a remote user sees does not say how each dial failed, which would let
 // it probe the node's network.
-func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name string) (string, error) {
+func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name string) (string, bool, error) {
 	root, err := cid.Decode(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q: %v", ErrInvalidCID, s, err)
+		return "", false, fmt.Errorf("%w: %q: %v", ErrInvalidCID, s, err)
 	}
 	var usable []string
 	for _, o := range from {
@@ -55,12 +55,12 @@ func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name stri
 	res, err := b.n.Pin(ctx, root, PinOptions{Origins: usable, Name: name})
 	if errors.Is(err, origins.ErrNoOrigin) {
 		b.n.logger.Info("pinning service: no origin provided a DAG", "cid", root, "err", err)
-		return "", fmt.Errorf("no origin provided every block of %s within fetch.timeout, or none sent a block for fetch.stall_timeout (tried %d of the origins given, and the peers connected to a delegate)", root, len(usable))
+		return "", false, fmt.Errorf("no origin provided every block of %s within fetch.timeout, or none sent a block for fetch.stall_timeout (tried %d of the origins given, and the peers connected to a delegate)", root, len(usable))
 	}
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return res.CID, nil
+	return res.CID, res.Existing, nil
 }
 
 func (b pinsBackend) Pinned(ctx context.Context, object string) bool {

@@ -85,7 +85,10 @@ type Request struct {
 	Created time.Time `json:"created"`
 	Status  Status    `json:"status"`
 	Object  string    `json:"object,omitempty"` // the Cairn object holding the DAG
-	Error   string    `json:"error,omitempty"`  // why it failed
+	// Borrowed marks an Object the owner had before this service pinned
+	// it: removing the request leaves it.
+	Borrowed bool   `json:"borrowed,omitempty"`
+	Error    string `json:"error,omitempty"` // why it failed
 }
 
 // Filter selects requests, as GET /pins's query does.

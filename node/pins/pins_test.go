@@ -35,21 +35,22 @@ func (f *fakeBackend) CheckCID(c string) error {
 	return nil
 }
 
-func (f *fakeBackend) Pin(ctx context.Context, c string, _ []string, _ string) (string, error) {
+func (f *fakeBackend) Pin(ctx context.Context, c string, _ []string, _ string) (string, bool, error) {
 	if f.block != nil {
 		select {
 		case <-f.block:
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", false, ctx.Err()
 		}
 	}
 	if strings.HasPrefix(c, "fail") {
-		return "", errors.New("no origin provided the DAG")
+		return "", false, errors.New("no origin provided the DAG")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	_, existing := f.objects["obj-"+c]
 	f.objects["obj-"+c] = true
-	return "obj-" + c, nil
+	return "obj-" + c, existing, nil
 }
 
 func (f *fakeBackend) Pinned(_ context.Context, o string) bool {
@@ -220,6 +221,20 @@ func TestPinReplaceAndFailure(t *testing.T) {
 	failed := f.waitStatus("alice", bad.RequestID, Failed)
 	if !strings.Contains(failed.Info["status_details"], "no origin") {
 		t.Fatalf("a failed pin says %+v", failed.Info)
+	}
+}
+
+// TestOwnersObjectsAreNotTheServices: a pin of a DAG the owner keeps
+// already (cairn add, cairn pin) leaves it when the request goes.
+func TestOwnersObjectsAreNotTheServices(t *testing.T) {
+	f := newFixture(t)
+	f.backend.objects["obj-bafyOwners"] = true
+	var st pinStatus
+	f.call("alice", "POST", "/pins", Pin{CID: "bafyOwners"}, &st)
+	f.waitStatus("alice", st.RequestID, Pinned)
+	f.call("alice", "DELETE", "/pins/"+st.RequestID, nil, nil)
+	if len(f.backend.unpinned) != 0 {
+		t.Fatalf("removing a pin deleted the owner's own object: %v", f.backend.unpinned)
 	}
 }
 

@@ -22,8 +22,9 @@ type Backend interface {
 	// CheckCID reports whether cid names a DAG the node can pin.
 	CheckCID(cid string) error
 	// Pin fetches the DAG under cid from origins (or finds it here) and
-	// keeps it; it returns the object that holds it.
-	Pin(ctx context.Context, cid string, origins []string, name string) (object string, err error)
+	// keeps it; it returns the object that holds it, and whether the
+	// owner had that object already.
+	Pin(ctx context.Context, cid string, origins []string, name string) (object string, existing bool, err error)
 	// Pinned reports whether object has the copies its owner asked for.
 	Pinned(ctx context.Context, object string) bool
 	// Unpin deletes object: no pin request keeps it any more.
@@ -184,15 +185,18 @@ func (s *Service) process(ctx context.Context, id string) {
 	s.mu.Unlock()
 	s.persist(ctx, snapshot)
 
-	object, err := s.backend.Pin(ctx, pin.CID, pin.Origins, pin.Name)
+	object, existing, err := s.backend.Pin(ctx, pin.CID, pin.Origins, pin.Name)
 
 	s.mu.Lock()
 	delete(s.running, id)
+	// An object the owner had before, and no request of this service
+	// made, is the owner's: removing requests never deletes it.
+	borrowed := err == nil && existing && !s.keptLocked(object)
 	r, ok = s.requests[id]
 	if !ok { // removed while it was fetched
 		kept := s.keptLocked(object)
 		s.mu.Unlock()
-		if err == nil && !kept {
+		if err == nil && !kept && !borrowed {
 			s.unpin(object)
 		}
 		return
@@ -203,7 +207,7 @@ func (s *Service) process(ctx context.Context, id string) {
 	case err != nil:
 		r.Status, r.Error = Failed, err.Error()
 	default:
-		r.Object = object
+		r.Object, r.Borrowed = object, borrowed
 	}
 	snapshot = *r
 	s.mu.Unlock()
@@ -327,7 +331,7 @@ func (s *Service) Remove(ctx context.Context, user, id string) error {
 		return fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	object := r.Object
-	kept := false
+	kept := r.Borrowed
 	for _, o := range s.requests {
 		if o.ID != id && object != "" && o.Object == object {
 			kept = true
