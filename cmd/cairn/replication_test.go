@@ -44,7 +44,9 @@ func startReplNode(t testing.TB, name, operator, region string, settings map[str
 }
 
 // setConfig replaces the value of each named field in the repository's
-// config.toml (field names are unique across its sections).
+// config.toml. A name may be qualified by its section ("swarm.listen");
+// an unqualified one is replaced in every section that has it (most
+// field names are unique across sections).
 func setConfig(t testing.TB, repoDir string, settings map[string]string) {
 	t.Helper()
 	path := filepath.Join(repoDir, repo.ConfigFile)
@@ -53,9 +55,19 @@ func setConfig(t testing.TB, repoDir string, settings map[string]string) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(data), "\n")
+	section := ""
 	for i, l := range lines {
-		if key, _, ok := strings.Cut(l, " = "); ok && settings[key] != "" {
-			lines[i] = key + " = " + settings[key]
+		if strings.HasPrefix(l, "[") {
+			section = strings.Trim(strings.TrimSpace(l), "[]")
+		}
+		key, _, ok := strings.Cut(l, " = ")
+		if !ok {
+			continue
+		}
+		if v := settings[section+"."+key]; v != "" {
+			lines[i] = key + " = " + v
+		} else if v := settings[key]; v != "" {
+			lines[i] = key + " = " + v
 		}
 	}
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {

@@ -194,7 +194,7 @@ func TestFederationRestartIsANonEvent(t *testing.T) {
 
 	for _, n := range nodes { // a daemon comes back on the port it had, as one with a fixed port does
 		addr, _, _ := strings.Cut(n.id.Addrs[0], "/p2p/")
-		setConfig(t, n.repo, map[string]string{"listen": fmt.Sprintf("[%q]", addr)})
+		setConfig(t, n.repo, map[string]string{"swarm.listen": fmt.Sprintf("[%q]", addr)})
 	}
 	// One daemon after another, as an operator restarting machines in turn
 	// does: each running node sees the stopped ones go before its own turn.
