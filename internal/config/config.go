@@ -30,6 +30,7 @@ type Config struct {
 	Replication Replication `toml:"replication"`
 	Deletion    Deletion    `toml:"deletion"`
 	Catalog     Catalog     `toml:"catalog"`
+	Metrics     Metrics     `toml:"metrics"`
 }
 
 // Catalog tunes the owner's catalog kept in the federation.
@@ -144,7 +145,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validateMetrics} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -279,23 +280,13 @@ func Render(listen []string, api string) ([]byte, error) {
 		for i, l := range listen {
 			quoted[i] = fmt.Sprintf("%q", l)
 		}
-		out = replaceLine(out, "listen = ", "listen = ["+strings.Join(quoted, ", ")+"]")
+		out = setLine(out, "swarm", "listen", "["+strings.Join(quoted, ", ")+"]")
 	}
 	if api != "" {
-		out = replaceLine(out, "address = ", fmt.Sprintf("address = %q", api))
+		out = setLine(out, "api", "address", fmt.Sprintf("%q", api))
 	}
 	if _, err := Parse([]byte(out)); err != nil {
 		return nil, err
 	}
 	return []byte(out), nil
-}
-
-func replaceLine(text, prefix, line string) string {
-	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, prefix) {
-			lines[i] = line
-		}
-	}
-	return strings.Join(lines, "\n")
 }
