@@ -48,7 +48,9 @@ func newDaemonCommand(g *globals) *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
-			err = daemon.Run(ctx, r, daemon.Options{Owner: owner, Passphrase: pass, Logger: logger, Ready: func(id node.Identity, apiAddr string) {
+			err = daemon.Run(ctx, r, daemon.Options{Owner: owner, Passphrase: pass, Logger: logger, MetricsReady: func(addr string) {
+				fmt.Fprintf(out, "Metrics on http://%s/metrics\n", addr)
+			}, Ready: func(id node.Identity, apiAddr string) {
 				fmt.Fprintf(out, "Cairn node %s\nListening on:\n  %s\nAPI on http://%s\nDaemon is ready.\n", id.PeerID, strings.Join(id.Addrs, "\n  "), apiAddr)
 			}})
 			if err == nil {
