@@ -30,10 +30,11 @@ func (c Config) validateMetrics() error {
 	if m.Address == "" {
 		return nil
 	}
-	if _, err := netip.ParseAddrPort(m.Address); err != nil {
+	ap, err := netip.ParseAddrPort(m.Address)
+	if err != nil {
 		return invalid("metrics.address", "%q is not HOST:PORT with a numeric IP (empty: no metrics listener)", m.Address)
 	}
-	if m.Address == c.API.Address {
+	if ap.Port() != 0 && m.Address == c.API.Address {
 		return invalid("metrics.address", "%q is api.address too; give the metrics listener a port of its own", m.Address)
 	}
 	return nil
