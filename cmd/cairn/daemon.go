@@ -22,6 +22,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 		passphraseFile string
 		initOpts       repo.InitOptions
 		initIfMissing  bool
+		metrics        metricsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "daemon",
@@ -29,6 +30,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if initIfMissing {
+				initOpts.Metrics, initOpts.MetricsAuth = metrics.address, metrics.auth
 				if err := initIfAbsent(g, initOpts); err != nil {
 					return err
 				}
@@ -63,6 +65,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&initIfMissing, "init", false, "create the repository first if there is none (for containers); never touches an existing one")
 	cmd.Flags().StringSliceVar(&initOpts.Listen, "listen", nil, "with --init: libp2p listen multiaddr (repeatable)")
 	cmd.Flags().StringVar(&initOpts.API, "api", "", "with --init: API host:port on loopback")
+	metrics.add(cmd, "with --init: ")
 	return cmd
 }
 
