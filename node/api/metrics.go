@@ -28,7 +28,7 @@ var _ MonitorBackend = (*node.Node)(nil)
 // /metrics: the node's collector plus the Go runtime's and the process's.
 // Both sit behind the API token like every other route; a scraper sends
 // it with its bearer-token setting.
-func (s *Server) metricsRoutes(mux *http.ServeMux) {
+func (s *Server) metricsRoutes(mux *routes) {
 	mb, ok := s.backend.(MonitorBackend)
 	if !ok {
 		unavailable := func(w http.ResponseWriter, _ *http.Request) {
