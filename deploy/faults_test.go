@@ -3,61 +3,32 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/cairn-fed/cairn/internal/config"
 )
 
-// fastSettings make a container federation react in seconds.
-var fastSettings = map[string]string{
-	"challenge_interval": `"1s"`,
-	"challenge_timeout":  `"1s"`,
-	"proof_freshness":    `"3s"`,
-	"repair_grace":       `"1s"`,
-	"repair_escalation":  `"2s"`,
-	"release_grace":      `"1h"`,
-	"trash_window":       `"2s"`,
+// fastSettings make a container federation react in seconds, in an order
+// where each step is valid on its own (a timeout within its interval).
+var fastSettings = [][2]string{
+	{"replication.challenge_timeout", "1s"},
+	{"replication.challenge_interval", "1s"},
+	{"replication.proof_freshness", "3s"},
+	{"replication.repair_grace", "1s"},
+	{"replication.repair_escalation", "2s"},
+	{"replication.release_grace", "1h"},
+	{"deletion.trash_window", "2s"},
 }
 
-// useFastSettings writes a config with fastSettings into every node and
-// restarts it.
+// useFastSettings sets fastSettings in every node's config with `cairn
+// config set`, as an operator would, and restarts it.
 func (c *cluster) useFastSettings(nodes ...string) {
 	c.t.Helper()
-	data, err := config.Render([]string{"/ip4/0.0.0.0/tcp/4501"}, "127.0.0.1:5501", "")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		if key, _, ok := strings.Cut(l, " = "); ok && fastSettings[key] != "" {
-			lines[i] = key + " = " + fastSettings[key]
-		}
-	}
-	path := filepath.Join(c.dir, "config.toml")
-	os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
 	for _, n := range nodes {
-		must(c.t, nil, "docker", "cp", path, c.name(n)+":/data/config.toml")
+		for _, kv := range fastSettings {
+			c.mustCairn(n, nil, "config", "set", kv[0], kv[1])
+		}
 		must(c.t, nil, "docker", "restart", "-t", "5", c.name(n))
 		c.waitReady(n)
-	}
-}
-
-// federate makes node1 found a federation and admits the others, one
-// operator each, node1 in eu and the others in us.
-func (c *cluster) federate(nodes ...string) {
-	c.t.Helper()
-	c.mustCairn(nodes[0], nil, "federation", "create", "fault-suite", "--operator", "op-"+nodes[0], "--region", "eu")
-	for _, node := range nodes[1:] {
-		var tok struct {
-			Token string `json:"token"`
-		}
-		out := c.mustCairn(nodes[0], nil, "federation", "admit", c.peerID(node), "--operator", "op-"+node, "--region", "us", "--json")
-		json.Unmarshal([]byte(out), &tok)
-		c.mustCairn(node, nil, "federation", "join", tok.Token)
 	}
 }
 
@@ -108,7 +79,6 @@ func TestPartitionHeal(t *testing.T) {
 	c := startCluster(t)
 	nodes := []string{"node1", "node2", "node3"}
 	c.useFastSettings(nodes...)
-	c.federate(nodes...)
 	doomed := c.add("node1", "to be deleted during the partition "+randomSuffix(), 3)
 	kept := c.add("node1", "kept through the partition "+randomSuffix(), 3)
 	c.waitState("node1", doomed, "backed_up", 60*time.Second)

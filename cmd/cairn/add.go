@@ -15,6 +15,7 @@ import (
 
 func newAddCommand(g *globals) *cobra.Command {
 	var opts node.AddOptions
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "add PATH|-",
 		Short: "Encrypt and store a file, a directory or stdin; print its capability",
@@ -32,19 +33,26 @@ func newAddCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer body.Close()
-			progress := startProgress(os.Stderr, total)
+			progress := startProgress(os.Stderr, total, quiet)
 			res, err := c.Add(cmd.Context(), progress.wrap(body), contentType, opts)
 			progress.stop()
 			if err != nil {
 				return fmt.Errorf("add %s: %w", args[0], err)
 			}
-			return g.print(cmd.OutOrStdout(), res, func() { printAdded(cmd, res) })
+			return g.print(cmd.OutOrStdout(), res, func() {
+				if quiet {
+					fmt.Fprintln(cmd.OutOrStdout(), res.CID)
+					return
+				}
+				printAdded(cmd, res)
+			})
 		},
 	}
 	cmd.Flags().IntVar(&opts.Replicas, "replicas", 0, "copies to keep on distinct operators (default from config add.replicas)")
 	cmd.Flags().BoolVar(&opts.Unencrypted, "unencrypted", false, "store PLAINTEXT: storage peers can read it (marked as such everywhere)")
 	cmd.Flags().BoolVar(&opts.New, "new", false, "make a new object even if identical content was added before")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "name shown to you in `cairn ls` (default: the file name)")
+	quietFlag(cmd, &quiet)
 	return cmd
 }
 

@@ -22,6 +22,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 		passphraseFile string
 		initOpts       repo.InitOptions
 		initIfMissing  bool
+		metrics        metricsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "daemon",
@@ -29,6 +30,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if initIfMissing {
+				initOpts.Metrics, initOpts.MetricsAuth = metrics.address, metrics.auth
 				if err := initIfAbsent(g, initOpts); err != nil {
 					return err
 				}
@@ -48,7 +50,9 @@ func newDaemonCommand(g *globals) *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
-			err = daemon.Run(ctx, r, daemon.Options{Owner: owner, Passphrase: pass, Logger: logger, Ready: func(id node.Identity, apiAddr string) {
+			err = daemon.Run(ctx, r, daemon.Options{Owner: owner, Passphrase: pass, Logger: logger, MetricsReady: func(addr string) {
+				fmt.Fprintf(out, "Metrics on http://%s/metrics\n", addr)
+			}, Ready: func(id node.Identity, apiAddr string) {
 				fmt.Fprintf(out, "Cairn node %s\nListening on:\n  %s\nAPI on http://%s\nDaemon is ready.\n", id.PeerID, strings.Join(id.Addrs, "\n  "), apiAddr)
 			}})
 			if err == nil {
@@ -61,6 +65,7 @@ func newDaemonCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&initIfMissing, "init", false, "create the repository first if there is none (for containers); never touches an existing one")
 	cmd.Flags().StringSliceVar(&initOpts.Listen, "listen", nil, "with --init: libp2p listen multiaddr (repeatable)")
 	cmd.Flags().StringVar(&initOpts.API, "api", "", "with --init: API host:port on loopback")
+	metrics.add(cmd, "with --init: ")
 	return cmd
 }
 

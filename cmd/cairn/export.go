@@ -61,6 +61,7 @@ standard output. The file appears only once the whole bundle is written.`,
 
 func newImportCommand(g *globals) *cobra.Command {
 	var opts node.ImportOptions
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "import FILE.car|-",
 		Short: "Store the DAG of a CAR bundle (from `ipfs dag export` or `cairn export`) and replicate it",
@@ -93,7 +94,7 @@ stays encrypted: its capability still opens it.`,
 					opts.Name = strings.TrimSuffix(filepath.Base(args[0]), ".car")
 				}
 			}
-			progress := startProgress(os.Stderr, total)
+			progress := startProgress(os.Stderr, total, quiet)
 			res, err := c.Import(cmd.Context(), progress.wrap(in), opts)
 			progress.stop()
 			if err != nil {
@@ -101,6 +102,10 @@ stays encrypted: its capability still opens it.`,
 			}
 			return g.print(cmd.OutOrStdout(), res, func() {
 				out := cmd.OutOrStdout()
+				if quiet {
+					fmt.Fprintln(out, res.CID)
+					return
+				}
 				fmt.Fprintf(out, "Imported %s (%s in %d blocks, %d new here)\n", res.DAG, humanBytes(res.Size), res.Blocks, res.New)
 				fmt.Fprintf(out, "Object ID:  %s\n", res.CID)
 				if res.Capability != "" {
@@ -114,5 +119,6 @@ stays encrypted: its capability still opens it.`,
 	}
 	cmd.Flags().IntVar(&opts.Replicas, "replicas", 0, "copies to keep on distinct operators (default from config add.replicas)")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "name shown to you in `cairn ls` (default: the file name without .car)")
+	quietFlag(cmd, &quiet)
 	return cmd
 }

@@ -24,6 +24,7 @@ func newFederationCommand(g *globals) *cobra.Command {
 	cmd.AddCommand(newFedCreateCommand(g), newFedAdmitCommand(g), newFedJoinCommand(g),
 		newFedRevokeCommand(g), newFedShowCommand(g), newFedExportCommand(g), newFedImportCommand(g),
 		newFedPSKCommand(), newFedTakedownCommand(g))
+	cmd.AddCommand(newFedFormCommand(g), newFedRequestCommand(g))
 	return cmd
 }
 

@@ -18,7 +18,10 @@ func newGetCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get CAPABILITY -o OUT",
 		Short: "Fetch, verify and decrypt an object into OUT",
-		Args:  cobra.ExactArgs(1),
+		Long: "Get fetches the object's blocks from the federation, verifies and decrypts them,\n" +
+			"and writes the result to OUT. While it runs it shows the bytes received and\n" +
+			"the rate on standard error, when that is a terminal.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return errors.New("get: say where to write with -o OUT")
@@ -35,7 +38,10 @@ func newGetCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("get: %w", err)
 			}
 			defer stream.Close()
-			if err := extract(stream, out, dir); err != nil {
+			progress := startReceiveProgress(os.Stderr, false)
+			err = extract(progress.wrap(stream), out, dir)
+			progress.stop()
+			if err != nil {
 				return fmt.Errorf("get: %w", err)
 			}
 			return g.print(cmd.OutOrStdout(), map[string]string{"output": out}, func() {
@@ -69,7 +75,10 @@ func getToStdout(cmd *cobra.Command, c *api.Client, capability string) error {
 		return fmt.Errorf("get: %w", err)
 	}
 	defer stream.Close()
-	if _, err := io.Copy(cmd.OutOrStdout(), stream); err != nil {
+	progress := startReceiveProgress(os.Stderr, false)
+	_, err = io.Copy(cmd.OutOrStdout(), progress.wrap(stream))
+	progress.stop()
+	if err != nil {
 		return fmt.Errorf("get: %w", err)
 	}
 	return nil

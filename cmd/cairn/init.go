@@ -16,6 +16,7 @@ func newInitCommand(g *globals) *cobra.Command {
 		pinsAddr       string
 		protect        bool
 		passphraseFile string
+		metrics        metricsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -35,7 +36,7 @@ func newInitCommand(g *globals) *cobra.Command {
 					return errors.New("init: the passphrase is empty; nothing was written (leave out --passphrase to store the key unprotected)")
 				}
 			}
-			r, err := repo.Init(dir, repo.InitOptions{Listen: listen, API: apiAddr, Pins: pinsAddr, Passphrase: pass})
+			r, err := repo.Init(dir, repo.InitOptions{Listen: listen, API: apiAddr, Pins: pinsAddr, Passphrase: pass, Metrics: metrics.address, MetricsAuth: metrics.auth})
 			if err != nil {
 				return err
 			}
@@ -53,5 +54,14 @@ func newInitCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&pinsAddr, "pins-api", "", "serve the IPFS Pinning Service API on this host:port (config pins.listen; off by default)")
 	cmd.Flags().BoolVar(&protect, "passphrase", false, "protect the owner key with a passphrase (prompted, or CAIRN_PASSPHRASE)")
 	cmd.Flags().StringVar(&passphraseFile, "passphrase-file", "", "read the passphrase from this file")
+	metrics.add(cmd, "")
 	return cmd
+}
+
+// metricsFlags are the [metrics] choices init offers.
+type metricsFlags struct{ address, auth string }
+
+func (m *metricsFlags) add(cmd *cobra.Command, prefix string) {
+	cmd.Flags().StringVar(&m.address, "metrics", "", prefix+"host:port that serves only /metrics, may be beyond loopback (metrics.address)")
+	cmd.Flags().StringVar(&m.auth, "metrics-auth", "", prefix+`"token" (the repository's metrics.token) or "none" (metrics.auth)`)
 }

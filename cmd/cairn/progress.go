@@ -7,11 +7,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
-// progress draws a one-line progress bar on a terminal while data is sent.
+// progress draws a one-line progress bar on a terminal while data is sent
+// or received.
 type progress struct {
 	out   *os.File
+	verb  string // "sent" or "received", when the total is unknown
 	total int64
 	done  atomic.Int64
 	start time.Time
@@ -19,10 +23,20 @@ type progress struct {
 	wg    sync.WaitGroup
 }
 
-// startProgress draws to out only when it is a terminal; elsewhere it is inert.
-func startProgress(out *os.File, total int64) *progress {
-	p := &progress{out: out, total: total, start: time.Now(), quit: make(chan struct{})}
-	if !isTerminal(out) {
+// startProgress draws what is sent to out only when it is a terminal and
+// quiet is false; otherwise it is inert. A total of 0 is unknown.
+func startProgress(out *os.File, total int64, quiet bool) *progress {
+	return newProgress(out, "sent", total, quiet)
+}
+
+// startReceiveProgress draws what is received, of a total not known.
+func startReceiveProgress(out *os.File, quiet bool) *progress {
+	return newProgress(out, "received", 0, quiet)
+}
+
+func newProgress(out *os.File, verb string, total int64, quiet bool) *progress {
+	p := &progress{out: out, verb: verb, total: total, start: time.Now(), quit: make(chan struct{})}
+	if quiet || !isTerminal(out) {
 		return p
 	}
 	p.wg.Add(1)
@@ -31,6 +45,12 @@ func startProgress(out *os.File, total int64) *progress {
 }
 
 func (p *progress) wrap(r io.Reader) io.Reader { return &countingReader{r: r, n: &p.done} }
+
+// quietFlag adds -q/--quiet, as Kubo's `ipfs add -q`: no progress, and
+// only the object ID on standard output.
+func quietFlag(cmd *cobra.Command, quiet *bool) {
+	cmd.Flags().BoolVarP(quiet, "quiet", "q", false, "print only the object ID, and no progress (the capability stays in `cairn ls --json` and the catalog)")
+}
 
 func (p *progress) draw() {
 	defer p.wg.Done()
@@ -51,7 +71,7 @@ func (p *progress) line() string {
 	done := p.done.Load()
 	rate := float64(done) / time.Since(p.start).Seconds() / 1e6
 	if p.total <= 0 {
-		return fmt.Sprintf("%s sent, %.0f MB/s", humanBytes(done), rate)
+		return fmt.Sprintf("%s %s, %.1f MB/s", humanBytes(done), p.verb, rate)
 	}
 	const width = 30
 	filled := int(width * done / max(p.total, 1))

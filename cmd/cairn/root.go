@@ -43,6 +43,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newEventsCommand(g), newHealthCommand(g))
 	root.AddCommand(newDashboardCommand(g), newKeyCommand(g))
 	root.AddCommand(newRecoverCommand(g), newCatalogCommand(g), newExportCommand(g), newImportCommand(g), newPinCommand(g), newPinsCommand(g))
+	root.AddCommand(newConfigCommand(g), newVersionCommand(g))
 	return root
 }
 

@@ -31,6 +31,7 @@ type Config struct {
 	Deletion    Deletion    `toml:"deletion"`
 	Catalog     Catalog     `toml:"catalog"`
 	Pins        Pins        `toml:"pins"`
+	Metrics     Metrics     `toml:"metrics"`
 }
 
 // Pins configures the IPFS Pinning Service API.
@@ -152,7 +153,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validatePins} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validatePins, c.validateMetrics} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -288,41 +289,22 @@ func invalid(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
 }
 
-// Render returns the default config file with the listen, API and Pinning
-// Service addresses
+// Render returns the default config file with the listen and API addresses
 // replaced, keeping every comment. Empty arguments keep the defaults.
-func Render(listen []string, api, pins string) ([]byte, error) {
+func Render(listen []string, api string) ([]byte, error) {
 	out := string(configs.Default)
 	if len(listen) > 0 {
 		quoted := make([]string, len(listen))
 		for i, l := range listen {
 			quoted[i] = fmt.Sprintf("%q", l)
 		}
-		out = replaceLine(out, "swarm", "listen = ", "listen = ["+strings.Join(quoted, ", ")+"]")
+		out = setLine(out, "swarm", "listen", "["+strings.Join(quoted, ", ")+"]")
 	}
 	if api != "" {
-		out = replaceLine(out, "api", "address = ", fmt.Sprintf("address = %q", api))
-	}
-	if pins != "" {
-		out = replaceLine(out, "pins", "listen = ", fmt.Sprintf("listen = %q", pins))
+		out = setLine(out, "api", "address", fmt.Sprintf("%q", api))
 	}
 	if _, err := Parse([]byte(out)); err != nil {
 		return nil, err
 	}
 	return []byte(out), nil
-}
-
-// replaceLine replaces the line starting with prefix in [section].
-func replaceLine(text, section, prefix, line string) string {
-	lines := strings.Split(text, "\n")
-	current := ""
-	for i, l := range lines {
-		if strings.HasPrefix(l, "[") {
-			current = strings.Trim(strings.TrimSpace(l), "[]")
-		}
-		if current == section && strings.HasPrefix(l, prefix) {
-			lines[i] = line
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -60,7 +60,7 @@ func TestParseOverridesDefaults(t *testing.T) {
 }
 
 func TestRenderKeepsCommentsAndSetsAddresses(t *testing.T) {
-	out, err := Render([]string{"/ip4/127.0.0.1/tcp/0"}, "127.0.0.1:0", "")
+	out, err := Render([]string{"/ip4/127.0.0.1/tcp/0"}, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestRenderKeepsCommentsAndSetsAddresses(t *testing.T) {
 	if !strings.Contains(string(out), "# Cairn node configuration.") {
 		t.Error("rendered config lost its comments")
 	}
-	if _, err := Render([]string{"nonsense"}, "", ""); !errors.Is(err, ErrInvalid) {
+	if _, err := Render([]string{"nonsense"}, ""); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Render with a bad listen address: got %v, want ErrInvalid", err)
 	}
 }

@@ -13,7 +13,7 @@ type deletionRequest struct {
 	Lift   bool   `json:"lift,omitempty"`   // takedowns only: restore
 }
 
-func (s *Server) deletionRoutes(mux *http.ServeMux) {
+func (s *Server) deletionRoutes(mux *routes) {
 	mux.HandleFunc("POST /api/v1/rm", s.handleDeletion(s.backend.Delete))
 	mux.HandleFunc("POST /api/v1/undelete", s.handleDeletion(s.backend.Undelete))
 	mux.HandleFunc("POST /api/v1/federation/takedown", s.handleTakedown)

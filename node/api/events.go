@@ -63,7 +63,7 @@ const (
 // monitorRoutes registers the event stream, cairn health and /metrics.
 // It runs once the http.Server exists: following streams end when it
 // shuts down, instead of holding the shutdown up.
-func (s *Server) monitorRoutes(mux *http.ServeMux) {
+func (s *Server) monitorRoutes(mux *routes) {
 	stop := make(chan struct{})
 	var once sync.Once // Shutdown may be called more than once
 	s.srv.RegisterOnShutdown(func() { once.Do(func() { close(stop) }) })

@@ -21,7 +21,7 @@ type exportRequest struct {
 	Object string `json:"object"`
 }
 
-func (s *Server) exportRoutes(mux *http.ServeMux) {
+func (s *Server) exportRoutes(mux *routes) {
 	mux.HandleFunc("POST /api/v1/export", s.handleExport)
 	mux.HandleFunc("POST /api/v1/import", s.handleImport)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/cairn-fed/cairn/node"
 )
 
-func (s *Server) federationRoutes(mux *http.ServeMux) {
+func (s *Server) federationRoutes(mux *routes) {
 	mux.HandleFunc("GET /api/v1/members", s.handleMembers)
 	mux.HandleFunc("GET /api/v1/federation", s.handleFederationShow)
 	mux.HandleFunc("POST /api/v1/federation/create", s.handleFederationCreate)

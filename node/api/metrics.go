@@ -28,7 +28,7 @@ var _ MonitorBackend = (*node.Node)(nil)
 // /metrics: the node's collector plus the Go runtime's and the process's.
 // Both sit behind the API token like every other route; a scraper sends
 // it with its bearer-token setting.
-func (s *Server) metricsRoutes(mux *http.ServeMux) {
+func (s *Server) metricsRoutes(mux *routes) {
 	mb, ok := s.backend.(MonitorBackend)
 	if !ok {
 		unavailable := func(w http.ResponseWriter, _ *http.Request) {
@@ -38,15 +38,7 @@ func (s *Server) metricsRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET /api/v1/health", unavailable)
 		return
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(mb.MetricsCollector(), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            promLog{s.logger},
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 2,
-		Timeout:             time.Minute,
-	}))
+	mux.Handle("GET /metrics", metricsHandler(mb, s.logger))
 	mux.HandleFunc("GET /api/v1/health", func(w http.ResponseWriter, r *http.Request) {
 		h, err := mb.Health(r.Context())
 		if err != nil {
@@ -54,6 +46,20 @@ func (s *Server) metricsRoutes(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, h)
+	})
+}
+
+// metricsHandler answers Prometheus scrapes: the node's collector plus the
+// Go runtime's and the process's.
+func metricsHandler(mb MonitorBackend, logger *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(mb.MetricsCollector(), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            promLog{logger},
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 2,
+		Timeout:             time.Minute,
 	})
 }
 

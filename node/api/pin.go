@@ -33,7 +33,7 @@ type pinLine struct {
 	Error    string             `json:"error,omitempty"`
 }
 
-func (s *Server) pinRoutes(mux *http.ServeMux) {
+func (s *Server) pinRoutes(mux *routes) {
 	mux.HandleFunc("POST /api/v1/pin", s.handlePin)
 }
 

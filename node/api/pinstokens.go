@@ -18,7 +18,7 @@ var errPinsOff = errors.New("the IPFS Pinning Service API is off: set pins.liste
 // manages.
 func (s *Server) SetPins(svc *pins.Service) { s.pins.Store(svc) }
 
-func (s *Server) pinsTokenRoutes(mux *http.ServeMux) {
+func (s *Server) pinsTokenRoutes(mux *routes) {
 	mux.HandleFunc("POST /api/v1/pins/tokens", s.handlePinsTokenCreate)
 	mux.HandleFunc("GET /api/v1/pins/tokens", s.handlePinsTokenList)
 	mux.HandleFunc("DELETE /api/v1/pins/tokens/{user}", s.handlePinsTokenRevoke)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"net/http/pprof"
 )
 
@@ -13,7 +12,7 @@ import (
 //
 // passing the token in an Authorization header (or fetching the profile
 // with curl first).
-func profilingRoutes(mux *http.ServeMux) {
+func profilingRoutes(mux *routes) {
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

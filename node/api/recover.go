@@ -18,7 +18,7 @@ type ownerKeyRequest struct {
 	At     time.Time `json:"at,omitzero"` // recover only
 }
 
-func (s *Server) recoverRoutes(mux *http.ServeMux) {
+func (s *Server) recoverRoutes(mux *routes) {
 	mux.HandleFunc("POST /api/v1/recover", s.handleRecover)
 	mux.HandleFunc("POST /api/v1/key/import", s.handleKeyImport)
 	mux.HandleFunc("GET /api/v1/catalog", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, s.backend.Catalog()) })

@@ -74,6 +74,7 @@ type Server struct {
 	token   string
 	logger  *slog.Logger
 	srv     *http.Server
+	mux     *routes
 	// listenHost is the host of the address Serve listens on, set before
 	// serving starts: requests may name it in their Host header.
 	listenHost atomic.Pointer[string]
@@ -85,7 +86,8 @@ type Server struct {
 // NewServer makes a server for backend guarded by token.
 func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s := &Server{backend: backend, token: token, logger: logger}
-	mux := http.NewServeMux()
+	mux := &routes{ServeMux: http.NewServeMux()}
+	s.mux = mux
 	mux.HandleFunc("GET /api/v1/id", s.handleID)
 	mux.HandleFunc("GET /api/v1/peers", s.handlePeers)
 	mux.HandleFunc("POST /api/v1/connect", s.handleConnect)
@@ -103,6 +105,25 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
 	return s
+}
+
+// routes is the API's mux. It remembers every pattern registered on it, so
+// that a test can hold them against the API's description, docs/api.yaml.
+type routes struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// HandleFunc registers handler for pattern, as http.ServeMux does.
+func (r *routes) HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request)) {
+	r.patterns = append(r.patterns, pattern)
+	r.ServeMux.HandleFunc(pattern, handler)
+}
+
+// Handle registers handler for pattern, as http.ServeMux does.
+func (r *routes) Handle(pattern string, handler http.Handler) {
+	r.patterns = append(r.patterns, pattern)
+	r.ServeMux.Handle(pattern, handler)
 }
 
 // Serve answers requests on l until Shutdown.

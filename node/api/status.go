@@ -22,7 +22,7 @@ type StatusBackend interface {
 // maxPageSize caps ?limit= on GET /api/v1/status.
 var maxPageSize = netstat.DefaultConfig().MaxPageSize
 
-func (s *Server) statusRoutes(mux *http.ServeMux) {
+func (s *Server) statusRoutes(mux *routes) {
 	mux.HandleFunc("GET /api/v1/status", s.handleStatusAll)
 	mux.HandleFunc("GET /api/v1/status/{cid}", s.handleStatus)
 }

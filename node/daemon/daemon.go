@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/cairn-fed/cairn/internal/config"
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/api"
@@ -23,6 +24,9 @@ type Options struct {
 	// seals the federation authority key under it.
 	Passphrase []byte
 	Logger     *slog.Logger
+	// MetricsReady, when set, is called with the address the metrics
+	// listener got (metrics.address), before Ready.
+	MetricsReady func(addr string)
 	// Ready, when set, is called once the node and its API are up.
 	Ready func(id node.Identity, apiAddr string)
 }
@@ -62,6 +66,12 @@ func serve(ctx context.Context, r *repo.Repo, n *node.Node, opts Options) error 
 		return err
 	}
 	defer r.RemoveAPIAddr()
+	stopMetrics, err := startMetrics(r, n, opts)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	defer stopMetrics()
 	if r.Config.Pins.Listen != "" {
 		stop, err := servePins(r, n, srv, opts.Logger)
 		if err != nil {
@@ -82,4 +92,52 @@ func serve(ctx context.Context, r *repo.Repo, n *node.Node, opts Options) error 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// startMetrics serves metrics on metrics.address, when it is set, and
+// records the address it got in the repository's metrics file. The
+// function it returns stops the listener and removes the file.
+func startMetrics(r *repo.Repo, n *node.Node, opts Options) (stop func(), err error) {
+	cfg := r.Config.Metrics
+	if cfg.Address == "" {
+		return func() {}, nil
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	token := ""
+	if cfg.Auth == config.MetricsAuthToken {
+		if token, err = r.MetricsToken(); err != nil {
+			return nil, err
+		}
+	}
+	l, err := net.Listen("tcp", cfg.Address)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s (metrics.address): %w", cfg.Address, err)
+	}
+	srv := api.NewMetricsServer(n, token, logger)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(l); err != nil {
+			logger.Error("metrics listener stopped", "addr", l.Addr().String(), "err", err)
+		}
+	}()
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+		r.RemoveMetricsAddr()
+	}
+	if err := r.WriteMetricsAddr(l.Addr().String()); err != nil {
+		stop()
+		return nil, err
+	}
+	logger.Info("metrics listener", "addr", l.Addr().String(), "auth", cfg.Auth)
+	if opts.MetricsReady != nil {
+		opts.MetricsReady(l.Addr().String())
+	}
+	return stop, nil
 }

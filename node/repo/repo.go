@@ -72,6 +72,9 @@ type InitOptions struct {
 	API        string   // API host:port; empty keeps the default
 	Pins       string   // Pinning Service API host:port; empty: off
 	Passphrase []byte   // seals the owner key when not empty
+	// Metrics is metrics.address and MetricsAuth metrics.auth; empty
+	// keeps the defaults (no metrics listener; a token when there is one).
+	Metrics, MetricsAuth string
 }
 
 // Init creates a repository in dir. It refuses if dir already holds one and
@@ -80,7 +83,7 @@ func Init(dir string, opts InitOptions) (*Repo, error) {
 	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
 		return nil, fmt.Errorf("%w: %s holds a repository already; use it, or choose another directory with --repo", ErrExists, dir)
 	}
-	cfgBytes, err := config.Render(opts.Listen, opts.API, opts.Pins)
+	cfgBytes, err := renderConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +115,17 @@ func Init(dir string, opts InitOptions) (*Repo, error) {
 		made = append(made, step.path)
 	}
 	return Open(dir)
+}
+
+// renderConfig writes the default config with the choices of opts.
+func renderConfig(opts InitOptions) ([]byte, error) {
+	out, err := config.Render(opts.Listen, opts.API)
+	for _, f := range []struct{ key, value string }{{"metrics.address", opts.Metrics}, {"metrics.auth", opts.MetricsAuth}, {"pins.listen", opts.Pins}} {
+		if err == nil && f.value != "" {
+			out, err = config.Set(out, f.key, f.value)
+		}
+	}
+	return out, err
 }
 
 // undo removes what a failed Init made, newest first.
