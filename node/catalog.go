@@ -100,6 +100,7 @@ func (n *Node) catalogLoop(ctx context.Context) {
 // listing changed, and publishes its head. Only catalogLoop calls it, so
 // versions are written one at a time.
 func (n *Node) writeCatalog(ctx context.Context) error {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	n.cat.mu.Lock()
 	seen := n.cat.changes
 	n.cat.mu.Unlock()

@@ -171,7 +171,7 @@ func (n *Node) serves(c cid.Cid) bool {
 func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
 	keys := make([]string, len(blocks))
 	for i, b := range blocks {
-		keys[i] = b.String()
+		keys[i] = blockKey(b)
 	}
 	d := n.del
 	d.mu.Lock()
@@ -182,6 +182,13 @@ func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
 			delete(d.hidden, string(b.Hash()))
 		}
 	}
+}
+
+// blockKey names a block in the reference counts by its multihash, as the
+// block store keys it: a DAG may link one block as CIDv0 and CIDv1, or as
+// raw and dag-pb, and each is the same file on disk.
+func blockKey(c cid.Cid) string {
+	return cid.NewCidV1(cid.Raw, c.Hash()).String()
 }
 
 // rehide recomputes which of obj's blocks are hidden: those whose every

@@ -35,6 +35,7 @@ func ExportRoot(arg string) (cid.Cid, error) {
 // Memory stays small whatever the object's size: blocks are read and
 // written one at a time.
 func (n *Node) Export(ctx context.Context, root cid.Cid, w io.Writer) error {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	obj, err := n.exportedObject(ctx, root)
 	if err != nil {
 		return err

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	ipld "github.com/ipfs/go-ipld-format"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/multiformats/go-multihash"
 
@@ -69,7 +67,9 @@ func (n *Node) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Imp
 		ing.abort()
 		return ImportResult{}, err
 	}
-	return ImportResult{AddResult: res, DAG: dag.String(), Blocks: ing.count(), New: len(ing.fresh), Existing: existing}, nil
+	fresh := ing.freshCount()
+	ing.finish()
+	return ImportResult{AddResult: res, DAG: dag.String(), Blocks: ing.count(), New: fresh, Existing: existing}, nil
 }
 
 // readBundle stores every block of the CAR in r through ing, and returns
@@ -182,12 +182,14 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 // dagIngest stores the blocks of a DAG that comes from outside the
 // federation (a bundle, an origin): each checked against the rules for
 // DAG blocks, written through one batch made durable at commit, and
-// remembered when it is new here, so that abort removes what the ingest
-// brought. It is a blockstore (reads see published blocks) for bitswap.
+// remembered when it is new here, so that abort can take back what the
+// ingest brought. It is a blockstore (reads see published blocks) for
+// bitswap. It holds the node's block gate from start to finish or abort.
 type dagIngest struct {
 	*blockstore.Store
-	batch *blockstore.Batch
-	log   *slog.Logger
+	n       *Node
+	batch   *blockstore.Batch
+	release func()
 
 	mu     sync.Mutex
 	blocks int       // guarded by mu
@@ -195,7 +197,7 @@ type dagIngest struct {
 }
 
 func (n *Node) newIngest() *dagIngest {
-	return &dagIngest{Store: n.blocks, batch: n.blocks.NewBatch(), log: n.logger}
+	return &dagIngest{Store: n.blocks, n: n, batch: n.blocks.NewBatch(), release: n.writingBlocks()}
 }
 
 // Put verifies b and stores it unless it is here already. Identity CIDs
@@ -233,6 +235,12 @@ func (d *dagIngest) PutMany(ctx context.Context, bs []blocks.Block) error {
 	return nil
 }
 
+func (d *dagIngest) freshCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.fresh)
+}
+
 func (d *dagIngest) count() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -247,17 +255,34 @@ func (d *dagIngest) commit(ctx context.Context) error {
 	return nil
 }
 
-// abort drops what is queued and removes the blocks the ingest stored.
-func (d *dagIngest) abort() {
-	d.batch.Discard()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// finish ends a successful ingest: its blocks belong to an object now,
+// but for any the DAG does not reach (a bundle or gateway may send more
+// than asked), which are taken back.
+func (d *dagIngest) finish() {
+	d.release()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, c := range d.fresh {
-		if err := d.Store.DeleteBlock(ctx, c); err != nil && !errors.Is(err, ipld.ErrNotFound{}) {
-			d.log.Warn("remove a block of a failed ingest", "cid", c, "err", err)
+	fresh := d.fresh
+	d.fresh = nil
+	d.mu.Unlock()
+	var extra []cid.Cid
+	d.n.del.mu.Lock()
+	for _, c := range fresh {
+		if len(d.n.del.refs.Users(blockKey(c))) == 0 {
+			extra = append(extra, c)
 		}
 	}
+	d.n.del.mu.Unlock()
+	d.n.dropBlocks(extra)
+}
+
+// abort drops what is queued and takes back the blocks the ingest stored
+// that no object uses (dropBlocks).
+func (d *dagIngest) abort() {
+	d.batch.Discard()
+	d.release()
+	d.mu.Lock()
+	fresh := d.fresh
 	d.fresh = nil
+	d.mu.Unlock()
+	d.n.dropBlocks(fresh)
 }

@@ -44,6 +44,7 @@ type AddResult struct {
 // blocks are synced to disk: an add that fails or is killed leaves nothing
 // listed.
 func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (AddResult, error) {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	if n.recovering.Load() {
 		return AddResult{}, fmt.Errorf("add: %w; add again when it is done", ErrRecovering)
 	}
@@ -120,6 +121,7 @@ func (n *Node) recordOwned(ctx context.Context, res object.Result, dag cid.Cid, 
 // over bitswap when they are missing here), verifies them, and opens it with
 // the capability's key.
 func (n *Node) Open(ctx context.Context, capability string) (*object.Object, error) {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	cp, err := object.ParseCapability(capability)
 	if err != nil {
 		return nil, err
@@ -267,9 +269,9 @@ func (n *Node) recordHeld(ctx context.Context, root cid.Cid, encrypted bool) err
 	if _, err := n.index.get(ctx, root.String()); err == nil {
 		return nil // owned or held already
 	}
-	blocks, err := object.Links(ctx, root, n.blocks)
+	blocks, err := n.objectLinks(ctx, root) // counts them, too
 	if err != nil {
-		return fmt.Errorf("list blocks of %s: %w", root, err)
+		return err
 	}
 	var stored int64
 	for _, c := range blocks {

@@ -69,7 +69,9 @@ func (n *Node) Pin(ctx context.Context, root cid.Cid, opts PinOptions) (ImportRe
 		}
 		return ImportResult{}, err
 	}
-	return ImportResult{AddResult: res, DAG: root.String(), Blocks: ing.count(), New: len(ing.fresh), Existing: existing}, nil
+	fresh := ing.freshCount()
+	ing.finish()
+	return ImportResult{AddResult: res, DAG: root.String(), Blocks: ing.count(), New: fresh, Existing: existing}, nil
 }
 
 // haveDAG reports whether every block of the DAG under root is here.

@@ -142,6 +142,9 @@ func (n *Node) serveAfterRestore(ctx context.Context) error {
 	if err := n.retrackObjects(ctx); err != nil {
 		return err
 	}
+	if err := n.sweepOrphans(ctx); err != nil {
+		n.logger.Warn("take back blocks of failed writes", "err", err)
+	}
 	n.hideDeleted()
 	n.del.ready.Store(true)
 	n.spawn(n.replicationLoop)
@@ -345,6 +348,7 @@ func (n *Node) repinOwn(ctx context.Context, obj replication.ObjectID, leaves in
 }
 
 func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, error) {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	root, err := cid.Decode(string(f.Object))
 	if err != nil {
 		return 0, fmt.Errorf("object id %q: %w", f.Object, err)

@@ -63,6 +63,7 @@ func (n *Node) restoreOne(ctx context.Context, e catalog.Entry) RecoveredObject 
 // one (in the trash) is recorded with its root block only, so that
 // `cairn undelete` can sign for it.
 func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	root, err := n.checkEntry(e)
 	if err != nil {
 		return false, err
@@ -131,6 +132,7 @@ func (n *Node) checkEntry(e catalog.Entry) (cid.Cid, error) {
 // but whose blocks it lacks (an object recovered while deleted, then
 // undeleted), and tracks it again.
 func (n *Node) fetchOwnBack(ctx context.Context, rec ObjectRecord) {
+	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	root, err := cid.Decode(rec.ID)
 	if err == nil {
 		err = n.fetch(ctx, root)
