@@ -221,7 +221,7 @@ func (a *adder) finish(ctx context.Context) (Result, error) {
 	if ok {
 		root.links = append(root.links, dtop)
 	}
-	owner := ownerPrivateKey(&a.opts.OwnerSecret, root.links, nil).Public().(ed25519.PublicKey)
+	owner := ownerPrivateKey(&a.opts.OwnerSecret, root.links, false, nil).Public().(ed25519.PublicKey)
 	root.data = Header{Version: FormatVersion, Encrypted: a.manifest.encrypted, ManifestPieces: pieces, Owner: owner}.encode()
 	b := newBlock(cid.DagProtobuf, root.encode())
 	if err := a.put(ctx, b); err != nil {

@@ -21,9 +21,10 @@ import (
 //	root = dag-pb { links: [ {Hash: DAG root, Name: name, Tsize} ],
 //	                Data: "cairn" | 2 | flags 2 | 0 | owner key | salt }
 //
-// The owner key is derived as for any object, from the owner's object
-// secret and the link's CID (and the salt, if any: usually none), so the
-// same owner wrapping the same DAG gets the same object ID, and two owners pinning one DAG get two objects that
+// The owner key is derived as for any object (under its own domain
+// string), from the owner's object secret and the link's CID (and the
+// salt, if any: usually none), so the same owner wrapping the same DAG
+// gets the same object ID, and two owners pinning one DAG get two objects that
 // share every block but the root. The DAG's blocks are dag-pb or raw,
 // under CIDv0 or CIDv1 with one of the hash functions dagHashes lists, at
 // most MaxDAGBlockSize bytes each; identity CIDs carry their data inline
@@ -32,8 +33,21 @@ import (
 // MaxDAGBlockSize is the largest block of a DAG object: bitswap's limit.
 const MaxDAGBlockSize = 2 << 20
 
-// maxDAGDepth bounds how deep a walk descends into a DAG.
-const maxDAGDepth = 1024
+// maxDAGDepth bounds how deep a walk descends into a DAG. A walk keeps
+// the links still to visit of every node on its path, so this bounds its
+// memory at about maxDAGDepth decoded blocks; UnixFS files are a few
+// levels deep, directories as deep as their paths.
+const maxDAGDepth = 256
+
+// maxDAGEntries bounds the files, directories and symlinks a DAG object
+// lists when it is opened, and maxDAGPathBytes their paths in all: a DAG
+// whose directories link one another many times over would otherwise
+// list exponentially many.
+// (Variables so that a test can lower them.)
+var (
+	maxDAGEntries   = 1 << 20
+	maxDAGPathBytes = 256 << 20
+)
 
 // dagHashes are the hash functions a DAG object's blocks may use.
 var dagHashes = map[uint64]bool{
@@ -80,7 +94,7 @@ func WrapDAG(ownerSecret [32]byte, dag cid.Cid, name string, size uint64, salt [
 		return nil, nil, fmt.Errorf("wrap DAG: salt of %d bytes exceeds %d", len(salt), maxSaltLen)
 	}
 	links := []link{{cid: dag, name: name, size: size}}
-	owner := ownerPrivateKey(&ownerSecret, links, salt).Public().(ed25519.PublicKey)
+	owner := ownerPrivateKey(&ownerSecret, links, true, salt).Public().(ed25519.PublicKey)
 	root := pbNode{links: links, data: Header{Version: FormatVersion, DAG: true, Owner: owner, Salt: salt}.encode()}
 	raw := root.encode()
 	if len(raw) > MaxRootSize {

@@ -249,3 +249,62 @@ func TestOldPublicObjectsStillOpen(t *testing.T) {
 		t.Fatal("an old public object reads other bytes")
 	}
 }
+
+// TestOpenDAGIsBounded: directories that each link the next one twice
+// list 2^depth entries; the listing stops at maxDAGEntries with an error
+// instead of exhausting memory. Identical directories in two places, as
+// honest trees have, open.
+func TestOpenDAGIsBounded(t *testing.T) {
+	ctx := context.Background()
+	store := newMemStore()
+	put := func(n *merkledag.ProtoNode) { _ = store.Put(ctx, n) }
+	empty := merkledag.NodeWithData(unixfs.FolderPBData())
+	put(empty)
+	twins := merkledag.NodeWithData(unixfs.FolderPBData())
+	_ = twins.AddNodeLink("a", empty)
+	_ = twins.AddNodeLink("b", empty)
+	put(twins)
+	open := func(top *merkledag.ProtoNode) error {
+		root, _, err := WrapDAG(ownerSecret(1), top.Cid(), "d", 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = store.Put(ctx, root)
+		_, err = Open(ctx, PublicCapability(root.Cid()), store)
+		return err
+	}
+	if err := open(twins); err != nil {
+		t.Fatalf("two identical empty directories: %v", err)
+	}
+	defer func(n int) { maxDAGEntries = n }(maxDAGEntries)
+	maxDAGEntries = 10000 // the real bound costs seconds to reach
+	top := twins
+	for range 24 { // 2^25 paths
+		d := merkledag.NodeWithData(unixfs.FolderPBData())
+		_ = d.AddNodeLink("a", top)
+		_ = d.AddNodeLink("b", top)
+		put(d)
+		top = d
+	}
+	if err := open(top); !errors.Is(err, ErrUnsupportedDAG) {
+		t.Fatalf("Open of a DAG listing 2^25 entries = %v, want ErrUnsupportedDAG", err)
+	}
+}
+
+// TestDAGOwnerKeysAreApart: a DAG root forged from another object's links
+// (link 0 as its DAG, link 1's bytes as its salt, that object's owner key
+// in its header) does not derive to the owner's key: DAG objects seed
+// their keys under their own domain.
+func TestDAGOwnerKeysAreApart(t *testing.T) {
+	store := newMemStore()
+	res := addBytes(t, store, "secret.txt", []byte("victim data"), testSecret(1), AddOptions{OwnerSecret: ownerSecret(1)})
+	n, h, err := parseRoot(mustGet(t, store, res.Root))
+	if err != nil || len(n.links) != 2 {
+		t.Fatalf("setup: %v, %d links", err, len(n.links))
+	}
+	forged := pbNode{links: []link{{cid: n.links[0].cid}},
+		data: Header{Version: FormatVersion, DAG: true, Owner: h.Owner, Salt: n.links[1].cid.Bytes()}.encode()}
+	if _, err := OwnerKey(ownerSecret(1), newBlock(cid.DagProtobuf, forged.encode()).RawData()); !errors.Is(err, ErrNotObjectOwner) {
+		t.Fatalf("the owner's secret derives the forged object's key: %v", err)
+	}
+}

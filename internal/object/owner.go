@@ -12,26 +12,35 @@ import (
 const MaxRootSize = 4096
 
 // domainOwnerKey separates owner-key seeds from every other use of the
-// owner's object secret.
-const domainOwnerKey = "cairn object owner key v2"
+// owner's object secret; domainDAGOwnerKey separates those of DAG objects,
+// whose seed input (one CID and a salt) could otherwise equal another
+// object's (two CIDs).
+const (
+	domainOwnerKey    = "cairn object owner key v2"
+	domainDAGOwnerKey = "cairn DAG object owner key v1"
+)
 
 // ownerPrivateKey derives an object's owner key from the owner's object
 // secret and the root's links:
 //
-//	seed = BLAKE3(key: ownerSecret, "cairn object owner key v2" || link 0 CID || link 1 CID || salt)
+//	seed = BLAKE3(key: ownerSecret, "cairn object owner key v2" || link 0 CID || link 1 CID)
+//	seed = BLAKE3(key: ownerSecret, "cairn DAG object owner key v1" || link 0 CID || salt)   (a DAG object)
 //
-// with each CID in its binary form; the salt is a DAG object's (often
-// none). The links are fixed before the root
+// with each CID in its binary form (self-delimiting). The links are fixed before the root
 // is built, so the root CID commits to the key, and the same owner adding
 // the same bytes gets the same key and root again. Holders cannot link
 // two keys to one owner without the secret.
-func ownerPrivateKey(ownerSecret *[32]byte, links []link, salt []byte) ed25519.PrivateKey {
+func ownerPrivateKey(ownerSecret *[32]byte, links []link, dag bool, salt []byte) ed25519.PrivateKey {
 	var ids []byte
 	for _, l := range links {
 		ids = append(ids, l.cid.Bytes()...)
 	}
-	ids = append(ids, salt...)
-	seed := keyedHash(ownerSecret[:], domainOwnerKey, ids)
+	domain := domainOwnerKey
+	if dag {
+		domain = domainDAGOwnerKey
+		ids = append(ids, salt...)
+	}
+	seed := keyedHash(ownerSecret[:], domain, ids)
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
@@ -48,7 +57,7 @@ func OwnerKey(ownerSecret [32]byte, rootRaw []byte) (ed25519.PrivateKey, error) 
 	if h.Owner == nil {
 		return nil, fmt.Errorf("owner key: %w (format version %d)", ErrNoBoundOwner, h.Version)
 	}
-	priv := ownerPrivateKey(&ownerSecret, n.links, h.Salt)
+	priv := ownerPrivateKey(&ownerSecret, n.links, h.DAG, h.Salt)
 	if !h.Owner.Equal(priv.Public()) {
 		return nil, fmt.Errorf("owner key: %w", ErrNotObjectOwner)
 	}
