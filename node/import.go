@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/tombstone"
 )
 
 // ErrBadBundle means a CAR bundle cannot be imported: it does not parse,
@@ -116,6 +117,9 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		// The owner's own object, exported and brought back: already here.
 		return AddResult{CID: rec.ID, Encrypted: rec.Encrypted, Size: rec.Size, Replicas: rec.Replicas}, true, nil
 	}
+	if by := n.takenDown(ctx, dag); by != "" {
+		return AddResult{}, false, fmt.Errorf("%w: %s is the DAG of %s, which the federation authority took down", ErrDeleted, dag, by)
+	}
 	var size uint64
 	var count int
 	err = object.WalkDAG(ctx, dag, n.blocks, func(c cid.Cid) error {
@@ -177,6 +181,35 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		Size: int64(size), Chunks: count, Encrypted: encrypted, Replicas: replicas,
 		IPFS: dag.String(),
 	}, false, nil
+}
+
+// takenDown returns the DAG object under a takedown that holds dag, if
+// this node knows one (its root is in a policy or still stored): the
+// authority's takedown must not be undone by pinning the DAG again under
+// a new object.
+func (n *Node) takenDown(ctx context.Context, dag cid.Cid) string {
+	var objects []string
+	n.del.mu.Lock()
+	for _, t := range n.del.set.Tombstones() {
+		if t.Kind == tombstone.KindTakedown && t.Deleted {
+			objects = append(objects, t.Object)
+		}
+	}
+	n.del.mu.Unlock()
+	for _, o := range objects {
+		root, err := cid.Decode(o)
+		if err != nil {
+			continue
+		}
+		raw, err := n.rootBlock(ctx, root)
+		if err != nil {
+			continue
+		}
+		if held, ok := object.DAGOfRoot(raw); ok && held.Hash().HexString() == dag.Hash().HexString() {
+			return o
+		}
+	}
+	return ""
 }
 
 // dagIngest stores the blocks of a DAG that comes from outside the

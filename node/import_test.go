@@ -3,8 +3,10 @@ package node
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
@@ -15,6 +17,7 @@ import (
 	"github.com/ipld/go-car/v2/storage"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/replication"
 )
 
 // carBytes is a CARv1 of the given root and blocks.
@@ -176,5 +179,30 @@ func TestOneBlockUnderTwoCIDs(t *testing.T) {
 		if !n.serves(c) {
 			t.Errorf("deleting one DAG hid %s, which the other uses", c)
 		}
+	}
+}
+
+// TestTakedownHoldsAgainstAPinOfItsDAG: pinning the DAG of a public object
+// the federation authority took down, whose blocks are still here, does
+// not bring it back as a new object.
+func TestTakedownHoldsAgainstAPinOfItsDAG(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	added, err := b.Add(ctx, object.NewReaderSource("poster.txt", strings.NewReader("contested")), AddOptions{Unencrypted: true, Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "a to learn of b's object", func() bool {
+		var known bool
+		a.repl.read(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
+		return known
+	})
+	if _, err := a.Takedown(ctx, added.CID, "court order 12", false); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b to apply the takedown", func() bool { return b.isDeleted(added.CID) })
+	dag, _ := cid.Decode(added.IPFS)
+	if _, err := b.Pin(ctx, dag, PinOptions{Replicas: 1}); !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), "took down") {
+		t.Fatalf("a pin of a taken-down DAG: %v", err)
 	}
 }
