@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/namespace"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/netstat"
@@ -30,6 +31,9 @@ func (b pinsBackend) CheckCID(s string) error {
 	c, err := cid.Decode(s)
 	if err != nil {
 		return fmt.Errorf("%q is not a CID: %v", s, err)
+	}
+	if c.Prefix().MhType == multihash.IDENTITY {
+		return fmt.Errorf("%s is an identity CID: its data is in the CID, there is nothing to pin", s)
 	}
 	return object.CheckDAGCID(c)
 }

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// maxBodyBytes bounds a request body: a Pin's fields fit well within it.
+const maxBodyBytes = 128 << 10
+
 // pinStatus is the spec's PinStatus object.
 type pinStatus struct {
 	RequestID string            `json:"requestid"`
@@ -134,7 +137,7 @@ func (s *Service) view(req Request, st Status) pinStatus {
 
 func readPin(w http.ResponseWriter, r *http.Request) (Pin, bool) {
 	var pin Pin
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes))
 	if err := dec.Decode(&pin); err != nil {
 		writeFailure(w, http.StatusBadRequest, "BAD_REQUEST", fmt.Sprintf("the body is not a Pin object: %v", err))
 		return Pin{}, false

@@ -36,6 +36,7 @@ func parseStatus(s string) (Status, bool) {
 const (
 	maxNameLen   = 255
 	maxOrigins   = 20
+	maxOriginLen = 1024
 	maxMetaKeys  = 1000
 	maxMetaBytes = 64 << 10
 	maxCIDFilter = 10
@@ -61,6 +62,8 @@ func (p Pin) check() error {
 		return fmt.Errorf("name must be valid UTF-8 of at most %d bytes", maxNameLen)
 	case len(p.Origins) > maxOrigins:
 		return fmt.Errorf("at most %d origins, got %d", maxOrigins, len(p.Origins))
+	case slices.ContainsFunc(p.Origins, func(o string) bool { return len(o) > maxOriginLen }):
+		return fmt.Errorf("an origin is longer than %d bytes", maxOriginLen)
 	case len(p.Meta) > maxMetaKeys:
 		return fmt.Errorf("at most %d meta keys, got %d", maxMetaKeys, len(p.Meta))
 	}

@@ -345,3 +345,49 @@ func TestPendingRequestsAreBounded(t *testing.T) {
 		t.Fatalf("another user's request: %d", code)
 	}
 }
+
+// TestReplaceKeepsTheObjectOfTheSameCID: a replacement that renames a pin
+// does not delete and fetch its DAG anew.
+func TestReplaceKeepsTheObjectOfTheSameCID(t *testing.T) {
+	f := newFixture(t)
+	var st pinStatus
+	f.call("alice", "POST", "/pins", Pin{CID: "bafySame", Name: "old"}, &st)
+	f.waitStatus("alice", st.RequestID, Pinned)
+	var repl pinStatus
+	f.call("alice", "POST", "/pins/"+st.RequestID, Pin{CID: "bafySame", Name: "new"}, &repl)
+	if got := f.waitStatus("alice", repl.RequestID, Pinned); got.Pin.Name != "new" {
+		t.Fatalf("replaced pin: %+v", got)
+	}
+	if len(f.backend.unpinned) != 0 {
+		t.Fatalf("a rename deleted the object: %v", f.backend.unpinned)
+	}
+}
+
+// TestRemovalsOfOneObjectRace: alice and bob pin one CID and remove their
+// requests at once; the object is deleted once, by whichever is last.
+func TestRemovalsOfOneObjectRace(t *testing.T) {
+	for range 20 {
+		f := newFixture(t)
+		var a, b pinStatus
+		f.call("alice", "POST", "/pins", Pin{CID: "bafyShared"}, &a)
+		f.waitStatus("alice", a.RequestID, Pinned)
+		f.call("bob", "POST", "/pins", Pin{CID: "bafyShared"}, &b)
+		f.waitStatus("bob", b.RequestID, Pinned)
+		var wg sync.WaitGroup
+		wg.Go(func() { f.call("alice", "DELETE", "/pins/"+a.RequestID, nil, nil) })
+		wg.Go(func() { f.call("bob", "DELETE", "/pins/"+b.RequestID, nil, nil) })
+		wg.Wait()
+		if fmt.Sprint(f.backend.unpinned) != "[obj-bafyShared]" {
+			t.Fatalf("after both removals, unpinned %v; want the object once", f.backend.unpinned)
+		}
+	}
+}
+
+// TestLongOriginsAreRefused: origins are multiaddrs, not megabytes.
+func TestLongOriginsAreRefused(t *testing.T) {
+	f := newFixture(t)
+	var fl failure
+	if code := f.call("alice", "POST", "/pins", Pin{CID: "bafy", Origins: []string{strings.Repeat("x", maxOriginLen+1)}}, &fl); code != http.StatusBadRequest {
+		t.Fatalf("a %d-byte origin: %d %+v", maxOriginLen+1, code, fl)
+	}
+}

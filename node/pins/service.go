@@ -46,8 +46,13 @@ var (
 const workers = 2
 
 // maxPending bounds the requests of one user that are queued or being
-// fetched: a user cannot fill the queue for everyone.
-const maxPending = 1000
+// fetched: a user cannot fill the queue for everyone. maxRequests bounds
+// all of one user's requests, failed ones included, which are kept until
+// the user removes them.
+const (
+	maxPending  = 1000
+	maxRequests = 10000
+)
 
 // Service keeps pin requests and tokens in a datastore and works through
 // the queue. Its mutex guards the maps only: no lock is held across the
@@ -235,13 +240,25 @@ func (s *Service) keptLocked(object string) bool {
 	return false
 }
 
+// persist writes r, unless it was removed meanwhile: a removal between
+// the write and the check below deletes the record again, so a removed
+// request never comes back after a restart.
 func (s *Service) persist(ctx context.Context, r Request) {
+	key := requestPrefix.ChildString(r.ID)
 	data, err := json.Marshal(r)
 	if err == nil {
-		err = s.ds.Put(ctx, requestPrefix.ChildString(r.ID), data)
+		err = s.ds.Put(ctx, key, data)
 	}
 	if err != nil {
 		s.logger.Error("record a pin request", "requestid", r.ID, "err", err)
+	}
+	s.mu.Lock()
+	_, present := s.requests[r.ID]
+	s.mu.Unlock()
+	if !present {
+		if err := s.ds.Delete(ctx, key); err != nil {
+			s.logger.Error("forget a removed pin request", "requestid", r.ID, "err", err)
+		}
 	}
 }
 
@@ -254,15 +271,22 @@ func (s *Service) Add(ctx context.Context, user string, pin Pin) (Request, error
 		return Request{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
 	s.mu.Lock()
-	pending := 0
+	pending, all := 0, 0
 	for _, o := range s.requests {
-		if o.User == user && (o.Status == Queued || o.Status == Pinning && o.Object == "") {
+		if o.User != user {
+			continue
+		}
+		all++
+		if o.Status == Queued || o.Status == Pinning && o.Object == "" {
 			pending++
 		}
 	}
 	s.mu.Unlock()
-	if pending >= maxPending {
+	switch {
+	case pending >= maxPending:
 		return Request{}, fmt.Errorf("%w: %d of yours are queued or being fetched; wait for them", ErrTooMany, pending)
+	case all >= maxRequests:
+		return Request{}, fmt.Errorf("%w: you have %d pin requests; remove some (failed ones too) first", ErrTooMany, all)
 	}
 	r := Request{ID: newID(), User: user, Pin: pin, Created: s.now().UTC(), Status: Queued}
 	data, err := json.Marshal(r)
@@ -322,7 +346,8 @@ func (s *Service) List(ctx context.Context, user string, f Filter) ([]Request, [
 }
 
 // Remove deletes user's request id; its object is deleted when no other
-// request keeps it.
+// request keeps it. The request leaves the map first, under the lock, so
+// two removals of requests sharing an object agree on which is last.
 func (s *Service) Remove(ctx context.Context, user, id string) error {
 	s.mu.Lock()
 	r, ok := s.requests[id]
@@ -330,39 +355,44 @@ func (s *Service) Remove(ctx context.Context, user, id string) error {
 		s.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
-	object := r.Object
-	kept := r.Borrowed
-	for _, o := range s.requests {
-		if o.ID != id && object != "" && o.Object == object {
-			kept = true
-		}
-	}
-	s.mu.Unlock()
-	if object != "" && !kept {
-		if err := s.backend.Unpin(ctx, object); err != nil {
-			return fmt.Errorf("delete the pinned object: %w", err)
-		}
-	}
-	if err := s.ds.Delete(ctx, requestPrefix.ChildString(id)); err != nil {
-		return fmt.Errorf("forget the pin request: %w", err)
-	}
-	s.mu.Lock()
 	delete(s.requests, id)
 	if cancel := s.running[id]; cancel != nil {
 		cancel()
 	}
+	object := r.Object
+	unpin := object != "" && !r.Borrowed && !s.keptLocked(object)
 	s.mu.Unlock()
+	if err := s.ds.Delete(ctx, requestPrefix.ChildString(id)); err != nil {
+		return fmt.Errorf("forget the pin request: %w", err)
+	}
+	if unpin {
+		if err := s.backend.Unpin(ctx, object); err != nil {
+			return fmt.Errorf("delete the pinned object: %w", err)
+		}
+	}
 	return nil
 }
 
-// Replace adds pin for user and removes the request id, as one call.
+// Replace adds pin for user and removes the request id, as one call. A
+// replacement for the same CID (a new name or meta) keeps the object the
+// old request had, instead of deleting it and pinning it anew.
 func (s *Service) Replace(ctx context.Context, user, id string, pin Pin) (Request, error) {
-	if _, _, err := s.Get(ctx, user, id); err != nil {
+	old, _, err := s.Get(ctx, user, id)
+	if err != nil {
 		return Request{}, err
 	}
 	r, err := s.Add(ctx, user, pin)
 	if err != nil {
 		return Request{}, err
+	}
+	if pin.CID == old.Pin.CID && old.Object != "" {
+		s.mu.Lock()
+		if cur, ok := s.requests[r.ID]; ok && cur.Status == Queued {
+			cur.Status, cur.Object, cur.Borrowed = Pinning, old.Object, old.Borrowed
+			r = *cur
+		}
+		s.mu.Unlock()
+		s.persist(ctx, r)
 	}
 	if err := s.Remove(ctx, user, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return r, err
