@@ -12,6 +12,7 @@ import (
 
 func newPinCommand(g *globals) *cobra.Command {
 	var req api.PinRequest
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "pin CID [--origin MULTIADDR|URL]...",
 		Short: "Fetch an existing IPFS DAG (from Kubo, a cluster, a gateway) and keep it replicated",
@@ -32,7 +33,7 @@ blocks (UnixFS): what ` + "`ipfs add`" + ` makes.`,
 			}
 			req.CID = args[0]
 			var onProgress func(origins.Progress)
-			if isTerminal(os.Stderr) {
+			if isTerminal(os.Stderr) && !quiet {
 				onProgress = func(p origins.Progress) {
 					fmt.Fprintf(os.Stderr, "\r\033[Kfetched %d blocks, %s", p.Blocks, humanBytes(p.Bytes))
 				}
@@ -44,6 +45,10 @@ blocks (UnixFS): what ` + "`ipfs add`" + ` makes.`,
 			}
 			return g.print(cmd.OutOrStdout(), res, func() {
 				out := cmd.OutOrStdout()
+				if quiet {
+					fmt.Fprintln(out, res.CID)
+					return
+				}
 				fmt.Fprintf(out, "Pinned %s (%s in %d blocks, %d fetched)\n", res.DAG, humanBytes(res.Size), res.Chunks, res.New)
 				fmt.Fprintf(out, "Object ID:  %s\n", res.CID)
 				fmt.Fprintf(out, "Capability: %s\n", res.Capability)
@@ -53,5 +58,6 @@ blocks (UnixFS): what ` + "`ipfs add`" + ` makes.`,
 	cmd.Flags().StringArrayVar(&req.Origins, "origin", nil, "where to fetch from: a multiaddr with /p2p/PEER_ID, or a gateway URL (repeatable)")
 	cmd.Flags().IntVar(&req.Replicas, "replicas", 0, "copies to keep on distinct operators (default from config add.replicas)")
 	cmd.Flags().StringVar(&req.Name, "name", "", "name shown to you in `cairn ls`")
+	quietFlag(cmd, &quiet)
 	return cmd
 }

@@ -49,7 +49,7 @@ func (p *progress) wrap(r io.Reader) io.Reader { return &countingReader{r: r, n:
 // quietFlag adds -q/--quiet, as Kubo's `ipfs add -q`: no progress, and
 // only the object ID on standard output.
 func quietFlag(cmd *cobra.Command, quiet *bool) {
-	cmd.Flags().BoolVarP(quiet, "quiet", "q", false, "print only the object ID, and no progress (the capability stays in `cairn ls --json` and the catalog)")
+	cmd.Flags().BoolVarP(quiet, "quiet", "q", false, "print only the object ID, and no progress (the capability stays in cairn ls --json and the catalog)")
 }
 
 func (p *progress) draw() {
