@@ -14,30 +14,11 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	carv2 "github.com/ipld/go-car/v2"
-	"github.com/ipld/go-car/v2/storage"
 
+	"github.com/cairn-fed/cairn/internal/cartest"
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/replication"
 )
-
-// carBytes is a CARv1 of the given root and blocks.
-func carBytes(t *testing.T, root cid.Cid, bs ...blocks.Block) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := storage.NewWritable(&buf, []cid.Cid{root}, carv2.WriteAsCarV1(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range bs {
-		if err := w.Put(context.Background(), b.Cid().KeyString(), b.RawData()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Finalize(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // publicFile adds data as a public object on n and returns its DAG's
 // blocks, as an export writes them.
@@ -129,7 +110,7 @@ func brokenBundle(t *testing.T, bundle []byte, root cid.Cid) []byte {
 		}
 		bs = append(bs, b)
 	}
-	return carBytes(t, root, bs[:len(bs)-1]...)
+	return cartest.Bundle(t, []cid.Cid{root}, bs[:len(bs)-1]...)
 }
 
 func storedBlocks(t *testing.T, n *Node) int {
@@ -165,11 +146,11 @@ func TestOneBlockUnderTwoCIDs(t *testing.T) {
 		return d
 	}
 	a, b := dir("a", file.Cid()), dir("b", v1)
-	first, err := n.Import(ctx, bytes.NewReader(carBytes(t, a.Cid(), a, file, leaf)), ImportOptions{Replicas: 1})
+	first, err := n.Import(ctx, bytes.NewReader(cartest.Bundle(t, []cid.Cid{a.Cid()}, a, file, leaf)), ImportOptions{Replicas: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Import(ctx, bytes.NewReader(carBytes(t, b.Cid(), b)), ImportOptions{Replicas: 1}); err != nil {
+	if _, err := n.Import(ctx, bytes.NewReader(cartest.Bundle(t, []cid.Cid{b.Cid()}, b)), ImportOptions{Replicas: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Delete(ctx, first.CID); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,10 +12,8 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
-	carv2 "github.com/ipld/go-car/v2"
-	"github.com/ipld/go-car/v2/storage"
-	"github.com/multiformats/go-multihash"
 
+	"github.com/cairn-fed/cairn/internal/cartest"
 	"github.com/cairn-fed/cairn/node"
 )
 
@@ -86,28 +83,14 @@ func TestImportRoundTrip(t *testing.T) {
 func TestImportRefusesBadBundles(t *testing.T) {
 	a := initRepo(t, "a")
 	startDaemon(t, a)
-	leaf := rawBlock(t, "a leaf that the bundle forgets")
-	good := rawBlock(t, "a leaf that is there")
+	leaf := cartest.Raw(t, "a leaf that the bundle forgets")
+	good := cartest.Raw(t, "a leaf that is there")
 	top := dagPBNode(t, leaf.Cid(), good.Cid())
 	dir := t.TempDir()
 	write := func(name string, roots []cid.Cid, bs ...blocks.Block) string {
 		t.Helper()
 		p := filepath.Join(dir, name+".car")
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		w, err := storage.NewWritable(f, roots, carv2.WriteAsCarV1(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range bs {
-			if err := w.Put(context.Background(), b.Cid().KeyString(), b.RawData()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Finalize(); err != nil {
+		if err := os.WriteFile(p, cartest.Bundle(t, roots, bs...), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -148,16 +131,6 @@ func TestImportRefusesBadBundles(t *testing.T) {
 	if ok.New != 3 {
 		t.Fatalf("the whole bundle after the refusals: %+v", ok)
 	}
-}
-
-func rawBlock(t *testing.T, data string) blocks.Block {
-	t.Helper()
-	c, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: multihash.SHA2_256, MhLength: -1}.Sum([]byte(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := blocks.NewBlockWithCid([]byte(data), c)
-	return b
 }
 
 // dagPBNode is a UnixFS file node over the given raw leaves.

@@ -1,7 +1,6 @@
 package origins
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,50 +15,21 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
-	carv2 "github.com/ipld/go-car/v2"
-	"github.com/ipld/go-car/v2/storage"
-	"github.com/multiformats/go-multihash"
+
+	"github.com/cairn-fed/cairn/internal/cartest"
 )
-
-func rawBlock(t *testing.T, data string) blocks.Block {
-	t.Helper()
-	c, err := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: multihash.SHA2_256, MhLength: -1}.Sum([]byte(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := blocks.NewBlockWithCid([]byte(data), c)
-	return b
-}
-
-func carOf(t *testing.T, roots []cid.Cid, bs ...blocks.Block) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := storage.NewWritable(&buf, roots, carv2.WriteAsCarV1(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range bs {
-		if err := w.Put(context.Background(), b.Cid().KeyString(), b.RawData()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Finalize(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // TestGatewayOrigins: a gateway's CAR is read block by block and checked;
 // a gateway that lies about a block or the root, answers with an error or
 // with something that is not a CAR is refused with a reason.
 func TestGatewayOrigins(t *testing.T) {
-	good := rawBlock(t, "the report")
+	good := cartest.Raw(t, "the report")
 	lying, _ := blocks.NewBlockWithCid([]byte("something else"), good.Cid())
-	other := rawBlock(t, "another DAG")
+	other := cartest.Raw(t, "another DAG")
 	answers := map[string]func(w http.ResponseWriter){
-		"honest":    func(w http.ResponseWriter) { w.Write(carOf(t, []cid.Cid{good.Cid()}, good)) },
-		"lying":     func(w http.ResponseWriter) { w.Write(carOf(t, []cid.Cid{good.Cid()}, lying)) },
-		"wrongroot": func(w http.ResponseWriter) { w.Write(carOf(t, []cid.Cid{other.Cid()}, other)) },
+		"honest":    func(w http.ResponseWriter) { w.Write(cartest.Bundle(t, []cid.Cid{good.Cid()}, good)) },
+		"lying":     func(w http.ResponseWriter) { w.Write(cartest.Bundle(t, []cid.Cid{good.Cid()}, lying)) },
+		"wrongroot": func(w http.ResponseWriter) { w.Write(cartest.Bundle(t, []cid.Cid{other.Cid()}, other)) },
 		"notcar":    func(w http.ResponseWriter) { w.Write([]byte("<html>hello</html>")) },
 		"missing":   func(w http.ResponseWriter) { http.Error(w, "no such CID", http.StatusNotFound) },
 	}
