@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/cartest"
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node/origins"
+	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -185,5 +188,28 @@ func TestTakedownHoldsAgainstAPinOfItsDAG(t *testing.T) {
 	dag, _ := cid.Decode(added.IPFS)
 	if _, err := b.Pin(ctx, dag, PinOptions{Replicas: 1}); !errors.Is(err, ErrDeleted) || !strings.Contains(err.Error(), "took down") {
 		t.Fatalf("a pin of a taken-down DAG: %v", err)
+	}
+}
+
+// TestMembersRefuseTheOriginsHost: the host that fetches from IPFS peers
+// is a stranger to the federation: asked to fetch from a member, it gets
+// nothing (the member refuses it, and speaks only /cairn protocols).
+func TestMembersRefuseTheOriginsHost(t *testing.T) {
+	ctx := context.Background()
+	_, b := federatedPair(t, nil)
+	added, err := b.Add(ctx, object.NewReaderSource("notice.txt", strings.NewReader("members only")), AddOptions{Unencrypted: true, Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startNode(t, "c", slog.New(slog.DiscardHandler), func(r *repo.Repo) {
+		r.Config.Fetch.StallTimeout.Duration = time.Second
+	})
+	dag, _ := cid.Decode(added.IPFS)
+	_, err = c.Pin(ctx, dag, PinOptions{Origins: b.ID().Addrs[:1], Replicas: 1})
+	if !errors.Is(err, origins.ErrNoOrigin) {
+		t.Fatalf("a pin from a member through the origins host: %v, want ErrNoOrigin", err)
+	}
+	if n := storedBlocks(t, c); n != 0 {
+		t.Fatalf("the refused pin left %d blocks", n)
 	}
 }
