@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -32,8 +33,9 @@ import (
 //
 // The 1 GiB is written and added once; each iteration (-benchtime Nx)
 // exports and imports it again. CAIRN_BENCH_PROFILE=DIR saves the Cairn
-// daemon's CPU profile over the first 5 s of each Cairn operation of the
-// first iteration there.
+// daemon's CPU profile and execution trace over the first 5 s of each
+// Cairn operation of the first iteration there (the log then keeps too few
+// lines for the figures, and the figures of that iteration are disturbed).
 const benchCAREnv = "CAIRN_BENCH_CAR"
 
 // carBenchSize is the size of the file every operation carries.
@@ -149,20 +151,49 @@ func carIteration(b *testing.B, s *carSources, first bool) (map[string]opRun, st
 	got["kubo-import"] = kuboImport(b, s, car.kubo, true)
 	got["cairn-import-public"] = cairnImport(b, filepath.Join(work, "import-public"), profile, car.public)
 	got["cairn-import-encrypted"] = cairnImport(b, filepath.Join(work, "import-encrypted"), profile, car.encrypted)
-	sizes := fmt.Sprintf("Kubo's %d bytes, Cairn's public %d, encrypted %d", fileSize(b, car.kubo), fileSize(b, car.public), fileSize(b, car.encrypted))
-	return got, sizes
+	bundles := fmt.Sprintf("Kubo's %d bytes, Cairn's public %d (the same bytes: %t), encrypted %d",
+		fileSize(b, car.kubo), fileSize(b, car.public), sameContents(b, car.kubo, car.public), fileSize(b, car.encrypted))
+	return got, bundles
 }
 
-// cairnOp measures `cairn ARGS` against the daemon d, saving the daemon's
-// CPU profile as car-NAME.pprof into the directory profile if it is set.
+// sameContents reports whether two files hold the same bytes.
+func sameContents(b *testing.B, pathA, pathB string) bool {
+	fa, err := os.Open(pathA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fa.Close()
+	fb, err := os.Open(pathB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fb.Close()
+	bufA, bufB := make([]byte, 1<<20), make([]byte, 1<<20)
+	for {
+		na, errA := io.ReadFull(fa, bufA)
+		nb, errB := io.ReadFull(fb, bufB)
+		if !bytes.Equal(bufA[:na], bufB[:nb]) {
+			return false
+		}
+		if errA != nil || errB != nil { // the end of a file, at the same offset in both
+			return errA != nil && errB != nil
+		}
+	}
+}
+
+// cairnOp measures `cairn ARGS` against the daemon d. If the directory
+// profile is set, it saves the daemon's CPU profile and execution trace
+// over the first 5 s there, as car-NAME-profile.out and car-NAME-trace.out.
 func cairnOp(b *testing.B, d *daemonProc, profile, name string, args ...string) opRun {
-	var profiled <-chan struct{}
+	var saved []<-chan struct{}
 	if profile != "" {
-		profiled = saveDaemonProfile(b, d.repo, "profile", 5, filepath.Join(profile, "car-"+name+".pprof"))
+		for _, kind := range []string{"profile", "trace"} {
+			saved = append(saved, saveDaemonProfile(b, d.repo, kind, 5, filepath.Join(profile, "car-"+name+"-"+kind+".out")))
+		}
 	}
 	r := measureOp(b, d.cmd.Process.Pid, cairnCmd(b.Context(), d.repo, args...))
-	if profiled != nil {
-		<-profiled
+	for _, s := range saved {
+		<-s
 	}
 	return r
 }
