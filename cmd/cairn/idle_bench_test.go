@@ -47,7 +47,7 @@ func BenchmarkIdleNode(b *testing.B) {
 		<-window.C
 		cpu := procCPU(b, pid) - cpu0
 		b.ReportMetric(100*cpu.Seconds()/time.Since(at0).Seconds(), "%cpu-idle")
-		b.ReportMetric(float64(procRSS(b, pid))/(1<<20), "MiB-rss-idle")
+		b.ReportMetric(float64(procMemory(b, pid, "VmRSS"))/(1<<20), "MiB-rss-idle")
 	}
 }
 
@@ -65,18 +65,20 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
-// procRSS returns the resident memory of a process in bytes.
-func procRSS(b *testing.B, pid int) int64 {
+// procMemory returns a memory figure of a process in bytes: field is a
+// line of /proc/PID/status in kB, such as VmRSS (resident now) or VmHWM
+// (the peak resident memory since start or since the peak was reset).
+func procMemory(b *testing.B, pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, l := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(l, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10
 		}
 	}
-	b.Fatal("no VmRSS")
+	b.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }

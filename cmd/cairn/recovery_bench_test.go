@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -248,13 +247,33 @@ func recoverOnce(t *testing.T, files []string) recoverResult {
 // when it is set; the channel is closed when both are saved.
 func profileDuring(t testing.TB, n *replNode, files int) <-chan struct{} {
 	t.Helper()
-	done := make(chan struct{})
 	dir := os.Getenv("CAIRN_BENCH_PROFILE")
 	if dir == "" {
+		done := make(chan struct{})
 		close(done)
 		return done
 	}
-	r, err := repo.Open(n.repo)
+	var saved []<-chan struct{}
+	for _, kind := range []string{"profile", "trace"} {
+		path := filepath.Join(dir, fmt.Sprintf("recover-%d-%s-%d.out", files, kind, time.Now().Unix()))
+		saved = append(saved, saveDaemonProfile(t, n.repo, kind, 8, path))
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, s := range saved {
+			<-s
+		}
+		close(done)
+	}()
+	return done
+}
+
+// saveDaemonProfile asks the daemon of repoDir for a runtime profile of
+// kind ("profile" for CPU, "trace") over the next seconds and saves it at
+// path; the channel is closed when it is saved or has failed.
+func saveDaemonProfile(t testing.TB, repoDir, kind string, seconds int, path string) <-chan struct{} {
+	t.Helper()
+	r, err := repo.Open(repoDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,26 +285,23 @@ func profileDuring(t testing.TB, n *replNode, files int) <-chan struct{} {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	for _, kind := range []string{"profile", "trace"} {
-		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/debug/pprof/"+kind+"?seconds=8", nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Errorf("%s: %v", kind, err)
-				return
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			path := filepath.Join(dir, fmt.Sprintf("recover-%d-%s-%d.out", files, kind, time.Now().Unix()))
-			if err := os.WriteFile(path, body, 0o600); err != nil {
-				t.Error(err)
-			}
-			t.Logf("saved %s", path)
-		})
-	}
-	go func() { wg.Wait(); close(done) }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, seconds), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("%s: %v", kind, err)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			t.Error(err)
+		}
+		t.Logf("saved %s", path)
+	}()
 	return done
 }
 
