@@ -1,11 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +57,10 @@ type deletions struct {
 	// pendingBy counts pending tombstones by the peer they came from,
 	// guarded by mu: one member cannot crowd out the others'.
 	pendingBy map[string]int
-	maxSkew   time.Duration // how far ahead a signed time may be; set at construction
+	// unsaved holds deletion state whose write failed, by key, guarded by
+	// mu; the deletion loop writes it again.
+	unsaved map[datastore.Key][]byte
+	maxSkew time.Duration // how far ahead a signed time may be; set at construction
 
 	// ready is false until stored tombstones are applied (and, after a long
 	// absence, resynchronised with a member): nothing is served before.
@@ -135,7 +140,7 @@ func (n *Node) newDeletions() error {
 		return fmt.Errorf("start deletions: %w", err)
 	}
 	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
-		holders: map[string][]string{}, pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}, maxSkew: cfg.MaxClockSkew}
+		holders: map[string][]string{}, pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}, unsaved: map[datastore.Key][]byte{}, maxSkew: cfg.MaxClockSkew}
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
 	// A peer was last seen when its last connection closed: status shows
@@ -343,7 +348,11 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from s
 	if err != nil || !changed {
 		return false, err
 	}
-	n.persist(ctx, tombKey(t), t)
+	// A failed write is retried by the deletion loop: the tombstone holds
+	// here meanwhile, and is published and acknowledged as usual.
+	if err := n.persist(ctx, tombKey(t), t); err != nil {
+		n.logger.Warn("record a tombstone", "cid", t.Object, "err", err)
+	}
 	n.catalogChanged()
 	switch {
 	case now && !was:
@@ -371,12 +380,17 @@ func (n *Node) deletionApplied(ctx context.Context, obj string) {
 	held := err == nil
 	d := n.del
 	d.mu.Lock()
-	if _, known := d.holders[obj]; !known {
+	_, known := d.holders[obj]
+	if !known {
 		d.holders[obj] = holders
-		n.persist(ctx, datastore.NewKey(holdersPrefix+obj), holders)
 	}
 	d.rehide(obj)
 	d.mu.Unlock()
+	if !known {
+		if err := n.persist(ctx, datastore.NewKey(holdersPrefix+obj), holders); err != nil {
+			n.logger.Warn("record who held a deleted object", "cid", obj, "err", err)
+		}
+	}
 	n.noteChanged(obj)
 	n.logger.Info("deletion applied: no longer served, counted or repaired", "cid", obj)
 	if held {
@@ -436,7 +450,9 @@ func (n *Node) applyAck(ctx context.Context, a tombstone.Ack) (bool, error) {
 	changed, err := n.del.set.ApplyAck(a, time.Now())
 	n.del.mu.Unlock()
 	if err == nil && changed {
-		n.persist(ctx, ackKey(a), a)
+		if err := n.persist(ctx, ackKey(a), a); err != nil {
+			n.logger.Warn("record an acknowledgement", "cid", a.Object, "err", err)
+		}
 		n.noteChanged(a.Object)
 	}
 	return changed, err
@@ -501,12 +517,15 @@ func (n *Node) deletionLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			n.retryUnsaved(ctx)
 			n.purgeDue(ctx, now)
 			if now.Sub(lastCompact) >= time.Minute {
 				n.del.mu.Lock()
 				n.del.set.Compact(now)
 				n.del.mu.Unlock()
-				n.persist(ctx, datastore.NewKey(lastOnlineKey), now)
+				if err := n.persist(ctx, datastore.NewKey(lastOnlineKey), now); err != nil {
+					n.logger.Warn("record when this node was last online", "err", err)
+				}
 				lastCompact = now
 			}
 		}
@@ -529,7 +548,9 @@ func (n *Node) purgeDue(ctx context.Context, now time.Time) {
 		n.del.mu.Lock()
 		n.del.set.MarkPurged(obj)
 		n.del.mu.Unlock()
-		n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now)
+		if err := n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now); err != nil {
+			n.logger.Warn("record a purge", "cid", obj, "err", err)
+		}
 		n.noteChanged(obj)
 		n.catalogChanged()
 		n.logger.Info("deleted object purged: its blocks are gone", "cid", obj)
@@ -566,24 +587,56 @@ func (n *Node) removeObject(ctx context.Context, obj string) error {
 	return nil
 }
 
-// persist writes v (a tombstone, an ack, or JSON) under key, durably.
-func (n *Node) persist(ctx context.Context, key datastore.Key, v any) {
-	var data []byte
-	var err error
-	switch m := v.(type) {
-	case tombstone.Tombstone:
-		data, err = m.MarshalBinary()
-	case tombstone.Ack:
-		data, err = m.MarshalBinary()
-	default:
-		data, err = json.Marshal(v)
-	}
+// persist writes v (a tombstone, an ack, or JSON) under key, durably. A
+// write that fails is kept and tried again by the deletion loop until it
+// succeeds (retryUnsaved): deletion state lost at a restart could let a
+// deleted object be served again. The error goes to the caller.
+func (n *Node) persist(ctx context.Context, key datastore.Key, v any) error {
+	data, err := encodeDeletionState(v)
 	if err == nil {
 		err = n.meta.Put(ctx, key, data)
 	}
 	if err != nil {
-		n.logger.Warn("persist deletion state", "key", key, "err", err)
+		n.del.mu.Lock()
+		n.del.unsaved[key] = data
+		n.del.mu.Unlock()
+		return fmt.Errorf("persist deletion state %s (kept to try again): %w", key, err)
 	}
+	return nil
+}
+
+func encodeDeletionState(v any) ([]byte, error) {
+	switch m := v.(type) {
+	case tombstone.Tombstone:
+		return m.MarshalBinary()
+	case tombstone.Ack:
+		return m.MarshalBinary()
+	}
+	return json.Marshal(v)
+}
+
+// retryUnsaved writes again the deletion state whose first write failed,
+// the latest value of each key, and reports how many are still unsaved.
+func (n *Node) retryUnsaved(ctx context.Context) int {
+	n.del.mu.Lock()
+	todo := maps.Clone(n.del.unsaved)
+	n.del.mu.Unlock()
+	left := 0
+	for key, data := range todo {
+		if err := n.meta.Put(ctx, key, data); err != nil {
+			left++
+			continue
+		}
+		n.del.mu.Lock()
+		if cur, ok := n.del.unsaved[key]; ok && bytes.Equal(cur, data) {
+			delete(n.del.unsaved, key)
+		}
+		n.del.mu.Unlock()
+	}
+	if left > 0 {
+		n.logger.Warn("deletion state still not written; trying again", "records", left)
+	}
+	return left
 }
 
 // restoreDeletions applies the stored tombstones, acknowledgements, purge

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/netstat"
@@ -141,4 +142,27 @@ func TestSilentHolderIsFlagged(t *testing.T) {
 		return false
 	})
 	faultRow(t, "a holder that never acknowledges a deletion: flagged as ignoring tombstones after deletion.ack_timeout", "yes", "yes")
+}
+
+// TestUnsavedDeletionStateIsWrittenAgain: deletion state whose write
+// failed is kept and written by the next try, so a restart finds it.
+func TestUnsavedDeletionStateIsWrittenAgain(t *testing.T) {
+	ctx := context.Background()
+	n := startTestNode(t, "a")
+	key := datastore.NewKey(holdersPrefix + "bafyexample")
+	n.del.mu.Lock()
+	n.del.unsaved[key] = []byte(`["12D3KooWholder"]`)
+	n.del.mu.Unlock()
+	if left := n.retryUnsaved(ctx); left != 0 {
+		t.Fatalf("%d records still unsaved", left)
+	}
+	got, err := n.meta.Get(ctx, key)
+	if err != nil || string(got) != `["12D3KooWholder"]` {
+		t.Fatalf("after the retry the store holds %q (%v)", got, err)
+	}
+	n.del.mu.Lock()
+	defer n.del.mu.Unlock()
+	if len(n.del.unsaved) != 0 {
+		t.Fatalf("written state still listed as unsaved: %v", n.del.unsaved)
+	}
 }

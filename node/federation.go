@@ -41,6 +41,9 @@ type fedState struct {
 	// change is held across reading the roster, deciding the next one and
 	// installing it, so that concurrent changes cannot undo each other.
 	change sync.Mutex
+	// joinMu is held while the roster topic is joined (once), so that
+	// waiting on pubsub never holds mu. Order: change, joinMu, then mu.
+	joinMu sync.Mutex
 
 	mu sync.Mutex
 	// Guarded by mu.

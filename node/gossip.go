@@ -42,17 +42,25 @@ func (n *Node) startGossip(ctx context.Context) error {
 }
 
 // rosterTopic joins the federation's roster topic once and follows it.
+// Joining waits on pubsub's event loop, so it holds fed.joinMu, which
+// serves only this, not fed.mu, which the gater takes for every
+// connection.
 func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
+	n.fed.joinMu.Lock()
+	defer n.fed.joinMu.Unlock()
 	n.fed.mu.Lock()
-	defer n.fed.mu.Unlock()
-	if n.fed.topic != nil {
-		return n.fed.topic, nil
+	topic := n.fed.topic
+	n.fed.mu.Unlock()
+	if topic != nil {
+		return topic, nil
 	}
 	topic, err := n.joinTopic("/cairn/"+federationID+"/roster", n.validateGossipedRoster, n.followRosters)
 	if err != nil {
 		return nil, err
 	}
+	n.fed.mu.Lock()
 	n.fed.topic = topic
+	n.fed.mu.Unlock()
 	return topic, nil
 }
 

@@ -25,14 +25,15 @@ func ledgerKey(a replication.Attestation) datastore.Key {
 }
 
 // storeAttestation persists an attestation the node published or accepted.
-func (n *Node) storeAttestation(ctx context.Context, a replication.Attestation) {
+func (n *Node) storeAttestation(ctx context.Context, a replication.Attestation) error {
 	data, err := a.MarshalBinary()
 	if err == nil {
 		err = n.meta.Put(ctx, ledgerKey(a), data)
 	}
 	if err != nil {
-		n.logger.Warn("persist attestation", "cid", a.Object, "holder", a.Holder, "err", err)
+		return fmt.Errorf("persist attestation of %s by %s: %w", a.Object, a.Holder, err)
 	}
+	return nil
 }
 
 // restoreLedger feeds every stored attestation back to the core.

@@ -214,7 +214,13 @@ func (n *Node) replicationLoop(ctx context.Context) {
 func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 	n.recordChanged(acts.Changed)
 	for _, out := range acts.Publish {
-		n.storeAttestation(ctx, out.Attestation)
+		// What this node could not record it does not claim to others: a
+		// restart would forget it. Anti-entropy offers the ledger's
+		// attestations again once the store works.
+		if err := n.storeAttestation(ctx, out.Attestation); err != nil {
+			n.logger.Warn("attestation not delivered", "err", err)
+			continue
+		}
 		n.deliver(out)
 	}
 	for _, ch := range acts.Challenges {

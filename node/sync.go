@@ -44,7 +44,10 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 	n.repl.do(func(c *replication.Core) { err = c.Receive(a, time.Now()) })
 	switch {
 	case err == nil:
-		n.storeAttestation(ctx, a)
+		if err := n.storeAttestation(ctx, a); err != nil {
+			// Counted here until a restart; the holder offers it again.
+			n.logger.Warn("accepted attestation not recorded", "err", err)
+		}
 		n.retryPending(ctx, string(a.Object))
 	case errors.Is(err, replication.ErrReplay):
 		// delivery, forwarding and anti-entropy overlap: routine, not a refusal
