@@ -45,7 +45,9 @@ type ImportResult struct {
 // here and durable, makes it a DAG object of this node's owner: recorded,
 // listed, carried in the catalog and replicated like an add. The bundle is
 // read as a stream: memory stays at a few blocks whatever its size. A
-// bundle that fails leaves nothing behind: blocks it brought are removed.
+// bundle that fails leaves nothing behind: the blocks it brought are
+// removed, at once or, if another write was under way, at the next start
+// (blockgate.go).
 func (n *Node) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error) {
 	if n.recovering.Load() {
 		return ImportResult{}, fmt.Errorf("import: %w; import again when it is done", ErrRecovering)
