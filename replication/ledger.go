@@ -23,10 +23,15 @@ type Ledger struct {
 	peers   interner
 	objects map[ObjectID]*objectEntry
 	stats   []holderStat // indexed by peer index
-	created uint64       // objects entered in objects so far
+	// heldBy lists, by peer index, the objects that peer attested: what a
+	// change in that peer's reachability touches, found without a walk
+	// of the whole ledger.
+	heldBy  [][]*objectEntry
+	created uint64 // objects entered in objects so far
 }
 
 type objectEntry struct {
+	id       ObjectID // the key of this entry in Ledger.objects
 	pairs    []pair
 	proofs   []proofRec
 	lastFull int64 // unix ms when last seen fully replicated; 0 never
@@ -89,13 +94,17 @@ func (l *Ledger) Apply(a Attestation) bool {
 		return false
 	}
 	if e == nil {
-		e = &objectEntry{}
+		e = &objectEntry{id: a.Object}
 		l.objects[a.Object] = e
 		l.created++
 	}
 	p := l.pairOf(a, h)
 	if i < 0 {
 		e.pairs = appendExact(e.pairs, p)
+		for int(h) >= len(l.heldBy) {
+			l.heldBy = append(l.heldBy, nil)
+		}
+		l.heldBy[h] = append(l.heldBy[h], e)
 	} else {
 		l.unstat(e.pairs[i])
 		e.pairs[i] = p
@@ -180,6 +189,15 @@ func (l *Ledger) statOf(h uint32) *holderStat {
 	return &l.stats[h]
 }
 
+// attestedBy returns the objects peer has attested (held or not).
+func (l *Ledger) attestedBy(peer PeerID) []*objectEntry {
+	h, ok := l.peers.lookup(string(peer))
+	if !ok || int(h) >= len(l.heldBy) {
+		return nil
+	}
+	return l.heldBy[h]
+}
+
 // Get returns the recorded attestation of holder for obj.
 func (l *Ledger) Get(obj ObjectID, holder PeerID) (Attestation, bool) {
 	e := l.objects[obj]
@@ -248,7 +266,7 @@ func (l *Ledger) SetPolicy(p Policy, owner ed25519.PublicKey) bool {
 		return false
 	}
 	if e == nil {
-		e = &objectEntry{}
+		e = &objectEntry{id: p.Object}
 		l.objects[p.Object] = e
 		l.created++
 	}
@@ -288,7 +306,7 @@ func (l *Ledger) Len() int {
 func (l *Ledger) RecordCheck(obj ObjectID, self, peer PeerID, at time.Time, r Result) {
 	e := l.objects[obj]
 	if e == nil {
-		e = &objectEntry{}
+		e = &objectEntry{id: obj}
 		l.objects[obj] = e
 		l.created++
 	}

@@ -71,15 +71,12 @@ func (c *Core) cancelChallengesTo(peer PeerID) {
 }
 
 // markPeerDirty queues the objects whose status or repair candidates
-// peer's reachability changes: those it claims a copy of, and those short
-// of their target.
+// peer's reachability changes: those it attested, from the ledger's index
+// by holder (so the work grows with what peer holds, not with the
+// ledger), and those short of their target.
 func (c *Core) markPeerDirty(peer PeerID) {
-	if id, ok := c.ledger.peers.lookup(string(peer)); ok {
-		for obj, e := range c.ledger.objects {
-			if e.find(id) >= 0 {
-				c.dirty[obj] = true
-			}
-		}
+	for _, e := range c.ledger.attestedBy(peer) {
+		c.dirty[e.id] = true
 	}
 	for obj := range c.below {
 		c.dirty[obj] = true

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -88,4 +89,38 @@ func (s *sim) nonOwnerHolderOf(obj ObjectID, owner PeerID) PeerID {
 	}
 	s.t.Fatalf("no holder of %s besides %s", obj, owner)
 	return ""
+}
+
+// BenchmarkPeerDown is the work of one member's disconnect and reconnect
+// at 1,000,000 objects in the ledger: a holder of 100,000 of them, and a
+// member that holds none (the ledger's index by holder makes both grow
+// with what the peer holds, not with the ledger).
+func BenchmarkPeerDown(b *testing.B) {
+	const objects, shared = 1_000_000, 100_000
+	c := newTestCore(b, "self")
+	holders := []PeerID{"12D3KooWHolderAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "12D3KooWHolderBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", "12D3KooWHolderCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"}
+	sharer, idle := PeerID("12D3KooWSharerDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"), PeerID("12D3KooWIdleEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE")
+	var members []Member
+	for _, h := range append(slices.Clone(holders), sharer, idle) {
+		members = append(members, Member{Peer: h, Operator: string(h), Region: "eu"})
+	}
+	c.SetMembers(members, t0)
+	c.ledger = bigLedger(objects)
+	sig := make([]byte, 64)
+	for i := range shared {
+		c.ledger.Apply(Attestation{Object: ObjectID(fmt.Sprintf("bafybeig%051d", i)), Holder: sharer, Seq: 1, IssuedAt: t0, Held: true, Target: 3, Leaves: 1024, Signature: sig})
+	}
+	for _, p := range []struct {
+		name string
+		peer PeerID
+	}{{"shares=100000", sharer}, {"shares=0", idle}} {
+		b.Run(p.name, func(b *testing.B) {
+			for i := range b.N {
+				at := t0.Add(time.Duration(i) * time.Second)
+				c.PeerDown(p.peer, at)
+				c.PeerUp(p.peer, at)
+				clear(c.dirty) // what the next Tick would have consumed
+			}
+		})
+	}
 }
