@@ -124,3 +124,26 @@ func BenchmarkPeerDown(b *testing.B) {
 		})
 	}
 }
+
+// TestPeerDownMarksWhatThePeerAttested: a disconnect queues for a new
+// status exactly the objects the peer attested (and those short of their
+// target), found through the ledger's index by holder.
+func TestPeerDownMarksWhatThePeerAttested(t *testing.T) {
+	c := newTestCore(t, "self")
+	sig := make([]byte, 64)
+	for i, h := range []PeerID{"p", "p", "q"} {
+		c.ledger.Apply(Attestation{Object: ObjectID(fmt.Sprint("obj", i)), Holder: h, Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1, Signature: sig})
+	}
+	clear(c.dirty)
+	clear(c.below)
+	c.PeerDown("p", t0)
+	if len(c.dirty) != 2 || !c.dirty["obj0"] || !c.dirty["obj1"] {
+		t.Fatalf("dirty after p's disconnect: %v, want obj0 and obj1", c.dirty)
+	}
+	clear(c.dirty)
+	c.PeerUp("p", t0)
+	c.PeerDown("nobody", t0)
+	if len(c.dirty) != 2 {
+		t.Fatalf("dirty after p's return and an unknown peer's disconnect: %v", c.dirty)
+	}
+}
