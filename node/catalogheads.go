@@ -77,14 +77,6 @@ func (n *Node) startCatalog(ctx context.Context) error {
 		return err
 	}
 	n.handle(CatalogProtocol, n.handleCatalogStream)
-	n.host.Network().Notify(&network.NotifyBundle{
-		ConnectedF: func(_ network.Network, c network.Conn) {
-			if h, ok := n.ownHead(); ok {
-				p := c.RemotePeer()
-				n.spawn(func(ctx context.Context) { n.pushHead(ctx, p, h) })
-			}
-		},
-	})
 	n.spawn(n.catalogLoop)
 	return nil
 }

@@ -143,11 +143,6 @@ func (n *Node) newDeletions() error {
 		holders: map[string][]string{}, pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}, unsaved: map[datastore.Key][]byte{}, maxSkew: cfg.MaxClockSkew}
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
-	// A peer was last seen when its last connection closed: status shows
-	// how long an unconfirmed holder has been away.
-	n.host.Network().Notify(&network.NotifyBundle{
-		DisconnectedF: func(_ network.Network, c network.Conn) { n.seen.mark(c.RemotePeer()) },
-	})
 	return nil
 }
 

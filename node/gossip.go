@@ -34,10 +34,6 @@ func (n *Node) startGossip(ctx context.Context) error {
 	}
 	n.pubsub = ps
 	n.handle(RosterProtocol, n.handleRosterStream)
-	n.host.Network().Notify(&network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c.RemotePeer()) },
-		DisconnectedF: func(_ network.Network, c network.Conn) { n.seen.mark(c.RemotePeer()) },
-	})
 	return nil
 }
 
@@ -190,9 +186,7 @@ func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubs
 }
 
 // onConnected hands the new peer our roster and measures its latency.
-func (n *Node) onConnected(p peer.ID) {
-	n.seen.mark(p)
-	n.notePeer(p, true)
+func (n *Node) pushRoster(p peer.ID) {
 	r := n.currentRoster()
 	if r == nil {
 		return

@@ -233,6 +233,7 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	// BenchmarkReplication: 256 MiB to R=3 went from 3.5 s to 2.5 s.
 	n.bitswap = bitswap.New(ctx, net, n.dht, servedBlocks{n.blocks, n.serves},
 		bitswap.MaxOutstandingBytesPerPeer(32<<20), bitswap.WithTargetMessageSize(1<<20))
+	n.watchConnections()
 	return nil
 }
 

@@ -105,14 +105,6 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	n.handle(ChallengeProtocol, n.handleChallengeStream)
 	n.handle(LedgerSyncProtocol, n.handleSyncStream)
 	n.handle(AttestProtocol, n.handleAttestStream)
-	n.host.Network().Notify(&network.NotifyBundle{
-		ConnectedF: func(_ network.Network, c network.Conn) {
-			n.onPeerUp(c.RemotePeer())
-			n.onMemberConnected(c.RemotePeer())
-			n.redeliver(c.RemotePeer())
-		},
-		DisconnectedF: func(_ network.Network, c network.Conn) { n.onMemberDisconnected(c.RemotePeer()) },
-	})
 	return nil
 }
 

@@ -1,0 +1,53 @@
+package node
+
+import (
+	"context"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Connections: one notifee hears every connection that opens or closes,
+// and fans out to the subsystems in this order:
+//
+//	opened:  when last seen (seen), the event stream (online), the
+//	         replication core (reachable again), the roster push, anti-
+//	         entropy of tombstones and attestations, redelivery of
+//	         attestations waiting for the peer, the owner's catalog head
+//	closed:  when last seen (seen), and, once the peer's last connection
+//	         is gone, the event stream (offline) and the core (unreachable)
+//
+// libp2p calls these on its own goroutines, for every connection: each
+// reaction only records or spawns, and takes no lock across IO.
+
+// watchConnections installs the notifee, once the subsystems it feeds
+// exist. Peers connected already (inbound, while the node started) are
+// greeted as if they had just connected.
+func (n *Node) watchConnections() {
+	n.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { n.connectionOpened(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { n.connectionClosed(c.RemotePeer()) },
+	})
+	for _, p := range n.host.Network().Peers() {
+		n.connectionOpened(p)
+	}
+}
+
+func (n *Node) connectionOpened(p peer.ID) {
+	n.seen.mark(p)
+	n.notePeer(p, true)
+	n.onPeerUp(p)
+	n.pushRoster(p)
+	n.onMemberConnected(p)
+	n.redeliver(p)
+	if h, ok := n.ownHead(); ok {
+		n.spawn(func(ctx context.Context) { n.pushHead(ctx, p, h) })
+	}
+}
+
+func (n *Node) connectionClosed(p peer.ID) {
+	// A peer was last seen when its last connection closed: status shows
+	// how long an unconfirmed holder has been away.
+	n.seen.mark(p)
+	n.onMemberDisconnected(p)
+}
