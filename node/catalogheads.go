@@ -134,7 +134,7 @@ func (n *Node) storeKeptHead(ctx context.Context, key []byte) error {
 
 // handleCatalogStream answers one catalog request. A published head is
 // attributed to the member that sent it: its bound counts it.
-func (n *Node) handleCatalogStream(s network.Stream) {
+func (n *Node) handleCatalogStream(ctx context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(catalogTimeout))
 	from := s.Conn().RemotePeer()
@@ -149,7 +149,7 @@ func (n *Node) handleCatalogStream(s network.Stream) {
 	case err != nil || (req.Put == nil) == (req.Get == nil):
 		reply.Error = "a catalog request puts one head or gets one key"
 	case req.Put != nil:
-		reply.Error = n.receiveHead(*req.Put, from)
+		reply.Error = n.receiveHead(ctx, *req.Put, from)
 		// A publisher behind the head kept learns of it: another node
 		// writes the same owner's catalog (a recovered machine, or the
 		// old one come back).
@@ -173,8 +173,8 @@ func (n *Node) handleCatalogStream(s network.Stream) {
 
 // receiveHead keeps a head a member published, and returns why it was
 // refused, if it was.
-func (n *Node) receiveHead(h catalog.Head, from peer.ID) string {
-	ctx, cancel := context.WithTimeout(context.Background(), catalogTimeout)
+func (n *Node) receiveHead(ctx context.Context, h catalog.Head, from peer.ID) string {
+	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
 	defer cancel()
 	changed, err := n.offerHead(ctx, h, from.String())
 	switch {

@@ -89,7 +89,7 @@ func (n *Node) exchangeChallenge(ctx context.Context, ch replication.Challenge) 
 }
 
 // handleChallengeStream answers a challenge from another holder.
-func (n *Node) handleChallengeStream(s network.Stream) {
+func (n *Node) handleChallengeStream(ctx context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(15 * time.Second))
 	from := s.Conn().RemotePeer()
@@ -98,7 +98,7 @@ func (n *Node) handleChallengeStream(s network.Stream) {
 		s.Reset()
 		return
 	}
-	resp, err := n.answerChallenge(context.Background(), from, data)
+	resp, err := n.answerChallenge(ctx, from, data)
 	if errors.Is(err, replication.ErrRateLimited) {
 		n.rejected.noteOverBound(n.logger, "challenge", from.String(), err, time.Now())
 	} else if err != nil {

@@ -177,7 +177,7 @@ func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
 }
 
 // handleTombstoneSync answers a peer's pull.
-func (n *Node) handleTombstoneSync(s network.Stream) {
+func (n *Node) handleTombstoneSync(_ context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(syncTimeout))
 	from := s.Conn().RemotePeer()

@@ -247,11 +247,11 @@ func (n *Node) sendAttestations(ctx context.Context, p peer.ID, batch []replicat
 // closes, confirming receipt. A frame that does not decode is refused
 // (and counted) and ends the stream with a reset: an honest sender never
 // writes one.
-func (n *Node) handleAttestStream(s network.Stream) {
+func (n *Node) handleAttestStream(ctx context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(deliverTimeout))
 	from := s.Conn().RemotePeer()
-	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
+	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
 	r := bufio.NewReader(s)
 	for {

@@ -222,7 +222,7 @@ func (n *Node) sendRoster(ctx context.Context, p peer.ID, data []byte) error {
 	return s.CloseWrite()
 }
 
-func (n *Node) handleRosterStream(s network.Stream) {
+func (n *Node) handleRosterStream(ctx context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(15 * time.Second))
 	data, err := io.ReadAll(io.LimitReader(s, maxRosterBytes+1))
@@ -230,7 +230,7 @@ func (n *Node) handleRosterStream(s network.Stream) {
 		s.Reset()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	n.receiveRoster(ctx, data, s.Conn().RemotePeer())
 }

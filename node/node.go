@@ -66,6 +66,7 @@ type Node struct {
 	pubsub         *pubsub.PubSub
 	// spawn runs fn in a goroutine that Close cancels and waits for.
 	spawn      func(fn func(ctx context.Context))
+	life       context.Context // ends when Close starts: stream handlers work under it
 	cancel     context.CancelFunc
 	goroutines sync.WaitGroup
 	spawnMu    sync.Mutex
@@ -200,7 +201,7 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
+	n.life, n.cancel = ctx, cancel
 	n.spawn = func(fn func(context.Context)) {
 		n.spawnMu.Lock()
 		defer n.spawnMu.Unlock()
@@ -253,7 +254,7 @@ func (n *Node) Bootstrap(ctx context.Context) {
 // handle serves protocol pid with h, counting each stream among the
 // node's work so that Close waits for it before closing the storage, and
 // resetting streams that arrive once Close has begun.
-func (n *Node) handle(pid protocol.ID, h network.StreamHandler) {
+func (n *Node) handle(pid protocol.ID, h func(context.Context, network.Stream)) {
 	n.host.SetStreamHandler(pid, func(s network.Stream) {
 		n.spawnMu.Lock()
 		if n.stopping {
@@ -264,7 +265,7 @@ func (n *Node) handle(pid protocol.ID, h network.StreamHandler) {
 		n.goroutines.Add(1)
 		n.spawnMu.Unlock()
 		defer n.goroutines.Done()
-		h(s)
+		h(n.life, s)
 	})
 }
 

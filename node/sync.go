@@ -131,7 +131,7 @@ func receiveFrames[T any](ctx context.Context, n *Node, r *bufio.Reader, from pe
 }
 
 // handleSyncStream answers a peer's summary with what it lacks.
-func (n *Node) handleSyncStream(s network.Stream) {
+func (n *Node) handleSyncStream(_ context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(syncTimeout))
 	data, err := wire.ReadFrame(bufio.NewReader(s), maxSummaryBytes)
