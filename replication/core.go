@@ -356,7 +356,7 @@ func (c *Core) evaluate(obj ObjectID, now time.Time) {
 // trackSpans keeps the below/above-target timers and LastFullyReplicatedAt.
 func (c *Core) trackSpans(obj ObjectID, v *view, now time.Time) {
 	target := v.st.Target
-	if target > 0 && v.st.Copies >= target && v.e != nil {
+	if fullNow(v.st.Copies, target) && v.e != nil {
 		v.e.lastFull = now.UnixMilli()
 	}
 	short := target > 0 && v.st.Copies < target

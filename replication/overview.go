@@ -116,7 +116,9 @@ func (c *Core) overview(obj ObjectID, e *objectEntry, now time.Time, j *judge) O
 			o.add(v)
 		}
 	}
-	o.LastFullyReplicatedAt = markFull(e, o.count.ops.len(), o.Target, o.LastFullyReplicatedAt, now)
+	if fullNow(o.count.ops.len(), o.Target) {
+		o.LastFullyReplicatedAt = now
+	}
 	return o.done()
 }
 

@@ -62,7 +62,7 @@ func randomCore(t testing.TB, seed uint64, objects int, now time.Time) (*Core, [
 			}
 		}
 		if r.IntN(4) == 0 {
-			c.Status(obj, now.Add(-time.Hour)) // remembered as fully replicated then, if it was
+			c.RememberFull(obj, now.Add(-time.Hour)) // fully replicated then, if it was
 		}
 	}
 	return c, append(objs, "never-heard-of")
@@ -105,8 +105,9 @@ func noteCases(seen map[string]int, o Overview) {
 	}
 }
 
-// TestOverviewsRemembersFull: the fast pass, like Status, remembers that
-// an object reached its target, so that a later loss reads "at risk".
+// TestOverviewsRemembersFull: the fast pass, like Status, reports when an
+// object was last at its target, as remembered, so that a later loss
+// reads "at risk".
 func TestOverviewsRemembersFull(t *testing.T) {
 	c := newTestCore(t, "self")
 	c.SetMembers([]Member{{Peer: "peer-a", Operator: "op-a"}, {Peer: "peer-b", Operator: "op-b"}}, t0)
@@ -120,6 +121,7 @@ func TestOverviewsRemembersFull(t *testing.T) {
 	if o := c.Overviews(nil, []ObjectID{"obj"}, t0)[0]; o.Copies != 1 || !o.LastFullyReplicatedAt.Equal(t0) {
 		t.Fatalf("overview at t0: %+v, want 1 copy, fully replicated at t0", o)
 	}
+	c.RememberFull("obj", t0)
 	st := c.Status("obj", t0.Add(time.Hour)) // the proof is stale by then
 	if st.Copies != 0 || !st.LastFullyReplicatedAt.Equal(t0) {
 		t.Errorf("an hour later: %d copies, last fully replicated at %v; want 0 and %v", st.Copies, st.LastFullyReplicatedAt, t0)

@@ -65,25 +65,30 @@ type ObjectStatus struct {
 }
 
 // Status reports obj as this node sees it at now.
+//
+// It only reads, so callers may ask under a read lock, concurrently: Tick
+// (or RememberFull) records in the ledger when an object was last fully
+// replicated, which a later loss reports as "at risk".
 func (c *Core) Status(obj ObjectID, now time.Time) ObjectStatus {
 	v := c.view(obj, now)
-	v.st.LastFullyReplicatedAt = markFull(v.e, v.st.Copies, v.st.Target, v.st.LastFullyReplicatedAt, now)
+	if fullNow(v.st.Copies, v.st.Target) {
+		v.st.LastFullyReplicatedAt = now
+	}
 	return v.st
 }
 
-// markFull applies the rule for LastFullyReplicatedAt: an object whose
-// copies reach its target is fully replicated now, and its ledger entry
-// remembers it (a later loss is then "at risk", not "replicating"). It
-// returns the time to report.
-func markFull(e *objectEntry, copies, target int, last, now time.Time) time.Time {
-	if target <= 0 || copies < target {
-		return last
+// RememberFull records that obj is fully replicated at now, if it is:
+// what Tick does for the objects it looks at.
+func (c *Core) RememberFull(obj ObjectID, now time.Time) {
+	v := c.view(obj, now)
+	if fullNow(v.st.Copies, v.st.Target) && v.e != nil {
+		v.e.lastFull = now.UnixMilli()
 	}
-	if e != nil {
-		e.lastFull = now.UnixMilli()
-	}
-	return now
 }
+
+// fullNow is the rule for LastFullyReplicatedAt: an object whose copies
+// reach its target is fully replicated now.
+func fullNow(copies, target int) bool { return target > 0 && copies >= target }
 
 // view is an object's status plus what repair and scheduling need.
 type view struct {
