@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -17,7 +18,8 @@ import (
 //	closed:  when last seen (seen), and, once the peer's last connection
 //	         is gone, the event stream (offline) and the core (unreachable)
 //
-// libp2p calls these on its own goroutines, for every connection: each
+// libp2p calls these on its own goroutines, for every connection; only a
+// peer's first connection is greeted (TCP and QUIC may both open). Each
 // reaction only records or spawns, and takes no lock across IO.
 
 // watchConnections installs the notifee, once the subsystems it feeds
@@ -34,6 +36,9 @@ func (n *Node) watchConnections() {
 }
 
 func (n *Node) connectionOpened(p peer.ID) {
+	if !n.greeted.first(p) {
+		return // a second connection (TCP and QUIC): greeted already
+	}
 	n.seen.mark(p)
 	n.notePeer(p, true)
 	n.onPeerUp(p)
@@ -49,5 +54,34 @@ func (n *Node) connectionClosed(p peer.ID) {
 	// A peer was last seen when its last connection closed: status shows
 	// how long an unconfirmed holder has been away.
 	n.seen.mark(p)
+	if n.host.Network().Connectedness(p) != network.Connected {
+		n.greeted.forget(p)
+	}
 	n.onMemberDisconnected(p)
+}
+
+// greetings remembers the peers greeted since their first connection.
+type greetings struct {
+	mu sync.Mutex
+	m  map[peer.ID]bool // guarded by mu
+}
+
+// first reports whether p is not greeted yet, and marks it greeted.
+func (g *greetings) first(p peer.ID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil {
+		g.m = map[peer.ID]bool{}
+	}
+	if g.m[p] {
+		return false
+	}
+	g.m[p] = true
+	return true
+}
+
+func (g *greetings) forget(p peer.ID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.m, p)
 }

@@ -24,7 +24,7 @@ import (
 const RosterProtocol = protocol.ID(ProtocolPrefix + "/roster/1.0.0")
 
 // maxRosterBytes bounds a roster read from a peer.
-const maxRosterBytes = 4 << 20
+const maxRosterBytes = federation.MaxRosterSize
 
 // startGossip starts pubsub, the roster protocol and connection tracking.
 func (n *Node) startGossip(ctx context.Context) error {

@@ -91,6 +91,7 @@ type Node struct {
 	recovering      atomic.Bool            // set while Recover or AdoptOwner runs: adds wait for the owner key
 	origins         originsState           // fetches DAGs from outside the federation (pin.go)
 	pinsAPI         atomic.Pointer[string] // the Pinning Service API's URL while it runs
+	greeted         greetings              // peers greeted on their first connection (connections.go)
 	gate            blockGate              // writers of blocks against taking back a failed write's (blockgate.go)
 	nodeKey         ed25519.PrivateKey     // the identity key, signing acknowledgements
 }

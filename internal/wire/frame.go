@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -30,9 +31,11 @@ func ReadFrame(r *bufio.Reader, limit int) ([]byte, error) {
 	if size > uint64(limit) {
 		return nil, fmt.Errorf("frame of %d bytes exceeds %d", size, limit)
 	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	// Grow the buffer as bytes arrive: a peer that declares a large frame
+	// and sends nothing holds no more than a chunk of memory.
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, r, int64(size)); err != nil {
 		return nil, fmt.Errorf("read frame: %w", err)
 	}
-	return buf, nil
+	return buf.Bytes(), nil
 }

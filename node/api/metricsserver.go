@@ -27,7 +27,8 @@ func NewMetricsServer(backend MonitorBackend, token string, logger *slog.Logger)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", requireToken(token, metricsHandler(backend, logger)))
 	mux.Handle("/", http.NotFoundHandler())
-	return &MetricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	return &MetricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}}
 }
 
 // requireToken lets through requests that carry token, or every request

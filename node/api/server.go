@@ -102,7 +102,10 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.pinRoutes(mux)
 	s.pinsTokenRoutes(mux)
 	profilingRoutes(mux)
-	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second}
+	// Streams (get, export, import, events) may run for hours: only idle
+	// connections are timed out.
+	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
 	return s
 }

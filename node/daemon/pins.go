@@ -40,7 +40,10 @@ func servePins(r *repo.Repo, n *node.Node, srv *api.Server, logger *slog.Logger)
 		svc.Close()
 		return nil, fmt.Errorf("listen for the Pinning Service API on %s (pins.listen): %w", r.Config.Pins.Listen, err)
 	}
-	hs := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// It may face the internet: a client that sends or reads slowly holds
+	// a connection for a bounded time (its requests and answers are small).
+	hs := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("Pinning Service API stopped", "err", err)
