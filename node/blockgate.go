@@ -58,7 +58,7 @@ func (n *Node) dropBlocks(fresh []cid.Cid) {
 func (n *Node) deleteUnused(ctx context.Context, cs []cid.Cid) {
 	for _, c := range cs {
 		n.del.mu.Lock()
-		used := len(n.del.refs.Users(blockKey(c))) > 0
+		used := n.del.blocks.Used(blockKey(c))
 		n.del.mu.Unlock()
 		if used {
 			continue

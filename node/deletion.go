@@ -21,6 +21,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/replication"
@@ -50,8 +51,7 @@ var (
 type deletions struct {
 	mu      sync.Mutex
 	set     *tombstone.Set                // guarded by mu
-	refs    *tombstone.Refs               // blocks of every object kept here, guarded by mu
-	hidden  map[string]struct{}           // multihash keys never served, guarded by mu
+	blocks  *tombstone.Blocks             // which kept objects use which blocks, which are hidden; guarded by mu
 	holders map[string][]string           // holders at deletion by object, guarded by mu
 	pending map[string][]pendingTombstone // for objects not known yet, guarded by mu
 	// pendingBy counts pending tombstones by the peer they came from,
@@ -139,7 +139,7 @@ func (n *Node) newDeletions() error {
 	if err != nil {
 		return fmt.Errorf("start deletions: %w", err)
 	}
-	n.del = &deletions{set: set, refs: tombstone.NewRefs(), hidden: map[string]struct{}{},
+	n.del = &deletions{set: set, blocks: tombstone.NewBlocks(),
 		holders: map[string][]string{}, pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}, unsaved: map[datastore.Key][]byte{}, maxSkew: cfg.MaxClockSkew}
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
@@ -161,8 +161,7 @@ func (n *Node) serves(c cid.Cid) bool {
 	}
 	n.del.mu.Lock()
 	defer n.del.mu.Unlock()
-	_, hidden := n.del.hidden[string(c.Hash())]
-	return !hidden
+	return !n.del.blocks.Hidden(blockKey(c))
 }
 
 // noteBlocks records which blocks a kept object uses, for reference
@@ -176,42 +175,21 @@ func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
 	d := n.del
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.refs.Add(obj, keys)
-	if !d.set.IsDeleted(obj) {
-		for _, b := range blocks {
-			delete(d.hidden, string(b.Hash()))
-		}
-	}
+	d.blocks.Note(obj, keys, d.set.IsDeleted(obj))
 }
 
-// blockKey names a block in the reference counts by its multihash, as the
-// block store keys it: a DAG may link one block as CIDv0 and CIDv1, or as
-// raw and dag-pb, and each is the same file on disk.
-func blockKey(c cid.Cid) string {
-	return cid.NewCidV1(cid.Raw, c.Hash()).String()
-}
+// blockKey names a block in the reference counts and the hidden set by
+// its multihash, as the block store keys it: a DAG may link one block as
+// CIDv0 and CIDv1, or as raw and dag-pb, and each is the same file.
+func blockKey(c cid.Cid) string { return string(c.Hash()) }
+
+// keyCID is the CID the block store finds the block of key under.
+func keyCID(key string) cid.Cid { return cid.NewCidV1(cid.Raw, multihash.Multihash(key)) }
 
 // rehide recomputes which of obj's blocks are hidden: those whose every
 // user is deleted. Callers hold d.mu.
 func (d *deletions) rehide(obj string) {
-	for _, b := range d.refs.Blocks(obj) {
-		c, err := cid.Decode(b)
-		if err != nil {
-			continue
-		}
-		live := false
-		for _, user := range d.refs.Users(b) {
-			if !d.set.IsDeleted(user) {
-				live = true
-				break
-			}
-		}
-		if live {
-			delete(d.hidden, string(c.Hash()))
-		} else {
-			d.hidden[string(c.Hash())] = struct{}{}
-		}
-	}
+	d.blocks.Rehide(obj, d.set.IsDeleted)
 }
 
 // DeletionResult is the answer to `cairn rm` and `cairn undelete`.
@@ -562,21 +540,18 @@ func (n *Node) removeObject(ctx context.Context, obj string) error {
 		return err
 	}
 	n.del.mu.Lock()
-	freed := n.del.refs.Remove(obj)
+	freed := n.del.blocks.Remove(obj)
 	n.del.mu.Unlock()
 	n.repl.linksMu.Lock()
 	delete(n.repl.links, obj)
 	n.repl.linksMu.Unlock()
-	for _, b := range freed {
-		c, err := cid.Decode(b)
-		if err != nil {
-			continue
-		}
+	for _, key := range freed {
+		c := keyCID(key)
 		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
-			return fmt.Errorf("remove block %s of %s: %w", b, obj, err)
+			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)
 		}
 		n.del.mu.Lock()
-		delete(n.del.hidden, string(c.Hash()))
+		n.del.blocks.Forget(key)
 		n.del.mu.Unlock()
 	}
 	return nil

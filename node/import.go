@@ -302,7 +302,7 @@ func (d *dagIngest) finish() {
 	var extra []cid.Cid
 	d.n.del.mu.Lock()
 	for _, c := range fresh {
-		if len(d.n.del.refs.Users(blockKey(c))) == 0 {
+		if !d.n.del.blocks.Used(blockKey(c)) {
 			extra = append(extra, c)
 		}
 	}
