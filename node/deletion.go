@@ -1,29 +1,20 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
-	"github.com/ipfs/go-datastore/query"
-	ipld "github.com/ipfs/go-ipld-format"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multihash"
 
-	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/replication"
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -68,23 +59,6 @@ type deletions struct {
 
 	topicMu sync.Mutex
 	topic   *pubsub.Topic // the tombstone topic once joined, guarded by topicMu
-}
-
-// Datastore keys of the deletion state.
-const (
-	tombPrefix    = "/deletion/tombstone/"
-	ackPrefix     = "/deletion/ack/"
-	holdersPrefix = "/deletion/holders/"
-	purgedPrefix  = "/deletion/purged/"
-	lastOnlineKey = "/deletion/last-online"
-)
-
-func tombKey(t tombstone.Tombstone) datastore.Key {
-	return datastore.NewKey(fmt.Sprintf("%s%s/%d", tombPrefix, t.Object, t.Kind))
-}
-
-func ackKey(a tombstone.Ack) datastore.Key {
-	return datastore.NewKey(fmt.Sprintf("%s%s/%d/%d/%s", ackPrefix, a.Object, a.Kind, a.Phase, a.Holder))
 }
 
 // nodeKeys answers tombstone.Keys from the object's root block, the index
@@ -151,45 +125,6 @@ func (n *Node) isDeleted(obj string) bool {
 	n.del.mu.Lock()
 	defer n.del.mu.Unlock()
 	return n.del.set.IsDeleted(obj)
-}
-
-// serves reports whether the block may be handed to peers: never before
-// the stored tombstones are applied, never for deleted objects' blocks.
-func (n *Node) serves(c cid.Cid) bool {
-	if !n.del.ready.Load() {
-		return false
-	}
-	n.del.mu.Lock()
-	defer n.del.mu.Unlock()
-	return !n.del.blocks.Hidden(blockKey(c))
-}
-
-// noteBlocks records which blocks a kept object uses, for reference
-// counting; a live object's blocks are served again even when a deleted
-// object shares them.
-func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
-	keys := make([]string, len(blocks))
-	for i, b := range blocks {
-		keys[i] = blockKey(b)
-	}
-	d := n.del
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.blocks.Note(obj, keys, d.set.IsDeleted(obj))
-}
-
-// blockKey names a block in the reference counts and the hidden set by
-// its multihash, as the block store keys it: a DAG may link one block as
-// CIDv0 and CIDv1, or as raw and dag-pb, and each is the same file.
-func blockKey(c cid.Cid) string { return string(c.Hash()) }
-
-// keyCID is the CID the block store finds the block of key under.
-func keyCID(key string) cid.Cid { return cid.NewCidV1(cid.Raw, multihash.Multihash(key)) }
-
-// rehide recomputes which of obj's blocks are hidden: those whose every
-// user is deleted. Callers hold d.mu.
-func (d *deletions) rehide(obj string) {
-	d.blocks.Rehide(obj, d.set.IsDeleted)
 }
 
 // DeletionResult is the answer to `cairn rm` and `cairn undelete`.
@@ -503,254 +438,4 @@ func (n *Node) deletionLoop(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// purgeDue removes the blocks of objects whose trash window has passed,
-// keeping blocks another live object still uses, and acknowledges.
-func (n *Node) purgeDue(ctx context.Context, now time.Time) {
-	n.del.mu.Lock()
-	due := n.del.set.DuePurges(now)
-	n.del.mu.Unlock()
-	for _, obj := range due {
-		_, err := n.index.get(ctx, obj)
-		held := err == nil
-		if err := n.removeObject(ctx, obj); err != nil {
-			n.logger.Warn("purge deleted object", "cid", obj, "err", err)
-			continue
-		}
-		n.del.mu.Lock()
-		n.del.set.MarkPurged(obj)
-		n.del.mu.Unlock()
-		if err := n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now); err != nil {
-			n.logger.Warn("record a purge", "cid", obj, "err", err)
-		}
-		n.noteChanged(obj)
-		n.catalogChanged()
-		n.logger.Info("deleted object purged: its blocks are gone", "cid", obj)
-		if held {
-			n.acknowledge(ctx, obj, tombstone.PhasePurged)
-		}
-	}
-}
-
-// removeObject forgets an object kept here and deletes the blocks no
-// other kept object uses.
-func (n *Node) removeObject(ctx context.Context, obj string) error {
-	if err := n.index.remove(ctx, obj); err != nil {
-		return err
-	}
-	n.del.mu.Lock()
-	freed := n.del.blocks.Remove(obj)
-	n.del.mu.Unlock()
-	n.repl.linksMu.Lock()
-	delete(n.repl.links, obj)
-	n.repl.linksMu.Unlock()
-	for _, key := range freed {
-		c := keyCID(key)
-		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
-			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)
-		}
-		n.del.mu.Lock()
-		n.del.blocks.Forget(key)
-		n.del.mu.Unlock()
-	}
-	return nil
-}
-
-// persist writes v (a tombstone, an ack, or JSON) under key, durably. A
-// write that fails is kept and tried again by the deletion loop until it
-// succeeds (retryUnsaved): deletion state lost at a restart could let a
-// deleted object be served again. The error goes to the caller.
-func (n *Node) persist(ctx context.Context, key datastore.Key, v any) error {
-	data, err := encodeDeletionState(v)
-	if err == nil {
-		err = n.meta.Put(ctx, key, data)
-	}
-	if err != nil {
-		n.del.mu.Lock()
-		n.del.unsaved[key] = data
-		n.del.mu.Unlock()
-		return fmt.Errorf("persist deletion state %s (kept to try again): %w", key, err)
-	}
-	return nil
-}
-
-func encodeDeletionState(v any) ([]byte, error) {
-	switch m := v.(type) {
-	case tombstone.Tombstone:
-		return m.MarshalBinary()
-	case tombstone.Ack:
-		return m.MarshalBinary()
-	}
-	return json.Marshal(v)
-}
-
-// retryUnsaved writes again the deletion state whose first write failed,
-// the latest value of each key, and reports how many are still unsaved.
-func (n *Node) retryUnsaved(ctx context.Context) int {
-	n.del.mu.Lock()
-	todo := maps.Clone(n.del.unsaved)
-	n.del.mu.Unlock()
-	left := 0
-	for key, data := range todo {
-		if err := n.meta.Put(ctx, key, data); err != nil {
-			left++
-			continue
-		}
-		n.del.mu.Lock()
-		if cur, ok := n.del.unsaved[key]; ok && bytes.Equal(cur, data) {
-			delete(n.del.unsaved, key)
-		}
-		n.del.mu.Unlock()
-	}
-	if left > 0 {
-		n.logger.Warn("deletion state still not written; trying again", "records", left)
-	}
-	return left
-}
-
-// restoreDeletions applies the stored tombstones, acknowledgements, purge
-// marks and holder lists. It runs after the replica ledger is restored
-// (owner keys come from attestations) and before any object is tracked.
-func (n *Node) restoreDeletions(ctx context.Context) error {
-	d := n.del
-	err := n.eachStored(ctx, tombPrefix, func(_ string, v []byte) error {
-		t, err := tombstone.Decode(v)
-		if err == nil {
-			d.mu.Lock()
-			_, err = d.set.Apply(t, time.Now())
-			if errors.Is(err, tombstone.ErrUnknownObject) {
-				d.pending[t.Object] = append(d.pending[t.Object], pendingTombstone{t: t})
-			}
-			d.mu.Unlock()
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	err = n.eachStored(ctx, ackPrefix, func(_ string, v []byte) error {
-		a, err := tombstone.DecodeAck(v)
-		if err == nil {
-			d.mu.Lock()
-			_, err = d.set.ApplyAck(a, time.Now())
-			d.mu.Unlock()
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	err = n.eachStored(ctx, holdersPrefix, func(obj string, v []byte) error {
-		var hs []string
-		err := json.Unmarshal(v, &hs)
-		d.mu.Lock()
-		d.holders[obj] = hs
-		d.mu.Unlock()
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	err = n.eachStored(ctx, purgedPrefix, func(obj string, _ []byte) error {
-		d.mu.Lock()
-		d.set.MarkPurged(obj)
-		d.mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	d.mu.Lock()
-	deleted := []string{}
-	for _, t := range d.set.Tombstones() {
-		if d.set.IsDeleted(t.Object) {
-			deleted = append(deleted, t.Object)
-		}
-	}
-	d.mu.Unlock()
-	n.repl.do(func(c *replication.Core) {
-		for _, obj := range deleted {
-			c.SetDeleted(replication.ObjectID(obj), true, now)
-		}
-	})
-	return nil
-}
-
-// mustResync reports whether the node was offline longer than tombstones
-// are kept in full, and so must resynchronise them before serving.
-func (n *Node) mustResync(ctx context.Context) bool {
-	data, err := n.meta.Get(ctx, datastore.NewKey(lastOnlineKey))
-	if err != nil {
-		return false // a new node has nothing to resynchronise
-	}
-	var last time.Time
-	if json.Unmarshal(data, &last) != nil {
-		return true
-	}
-	n.del.mu.Lock()
-	defer n.del.mu.Unlock()
-	return n.del.set.MustResync(last, time.Now())
-}
-
-// hideDeleted hides the blocks of every deleted object kept here; it runs
-// once the kept objects' block lists are known.
-func (n *Node) hideDeleted() {
-	d := n.del
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, t := range d.set.Tombstones() {
-		if d.set.IsDeleted(t.Object) {
-			d.rehide(t.Object)
-		}
-	}
-}
-
-// eachStored calls fn with the last key segment and value of every entry
-// under prefix; a bad entry is logged and skipped, not fatal.
-func (n *Node) eachStored(ctx context.Context, prefix string, fn func(name string, v []byte) error) error {
-	res, err := n.meta.Query(ctx, query.Query{Prefix: prefix})
-	if err != nil {
-		return fmt.Errorf("read deletion state: %w", err)
-	}
-	defer res.Close()
-	for e := range res.Next() {
-		if e.Error != nil {
-			return fmt.Errorf("read deletion state: %w", e.Error)
-		}
-		name := strings.TrimPrefix(e.Key, prefix)
-		if err := fn(name, e.Value); err != nil {
-			n.logger.Warn("skipped stored deletion state", "key", e.Key, "err", err)
-		}
-	}
-	return nil
-}
-
-// servedBlocks is the block store as bitswap sees it: blocks that must not
-// leave this node (see Node.serves) are reported missing.
-type servedBlocks struct {
-	*blockstore.Store
-	serves func(cid.Cid) bool
-}
-
-func (s servedBlocks) Has(ctx context.Context, c cid.Cid) (bool, error) {
-	if !s.serves(c) {
-		return false, nil
-	}
-	return s.Store.Has(ctx, c)
-}
-
-func (s servedBlocks) GetSize(ctx context.Context, c cid.Cid) (int, error) {
-	if !s.serves(c) {
-		return -1, ipld.ErrNotFound{Cid: c}
-	}
-	return s.Store.GetSize(ctx, c)
-}
-
-func (s servedBlocks) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	if !s.serves(c) {
-		return nil, ipld.ErrNotFound{Cid: c}
-	}
-	return s.Store.Get(ctx, c)
 }

@@ -1,0 +1,135 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// serves reports whether the block may be handed to peers: never before
+// the stored tombstones are applied, never for deleted objects' blocks.
+func (n *Node) serves(c cid.Cid) bool {
+	if !n.del.ready.Load() {
+		return false
+	}
+	n.del.mu.Lock()
+	defer n.del.mu.Unlock()
+	return !n.del.blocks.Hidden(blockKey(c))
+}
+
+// noteBlocks records which blocks a kept object uses, for reference
+// counting; a live object's blocks are served again even when a deleted
+// object shares them.
+func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
+	keys := make([]string, len(blocks))
+	for i, b := range blocks {
+		keys[i] = blockKey(b)
+	}
+	d := n.del
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.blocks.Note(obj, keys, d.set.IsDeleted(obj))
+}
+
+// blockKey names a block in the reference counts and the hidden set by
+// its multihash, as the block store keys it: a DAG may link one block as
+// CIDv0 and CIDv1, or as raw and dag-pb, and each is the same file.
+func blockKey(c cid.Cid) string { return string(c.Hash()) }
+
+// keyCID is the CID the block store finds the block of key under.
+func keyCID(key string) cid.Cid { return cid.NewCidV1(cid.Raw, multihash.Multihash(key)) }
+
+// rehide recomputes which of obj's blocks are hidden: those whose every
+// user is deleted. Callers hold d.mu.
+func (d *deletions) rehide(obj string) {
+	d.blocks.Rehide(obj, d.set.IsDeleted)
+}
+
+// purgeDue removes the blocks of objects whose trash window has passed,
+// keeping blocks another live object still uses, and acknowledges.
+func (n *Node) purgeDue(ctx context.Context, now time.Time) {
+	n.del.mu.Lock()
+	due := n.del.set.DuePurges(now)
+	n.del.mu.Unlock()
+	for _, obj := range due {
+		_, err := n.index.get(ctx, obj)
+		held := err == nil
+		if err := n.removeObject(ctx, obj); err != nil {
+			n.logger.Warn("purge deleted object", "cid", obj, "err", err)
+			continue
+		}
+		n.del.mu.Lock()
+		n.del.set.MarkPurged(obj)
+		n.del.mu.Unlock()
+		if err := n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now); err != nil {
+			n.logger.Warn("record a purge", "cid", obj, "err", err)
+		}
+		n.noteChanged(obj)
+		n.catalogChanged()
+		n.logger.Info("deleted object purged: its blocks are gone", "cid", obj)
+		if held {
+			n.acknowledge(ctx, obj, tombstone.PhasePurged)
+		}
+	}
+}
+
+// removeObject forgets an object kept here and deletes the blocks no
+// other kept object uses.
+func (n *Node) removeObject(ctx context.Context, obj string) error {
+	if err := n.index.remove(ctx, obj); err != nil {
+		return err
+	}
+	n.del.mu.Lock()
+	freed := n.del.blocks.Remove(obj)
+	n.del.mu.Unlock()
+	n.repl.linksMu.Lock()
+	delete(n.repl.links, obj)
+	n.repl.linksMu.Unlock()
+	for _, key := range freed {
+		c := keyCID(key)
+		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
+			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)
+		}
+		n.del.mu.Lock()
+		n.del.blocks.Forget(key)
+		n.del.mu.Unlock()
+	}
+	return nil
+}
+
+// servedBlocks is the block store as bitswap sees it: blocks that must not
+// leave this node (see Node.serves) are reported missing.
+type servedBlocks struct {
+	*blockstore.Store
+	serves func(cid.Cid) bool
+}
+
+func (s servedBlocks) Has(ctx context.Context, c cid.Cid) (bool, error) {
+	if !s.serves(c) {
+		return false, nil
+	}
+	return s.Store.Has(ctx, c)
+}
+
+func (s servedBlocks) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	if !s.serves(c) {
+		return -1, ipld.ErrNotFound{Cid: c}
+	}
+	return s.Store.GetSize(ctx, c)
+}
+
+func (s servedBlocks) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if !s.serves(c) {
+		return nil, ipld.ErrNotFound{Cid: c}
+	}
+	return s.Store.Get(ctx, c)
+}
