@@ -1,14 +1,12 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/federation"
-	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -244,60 +241,6 @@ func (n *Node) FederationJoin(ctx context.Context, token string) (FederationInfo
 	return n.FederationShow()
 }
 
-// joinRoster installs a token's roster, or a newer one of the same federation.
-func (n *Node) joinRoster(ctx context.Context, t federation.JoinToken) error {
-	return n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
-		if err := checkMemberKeys(t.Roster); err != nil {
-			return federation.Roster{}, err
-		}
-		if cur == nil {
-			return t.Roster, nil
-		}
-		if err := t.CheckFederation(cur.FederationID); err != nil {
-			return federation.Roster{}, err
-		}
-		next, err := federation.Accept(*cur, t.Roster, time.Now())
-		if err != nil && !errors.Is(err, federation.ErrStale) {
-			return federation.Roster{}, err
-		}
-		return next, nil
-	})
-}
-
-// changeRoster serialises every change of the roster: decide sees the
-// current roster (nil if none) and returns the next one; nothing changes
-// when it fails or returns the current roster again.
-func (n *Node) changeRoster(ctx context.Context, publish bool, decide func(cur *federation.Roster) (federation.Roster, error)) error {
-	n.fed.change.Lock()
-	defer n.fed.change.Unlock()
-	cur := n.currentRoster()
-	next, err := decide(cur)
-	if err != nil {
-		return err
-	}
-	if cur != nil && bytes.Equal(next.Encode(), cur.Encode()) {
-		return nil
-	}
-	return n.install(ctx, next, publish)
-}
-
-// checkMemberKeys makes sure every member's peer ID is the one its listed
-// public key gives: the gater admits by peer ID, while attestations are
-// checked with the listed key.
-func checkMemberKeys(r federation.Roster) error {
-	for _, m := range r.Members {
-		pub, err := crypto.UnmarshalEd25519PublicKey(m.PublicKey)
-		if err != nil {
-			return fmt.Errorf("%w: member %s: %v", federation.ErrInvalid, m.PeerID, err)
-		}
-		id, err := peer.IDFromPublicKey(pub)
-		if err != nil || id.String() != m.PeerID {
-			return fmt.Errorf("%w: member %s is listed with the public key of another peer", federation.ErrInvalid, m.PeerID)
-		}
-	}
-	return nil
-}
-
 // inFederation reports whether the node belongs to a federation.
 func (n *Node) inFederation() bool { return n.currentRoster() != nil }
 
@@ -306,167 +249,4 @@ func (n *Node) currentRoster() *federation.Roster {
 	n.fed.mu.Lock()
 	defer n.fed.mu.Unlock()
 	return n.fed.roster
-}
-
-// install makes r the node's roster: stored durably, enforced by the
-// gater (peers no longer members are disconnected at once) and, when
-// publish is set, gossiped to the other members.
-func (n *Node) install(ctx context.Context, r federation.Roster, publish bool) error {
-	topic, err := n.rosterTopic(r.FederationID)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(n.repo.Path(repo.RosterFile), r.Encode(), 0o600); err != nil {
-		return fmt.Errorf("store roster: %w", err)
-	}
-	n.fed.mu.Lock()
-	n.fed.roster = &r
-	n.fed.mu.Unlock()
-	n.enforce(r)
-	if err := n.replicationRoster(r); err != nil {
-		return err
-	}
-	if publish {
-		if err := topic.Publish(ctx, r.Encode()); err != nil {
-			n.logger.Warn("gossip roster", "version", r.Version, "err", err)
-		}
-	}
-	n.logger.Info("roster installed", "federation", r.FederationID, "version", r.Version, "members", len(r.Members))
-	return nil
-}
-
-// enforce admits exactly r's current members and drops everyone else.
-func (n *Node) enforce(r federation.Roster) {
-	n.gater.setRoster(&r)
-	for _, p := range n.host.Network().Peers() {
-		if !n.gater.admits(p) {
-			n.logger.Info("disconnecting a peer that is not a member", "peer", p)
-			n.host.Network().ClosePeer(p)
-		}
-	}
-}
-
-// receiveRoster handles a roster that came from a peer: it is applied
-// only if it verifies and is newer; anything else is logged and dropped.
-func (n *Node) receiveRoster(ctx context.Context, data []byte, from peer.ID) error {
-	var rejected error
-	err := n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
-		if cur == nil {
-			return federation.Roster{}, ErrNoFederation
-		}
-		cand, err := federation.DecodeRoster(data)
-		if err == nil {
-			err = checkMemberKeys(cand)
-		}
-		if err != nil {
-			n.rostersRejected.Add(1)
-			n.logger.Warn("rejected a malformed roster", "peer", from, "err", err)
-			return federation.Roster{}, err
-		}
-		next, err := federation.Accept(*cur, cand, time.Now())
-		if err != nil {
-			rejected = err
-			n.rostersRejected.Add(1)
-			if !errors.Is(err, federation.ErrStale) { // stale: a replay, or a peer behind us
-				n.logger.Warn("rejected a roster", "peer", from, "err", err)
-			}
-		}
-		return next, nil // newer, the winner of a conflict, or the current one
-	})
-	if err != nil {
-		return err
-	}
-	return rejected
-}
-
-// FederationInfo is what `cairn federation show` prints.
-type FederationInfo struct {
-	ID           string              `json:"federation_id"`
-	Name         string              `json:"name"`
-	Version      uint64              `json:"roster_version"`
-	HasAuthority bool                `json:"holds_authority_key"`
-	Members      []MemberInfo        `json:"members"`
-	Revoked      []RevokedInfo       `json:"revoked,omitempty"`
-	ByOperator   map[string][]string `json:"by_operator"`
-	ByRegion     map[string][]string `json:"by_region"`
-}
-
-// RevokedInfo is one revocation.
-type RevokedInfo struct {
-	PeerID string    `json:"peer_id"`
-	At     time.Time `json:"at"`
-	Reason string    `json:"reason,omitempty"`
-}
-
-// FederationShow describes the node's federation.
-func (n *Node) FederationShow() (FederationInfo, error) {
-	n.fed.mu.Lock()
-	r, hasKey := n.fed.roster, n.fed.authority != nil
-	n.fed.mu.Unlock()
-	if r == nil {
-		return FederationInfo{}, ErrNoFederation
-	}
-	info := FederationInfo{ID: r.FederationID, Name: r.Name, Version: r.Version, HasAuthority: hasKey,
-		Members: n.Members(), ByOperator: map[string][]string{}, ByRegion: map[string][]string{}}
-	for _, m := range info.Members {
-		info.ByOperator[m.Operator] = append(info.ByOperator[m.Operator], m.PeerID)
-		info.ByRegion[m.Region] = append(info.ByRegion[m.Region], m.PeerID)
-	}
-	for _, v := range r.Revoked {
-		info.Revoked = append(info.Revoked, RevokedInfo{PeerID: v.PeerID, At: v.At, Reason: v.Reason})
-	}
-	return info, nil
-}
-
-// MemberInfo is one line of `cairn peers`.
-type MemberInfo struct {
-	PeerID    string     `json:"peer_id"`
-	Operator  string     `json:"operator"`
-	Region    string     `json:"region"`
-	Self      bool       `json:"self"`
-	Connected bool       `json:"connected"`
-	LatencyMS float64    `json:"latency_ms,omitempty"`
-	LastSeen  *time.Time `json:"last_seen"`
-	Addrs     []string   `json:"addrs,omitempty"`
-}
-
-// Members lists the federation's current members with what this node
-// knows of each: connected or not, latency, when last seen.
-func (n *Node) Members() []MemberInfo {
-	r := n.currentRoster()
-	if r == nil {
-		return nil
-	}
-	now := time.Now()
-	var out []MemberInfo
-	for _, m := range r.CurrentMembers(now) {
-		out = append(out, n.memberInfo(m, now))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PeerID < out[j].PeerID })
-	return out
-}
-
-func (n *Node) memberInfo(m federation.Member, now time.Time) MemberInfo {
-	info := MemberInfo{PeerID: m.PeerID, Operator: m.Operator, Region: m.Region}
-	id, err := peer.Decode(m.PeerID)
-	if err != nil {
-		return info
-	}
-	if id == n.host.ID() {
-		info.Self, info.Connected, info.LastSeen = true, true, &now
-		return info
-	}
-	for _, c := range n.host.Network().ConnsToPeer(id) {
-		info.Connected = true
-		info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
-	}
-	if lat := n.host.Peerstore().LatencyEWMA(id); lat > 0 {
-		info.LatencyMS = float64(lat.Microseconds()) / 1000
-	}
-	if info.Connected {
-		info.LastSeen = &now
-	} else if seen, ok := n.lastSeen(id); ok {
-		info.LastSeen = &seen
-	}
-	return info
 }
