@@ -133,3 +133,29 @@ func (s servedBlocks) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) 
 	}
 	return s.Store.Get(ctx, c)
 }
+
+// deletionLoop purges objects whose trash window has passed, compacts old
+// tombstones and records that the node is online, until Close.
+func (n *Node) deletionLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastCompact time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n.retryUnsaved(ctx)
+			n.purgeDue(ctx, now)
+			if now.Sub(lastCompact) >= time.Minute {
+				n.del.mu.Lock()
+				n.del.set.Compact(now)
+				n.del.mu.Unlock()
+				if err := n.persist(ctx, datastore.NewKey(lastOnlineKey), now); err != nil {
+					n.logger.Warn("record when this node was last online", "err", err)
+				}
+				lastCompact = now
+			}
+		}
+	}
+}
