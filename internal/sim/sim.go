@@ -432,6 +432,28 @@ func (c *Cluster) Darken(region string) error {
 	return errors.Join(errs...)
 }
 
+// Heal links region's members to the others again, as before Darken; the
+// members reconnect by themselves, as they do after any outage.
+func (c *Cluster) Heal(region string) error {
+	c.mu.Lock()
+	delete(c.dark, region)
+	c.mu.Unlock()
+	for i, a := range c.Members {
+		for j, b := range c.Members {
+			if a.Region != region || b.Region == region {
+				continue
+			}
+			l, err := c.mn.LinkPeers(a.ID, b.ID)
+			if err != nil {
+				return fmt.Errorf("sim: link %s and %s again: %w", a.ID, b.ID, err)
+			}
+			lat := regionLatency[i%len(Regions)][j%len(Regions)]
+			l.SetOptions(mocknet.LinkOptions{Latency: time.Duration(lat) * time.Millisecond, Bandwidth: c.cfg.Bandwidth})
+		}
+	}
+	return nil
+}
+
 // Memory is the Go heap after a collection, divided by the members.
 type Memory struct {
 	HeapPerNode       uint64 // bytes in use
