@@ -53,7 +53,7 @@ var (
 	// ErrAlreadyMember reports admitting a peer (or a public key) twice.
 	ErrAlreadyMember = errors.New("federation: already a member")
 	// ErrRevokedPeer reports admitting a revoked peer without Readmit.
-	ErrRevokedPeer = errors.New("federation: peer was revoked; re-admit it explicitly")
+	ErrRevokedPeer = errors.New("federation: peer was revoked; re-admit it explicitly (cairn federation admit --readmit)")
 	// ErrNotMember reports a peer (or operator) that is not a current member.
 	ErrNotMember = errors.New("federation: not a member")
 	// ErrTokenExpired reports a join token past its expiry.

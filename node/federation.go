@@ -162,6 +162,17 @@ func tokenAddrs(addrs []string) []string {
 // is made before the new roster is installed, so a failure leaves nothing
 // half done.
 func (n *Node) FederationAdmit(ctx context.Context, peerID, operator, region string) (string, error) {
+	return n.admit(ctx, peerID, operator, region, federation.Admit)
+}
+
+// FederationReadmit is FederationAdmit for a peer that was revoked: it
+// lifts the revocation, the explicit way back into the federation.
+func (n *Node) FederationReadmit(ctx context.Context, peerID, operator, region string) (string, error) {
+	return n.admit(ctx, peerID, operator, region, federation.Readmit)
+}
+
+func (n *Node) admit(ctx context.Context, peerID, operator, region string,
+	admitFn func(federation.Roster, federation.Member, *federation.Authority, time.Time) (federation.Roster, error)) (string, error) {
 	id, err := peer.Decode(peerID)
 	if err != nil {
 		return "", fmt.Errorf("%q is not a peer ID (the joining node prints it with `cairn id`): %w", peerID, err)
@@ -177,7 +188,7 @@ func (n *Node) FederationAdmit(ctx context.Context, peerID, operator, region str
 		if err != nil {
 			return federation.Roster{}, err
 		}
-		next, err := federation.Admit(*cur, m, a, now)
+		next, err := admitFn(*cur, m, a, now)
 		if err != nil {
 			return federation.Roster{}, err
 		}

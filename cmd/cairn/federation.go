@@ -87,6 +87,7 @@ func newFedAdmitCommand(g *globals) *cobra.Command {
 		},
 	}
 	operatorRegionFlags(cmd, &req)
+	cmd.Flags().BoolVar(&req.Readmit, "readmit", false, "admit a peer that was revoked, lifting its revocation")
 	return cmd
 }
 

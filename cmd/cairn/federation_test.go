@@ -122,6 +122,19 @@ func TestFederationMembership(t *testing.T) {
 			t.Errorf("revoked member still fetched: %s", out)
 		}
 	})
+
+	t.Run("a revoked member comes back only when readmitted", func(t *testing.T) {
+		out, err := cairnResult(t, a.repo, nil, "federation", "admit", b.id.PeerID, "--operator", "school", "--region", "eu-west")
+		if err == nil || !strings.Contains(out, "--readmit") {
+			t.Fatalf("admit of a revoked peer: %v\n%s", err, out)
+		}
+		var tok api.TokenAnswer
+		cairnJSON(t, a.repo, &tok, "federation", "admit", b.id.PeerID, "--operator", "school", "--region", "eu-west", "--readmit")
+		cairn(t, b.repo, "federation", "join", tok.Token)
+		for _, n := range []*fedNode{a, b, c} {
+			waitFor(t, 20*time.Second, "every member to list the readmitted one", func() bool { return len(members(t, n)) == 3 })
+		}
+	})
 }
 
 func TestFederationUserErrors(t *testing.T) {

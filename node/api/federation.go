@@ -32,6 +32,8 @@ type FederationRequest struct {
 	Reason   string `json:"reason,omitempty"`
 	Token    string `json:"token,omitempty"`
 	Key      string `json:"key,omitempty"`
+	// Readmit admits a peer that was revoked, lifting its revocation.
+	Readmit bool `json:"readmit,omitempty"`
 }
 
 // TokenAnswer is what admit returns.
@@ -92,7 +94,11 @@ func (s *Server) handleFederationCreate(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleFederationAdmit(w http.ResponseWriter, r *http.Request) {
 	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
-		tok, err := s.backend.FederationAdmit(ctx, q.PeerID, q.Operator, q.Region)
+		admit := s.backend.FederationAdmit
+		if q.Readmit {
+			admit = s.backend.FederationReadmit
+		}
+		tok, err := admit(ctx, q.PeerID, q.Operator, q.Region)
 		return TokenAnswer{Token: tok}, err
 	})
 }

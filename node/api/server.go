@@ -40,6 +40,7 @@ type Backend interface {
 	Members() []node.MemberInfo
 	FederationCreate(ctx context.Context, name, operator, region string) (node.FederationInfo, error)
 	FederationAdmit(ctx context.Context, peerID, operator, region string) (string, error)
+	FederationReadmit(ctx context.Context, peerID, operator, region string) (string, error)
 	FederationJoin(ctx context.Context, token string) (node.FederationInfo, error)
 	FederationRevoke(ctx context.Context, peerID, operator, reason string) (node.FederationInfo, error)
 	FederationShow() (node.FederationInfo, error)
