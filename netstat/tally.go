@@ -3,7 +3,6 @@ package netstat
 import (
 	"encoding/json"
 	"fmt"
-	"iter"
 	"strings"
 )
 
@@ -14,26 +13,11 @@ type Tally struct {
 	counts [numStates]int
 }
 
-// TallyOf counts the states in one pass.
-func TallyOf(states iter.Seq[State]) Tally {
-	var t Tally
-	for s := range states {
-		t.Add(s)
-	}
-	return t
-}
-
 // Add counts one more object in state s.
 func (t *Tally) Add(s State) { t.counts[s.clamp()]++ }
 
 // Remove counts one object fewer in state s.
 func (t *Tally) Remove(s State) { t.counts[s.clamp()]-- }
-
-// Move records that one object went from state from to state to.
-func (t *Tally) Move(from, to State) {
-	t.Remove(from)
-	t.Add(to)
-}
 
 // Count returns how many objects are in state s.
 func (t Tally) Count(s State) int { return t.counts[s.clamp()] }

@@ -2,6 +2,7 @@ package netstat
 
 import (
 	"encoding/json"
+	"iter"
 	"slices"
 	"testing"
 )
@@ -58,4 +59,21 @@ func TestTallyJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back != in {
 		t.Errorf("round trip = %v, %v; want %v", back, err, in)
 	}
+}
+
+// Test helpers: the node tallies one object at a time, the tests in bulk.
+
+// TallyOf counts the states in one pass.
+func TallyOf(states iter.Seq[State]) Tally {
+	var t Tally
+	for s := range states {
+		t.Add(s)
+	}
+	return t
+}
+
+// Move records that one object went from state from to state to.
+func (t *Tally) Move(from, to State) {
+	t.Remove(from)
+	t.Add(to)
 }

@@ -128,3 +128,27 @@ func TestCapacityWeightFavoursFreeSpace(t *testing.T) {
 		t.Errorf("member with 1 TiB free ranked first %d/1000 times, want most", bigFirst)
 	}
 }
+
+// Targets returns the peers that should hold obj besides the owner's node.
+// The owner's node keeps its copy and counts for ownerOperator, so Targets
+// returns r-1 members of r-1 other distinct operators in Rank order (r of
+// them when ownerOperator is empty). It never returns two members of one
+// operator: extra copies on one operator do not make data safer, so it
+// returns fewer when the federation has too few operators.
+func Targets(obj ObjectID, members []Member, r int, ownerOperator string) []PeerID {
+	ops := map[string]bool{}
+	want := r
+	if ownerOperator != "" {
+		ops[ownerOperator] = true
+		want--
+	}
+	var out []PeerID
+	for _, m := range diversify(scoreAll(obj, members), ops, nil, len(members)) {
+		if len(out) >= want || ops[m.Operator] {
+			continue
+		}
+		ops[m.Operator] = true
+		out = append(out, m.Peer)
+	}
+	return out
+}
