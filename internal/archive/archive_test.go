@@ -207,3 +207,25 @@ func TestSwappedFileIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestWalkErrorsNameThePath: a missing root and an unreadable directory
+// are errors that say which path failed.
+func TestWalkErrorsNameThePath(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	if err := WriteTree(io.Discard, missing); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("WriteTree of a missing root: %v, want an error naming it", err)
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("root reads unreadable directories, so the second case cannot be made")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"locked/f": "x"})
+	locked := filepath.Join(root, "locked")
+	if err := os.Chmod(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(locked, 0o755)
+	if err := WriteTree(io.Discard, root); err == nil || !strings.Contains(err.Error(), locked) {
+		t.Errorf("WriteTree of an unreadable directory: %v, want an error naming %s", err, locked)
+	}
+}

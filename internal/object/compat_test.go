@@ -72,9 +72,9 @@ func TestReadsVersion1Objects(t *testing.T) {
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Errorf("object %s reads as a %d-byte tar that differs from the %d bytes written by version 1", c.Root(), got.Len(), len(want))
 		}
-		out := t.TempDir()
-		if err := o.ExtractTo(context.Background(), out, ExtractOptions{}); err != nil {
-			t.Fatalf("ExtractTo: %v", err)
+		out := filepath.Join(t.TempDir(), "out")
+		if err := extractTo(o, out); err != nil {
+			t.Fatalf("extract: %v", err)
 		}
 		if got, err := os.ReadFile(filepath.Join(out, "data.bin")); err != nil || !bytes.Equal(got, randomBytes(3000, 11)) {
 			t.Errorf("extracted data.bin: %d bytes (%v), want the 3000 bytes written", len(got), err)

@@ -4,9 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -128,11 +126,7 @@ func roundTripDirectory(t *testing.T, opts AddOptions) {
 		t.Fatal(err)
 	}
 	store := newMemStore()
-	fsrc, err := NewFileSource(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Add(context.Background(), fsrc, testSecret(1), store, opts)
+	res, err := Add(context.Background(), treeSource(src), testSecret(1), store, opts)
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}
@@ -140,9 +134,9 @@ func roundTripDirectory(t *testing.T, opts AddOptions) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	out := t.TempDir()
-	if err := o.ExtractTo(context.Background(), out, ExtractOptions{}); err != nil {
-		t.Fatalf("ExtractTo: %v", err)
+	out := filepath.Join(t.TempDir(), "out")
+	if err := extractTo(o, out); err != nil {
+		t.Fatalf("extract: %v", err)
 	}
 	for name, content := range files {
 		p := filepath.Join(out, "tree", filepath.FromSlash(name))
@@ -175,28 +169,6 @@ func entryPaths(entries []Entry) string {
 		paths = append(paths, e.Path)
 	}
 	return strings.Join(paths, " ")
-}
-
-func TestExtractRefusesExisting(t *testing.T) {
-	store := newMemStore()
-	res := addBytes(t, store, "f", []byte("new"), testSecret(1), AddOptions{})
-	o, err := Open(context.Background(), res.Capability, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	if err := os.WriteFile(filepath.Join(out, "f"), []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.ExtractTo(context.Background(), out, ExtractOptions{}); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("ExtractTo over an existing file: error %v, want fs.ErrExist", err)
-	}
-	if err := o.ExtractTo(context.Background(), out, ExtractOptions{Overwrite: true}); err != nil {
-		t.Fatalf("ExtractTo with Overwrite: %v", err)
-	}
-	if got, _ := os.ReadFile(filepath.Join(out, "f")); string(got) != "new" {
-		t.Errorf("after overwrite the file holds %q, want %q", got, "new")
-	}
 }
 
 func TestTarRoundTrip(t *testing.T) {
@@ -244,25 +216,5 @@ func TestTarRoundTrip(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "d/ d/f d/l" {
 		t.Errorf("tar entries = %v, want [d/ d/f d/l]", got)
-	}
-}
-
-func TestSourceErrors(t *testing.T) {
-	if _, err := NewFileSource(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("NewFileSource(missing) error = %v, want not-exist naming the path", err)
-	}
-	dir := writeTree(t, map[string]string{"locked/f": "x"})
-	locked := filepath.Join(dir, "locked")
-	if err := os.Chmod(locked, 0); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chmod(locked, 0o755)
-	if os.Geteuid() == 0 {
-		t.Skip("root reads unreadable directories")
-	}
-	src, _ := NewFileSource(dir)
-	_, err := Add(context.Background(), src, testSecret(1), newMemStore(), AddOptions{})
-	if err == nil || !strings.Contains(err.Error(), locked) {
-		t.Errorf("Add of an unreadable directory: error %v, want one naming %s", err, locked)
 	}
 }
