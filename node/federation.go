@@ -81,13 +81,20 @@ func (n *Node) loadFederation(ctx context.Context, stored *federation.Roster) er
 // enforceExpiries drops connections of members whose admission expired;
 // new connections are refused by the gater as soon as they expire.
 func (n *Node) enforceExpiries(ctx context.Context) {
-	tick := time.NewTicker(30 * time.Second)
-	defer tick.Stop()
 	for {
+		// Wake when the next membership ends, and at least every 30 s.
+		wait := 30 * time.Second
+		if r := n.currentRoster(); r != nil {
+			if next, ok := r.NextExpiry(time.Now()); ok {
+				wait = min(wait, time.Until(next)+time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-tick.C:
+		case <-t.C:
 			if r := n.currentRoster(); r != nil {
 				n.enforce(*r)
 			}
@@ -162,17 +169,42 @@ func tokenAddrs(addrs []string) []string {
 // is made before the new roster is installed, so a failure leaves nothing
 // half done.
 func (n *Node) FederationAdmit(ctx context.Context, peerID, operator, region string) (string, error) {
-	return n.admit(ctx, peerID, operator, region, federation.Admit)
+	return n.admit(ctx, peerID, operator, region, AdmitOptions{})
 }
 
-// FederationReadmit is FederationAdmit for a peer that was revoked: it
-// lifts the revocation, the explicit way back into the federation.
-func (n *Node) FederationReadmit(ctx context.Context, peerID, operator, region string) (string, error) {
-	return n.admit(ctx, peerID, operator, region, federation.Readmit)
+// AdmitOptions are the choices of `cairn federation admit` beyond who.
+type AdmitOptions struct {
+	// Readmit admits a peer that was revoked, lifting its revocation: the
+	// explicit way back into the federation.
+	Readmit bool
+	// For, when positive, makes the membership end that long after the
+	// admission unless renewed (federation renew).
+	For time.Duration
 }
 
-func (n *Node) admit(ctx context.Context, peerID, operator, region string,
-	admitFn func(federation.Roster, federation.Member, *federation.Authority, time.Time) (federation.Roster, error)) (string, error) {
+// FederationAdmitWith is FederationAdmit with options.
+func (n *Node) FederationAdmitWith(ctx context.Context, peerID, operator, region string, opts AdmitOptions) (string, error) {
+	return n.admit(ctx, peerID, operator, region, opts)
+}
+
+// FederationRenew sets when a member's membership ends: at expires, or
+// never when expires is zero. An expired member comes back without being
+// admitted again.
+func (n *Node) FederationRenew(ctx context.Context, peerID string, expires time.Time) (FederationInfo, error) {
+	err := n.changeRoster(ctx, true, func(cur *federation.Roster) (federation.Roster, error) {
+		a, err := n.adminState(cur)
+		if err != nil {
+			return federation.Roster{}, err
+		}
+		return federation.Renew(*cur, peerID, expires, a, time.Now())
+	})
+	if err != nil {
+		return FederationInfo{}, err
+	}
+	return n.FederationShow()
+}
+
+func (n *Node) admit(ctx context.Context, peerID, operator, region string, opts AdmitOptions) (string, error) {
 	id, err := peer.Decode(peerID)
 	if err != nil {
 		return "", fmt.Errorf("%q is not a peer ID (the joining node prints it with `cairn id`): %w", peerID, err)
@@ -187,6 +219,13 @@ func (n *Node) admit(ctx context.Context, peerID, operator, region string,
 		m, err := memberFor(id, operator, region, now)
 		if err != nil {
 			return federation.Roster{}, err
+		}
+		if opts.For > 0 {
+			m.Expires = now.Add(opts.For)
+		}
+		admitFn := federation.Admit
+		if opts.Readmit {
+			admitFn = federation.Readmit
 		}
 		next, err := admitFn(*cur, m, a, now)
 		if err != nil {

@@ -58,6 +58,8 @@ type MemberInfo struct {
 	LatencyMS float64    `json:"latency_ms,omitempty"`
 	LastSeen  *time.Time `json:"last_seen"`
 	Addrs     []string   `json:"addrs,omitempty"`
+	// Expires is when the membership ends, unless renewed; nil: never.
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 // Members lists the federation's current members with what this node
@@ -78,6 +80,9 @@ func (n *Node) Members() []MemberInfo {
 
 func (n *Node) memberInfo(m federation.Member, now time.Time) MemberInfo {
 	info := MemberInfo{PeerID: m.PeerID, Operator: m.Operator, Region: m.Region}
+	if !m.Expires.IsZero() {
+		info.Expires = &m.Expires
+	}
 	id, err := peer.Decode(m.PeerID)
 	if err != nil {
 		return info

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +23,7 @@ func newFederationCommand(g *globals) *cobra.Command {
 		Short: "Create, join and administer the backup federation this node belongs to",
 	}
 	cmd.AddCommand(newFedCreateCommand(g), newFedAdmitCommand(g), newFedJoinCommand(g),
-		newFedRevokeCommand(g), newFedShowCommand(g), newFedExportCommand(g), newFedImportCommand(g),
+		newFedRevokeCommand(g), newFedRenewCommand(g), newFedShowCommand(g), newFedExportCommand(g), newFedImportCommand(g),
 		newFedPSKCommand(), newFedTakedownCommand(g))
 	cmd.AddCommand(newFedFormCommand(g), newFedRequestCommand(g))
 	return cmd
@@ -88,6 +89,22 @@ func newFedAdmitCommand(g *globals) *cobra.Command {
 	}
 	operatorRegionFlags(cmd, &req)
 	cmd.Flags().BoolVar(&req.Readmit, "readmit", false, "admit a peer that was revoked, lifting its revocation")
+	cmd.Flags().StringVar(&req.For, "for", "", "end the membership this long after now unless renewed (e.g. 720h; default: for good)")
+	return cmd
+}
+
+func newFedRenewCommand(g *globals) *cobra.Command {
+	var req api.FederationRequest
+	cmd := &cobra.Command{
+		Use:   "renew PEER_ID [--for DURATION]",
+		Short: "Set when a member's membership ends: --for this long from now, or for good; an expired member comes back",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.PeerID = args[0]
+			return federationCall(g, cmd, "renew", req)
+		},
+	}
+	cmd.Flags().StringVar(&req.For, "for", "", "how long from now (e.g. 720h); leave it out for a membership that does not end")
 	return cmd
 }
 
@@ -295,7 +312,11 @@ func printFederation(w io.Writer, info node.FederationInfo) {
 	for _, r := range regions {
 		fmt.Fprintf(w, "  %s\n", r)
 		for _, m := range byRegion[r] {
-			fmt.Fprintf(w, "    %-20s %s%s\n", m.Operator, m.PeerID, map[bool]string{true: "  (this node)"}[m.Self])
+			expiry := ""
+			if m.Expires != nil {
+				expiry = "  (member until " + m.Expires.UTC().Format(time.RFC3339) + "; `cairn federation renew` extends it)"
+			}
+			fmt.Fprintf(w, "    %-20s %s%s%s\n", m.Operator, m.PeerID, map[bool]string{true: "  (this node)"}[m.Self], expiry)
 		}
 	}
 	for _, v := range info.Revoked {

@@ -204,3 +204,57 @@ func TestAuthorityKeyOffline(t *testing.T) {
 	cairn(t, a.repo, "federation", "import-authority", keyFile)
 	cairn(t, a.repo, "federation", "admit", b.id.PeerID, "--operator", "o2", "--region", "r1")
 }
+
+// TestMembershipFor: a member admitted for a time shows when it ends;
+// renew moves the end or removes it; a duration that is not one is
+// refused with a clear error.
+func TestMembershipFor(t *testing.T) {
+	a, b := startFedNode(t, "a"), startFedNode(t, "b")
+	cairn(t, a.repo, "federation", "create", "trial", "--operator", "library", "--region", "eu-west")
+	var tok api.TokenAnswer
+	cairnJSON(t, a.repo, &tok, "federation", "admit", b.id.PeerID, "--operator", "school", "--region", "eu-west", "--for", "1h")
+	cairn(t, b.repo, "federation", "join", tok.Token)
+	until := func() *time.Time {
+		var info node.FederationInfo
+		cairnJSON(t, a.repo, &info, "federation", "show")
+		for _, m := range info.Members {
+			if m.PeerID == b.id.PeerID {
+				return m.Expires
+			}
+		}
+		t.Fatalf("b is not listed: %+v", info.Members)
+		return nil
+	}
+	if e := until(); e == nil || time.Until(*e) < 50*time.Minute || time.Until(*e) > time.Hour {
+		t.Fatalf("admitted for 1h: member until %v", e)
+	}
+	cairn(t, a.repo, "federation", "renew", b.id.PeerID, "--for", "48h")
+	if e := until(); e == nil || time.Until(*e) < 47*time.Hour {
+		t.Fatalf("renewed for 48h: member until %v", e)
+	}
+	cairn(t, a.repo, "federation", "renew", b.id.PeerID)
+	if e := until(); e != nil {
+		t.Fatalf("renewed for good: member until %v", e)
+	}
+	if out, err := cairnResult(t, a.repo, nil, "federation", "renew", b.id.PeerID, "--for", "-5m"); err == nil || !strings.Contains(out, "positive duration") {
+		t.Fatalf("renew for -5m: %v\n%s", err, out)
+	}
+	if show := cairn(t, a.repo, "federation", "show"); !strings.Contains(show, "school") {
+		t.Fatalf("federation show:\n%s", show)
+	}
+
+	// A membership that ends cuts the member off when it ends; renewing it
+	// brings the member back without a new admission.
+	waitFor(t, 10*time.Second, "b connected", func() bool { return members(t, a)[b.id.PeerID].Connected })
+	cairn(t, a.repo, "federation", "renew", b.id.PeerID, "--for", "2s")
+	waitFor(t, 20*time.Second, "b cut off when its membership ends", func() bool {
+		m, listed := members(t, a)[b.id.PeerID]
+		return !listed || !m.Connected
+	})
+	cairn(t, a.repo, "federation", "renew", b.id.PeerID)
+	waitFor(t, 20*time.Second, "b back after the renewal", func() bool {
+		cairnResult(t, b.repo, nil, "connect", a.id.Addrs[0])
+		m, listed := members(t, a)[b.id.PeerID]
+		return listed && m.Connected
+	})
+}

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/cairn-fed/cairn/federation"
 	"github.com/cairn-fed/cairn/node"
@@ -16,6 +18,7 @@ func (s *Server) federationRoutes(mux *routes) {
 	mux.HandleFunc("POST /api/v1/federation/admit", s.handleFederationAdmit)
 	mux.HandleFunc("POST /api/v1/federation/join", s.handleFederationJoin)
 	mux.HandleFunc("POST /api/v1/federation/revoke", s.handleFederationRevoke)
+	mux.HandleFunc("POST /api/v1/federation/renew", s.handleFederationRenew)
 	// There is no export: the key leaves only through `cairn federation
 	// export-authority`, which reads the repository (with the passphrase
 	// that seals it), so the API token alone never yields it.
@@ -34,6 +37,22 @@ type FederationRequest struct {
 	Key      string `json:"key,omitempty"`
 	// Readmit admits a peer that was revoked, lifting its revocation.
 	Readmit bool `json:"readmit,omitempty"`
+	// For is, on admit, how long the membership lasts unless renewed (a
+	// Go duration; empty: for good); on renew, how long from now (empty:
+	// for good).
+	For string `json:"for,omitempty"`
+}
+
+// membershipFor reads FederationRequest.For: 0 means for good.
+func membershipFor(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: for %q is not a positive duration such as 720h", federation.ErrInvalid, s)
+	}
+	return d, nil
 }
 
 // TokenAnswer is what admit returns.
@@ -94,12 +113,26 @@ func (s *Server) handleFederationCreate(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleFederationAdmit(w http.ResponseWriter, r *http.Request) {
 	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
-		admit := s.backend.FederationAdmit
-		if q.Readmit {
-			admit = s.backend.FederationReadmit
+		d, err := membershipFor(q.For)
+		if err != nil {
+			return nil, err
 		}
-		tok, err := admit(ctx, q.PeerID, q.Operator, q.Region)
+		tok, err := s.backend.FederationAdmitWith(ctx, q.PeerID, q.Operator, q.Region, node.AdmitOptions{Readmit: q.Readmit, For: d})
 		return TokenAnswer{Token: tok}, err
+	})
+}
+
+func (s *Server) handleFederationRenew(w http.ResponseWriter, r *http.Request) {
+	s.federationCall(w, r, func(ctx context.Context, q FederationRequest) (any, error) {
+		d, err := membershipFor(q.For)
+		if err != nil {
+			return nil, err
+		}
+		var expires time.Time
+		if d > 0 {
+			expires = time.Now().Add(d)
+		}
+		return s.backend.FederationRenew(ctx, q.PeerID, expires)
 	})
 }
 

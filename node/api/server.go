@@ -39,8 +39,8 @@ type Backend interface {
 	List(ctx context.Context) ([]node.ObjectInfo, error)
 	Members() []node.MemberInfo
 	FederationCreate(ctx context.Context, name, operator, region string) (node.FederationInfo, error)
-	FederationAdmit(ctx context.Context, peerID, operator, region string) (string, error)
-	FederationReadmit(ctx context.Context, peerID, operator, region string) (string, error)
+	FederationAdmitWith(ctx context.Context, peerID, operator, region string, opts node.AdmitOptions) (string, error)
+	FederationRenew(ctx context.Context, peerID string, expires time.Time) (node.FederationInfo, error)
 	FederationJoin(ctx context.Context, token string) (node.FederationInfo, error)
 	FederationRevoke(ctx context.Context, peerID, operator, reason string) (node.FederationInfo, error)
 	FederationShow() (node.FederationInfo, error)
