@@ -87,11 +87,7 @@ func TestTakedownByAuthority(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, "a to learn of b's object", func() bool {
-		var known bool
-		a.repl.read(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
-		return known
-	})
+	waitKnown(t, a, added.CID)
 	if _, err := b.Takedown(ctx, added.CID, "no reason", false); err == nil {
 		t.Error("a takedown from a node without the authority key succeeded")
 	}
@@ -165,4 +161,14 @@ func TestUnsavedDeletionStateIsWrittenAgain(t *testing.T) {
 	if len(n.del.unsaved) != 0 {
 		t.Fatalf("written state still listed as unsaved: %v", n.del.unsaved)
 	}
+}
+
+// waitKnown waits until n's replication core knows of the object id.
+func waitKnown(t *testing.T, n *Node, id string) {
+	t.Helper()
+	waitUntil(t, 10*time.Second, "the node to learn of the object", func() bool {
+		var known bool
+		n.repl.read(func(c *replication.Core) { known = c.Status(replication.ObjectID(id), time.Now()).Known })
+		return known
+	})
 }

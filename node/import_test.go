@@ -20,7 +20,6 @@ import (
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/node/origins"
 	"github.com/cairn-fed/cairn/node/repo"
-	"github.com/cairn-fed/cairn/replication"
 )
 
 // publicFile adds data as a public object on n and returns its DAG's
@@ -176,11 +175,7 @@ func TestTakedownHoldsAgainstAPinOfItsDAG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, "a to learn of b's object", func() bool {
-		var known bool
-		a.repl.read(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
-		return known
-	})
+	waitKnown(t, a, added.CID)
 	if _, err := a.Takedown(ctx, added.CID, "court order 12", false); err != nil {
 		t.Fatal(err)
 	}

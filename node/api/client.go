@@ -77,11 +77,7 @@ func (c *Client) List(ctx context.Context) ([]node.ObjectInfo, error) {
 
 // Add streams body (a tar of a directory, or one file's bytes) to the node.
 func (c *Client) Add(ctx context.Context, body io.Reader, contentType string, opts node.AddOptions) (node.AddResult, error) {
-	q := url.Values{}
-	q.Set("name", opts.Name)
-	if opts.Replicas > 0 {
-		q.Set("replicas", strconv.Itoa(opts.Replicas))
-	}
+	q := storeQuery(opts.Name, opts.Replicas)
 	q.Set("unencrypted", strconv.FormatBool(opts.Unencrypted))
 	q.Set("new", strconv.FormatBool(opts.New))
 	req, err := c.request(ctx, http.MethodPost, "/api/v1/add?"+q.Encode(), body)
@@ -224,3 +220,13 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string { return e.Message }
+
+// storeQuery carries the name and replicas of an add or an import.
+func storeQuery(name string, replicas int) url.Values {
+	q := url.Values{}
+	q.Set("name", name)
+	if replicas > 0 {
+		q.Set("replicas", strconv.Itoa(replicas))
+	}
+	return q
+}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/cairn-fed/cairn/node"
 )
@@ -48,12 +46,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 
 // Import sends a CAR bundle to the node, which stores and replicates it.
 func (c *Client) Import(ctx context.Context, bundle io.Reader, opts node.ImportOptions) (node.ImportResult, error) {
-	q := url.Values{}
-	q.Set("name", opts.Name)
-	if opts.Replicas > 0 {
-		q.Set("replicas", strconv.Itoa(opts.Replicas))
-	}
-	req, err := c.request(ctx, http.MethodPost, "/api/v1/import?"+q.Encode(), bundle)
+	req, err := c.request(ctx, http.MethodPost, "/api/v1/import?"+storeQuery(opts.Name, opts.Replicas).Encode(), bundle)
 	if err != nil {
 		return node.ImportResult{}, err
 	}
