@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -124,6 +125,9 @@ func (n *Node) Open(ctx context.Context, capability string) (*object.Object, err
 	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
 	cp, err := object.ParseCapability(capability)
 	if err != nil {
+		if _, cerr := cid.Decode(strings.TrimSpace(capability)); cerr == nil {
+			return nil, fmt.Errorf("%w; %s is a CID, not a capability: `cairn ls --json` lists the capabilities of your objects, and `cairn export CID -o FILE.car` writes a CID's DAG as a bundle", err, strings.TrimSpace(capability))
+		}
 		return nil, err
 	}
 	if n.isDeleted(cp.Root().String()) {

@@ -131,3 +131,20 @@ func TestGetToStandardOutput(t *testing.T) {
 		t.Fatalf("get -o - of a directory: %v\n%s", err, out)
 	}
 }
+
+// TestGetWithACIDSaysWhatToUse: a CID where a capability belongs is a
+// clear error that names the commands that take a CID.
+func TestGetWithACIDSaysWhatToUse(t *testing.T) {
+	a := initRepo(t, "a")
+	startDaemon(t, a)
+	src := filepath.Join(t.TempDir(), "note.txt")
+	if err := os.WriteFile(src, []byte("public"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var added node.AddResult
+	cairnJSON(t, a, &added, "add", "--unencrypted", src)
+	out, err := cairnResult(t, a, nil, "get", added.IPFS, "-o", filepath.Join(t.TempDir(), "out"))
+	if err == nil || !strings.Contains(out, "not a capability") || !strings.Contains(out, "cairn export") {
+		t.Fatalf("get with a CID: %v\n%s", err, out)
+	}
+}
