@@ -10,6 +10,8 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
+
+	"github.com/cairn-fed/cairn/node/blockstore"
 )
 
 // Taking back blocks. A failed import or pin must leave nothing behind,
@@ -58,7 +60,7 @@ func (n *Node) dropBlocks(fresh []cid.Cid) {
 func (n *Node) deleteUnused(ctx context.Context, cs []cid.Cid) {
 	for _, c := range cs {
 		n.del.mu.Lock()
-		used := n.del.blocks.Used(blockKey(c))
+		used := n.del.blocks.Used(blockstore.BlockKey(c))
 		n.del.mu.Unlock()
 		if used {
 			continue

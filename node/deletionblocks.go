@@ -9,7 +9,6 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	ipld "github.com/ipfs/go-ipld-format"
-	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/tombstone"
@@ -23,7 +22,7 @@ func (n *Node) serves(c cid.Cid) bool {
 	}
 	n.del.mu.Lock()
 	defer n.del.mu.Unlock()
-	return !n.del.blocks.Hidden(blockKey(c))
+	return !n.del.blocks.Hidden(blockstore.BlockKey(c))
 }
 
 // noteBlocks records which blocks a kept object uses, for reference
@@ -32,21 +31,13 @@ func (n *Node) serves(c cid.Cid) bool {
 func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
 	keys := make([]string, len(blocks))
 	for i, b := range blocks {
-		keys[i] = blockKey(b)
+		keys[i] = blockstore.BlockKey(b)
 	}
 	d := n.del
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.blocks.Note(obj, keys, d.set.IsDeleted(obj))
 }
-
-// blockKey names a block in the reference counts and the hidden set by
-// its multihash, as the block store keys it: a DAG may link one block as
-// CIDv0 and CIDv1, or as raw and dag-pb, and each is the same file.
-func blockKey(c cid.Cid) string { return string(c.Hash()) }
-
-// keyCID is the CID the block store finds the block of key under.
-func keyCID(key string) cid.Cid { return cid.NewCidV1(cid.Raw, multihash.Multihash(key)) }
 
 // rehide recomputes which of obj's blocks are hidden: those whose every
 // user is deleted. Callers hold d.mu.
@@ -95,7 +86,7 @@ func (n *Node) removeObject(ctx context.Context, obj string) error {
 	delete(n.repl.links, obj)
 	n.repl.linksMu.Unlock()
 	for _, key := range freed {
-		c := keyCID(key)
+		c := blockstore.KeyCID(key)
 		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
 			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)
 		}

@@ -302,7 +302,7 @@ func (d *dagIngest) finish() {
 	var extra []cid.Cid
 	d.n.del.mu.Lock()
 	for _, c := range fresh {
-		if !d.n.del.blocks.Used(blockKey(c)) {
+		if !d.n.del.blocks.Used(blockstore.BlockKey(c)) {
 			extra = append(extra, c)
 		}
 	}
