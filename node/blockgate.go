@@ -10,8 +10,6 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
-
-	"github.com/cairn-fed/cairn/node/blockstore"
 )
 
 // Taking back blocks. A failed import or pin must leave nothing behind,
@@ -59,10 +57,7 @@ func (n *Node) dropBlocks(fresh []cid.Cid) {
 // deleteUnused deletes the blocks no kept object uses.
 func (n *Node) deleteUnused(ctx context.Context, cs []cid.Cid) {
 	for _, c := range cs {
-		n.del.mu.Lock()
-		used := n.del.blocks.Used(blockstore.BlockKey(c))
-		n.del.mu.Unlock()
-		if used {
+		if n.del.Used(c) {
 			continue
 		}
 		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
