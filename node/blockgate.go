@@ -57,10 +57,7 @@ func (n *Node) dropBlocks(fresh []cid.Cid) {
 // deleteUnused deletes the blocks no kept object uses.
 func (n *Node) deleteUnused(ctx context.Context, cs []cid.Cid) {
 	for _, c := range cs {
-		n.del.mu.Lock()
-		used := n.del.blocks.Used(blockKey(c))
-		n.del.mu.Unlock()
-		if used {
+		if n.del.Used(c) {
 			continue
 		}
 		if err := n.blocks.DeleteBlock(ctx, c); err != nil {

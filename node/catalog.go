@@ -248,9 +248,7 @@ func (n *Node) catalogEntry(ctx context.Context, r ObjectRecord) (catalog.Entry,
 	}
 	e := catalog.Entry{Object: r.ID, Name: s.Name, Capability: s.Capability, Root: raw, Target: r.Replicas,
 		Encrypted: r.Encrypted, Size: r.Size, AddedAt: r.AddedAt}
-	n.del.mu.Lock()
-	t, _ := n.del.set.Get(r.ID)
-	n.del.mu.Unlock()
+	t := n.del.Entry(r.ID)
 	if t.Owner.Deleted {
 		at := t.Owner.IssuedAt.UTC()
 		e.DeletedAt = &at

@@ -5,14 +5,11 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/ipfs/go-datastore"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
+	"github.com/cairn-fed/cairn/node/deletions"
 	"github.com/cairn-fed/cairn/replication"
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -33,35 +30,10 @@ var (
 	ErrNotDeleted = errors.New("node: object is not deleted")
 )
 
-// deletions is the node's side of tombstones: the deterministic set from
-// package tombstone, plus what only the node knows (which blocks each
-// object uses, which blocks must no longer be served, who held a copy when
-// a deletion arrived).
-type deletions struct {
-	mu      sync.Mutex
-	set     *tombstone.Set                // guarded by mu
-	blocks  *tombstone.Blocks             // which kept objects use which blocks, which are hidden; guarded by mu
-	holders map[string][]string           // holders at deletion by object, guarded by mu
-	pending map[string][]pendingTombstone // for objects not known yet, guarded by mu
-	// pendingBy counts pending tombstones by the peer they came from,
-	// guarded by mu: one member cannot crowd out the others'.
-	pendingBy map[string]int
-	// unsaved holds deletion state whose write failed, by key, guarded by
-	// mu; the deletion loop writes it again.
-	unsaved map[datastore.Key][]byte
-	maxSkew time.Duration // how far ahead a signed time may be; set at construction
-
-	// ready is false until stored tombstones are applied (and, after a long
-	// absence, resynchronised with a member): nothing is served before.
-	ready atomic.Bool
-
-	topicMu sync.Mutex
-	topic   *pubsub.Topic // the tombstone topic once joined, guarded by topicMu
-}
-
 // nodeKeys answers tombstone.Keys from the object's root block, the index
 // and the roster. It locks the replication core, so it must never be
-// called with the core's lock held.
+// called with the core's lock held (package deletions asks it before
+// taking its own lock).
 type nodeKeys struct{ n *Node }
 
 // ObjectOwner is the key the object ID commits to (see ownership.go); for
@@ -107,23 +79,18 @@ func (n *Node) newDeletions() error {
 	cfg.TrashWindow = n.cfg.Deletion.TrashWindow.Duration
 	cfg.Retention = n.cfg.Deletion.Retention.Duration
 	cfg.AckTimeout = n.cfg.Deletion.AckTimeout.Duration
-	set, err := tombstone.NewSet(cfg, nodeKeys{n})
+	del, err := deletions.New(cfg, nodeKeys{n}, n.meta, n.logger)
 	if err != nil {
 		return fmt.Errorf("start deletions: %w", err)
 	}
-	n.del = &deletions{set: set, blocks: tombstone.NewBlocks(),
-		holders: map[string][]string{}, pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}, unsaved: map[datastore.Key][]byte{}, maxSkew: cfg.MaxClockSkew}
+	n.del = del
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
 	n.setTombstoneHealth(n.deletionHealth)
 	return nil
 }
 
 // isDeleted reports whether a tombstone currently deletes obj.
-func (n *Node) isDeleted(obj string) bool {
-	n.del.mu.Lock()
-	defer n.del.mu.Unlock()
-	return n.del.set.IsDeleted(obj)
-}
+func (n *Node) isDeleted(obj string) bool { return n.del.IsDeleted(obj) }
 
 // DeletionResult is the answer to `cairn rm` and `cairn undelete`.
 type DeletionResult struct {
@@ -163,9 +130,7 @@ func (n *Node) Takedown(ctx context.Context, id, reason string, lift bool) (Dele
 	if !lift && reason == "" {
 		return DeletionResult{}, fmt.Errorf("%w: a takedown needs a reason for the object's owner and holders", ErrInvalidReason)
 	}
-	n.del.mu.Lock()
-	entry, _ := n.del.set.Get(id)
-	n.del.mu.Unlock()
+	entry := n.del.Entry(id)
 	switch {
 	case !lift && entry.Takedown.Deleted:
 		return n.deletionResult(entry.Takedown, nil)
@@ -189,11 +154,9 @@ func (n *Node) deletionResult(t tombstone.Tombstone, err error) (DeletionResult,
 		return DeletionResult{}, err
 	}
 	r := DeletionResult{CID: t.Object, Deleted: t.Deleted, Version: t.Version, IssuedAt: t.IssuedAt}
-	n.del.mu.Lock()
-	if at, ok := n.del.set.PurgeAt(t.Object); ok {
+	if at, ok := n.del.PurgeAt(t.Object); ok {
 		r.PurgeAfter = &at
 	}
-	n.del.mu.Unlock()
 	return r, err
 }
 
@@ -207,9 +170,7 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return tombstone.Tombstone{}, err
 	}
-	n.del.mu.Lock()
-	entry, _ := n.del.set.Get(id)
-	n.del.mu.Unlock()
+	entry := n.del.Entry(id)
 	owned := err == nil && rec.Role == RoleOwner
 	key, kerr := n.objectSigningKey(ctx, root)
 	if kerr != nil || (!owned && !(entry.Owner.Version > 0 && entry.Owner.Signer.Equal(key.Public()))) {
@@ -242,21 +203,13 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 // anti-entropy, storage; from names the peer it came from, or is empty)
 // and carries out what changed.
 func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from string) (bool, error) {
-	d := n.del
-	d.mu.Lock()
-	was := d.set.IsDeleted(t.Object)
-	changed, err := d.set.Apply(t, time.Now())
-	if errors.Is(err, tombstone.ErrUnknownObject) {
-		d.awaitOwnerLocked(t, from)
-	}
-	now := d.set.IsDeleted(t.Object)
-	d.mu.Unlock()
-	if err != nil || !changed {
+	was, now, changed, err := n.del.Apply(ctx, t, from, time.Now())
+	if !changed {
 		return false, err
 	}
 	// A failed write is retried by the deletion loop: the tombstone holds
 	// here meanwhile, and is published and acknowledged as usual.
-	if err := n.persist(ctx, tombKey(t), t); err != nil {
+	if err != nil {
 		n.logger.Warn("record a tombstone", "cid", t.Object, "err", err)
 	}
 	n.catalogChanged()
@@ -284,18 +237,8 @@ func (n *Node) deletionApplied(ctx context.Context, obj string) {
 	})
 	_, err := n.index.get(ctx, obj)
 	held := err == nil
-	d := n.del
-	d.mu.Lock()
-	_, known := d.holders[obj]
-	if !known {
-		d.holders[obj] = holders
-	}
-	d.rehide(obj)
-	d.mu.Unlock()
-	if !known {
-		if err := n.persist(ctx, datastore.NewKey(holdersPrefix+obj), holders); err != nil {
-			n.logger.Warn("record who held a deleted object", "cid", obj, "err", err)
-		}
+	if err := n.del.Applied(ctx, obj, holders); err != nil {
+		n.logger.Warn("record who held a deleted object", "cid", obj, "err", err)
 	}
 	n.noteChanged(obj)
 	n.logger.Info("deletion applied: no longer served, counted or repaired", "cid", obj)
@@ -308,12 +251,9 @@ func (n *Node) deletionApplied(ctx context.Context, obj string) {
 // and counted, if its blocks are still here.
 func (n *Node) deletionLifted(ctx context.Context, obj string) {
 	n.repl.do(func(c *replication.Core) { c.SetDeleted(replication.ObjectID(obj), false, time.Now()) })
-	d := n.del
-	d.mu.Lock()
-	d.rehide(obj)
-	delete(d.holders, obj)
-	d.mu.Unlock()
-	n.meta.Delete(ctx, datastore.NewKey(holdersPrefix+obj))
+	if err := n.del.Lifted(ctx, obj); err != nil {
+		n.logger.Warn("forget who held an undeleted object", "cid", obj, "err", err)
+	}
 	if rec, err := n.index.get(ctx, obj); err == nil {
 		if err := n.retrack(ctx, rec); err != nil && rec.Role == RoleOwner {
 			// A recovered owner's node records deleted objects with their
@@ -330,9 +270,7 @@ func (n *Node) deletionLifted(ctx context.Context, obj string) {
 // acknowledge signs, records and spreads this node's acknowledgement of
 // every lane that currently deletes obj.
 func (n *Node) acknowledge(ctx context.Context, obj string, phase tombstone.Phase) {
-	n.del.mu.Lock()
-	entry, _ := n.del.set.Get(obj)
-	n.del.mu.Unlock()
+	entry := n.del.Entry(obj)
 	for _, t := range []tombstone.Tombstone{entry.Owner, entry.Takedown} {
 		if !t.Deleted {
 			continue
@@ -352,14 +290,31 @@ func (n *Node) acknowledge(ctx context.Context, obj string, phase tombstone.Phas
 
 // applyAck merges a holder's acknowledgement and persists it.
 func (n *Node) applyAck(ctx context.Context, a tombstone.Ack) (bool, error) {
-	n.del.mu.Lock()
-	changed, err := n.del.set.ApplyAck(a, time.Now())
-	n.del.mu.Unlock()
-	if err == nil && changed {
-		if err := n.persist(ctx, ackKey(a), a); err != nil {
-			n.logger.Warn("record an acknowledgement", "cid", a.Object, "err", err)
-		}
-		n.noteChanged(a.Object)
+	changed, err := n.del.ApplyAck(ctx, a, time.Now())
+	if !changed {
+		return false, err
 	}
-	return changed, err
+	if err != nil {
+		n.logger.Warn("record an acknowledgement", "cid", a.Object, "err", err)
+	}
+	n.noteChanged(a.Object)
+	return true, nil
+}
+
+// restoreDeletions applies the stored deletion state and tells the
+// replication core which objects are deleted. It runs after the replica
+// ledger is restored (owner keys come from attestations) and before any
+// object is tracked.
+func (n *Node) restoreDeletions(ctx context.Context) error {
+	now := time.Now()
+	deleted, err := n.del.Restore(ctx, now)
+	if err != nil {
+		return fmt.Errorf("restore deletions: %w", err)
+	}
+	n.repl.do(func(c *replication.Core) {
+		for _, obj := range deleted {
+			c.SetDeleted(replication.ObjectID(obj), true, now)
+		}
+	})
+	return nil
 }

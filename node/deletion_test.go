@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/ipfs/go-datastore"
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/netstat"
@@ -67,9 +66,7 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b to apply the owner's deletion", func() bool { return b.isDeleted(added.CID) })
-	b.del.mu.Lock()
-	replay, _ := b.del.set.Get(added.CID)
-	b.del.mu.Unlock()
+	replay := b.del.Entry(added.CID)
 	if changed, err := b.applyTombstone(ctx, replay.Owner, ""); changed || err != nil {
 		t.Errorf("replayed tombstone: changed %v, err %v; want a silent no-op", changed, err)
 	}
@@ -138,29 +135,6 @@ func TestSilentHolderIsFlagged(t *testing.T) {
 		return false
 	})
 	faultRow(t, "a holder that never acknowledges a deletion: flagged as ignoring tombstones after deletion.ack_timeout", "yes", "yes")
-}
-
-// TestUnsavedDeletionStateIsWrittenAgain: deletion state whose write
-// failed is kept and written by the next try, so a restart finds it.
-func TestUnsavedDeletionStateIsWrittenAgain(t *testing.T) {
-	ctx := context.Background()
-	n := startTestNode(t, "a")
-	key := datastore.NewKey(holdersPrefix + "bafyexample")
-	n.del.mu.Lock()
-	n.del.unsaved[key] = []byte(`["12D3KooWholder"]`)
-	n.del.mu.Unlock()
-	if left := n.retryUnsaved(ctx); left != 0 {
-		t.Fatalf("%d records still unsaved", left)
-	}
-	got, err := n.meta.Get(ctx, key)
-	if err != nil || string(got) != `["12D3KooWholder"]` {
-		t.Fatalf("after the retry the store holds %q (%v)", got, err)
-	}
-	n.del.mu.Lock()
-	defer n.del.mu.Unlock()
-	if len(n.del.unsaved) != 0 {
-		t.Fatalf("written state still listed as unsaved: %v", n.del.unsaved)
-	}
 }
 
 // waitKnown waits until n's replication core knows of the object id.

@@ -7,59 +7,20 @@ import (
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	"github.com/ipfs/go-datastore"
 	ipld "github.com/ipfs/go-ipld-format"
-	"github.com/multiformats/go-multihash"
 
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/tombstone"
 )
 
-// serves reports whether the block may be handed to peers: never before
-// the stored tombstones are applied, never for deleted objects' blocks.
-func (n *Node) serves(c cid.Cid) bool {
-	if !n.del.ready.Load() {
-		return false
-	}
-	n.del.mu.Lock()
-	defer n.del.mu.Unlock()
-	return !n.del.blocks.Hidden(blockKey(c))
-}
-
-// noteBlocks records which blocks a kept object uses, for reference
-// counting; a live object's blocks are served again even when a deleted
-// object shares them.
-func (n *Node) noteBlocks(obj string, blocks []cid.Cid) {
-	keys := make([]string, len(blocks))
-	for i, b := range blocks {
-		keys[i] = blockKey(b)
-	}
-	d := n.del
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.blocks.Note(obj, keys, d.set.IsDeleted(obj))
-}
-
-// blockKey names a block in the reference counts and the hidden set by
-// its multihash, as the block store keys it: a DAG may link one block as
-// CIDv0 and CIDv1, or as raw and dag-pb, and each is the same file.
-func blockKey(c cid.Cid) string { return string(c.Hash()) }
-
-// keyCID is the CID the block store finds the block of key under.
-func keyCID(key string) cid.Cid { return cid.NewCidV1(cid.Raw, multihash.Multihash(key)) }
-
-// rehide recomputes which of obj's blocks are hidden: those whose every
-// user is deleted. Callers hold d.mu.
-func (d *deletions) rehide(obj string) {
-	d.blocks.Rehide(obj, d.set.IsDeleted)
-}
+// serves reports whether the block may be handed to peers (see
+// deletions.State.Serves).
+func (n *Node) serves(c cid.Cid) bool { return n.del.Serves(c) }
 
 // purgeDue removes the blocks of objects whose trash window has passed,
 // keeping blocks another live object still uses, and acknowledges.
 func (n *Node) purgeDue(ctx context.Context, now time.Time) {
-	n.del.mu.Lock()
-	due := n.del.set.DuePurges(now)
-	n.del.mu.Unlock()
+	due := n.del.DuePurges(now)
 	for _, obj := range due {
 		_, err := n.index.get(ctx, obj)
 		held := err == nil
@@ -67,10 +28,7 @@ func (n *Node) purgeDue(ctx context.Context, now time.Time) {
 			n.logger.Warn("purge deleted object", "cid", obj, "err", err)
 			continue
 		}
-		n.del.mu.Lock()
-		n.del.set.MarkPurged(obj)
-		n.del.mu.Unlock()
-		if err := n.persist(ctx, datastore.NewKey(purgedPrefix+obj), now); err != nil {
+		if err := n.del.MarkPurged(ctx, obj, now); err != nil {
 			n.logger.Warn("record a purge", "cid", obj, "err", err)
 		}
 		n.noteChanged(obj)
@@ -88,20 +46,15 @@ func (n *Node) removeObject(ctx context.Context, obj string) error {
 	if err := n.index.remove(ctx, obj); err != nil {
 		return err
 	}
-	n.del.mu.Lock()
-	freed := n.del.blocks.Remove(obj)
-	n.del.mu.Unlock()
+	freed := n.del.Remove(obj)
 	n.repl.linksMu.Lock()
 	delete(n.repl.links, obj)
 	n.repl.linksMu.Unlock()
-	for _, key := range freed {
-		c := keyCID(key)
+	for _, c := range freed {
 		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
 			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)
 		}
-		n.del.mu.Lock()
-		n.del.blocks.Forget(key)
-		n.del.mu.Unlock()
+		n.del.Forget(c)
 	}
 	return nil
 }
@@ -145,13 +98,10 @@ func (n *Node) deletionLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			n.retryUnsaved(ctx)
+			n.del.RetryUnsaved(ctx)
 			n.purgeDue(ctx, now)
 			if now.Sub(lastCompact) >= time.Minute {
-				n.del.mu.Lock()
-				n.del.set.Compact(now)
-				n.del.mu.Unlock()
-				if err := n.persist(ctx, datastore.NewKey(lastOnlineKey), now); err != nil {
+				if err := n.del.Compact(ctx, now); err != nil {
 					n.logger.Warn("record when this node was last online", "err", err)
 				}
 				lastCompact = now

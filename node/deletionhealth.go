@@ -9,50 +9,27 @@ import (
 	"github.com/cairn-fed/cairn/tombstone"
 )
 
-// deletionProgress is the status input for obj's deletion.
+// deletionProgress is the status input for obj's deletion: holders
+// connected now count as seen now, this node too.
 func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
-	n.del.mu.Lock()
-	holders := n.del.holders[obj]
-	deleted := n.del.set.IsDeleted(obj)
-	n.del.mu.Unlock()
-	if !deleted {
-		return tombstone.Progress{Object: obj, Now: now}
-	}
-	seen := map[string]time.Time{}
-	for _, h := range holders {
+	self := n.host.ID().String()
+	return n.del.Progress(obj, now, func(h string) (time.Time, bool) {
+		if h == self {
+			return now, true
+		}
 		id, err := peer.Decode(h)
 		if err != nil {
-			continue
+			return time.Time{}, false
 		}
 		if n.host.Network().Connectedness(id) == network.Connected {
-			seen[h] = now
-		} else if at, ok := n.lastSeen(id); ok {
-			seen[h] = at
+			return now, true
 		}
-	}
-	seen[n.host.ID().String()] = now
-	n.del.mu.Lock()
-	defer n.del.mu.Unlock()
-	return n.del.set.Progress(obj, holders, seen, now)
+		return n.lastSeen(id)
+	})
 }
 
-// deletionHealth counts the deletions some holder has not acknowledged,
-// how long the oldest has waited, and the holders past deletion.ack_timeout.
+// deletionHealth is the deletion side of health and metrics.
 func (n *Node) deletionHealth(now time.Time) tombstoneHealth {
-	d := n.del
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var h tombstoneHealth
-	for _, t := range d.set.Tombstones() {
-		if !t.Deleted || !d.set.IsDeleted(t.Object) {
-			continue
-		}
-		p := d.set.Progress(t.Object, d.holders[t.Object], nil, now)
-		if p.DeletedOn < p.Holders {
-			h.Pending++
-			h.Lag = max(h.Lag, now.Sub(t.IssuedAt))
-		}
-	}
-	h.Laggards = d.set.Laggards(now, func(obj string) []string { return d.holders[obj] })
-	return h
+	h := n.del.Health(now)
+	return tombstoneHealth{Pending: h.Pending, Lag: h.Lag, Laggards: h.Laggards}
 }

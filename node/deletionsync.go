@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -34,9 +35,16 @@ const (
 	maxDeletionBytes = 4 << 10 // one tombstone or acknowledgement
 )
 
+// deletionGossip is the node's tombstone topic, pubsub plumbing kept
+// apart from the deletion state.
+type deletionGossip struct {
+	topicMu sync.Mutex
+	topic   *pubsub.Topic // the tombstone topic once joined, guarded by topicMu
+}
+
 // deletionTopic joins the federation's tombstone topic once.
 func (n *Node) deletionTopic(federationID string) (*pubsub.Topic, error) {
-	d := n.del
+	d := &n.delGossip
 	d.topicMu.Lock()
 	defer d.topicMu.Unlock()
 	if d.topic != nil {
@@ -80,13 +88,13 @@ func (n *Node) verifyGossipedDeletion(m deletionMessage, from peer.ID) (pubsub.V
 	var err error
 	switch {
 	case m.tomb != nil:
-		err = tombstone.Verify(*m.tomb, keys.ObjectOwner(m.tomb.Object), keys.Authority(), now, n.del.maxSkew)
+		err = tombstone.Verify(*m.tomb, keys.ObjectOwner(m.tomb.Object), keys.Authority(), now, n.del.MaxSkew())
 		if errors.Is(err, tombstone.ErrUnknownObject) {
-			n.del.awaitOwner(*m.tomb, from.String())
+			n.del.AwaitOwner(*m.tomb, from.String())
 			return pubsub.ValidationIgnore, err
 		}
 	case m.ack != nil:
-		err = tombstone.VerifyAck(*m.ack, keys.HolderKey(m.ack.Holder), now, n.del.maxSkew)
+		err = tombstone.VerifyAck(*m.ack, keys.HolderKey(m.ack.Holder), now, n.del.MaxSkew())
 	default:
 		err = tombstone.ErrMalformed
 	}
@@ -125,9 +133,9 @@ func (n *Node) publishDeletion(ctx context.Context, m interface{ MarshalBinary()
 	if err != nil {
 		return
 	}
-	n.del.topicMu.Lock()
-	topic := n.del.topic
-	n.del.topicMu.Unlock()
+	n.delGossip.topicMu.Lock()
+	topic := n.delGossip.topic
+	n.delGossip.topicMu.Unlock()
 	if topic == nil {
 		return // no federation: nobody to tell
 	}
@@ -141,9 +149,7 @@ func (n *Node) publishDeletion(ctx context.Context, m interface{ MarshalBinary()
 func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	n.del.mu.Lock()
-	ours := n.del.set.Digest()
-	n.del.mu.Unlock()
+	ours := n.del.Digest()
 	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "tombstone-sync"), p, TombstoneSyncProtocol)
 	if err != nil {
 		return err
@@ -163,9 +169,7 @@ func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
 	if err != nil {
 		return fmt.Errorf("peer's tombstone digest: %w", err)
 	}
-	n.del.mu.Lock()
-	listing := n.del.set.Listing(ours.Differs(theirs))
-	n.del.mu.Unlock()
+	listing := n.del.Listing(ours.Differs(theirs))
 	if err := writeMarshaled(s, listing); err != nil {
 		s.Reset()
 		return err
@@ -191,9 +195,7 @@ func (n *Node) handleTombstoneSync(_ context.Context, s network.Stream) {
 		s.Reset()
 		return
 	}
-	n.del.mu.Lock()
-	ours := n.del.set.Digest()
-	n.del.mu.Unlock()
+	ours := n.del.Digest()
 	if err := writeMarshaled(s, ours); err != nil {
 		s.Reset()
 		return
@@ -208,15 +210,7 @@ func (n *Node) handleTombstoneSync(_ context.Context, s network.Stream) {
 		s.Reset()
 		return
 	}
-	n.del.mu.Lock()
-	missing := n.del.set.Missing(listing)
-	var acks []tombstone.Ack
-	for _, t := range n.del.set.Tombstones() {
-		if t.Deleted {
-			acks = append(acks, n.del.set.Acks(t.Object)...)
-		}
-	}
-	n.del.mu.Unlock()
+	missing, acks := n.del.Missing(listing)
 	w := bufio.NewWriter(s)
 	for _, t := range missing {
 		if err := writeMarshaled(w, t); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/internal/wire"
+	"github.com/cairn-fed/cairn/node/deletions"
 	"github.com/cairn-fed/cairn/replication"
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -78,17 +79,17 @@ func junkDeletions(t *testing.T, obj string, owner ed25519.PublicKey, a, b *Node
 		"acknowledgement from a peer not in the roster": ack(strangerID, stranger, keep),
 	}
 	for name, tb := range tombs {
-		refused = append(refused, junkMessage{name, tb.Object, marshal(t, tb), tombKey(tb)})
+		refused = append(refused, junkMessage{name, tb.Object, marshal(t, tb), deletions.TombstoneKey(tb)})
 	}
 	for name, ak := range acks {
-		refused = append(refused, junkMessage{name, ak.Object, marshal(t, ak), ackKey(ak)})
+		refused = append(refused, junkMessage{name, ak.Object, marshal(t, ak), deletions.AckKey(ak)})
 	}
 	h, err := multihash.Sum([]byte("nobody added this"), multihash.SHA2_256, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	unknown := tomb(cid.NewCidV1(cid.Raw, h).String(), tombstone.KindOwner, owner, b.ownerKeys().SigningKey(), keep)
-	unverifiable = append(unverifiable, junkMessage{"owner tombstone for an object whose owner is unknown", unknown.Object, marshal(t, unknown), tombKey(unknown)})
+	unverifiable = append(unverifiable, junkMessage{"owner tombstone for an object whose owner is unknown", unknown.Object, marshal(t, unknown), deletions.TombstoneKey(unknown)})
 	return refused, unverifiable
 }
 
@@ -157,7 +158,7 @@ func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b and the gossipObserver to meet a on the tombstone topic", func() bool {
-		return hasPeer(topic.ListPeers(), a.host.ID()) && len(a.del.topic.ListPeers()) >= 2
+		return hasPeer(topic.ListPeers(), a.host.ID()) && len(a.delGossip.topic.ListPeers()) >= 2
 	})
 	waitForwarding(t, ctx, a, b, obs)
 
@@ -217,9 +218,7 @@ func waitForwarding(t *testing.T, ctx context.Context, a, b *Node, obs *gossipOb
 	if _, err := b.Delete(ctx, probe.CID); err != nil {
 		t.Fatal(err)
 	}
-	b.del.mu.Lock()
-	entry, _ := b.del.set.Get(probe.CID)
-	b.del.mu.Unlock()
+	entry := b.del.Entry(probe.CID)
 	owner := nodeKeys{b}.ObjectOwner(probe.CID)
 	polls := 0
 	waitUntil(t, 20*time.Second, "the gossipObserver to get b's probe deletion through a", func() bool {
@@ -293,27 +292,6 @@ func hasPeer(ps []peer.ID, p peer.ID) bool {
 		}
 	}
 	return false
-}
-
-// TestPendingTombstonesAreBoundedPerPeer: tombstones for objects whose
-// owner is not known yet wait in memory; one member sending them for
-// made-up objects fills only its own share, not everyone's.
-func TestPendingTombstonesAreBoundedPerPeer(t *testing.T) {
-	d := &deletions{pending: map[string][]pendingTombstone{}, pendingBy: map[string]int{}}
-	for i := range maxPendingPerPeer + 500 {
-		d.awaitOwner(tombstone.Tombstone{Object: fmt.Sprintf("made-up-%d", i)}, "m")
-	}
-	if len(d.pending) != maxPendingPerPeer {
-		t.Fatalf("%d tombstones wait from one member, want the bound %d", len(d.pending), maxPendingPerPeer)
-	}
-	d.awaitOwner(tombstone.Tombstone{Object: "real"}, "h")
-	if len(d.takePending("real")) != 1 {
-		t.Error("another member's tombstone was crowded out")
-	}
-	d.takePending("made-up-0")
-	if d.pendingBy["m"] != maxPendingPerPeer-1 {
-		t.Errorf("after one was taken, %d wait from m, want %d", d.pendingBy["m"], maxPendingPerPeer-1)
-	}
 }
 
 // TestOwnersRecordSurvivesALostCopy: a challenge that finds the owner's

@@ -15,7 +15,6 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/node/blockstore"
-	"github.com/cairn-fed/cairn/tombstone"
 )
 
 // ErrBadBundle means a CAR bundle cannot be imported: it does not parse,
@@ -190,15 +189,7 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 // authority's takedown must not be undone by pinning the DAG again under
 // a new object.
 func (n *Node) takenDown(ctx context.Context, dag cid.Cid) string {
-	var objects []string
-	n.del.mu.Lock()
-	for _, t := range n.del.set.Tombstones() {
-		if t.Kind == tombstone.KindTakedown && t.Deleted {
-			objects = append(objects, t.Object)
-		}
-	}
-	n.del.mu.Unlock()
-	for _, o := range objects {
+	for _, o := range n.del.Takedowns() {
 		root, err := cid.Decode(o)
 		if err != nil {
 			continue
@@ -299,15 +290,7 @@ func (d *dagIngest) finish() {
 	fresh := d.fresh
 	d.fresh = nil
 	d.mu.Unlock()
-	var extra []cid.Cid
-	d.n.del.mu.Lock()
-	for _, c := range fresh {
-		if !d.n.del.blocks.Used(blockKey(c)) {
-			extra = append(extra, c)
-		}
-	}
-	d.n.del.mu.Unlock()
-	d.n.dropBlocks(extra)
+	d.n.dropBlocks(d.n.del.Unused(fresh))
 }
 
 // abort drops what is queued and takes back the blocks the ingest stored

@@ -35,6 +35,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/config"
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/deletions"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -86,7 +87,8 @@ type Node struct {
 	rostersRejected atomic.Int64           // rosters from peers that were not applied
 	rejected        rejections             // other refused messages, by kind
 	repairLimit     *rate.Limiter          // paces repair fetches; nil: no limit
-	del             *deletions             // tombstones, reference counts, hidden blocks
+	del             *deletions.State       // tombstones, reference counts, hidden blocks
+	delGossip       deletionGossip         // the tombstone topic (deletionsync.go)
 	cat             catalogState           // the owner's catalog and every member's catalog head
 	recovering      atomic.Bool            // set while Recover or AdoptOwner runs: adds wait for the owner key
 	origins         originsState           // fetches DAGs from outside the federation (pin.go)

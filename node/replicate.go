@@ -118,7 +118,7 @@ func (n *Node) startReplication(ctx context.Context) error {
 	if err := n.restoreDeletions(ctx); err != nil {
 		return err
 	}
-	resync := n.mustResync(ctx)
+	resync := n.del.MustResync(ctx, time.Now())
 	n.spawn(n.deletionLoop)
 	if resync {
 		n.logger.Warn("offline longer than deletion.retention: resynchronising tombstones with a member before serving anything")
@@ -137,8 +137,8 @@ func (n *Node) serveAfterRestore(ctx context.Context) error {
 	if err := n.sweepOrphans(ctx); err != nil {
 		n.logger.Warn("take back blocks of failed writes", "err", err)
 	}
-	n.hideDeleted()
-	n.del.ready.Store(true)
+	n.del.HideDeleted()
+	n.del.SetReady()
 	n.spawn(n.replicationLoop)
 	n.spawn(n.warmStatus)
 	return nil
@@ -344,7 +344,7 @@ func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error)
 	n.repl.linksMu.Lock()
 	n.repl.links[root.String()] = blocks
 	n.repl.linksMu.Unlock()
-	n.noteBlocks(root.String(), blocks)
+	n.del.NoteBlocks(root.String(), blocks)
 	return blocks, nil
 }
 

@@ -277,17 +277,15 @@ func mergeSummaries(a, b []objectSummary) []objectSummary {
 // the tombstone set about a chunk of objects per hold of its lock.
 func (n *Node) settleDeletions(sums []objectSummary, now time.Time) {
 	var deleted []int
+	ids := make([]string, 0, summaryChunk)
 	for start := 0; start < len(sums); start += summaryChunk {
-		chunk := sums[start:min(start+summaryChunk, len(sums))]
-		n.del.mu.Lock()
-		if n.del.set.Len() > 0 {
-			for i := range chunk {
-				if n.del.set.IsDeleted(chunk[i].row.ID) {
-					deleted = append(deleted, start+i)
-				}
-			}
+		ids = ids[:0]
+		for _, s := range sums[start:min(start+summaryChunk, len(sums))] {
+			ids = append(ids, s.row.ID)
 		}
-		n.del.mu.Unlock()
+		for _, i := range n.del.Deleted(ids) {
+			deleted = append(deleted, start+i)
+		}
 	}
 	for _, i := range deleted {
 		p := n.deletionProgress(sums[i].row.ID, now)

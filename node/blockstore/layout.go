@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 )
 
@@ -26,6 +27,15 @@ const (
 const keyAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 
 var keyEncoding = base32.NewEncoding(keyAlphabet).WithPadding(base32.NoPadding)
+
+// BlockKey names the block of c by its multihash, as the store keys it: a
+// DAG may link one block as CIDv0 and CIDv1, or as raw and dag-pb, and
+// each is the same file. It is the raw multihash bytes, for maps and
+// reference counts; keyOf is its file name.
+func BlockKey(c cid.Cid) string { return string(c.Hash()) }
+
+// KeyCID is the CID the store finds the block of key (a BlockKey) under.
+func KeyCID(key string) cid.Cid { return cid.NewCidV1(cid.Raw, multihash.Multihash(key)) }
 
 // keyOf returns the file key of a multihash. A multihash has at least two
 // bytes, so a key has at least four characters.

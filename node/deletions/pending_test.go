@@ -1,0 +1,66 @@
+package deletions
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// TestPendingBounds: tombstones waiting for their owner key are bounded per
+// object, per sending peer and in all; one member's flood fills only its
+// own share.
+func TestPendingBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		// send is how many tombstones each peer sends; obj names the
+		// object of the i-th tombstone from peer p.
+		peers     []string
+		send      int
+		obj       func(p string, i int) string
+		wantTotal int
+	}{
+		{"per object", []string{"m", "h"}, 10, func(string, int) string { return "same" }, MaxPendingPerObject},
+		{"per peer", []string{"m"}, MaxPendingPerPeer + 500, func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, MaxPendingPerPeer},
+		{"in all", []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11"}, MaxPendingPerPeer,
+			func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, MaxPendingTombstones},
+		{"own storage is not a peer", []string{""}, MaxPendingPerPeer + 5, func(p string, i int) string { return fmt.Sprint(i) }, MaxPendingPerPeer + 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestState(t, memStore())
+			for _, p := range tt.peers {
+				for i := range tt.send {
+					s.AwaitOwner(tombstone.Tombstone{Object: tt.obj(p, i)}, p)
+				}
+			}
+			total := 0
+			for _, ps := range s.pending {
+				total += len(ps)
+			}
+			if total != tt.wantTotal {
+				t.Errorf("%d tombstones wait, want %d", total, tt.wantTotal)
+			}
+		})
+	}
+}
+
+// TestPendingPeerShareFreedOnTake: taking an object's tombstones frees
+// their senders' shares, and another member is never crowded out.
+func TestPendingPeerShareFreedOnTake(t *testing.T) {
+	s := newTestState(t, memStore())
+	for i := range MaxPendingPerPeer + 1 {
+		s.AwaitOwner(tombstone.Tombstone{Object: fmt.Sprintf("made-up-%d", i)}, "m")
+	}
+	s.AwaitOwner(tombstone.Tombstone{Object: "real"}, "h")
+	if got := s.TakePending("real"); len(got) != 1 || got[0].From != "h" {
+		t.Fatalf("another member's tombstone: took %v, want one from h", got)
+	}
+	s.TakePending("made-up-0")
+	if s.pendingBy["m"] != MaxPendingPerPeer-1 {
+		t.Errorf("after one was taken, %d wait from m, want %d", s.pendingBy["m"], MaxPendingPerPeer-1)
+	}
+	if _, ok := s.pendingBy["h"]; ok {
+		t.Error("h's share is still counted after its only tombstone was taken")
+	}
+}
