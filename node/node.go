@@ -36,6 +36,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/deletions"
+	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -79,9 +80,11 @@ type Node struct {
 	// metrics read (events.go).
 	obs observer
 
-	repl            *replicator            // the replication core and its loop
-	outbox          outbox                 // attestations on their way to peers
-	announce        announcer              // objects waiting to be announced in the DHT
+	repl            *replicas.Driver       // the replication core, behind its lock
+	links           replicas.Links         // each kept object's block list, for challenges
+	ledger          replicas.Ledger        // the replica ledger on disk
+	outbox          replicas.Outbox        // attestations on their way to peers
+	announce        replicas.Announcements // objects waiting to be announced in the DHT
 	fed             fedState               // the federation, guarded by its own mutex
 	seen            seenTracker            // when peers were last connected
 	rostersRejected atomic.Int64           // rosters from peers that were not applied
@@ -177,6 +180,7 @@ func (n *Node) openStorage(r *repo.Repo, owner *keys.Owner) error {
 	}
 	n.meta = meta
 	n.index = &index{ds: meta}
+	n.ledger = replicas.NewLedger(meta)
 	n.index.setKey(owner.IndexKey())
 	return nil
 }
