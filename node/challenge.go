@@ -33,7 +33,7 @@ func (n *Node) sendChallenge(ctx context.Context, ch replication.Challenge) {
 	expected, err := n.challengeDigest(ctx, ch)
 	if err != nil {
 		n.logger.Warn("cannot check a challenge against this node's copy", "cid", ch.Object, "err", err)
-		n.repl.do(func(c *replication.Core) { c.CancelChallenge(ch.ID) })
+		n.repl.Do(func(c *replication.Core) { c.CancelChallenge(ch.ID) })
 		return
 	}
 	answer, err := n.exchangeChallenge(ctx, ch)
@@ -46,7 +46,7 @@ func (n *Node) sendChallenge(ctx context.Context, ch replication.Challenge) {
 		n.rejected.note(n.logger, "challenge answer", string(ch.Holder), err, "cid", ch.Object)
 		resp = replication.Response{ID: ch.ID} // a zero digest never matches
 	}
-	n.repl.do(func(c *replication.Core) {
+	n.repl.Do(func(c *replication.Core) {
 		r, err := c.ChallengeResponse(ch.Holder, resp, expected, time.Now())
 		if err == nil && r != replication.ResultPass {
 			n.logger.Info("holder failed a challenge", "cid", ch.Object, "peer", ch.Holder, "result", r)
@@ -122,7 +122,7 @@ func (n *Node) answerChallenge(ctx context.Context, from peer.ID, data []byte) (
 		return replication.Response{}, err
 	}
 	var refuse bool
-	n.repl.do(func(c *replication.Core) {
+	n.repl.Do(func(c *replication.Core) {
 		refuse, err = c.HandleChallenge(replication.PeerID(from.String()), ch, time.Now())
 	})
 	if err != nil {
@@ -178,11 +178,11 @@ func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([
 func (n *Node) lostCopy(ctx context.Context, obj replication.ObjectID) {
 	if rec, err := n.index.get(ctx, string(obj)); err == nil && rec.Role == RoleOwner {
 		n.logger.Error("blocks of an object this node's owner added are missing or corrupt; its record is kept", "cid", obj)
-		n.repl.do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
+		n.repl.Do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
 		return
 	}
 	if err := n.index.remove(ctx, string(obj)); err != nil {
 		n.logger.Warn("forget lost copy", "cid", obj, "err", err)
 	}
-	n.repl.do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
 }

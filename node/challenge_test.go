@@ -118,7 +118,7 @@ func TestLyingHolderIsNeverCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.repl.do(func(c *replication.Core) {
+	b.repl.Do(func(c *replication.Core) {
 		if err := c.Track(replication.ObjectID(claimed.CID), replication.TrackOptions{Target: 1, Leaves: len(links)}, time.Now()); err != nil {
 			t.Fatal(err)
 		}

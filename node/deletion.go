@@ -227,7 +227,7 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from s
 func (n *Node) deletionApplied(ctx context.Context, obj string) {
 	now := time.Now()
 	var holders []string
-	n.repl.do(func(c *replication.Core) {
+	n.repl.Do(func(c *replication.Core) {
 		for _, h := range c.Status(replication.ObjectID(obj), now).Holders {
 			if h.State != replication.HolderReleased && h.State != replication.HolderRevoked {
 				holders = append(holders, string(h.Peer))
@@ -250,7 +250,7 @@ func (n *Node) deletionApplied(ctx context.Context, obj string) {
 // deletionLifted makes an undeleted object live again: served, tracked
 // and counted, if its blocks are still here.
 func (n *Node) deletionLifted(ctx context.Context, obj string) {
-	n.repl.do(func(c *replication.Core) { c.SetDeleted(replication.ObjectID(obj), false, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { c.SetDeleted(replication.ObjectID(obj), false, time.Now()) })
 	if err := n.del.Lifted(ctx, obj); err != nil {
 		n.logger.Warn("forget who held an undeleted object", "cid", obj, "err", err)
 	}
@@ -311,7 +311,7 @@ func (n *Node) restoreDeletions(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("restore deletions: %w", err)
 	}
-	n.repl.do(func(c *replication.Core) {
+	n.repl.Do(func(c *replication.Core) {
 		for _, obj := range deleted {
 			c.SetDeleted(replication.ObjectID(obj), true, now)
 		}

@@ -30,7 +30,7 @@ func TestForgedTombstonesAreRejected(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "b to learn of the object", func() bool {
 		var known bool
-		b.repl.do(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
+		b.repl.Do(func(c *replication.Core) { known = c.Status(replication.ObjectID(added.CID), time.Now()).Known })
 		return known
 	})
 
@@ -142,7 +142,7 @@ func waitKnown(t *testing.T, n *Node, id string) {
 	t.Helper()
 	waitUntil(t, 10*time.Second, "the node to learn of the object", func() bool {
 		var known bool
-		n.repl.read(func(c *replication.Core) { known = c.Status(replication.ObjectID(id), time.Now()).Known })
+		n.repl.Read(func(c *replication.Core) { known = c.Status(replication.ObjectID(id), time.Now()).Known })
 		return known
 	})
 }

@@ -47,9 +47,7 @@ func (n *Node) removeObject(ctx context.Context, obj string) error {
 		return err
 	}
 	freed := n.del.Remove(obj)
-	n.repl.linksMu.Lock()
-	delete(n.repl.links, obj)
-	n.repl.linksMu.Unlock()
+	n.links.Forget(obj)
 	for _, c := range freed {
 		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
 			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)

@@ -94,7 +94,7 @@ func (n *Node) startEvents(r *repo.Repo) error {
 		return err
 	}
 	var known []replication.ObjectID
-	n.repl.read(func(c *replication.Core) { known = c.Objects() })
+	n.repl.Read(func(c *replication.Core) { known = c.Objects() })
 	o := &n.obs
 	o.seen, o.transient = make(map[string]seenObject, len(known)), map[string]struct{}{}
 	o.mu.Lock()

@@ -132,7 +132,7 @@ func TestHooksForOtherWiring(t *testing.T) {
 	// A record the core never evaluated (applied straight to the ledger)
 	// reaches the stream once reported.
 	const obj = "bafkreiheardofbutneverevaluatedbytheloopxxxxxxxxxxxxxxxx"
-	a.repl.do(func(c *replication.Core) {
+	a.repl.Do(func(c *replication.Core) {
 		c.Ledger().Apply(replication.Attestation{Object: obj, Holder: replication.PeerID(b.host.ID().String()), Seq: 1,
 			IssuedAt: time.Now(), Held: true, Target: 1, Leaves: 4, Signature: make([]byte, 64)})
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/internal/wire"
 	"github.com/cairn-fed/cairn/node/deletions"
+	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/replication"
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -246,7 +247,7 @@ func TestForgedAttestationsAreNotStored(t *testing.T) {
 	var genuine replication.Attestation
 	waitUntil(t, 20*time.Second, "a to hold b's attestation", func() bool {
 		var ok bool
-		a.repl.read(func(c *replication.Core) { genuine, ok = c.Ledger().Get(obj, bHolder) })
+		a.repl.Read(func(c *replication.Core) { genuine, ok = c.Ledger().Get(obj, bHolder) })
 		return ok
 	})
 	misSigned := genuine
@@ -275,11 +276,11 @@ func TestForgedAttestationsAreNotStored(t *testing.T) {
 	s.Close()
 	for i, f := range forged {
 		var got replication.Attestation
-		a.repl.read(func(c *replication.Core) { got, _ = c.Ledger().Get(f.Object, f.Holder) })
+		a.repl.Read(func(c *replication.Core) { got, _ = c.Ledger().Get(f.Object, f.Holder) })
 		if got.Seq == f.Seq {
 			t.Errorf("forged attestation %d applied to a's ledger", i)
 		}
-		if stored, err := a.meta.Get(ctx, ledgerKey(f)); err == nil && bytes.Equal(stored, marshal(t, &f)) {
+		if stored, err := a.meta.Get(ctx, replicas.LedgerKey(f)); err == nil && bytes.Equal(stored, marshal(t, &f)) {
 			t.Errorf("forged attestation %d stored by a", i)
 		}
 	}
@@ -311,13 +312,13 @@ func TestOwnersRecordSurvivesALostCopy(t *testing.T) {
 		t.Fatalf("after a lost copy the owner's record is %+v, %v; want kept as owner", rec, err)
 	}
 	var held bool
-	n.repl.read(func(c *replication.Core) { held = c.Holds(obj) })
+	n.repl.Read(func(c *replication.Core) { held = c.Holds(obj) })
 	if held {
 		t.Fatal("the broken copy still counts as held")
 	}
 	n.repinOwn(ctx, obj, 3)
 	var pinned bool
-	n.repl.read(func(c *replication.Core) {
+	n.repl.Read(func(c *replication.Core) {
 		for _, h := range c.Status(obj, time.Now()).Holders {
 			pinned = pinned || (h.Local && h.Pinned)
 		}

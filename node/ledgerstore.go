@@ -8,58 +8,28 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
-	"github.com/ipfs/go-datastore/query"
 
 	"github.com/cairn-fed/cairn/replication"
 )
 
-// The replica ledger is kept in the node's datastore, one entry per
-// (object, holder): the latest attestation, in its canonical signed form.
-// On start every entry goes back through the core's Receive, which checks
-// it again against the current roster.
-
-const ledgerPrefix = "/ledger/"
-
-func ledgerKey(a replication.Attestation) datastore.Key {
-	return datastore.NewKey(ledgerPrefix + string(a.Object) + "/" + string(a.Holder))
-}
-
-// storeAttestation persists an attestation the node published or accepted.
-func (n *Node) storeAttestation(ctx context.Context, a replication.Attestation) error {
-	data, err := a.MarshalBinary()
-	if err == nil {
-		err = n.meta.Put(ctx, ledgerKey(a), data)
-	}
-	if err != nil {
-		return fmt.Errorf("persist attestation of %s by %s: %w", a.Object, a.Holder, err)
-	}
-	return nil
-}
-
-// restoreLedger feeds every stored attestation back to the core.
+// restoreLedger feeds every stored attestation back to the core, which
+// checks each again against the current roster.
 func (n *Node) restoreLedger(ctx context.Context) error {
-	res, err := n.meta.Query(ctx, query.Query{Prefix: ledgerPrefix})
-	if err != nil {
-		return fmt.Errorf("read replica ledger: %w", err)
-	}
-	defer res.Close()
 	now := time.Now()
 	var restored, rejected int
-	for e := range res.Next() {
-		if e.Error != nil {
-			return fmt.Errorf("read replica ledger: %w", e.Error)
-		}
-		a, err := replication.DecodeAttestation(e.Value)
-		if err == nil {
-			n.repl.do(func(c *replication.Core) { err = c.ReceiveStored(a, now) })
-		}
+	undecodable, err := n.ledger.Each(ctx, func(a replication.Attestation) {
+		var err error
+		n.repl.Do(func(c *replication.Core) { err = c.ReceiveStored(a, now) })
 		if err != nil {
 			rejected++
-			continue
+			return
 		}
 		restored++
+	})
+	if err != nil {
+		return err
 	}
-	n.logger.Debug("replica ledger restored", "attestations", restored, "rejected", rejected)
+	n.logger.Debug("replica ledger restored", "attestations", restored, "rejected", rejected+undecodable)
 	return nil
 }
 
@@ -100,7 +70,7 @@ func (n *Node) retrack(ctx context.Context, r ObjectRecord) error {
 			n.logger.Warn("sign the policy of an object after restart", "cid", r.ID, "err", err)
 		}
 	}
-	n.repl.do(func(c *replication.Core) { err = c.Track(obj, opts, now) })
+	n.repl.Do(func(c *replication.Core) { err = c.Track(obj, opts, now) })
 	return err
 }
 

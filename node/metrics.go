@@ -72,7 +72,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- gauge(descUnder, float64(snap.under))
 	ch <- gauge(descRepairQueue, float64(n.repairQueue()))
-	ch <- gauge(descPendingAttestations, float64(n.outbox.pending()))
+	ch <- gauge(descPendingAttestations, float64(n.outbox.Pending()))
 	ch <- counter(descRepairs, float64(snap.repairsOK), "ok")
 	ch <- counter(descRepairs, float64(snap.repairsFailed), "failed")
 	for _, p := range snap.challenges {
@@ -153,7 +153,7 @@ func btoi(b bool) int {
 // not finished.
 func (n *Node) repairQueue() int {
 	var queued, fetching int
-	n.repl.read(func(c *replication.Core) { queued, fetching = c.Repairs() })
+	n.repl.Read(func(c *replication.Core) { queued, fetching = c.Repairs() })
 	return queued + fetching
 }
 
@@ -167,7 +167,7 @@ type check struct {
 func (n *Node) localChecks(id string, holders []netstat.HolderView) []check {
 	out := make([]check, len(holders))
 	self := replication.PeerID(n.host.ID().String())
-	n.repl.read(func(c *replication.Core) {
+	n.repl.Read(func(c *replication.Core) {
 		for i, h := range holders {
 			if h.Local {
 				continue

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,9 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/multiformats/go-multiaddr"
 	"golang.org/x/time/rate"
@@ -36,6 +33,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/deletions"
+	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -65,13 +63,7 @@ type Node struct {
 	privateNetwork bool
 	gater          *gater
 	pubsub         *pubsub.PubSub
-	// spawn runs fn in a goroutine that Close cancels and waits for.
-	spawn      func(fn func(ctx context.Context))
-	life       context.Context // ends when Close starts: stream handlers work under it
-	cancel     context.CancelFunc
-	goroutines sync.WaitGroup
-	spawnMu    sync.Mutex
-	stopping   bool // set by Close: spawn starts nothing more; guarded by spawnMu
+	work           *work // every goroutine the node runs, which Close stops and waits for
 	// status keeps the latest pass over every object, for the overview.
 	status statusCache
 
@@ -79,9 +71,11 @@ type Node struct {
 	// metrics read (events.go).
 	obs observer
 
-	repl            *replicator            // the replication core and its loop
-	outbox          outbox                 // attestations on their way to peers
-	announce        announcer              // objects waiting to be announced in the DHT
+	repl            *replicas.Driver       // the replication core, behind its lock
+	links           replicas.Links         // each kept object's block list, for challenges
+	ledger          replicas.Ledger        // the replica ledger on disk
+	outbox          replicas.Outbox        // attestations on their way to peers
+	announce        replicas.Announcements // objects waiting to be announced in the DHT
 	fed             fedState               // the federation, guarded by its own mutex
 	seen            seenTracker            // when peers were last connected
 	rostersRejected atomic.Int64           // rosters from peers that were not applied
@@ -117,7 +111,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if opts.Owner == nil {
 		return nil, errors.New("node: no owner key material given")
 	}
-	n := &Node{cfg: r.Config, logger: opts.Logger, passphrase: opts.Passphrase, repo: r, gater: &gater{}}
+	n := &Node{cfg: r.Config, logger: opts.Logger, passphrase: opts.Passphrase, repo: r, gater: &gater{}, work: newWork()}
 	n.owner.Store(opts.Owner)
 	if mib := r.Config.Replication.RepairMiBPerSec; mib > 0 {
 		n.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
@@ -177,6 +171,7 @@ func (n *Node) openStorage(r *repo.Repo, owner *keys.Owner) error {
 	}
 	n.meta = meta
 	n.index = &index{ds: meta}
+	n.ledger = replicas.NewLedger(meta)
 	n.index.setKey(owner.IndexKey())
 	return nil
 }
@@ -203,16 +198,7 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.life, n.cancel = ctx, cancel
-	n.spawn = func(fn func(context.Context)) {
-		n.spawnMu.Lock()
-		defer n.spawnMu.Unlock()
-		if n.stopping {
-			return // Close is waiting, or done: the storage may be gone
-		}
-		n.goroutines.Go(func() { fn(ctx) })
-	}
+	ctx := n.work.life
 	if err := n.startGossip(ctx); err != nil {
 		return err
 	}
@@ -254,24 +240,6 @@ func (n *Node) Bootstrap(ctx context.Context) {
 	}
 }
 
-// handle serves protocol pid with h, counting each stream among the
-// node's work so that Close waits for it before closing the storage, and
-// resetting streams that arrive once Close has begun.
-func (n *Node) handle(pid protocol.ID, h func(context.Context, network.Stream)) {
-	n.host.SetStreamHandler(pid, func(s network.Stream) {
-		n.spawnMu.Lock()
-		if n.stopping {
-			n.spawnMu.Unlock()
-			s.Reset()
-			return
-		}
-		n.goroutines.Add(1)
-		n.spawnMu.Unlock()
-		defer n.goroutines.Done()
-		h(n.life, s)
-	})
-}
-
 // Close stops the node, waiting for its parts to stop.
 func (n *Node) Close() error {
 	var errs []error
@@ -282,19 +250,14 @@ func (n *Node) Close() error {
 		errs = append(errs, n.bitswap.Close())
 	}
 	errs = append(errs, n.closeOrigins())
-	if n.cancel != nil {
-		n.cancel()
-	}
-	n.spawnMu.Lock()
-	n.stopping = true // events from closing the host start no new work
-	n.spawnMu.Unlock()
+	n.work.stop() // events from closing the host start no new work
 	if n.dht != nil {
 		errs = append(errs, n.dht.Close())
 	}
 	if n.host != nil {
 		errs = append(errs, n.host.Close())
 	}
-	n.goroutines.Wait()
+	n.work.wg.Wait()
 	if n.meta != nil {
 		errs = append(errs, n.meta.Close())
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -21,25 +22,11 @@ import (
 // must hash to the object ID. Objects of format 1 commit to no key: only
 // their owner's own node knows it owns them, from its index.
 
-// bindOwner is the core's replication.BindOwner: the owner key an object
-// ID commits to, read from untrusted root bytes.
-func bindOwner(obj replication.ObjectID, root []byte) (ed25519.PublicKey, error) {
-	id, err := cid.Decode(string(obj))
-	if err != nil {
-		return nil, fmt.Errorf("%w: object id %q: %v", replication.ErrNotBound, obj, err)
-	}
-	key, err := object.BoundOwner(id, root)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", replication.ErrNotBound, err)
-	}
-	return key, nil
-}
-
 // rootBlock returns the raw root block of an object: from its verified
 // policy, or from this node's blockstore.
 func (n *Node) rootBlock(ctx context.Context, root cid.Cid) ([]byte, error) {
 	var raw []byte
-	n.repl.read(func(c *replication.Core) {
+	n.repl.Read(func(c *replication.Core) {
 		if p, _, ok := c.Policy(replication.ObjectID(root.String())); ok {
 			raw = p.Root
 		}
@@ -59,7 +46,7 @@ func (n *Node) rootBlock(ctx context.Context, root cid.Cid) ([]byte, error) {
 // the object is of format 1.
 func (n *Node) boundOwner(ctx context.Context, object string) ed25519.PublicKey {
 	var key []byte
-	n.repl.read(func(c *replication.Core) { _, key, _ = c.Policy(replication.ObjectID(object)) })
+	n.repl.Read(func(c *replication.Core) { _, key, _ = c.Policy(replication.ObjectID(object)) })
 	if len(key) == ed25519.PublicKeySize {
 		return key
 	}
@@ -71,7 +58,7 @@ func (n *Node) boundOwner(ctx context.Context, object string) ed25519.PublicKey 
 	if err != nil {
 		return nil
 	}
-	key, err = bindOwner(replication.ObjectID(object), raw)
+	key, err = replicas.BindOwner(replication.ObjectID(object), raw)
 	if err != nil {
 		return nil
 	}
@@ -108,7 +95,7 @@ func (n *Node) setOwnPolicy(ctx context.Context, root cid.Cid, target int) error
 	obj := replication.ObjectID(root.String())
 	var cur replication.Policy
 	var known bool
-	n.repl.read(func(c *replication.Core) { cur, _, known = c.Policy(obj) })
+	n.repl.Read(func(c *replication.Core) { cur, _, known = c.Policy(obj) })
 	if known && cur.Target == target {
 		return nil
 	}
@@ -127,7 +114,7 @@ func (n *Node) setOwnPolicy(ctx context.Context, root cid.Cid, target int) error
 	// an owner restoring its key on a new machine need not know it.
 	p := replication.Policy{Object: obj, Root: raw, Version: max(cur.Version+1, uint64(time.Now().UnixMilli())), Target: target}
 	p.Sign(key)
-	n.repl.do(func(c *replication.Core) { err = c.SetPolicy(p, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { err = c.SetPolicy(p, time.Now()) })
 	if err != nil {
 		return fmt.Errorf("policy of %s: %w", root, err)
 	}

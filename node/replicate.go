@@ -3,11 +3,8 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -16,8 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/federation"
-	"github.com/cairn-fed/cairn/internal/config"
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -32,62 +29,6 @@ const tickInterval = 100 * time.Millisecond
 // waits milliseconds instead of up to a tick.
 const minTickGap = 5 * time.Millisecond
 
-// replicator drives the replication core. The core is single-threaded:
-// every call goes through do, which holds mu; the loop goroutine ticks it
-// and carries out what it decides.
-type replicator struct {
-	mu   sync.Mutex
-	core *replication.Core // guarded by mu
-
-	linksMu sync.Mutex
-	links   map[string][]cid.Cid // block lists by object, guarded by linksMu
-
-	wake chan struct{} // kicks the loop; buffered, one pending kick
-}
-
-// do runs fn with the core, serialised with every other caller.
-func (r *replicator) do(fn func(c *replication.Core)) {
-	r.mu.Lock()
-	fn(r.core)
-	r.mu.Unlock()
-	r.kick()
-}
-
-// read runs fn with the core without waking the loop: for callers that
-// only look (status, metrics, summaries), so reading never costs a tick.
-func (r *replicator) read(fn func(c *replication.Core)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fn(r.core)
-}
-
-// kick asks the loop to tick soon: an input may have made a decision due.
-func (r *replicator) kick() {
-	select {
-	case r.wake <- struct{}{}:
-	default: // a tick is already pending
-	}
-}
-
-// replicationConfig maps the node's config onto the core's.
-func replicationConfig(cfg config.Replication, defaultTarget int, key ed25519.PrivateKey, logger *slog.Logger) replication.Config {
-	c := replication.DefaultConfig()
-	c.Key, c.Rand, c.Logger = key, rand.Reader, logger
-	c.BindOwner, c.DefaultTarget = bindOwner, defaultTarget
-	c.ChallengeInterval = cfg.ChallengeInterval.Duration
-	c.ChallengeTimeout = cfg.ChallengeTimeout.Duration
-	c.ProofFreshness = cfg.ProofFreshness.Duration
-	c.RepairGrace = cfg.RepairGrace.Duration
-	c.RepairEscalation = cfg.RepairEscalation.Duration
-	c.ReconnectGrace = cfg.ReconnectGrace.Duration
-	c.ReleaseGrace = cfg.ReleaseGrace.Duration
-	c.MaxConcurrentRepairs = cfg.RepairConcurrency
-	c.MaxEntriesPerMember = cfg.MaxEntriesPerMember
-	c.AttestRate = float64(cfg.MaxAttestationsPerSecond)
-	c.MaxTarget = cfg.MaxTarget
-	return c
-}
-
 // newReplicator creates the core, signing with the node's identity key,
 // whose public half the roster records for this member.
 func (n *Node) newReplicator(priv crypto.PrivKey) error {
@@ -95,12 +36,11 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	if err != nil || len(raw) != ed25519.PrivateKeySize {
 		return fmt.Errorf("replication needs an ed25519 node identity: %v", err)
 	}
-	cfg := replicationConfig(n.cfg.Replication, n.cfg.Add.Replicas, ed25519.PrivateKey(raw), n.logger.With("part", "replication"))
-	core, err := replication.New(cfg, replication.PeerID(n.host.ID().String()))
+	cfg := replicas.Config(n.cfg.Replication, n.cfg.Add.Replicas, ed25519.PrivateKey(raw), n.logger.With("part", "replication"))
+	n.repl, err = replicas.NewDriver(cfg, replication.PeerID(n.host.ID().String()))
 	if err != nil {
-		return fmt.Errorf("start replication: %w", err)
+		return err
 	}
-	n.repl = &replicator{core: core, links: map[string][]cid.Cid{}, wake: make(chan struct{}, 1)}
 	n.nodeKey = ed25519.PrivateKey(raw)
 	n.handle(ChallengeProtocol, n.handleChallengeStream)
 	n.handle(LedgerSyncProtocol, n.handleSyncStream)
@@ -170,7 +110,7 @@ func (n *Node) resyncThenServe(ctx context.Context) {
 // the deletion topic of the federation.
 func (n *Node) replicationRoster(r federation.Roster) error {
 	now := time.Now()
-	n.repl.do(func(c *replication.Core) { c.SetMembers(r.ReplicationMembers(now), now) })
+	n.repl.Do(func(c *replication.Core) { c.SetMembers(r.ReplicationMembers(now), now) })
 	_, err := n.deletionTopic(r.FederationID)
 	return err
 }
@@ -180,17 +120,12 @@ func (n *Node) replicationLoop(ctx context.Context) {
 	t := time.NewTicker(tickInterval)
 	defer t.Stop()
 	for {
-		var acts replication.Actions
-		r := n.repl
-		r.mu.Lock()
-		acts = r.core.Tick(time.Now())
-		r.mu.Unlock()
-		n.carryOut(ctx, acts)
+		n.carryOut(ctx, n.repl.Tick(time.Now()))
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-r.wake:
+		case <-n.repl.Woken():
 			// An input arrived: tick now rather than at the next period,
 			// but at most every minTickGap, so bursts of input batch up.
 			select {
@@ -209,7 +144,7 @@ func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 		// What this node could not record it does not claim to others: a
 		// restart would forget it. Anti-entropy offers the ledger's
 		// attestations again once the store works.
-		if err := n.storeAttestation(ctx, out.Attestation); err != nil {
+		if err := n.ledger.Store(ctx, out.Attestation); err != nil {
 			n.logger.Warn("attestation not delivered", "err", err)
 			continue
 		}
@@ -242,7 +177,7 @@ func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
 	if err != nil {
 		leaves = 0
 	}
-	n.repl.do(func(c *replication.Core) { _ = c.FetchDone(f.Object, leaves, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { _ = c.FetchDone(f.Object, leaves, time.Now()) })
 	if err == nil {
 		n.repinOwn(ctx, f.Object, leaves)
 	}
@@ -261,7 +196,7 @@ func (n *Node) repinOwn(ctx context.Context, obj replication.ObjectID, leaves in
 		return
 	}
 	opts := replication.TrackOptions{Target: rec.Replicas, Leaves: leaves, Pinned: true}
-	n.repl.do(func(c *replication.Core) { err = c.Track(obj, opts, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { err = c.Track(obj, opts, time.Now()) })
 	if err != nil {
 		n.logger.Warn("pin a copy fetched back", "cid", obj, "err", err)
 	}
@@ -308,7 +243,7 @@ func (n *Node) release(ctx context.Context, obj replication.ObjectID) {
 	if err := n.removeObject(ctx, string(obj)); err != nil {
 		n.logger.Warn("release copy", "cid", obj, "err", err)
 	}
-	n.repl.do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
 	n.logger.Info("released a surplus copy", "cid", obj)
 }
 
@@ -324,26 +259,21 @@ func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int) error
 	}
 	opts := replication.TrackOptions{Target: replicas, Leaves: len(blocks), Pinned: true}
 	var terr error
-	n.repl.do(func(c *replication.Core) { terr = c.Track(replication.ObjectID(root.String()), opts, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { terr = c.Track(replication.ObjectID(root.String()), opts, time.Now()) })
 	return terr
 }
 
 // objectLinks returns the distinct blocks of an object in walk order, the
 // list challenges index into. It is cached: it never changes for a CID.
 func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error) {
-	n.repl.linksMu.Lock()
-	cached, ok := n.repl.links[root.String()]
-	n.repl.linksMu.Unlock()
-	if ok {
+	if cached, ok := n.links.Get(root.String()); ok {
 		return cached, nil
 	}
 	blocks, err := object.Links(ctx, root, n.blocks)
 	if err != nil {
 		return nil, fmt.Errorf("list blocks of %s: %w", root, err)
 	}
-	n.repl.linksMu.Lock()
-	n.repl.links[root.String()] = blocks
-	n.repl.linksMu.Unlock()
+	n.links.Put(root.String(), blocks)
 	n.del.NoteBlocks(root.String(), blocks)
 	return blocks, nil
 }
@@ -363,7 +293,7 @@ func (n *Node) onMemberDisconnected(p peer.ID) {
 
 // peerDown reports p unreachable to the core.
 func (n *Node) peerDown(p peer.ID) {
-	n.repl.do(func(c *replication.Core) { c.PeerDown(replication.PeerID(p.String()), time.Now()) })
+	n.repl.Do(func(c *replication.Core) { c.PeerDown(replication.PeerID(p.String()), time.Now()) })
 }
 
 // onPeerUp reports a connected peer to the core, which counts the copies
@@ -371,9 +301,9 @@ func (n *Node) peerDown(p peer.ID) {
 func (n *Node) onPeerUp(p peer.ID) {
 	id := replication.PeerID(p.String())
 	var down bool
-	n.repl.read(func(c *replication.Core) { _, down = c.Unreachable(id) })
+	n.repl.Read(func(c *replication.Core) { _, down = c.Unreachable(id) })
 	if down {
-		n.repl.do(func(c *replication.Core) { c.PeerUp(id, time.Now()) })
+		n.repl.Do(func(c *replication.Core) { c.PeerUp(id, time.Now()) })
 	}
 }
 

@@ -65,7 +65,7 @@ func (n *Node) Status(ctx context.Context, id string) (netstat.ObjectView, error
 func (n *Node) statusInput(ctx context.Context, id string) netstat.ObjectInput {
 	var in netstat.ObjectInput
 	now := time.Now()
-	n.repl.read(func(c *replication.Core) { in.Status = c.Status(replication.ObjectID(id), now) })
+	n.repl.Read(func(c *replication.Core) { in.Status = c.Status(replication.ObjectID(id), now) })
 	if rec, err := n.index.get(ctx, id); err == nil {
 		in.FirstSeen = rec.AddedAt
 	}

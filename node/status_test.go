@@ -29,7 +29,7 @@ func fillLedger(t testing.TB, n *Node, objects int) {
 	t.Helper()
 	now := time.Now()
 	sig := make([]byte, 64)
-	n.repl.do(func(c *replication.Core) {
+	n.repl.Do(func(c *replication.Core) {
 		c.SetMembers(fakeHolders, now)
 		for i := range objects {
 			holders, result := fakeHolders, replication.ResultPass
@@ -215,7 +215,7 @@ func TestStatusSummariesAgree(t *testing.T) {
 	pick := func() replication.PeerID { return peers[r.IntN(len(peers))] }
 	ago := func() time.Time { return now.Add(-time.Duration(r.IntN(600)) * time.Second) }
 	var ids []replication.ObjectID
-	n.repl.do(func(c *replication.Core) {
+	n.repl.Do(func(c *replication.Core) {
 		c.SetMembers(append(slices.Clone(fakeHolders), replication.Member{Peer: self, Operator: "op-self", Region: "eu"}), now)
 		for i := range 2000 {
 			obj := replication.ObjectID(fmt.Sprintf("bafyagree%06d", i))
@@ -238,7 +238,7 @@ func TestStatusSummariesAgree(t *testing.T) {
 		}
 	})
 	states := map[netstat.State]int{}
-	n.repl.read(func(c *replication.Core) {
+	n.repl.Read(func(c *replication.Core) {
 		fast := c.Overviews(nil, ids, now)
 		for i, obj := range ids {
 			got, want := summaryOf(fast[i]), referenceSummary(c.Status(obj, now), now)

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-datastore/query"
 
 	"github.com/cairn-fed/cairn/netstat"
+	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -38,12 +39,12 @@ type statusCache struct {
 
 // sortedObjects returns every object the core knows of, in CID order,
 // sorting only when the set changed since the last call.
-func (sc *statusCache) sortedObjects(r *replicator) []replication.ObjectID {
+func (sc *statusCache) sortedObjects(r *replicas.Driver) []replication.ObjectID {
 	sc.sortMu.Lock()
 	defer sc.sortMu.Unlock()
 	var ids []replication.ObjectID
 	fresh := false
-	r.read(func(c *replication.Core) {
+	r.Read(func(c *replication.Core) {
 		if v := c.ObjectSetVersion(); sc.sorted == nil || v != sc.sortedAt {
 			ids, sc.sortedAt, fresh = c.AppendObjects(nil), v, true
 		}
@@ -203,7 +204,7 @@ func (n *Node) summariseIDs(ctx context.Context, ids []replication.ObjectID, now
 			return nil, fmt.Errorf("status: %w", err)
 		}
 		chunk := ids[start:min(start+summaryChunk, len(ids))]
-		n.repl.read(func(c *replication.Core) { ovs = c.Overviews(ovs[:0], chunk, now) })
+		n.repl.Read(func(c *replication.Core) { ovs = c.Overviews(ovs[:0], chunk, now) })
 		for _, o := range ovs {
 			sums = append(sums, summaryOf(o))
 		}

@@ -41,10 +41,10 @@ const (
 // overlap); other rejections are logged.
 func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation, from peer.ID) {
 	var err error
-	n.repl.do(func(c *replication.Core) { err = c.Receive(a, time.Now()) })
+	n.repl.Do(func(c *replication.Core) { err = c.Receive(a, time.Now()) })
 	switch {
 	case err == nil:
-		if err := n.storeAttestation(ctx, a); err != nil {
+		if err := n.ledger.Store(ctx, a); err != nil {
 			// Counted here until a restart; the holder offers it again.
 			n.logger.Warn("accepted attestation not recorded", "err", err)
 		}
@@ -85,7 +85,7 @@ func (n *Node) syncLedger(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	var sum replication.Summary
-	n.repl.read(func(c *replication.Core) { sum = c.Ledger().Summary() })
+	n.repl.Read(func(c *replication.Core) { sum = c.Ledger().Summary() })
 	data, err := sum.MarshalBinary()
 	if err != nil {
 		return err
@@ -147,7 +147,7 @@ func (n *Node) handleSyncStream(_ context.Context, s network.Stream) {
 	}
 	var missing []replication.Attestation
 	remote := replication.PeerID(s.Conn().RemotePeer().String())
-	n.repl.read(func(c *replication.Core) { missing = c.Missing(sum, remote) })
+	n.repl.Read(func(c *replication.Core) { missing = c.Missing(sum, remote) })
 	w := bufio.NewWriter(s)
 	for _, a := range missing {
 		if b, err := a.MarshalBinary(); err == nil {

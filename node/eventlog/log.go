@@ -22,8 +22,7 @@ type Log struct {
 
 	// Owned by the writer goroutine (by Open before it starts, by Close
 	// after it ends).
-	active     *os.File // the last segment, open for appending
-	activeSize int64    // its bytes written and synced
+	active activeSegment
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -34,6 +33,12 @@ type Log struct {
 	subs       map[*Subscription]struct{} // live subscribers
 	closed     bool
 	failed     error // first write or sync error; the log stays failed
+}
+
+// activeSegment is the last segment, open for appending.
+type activeSegment struct {
+	f    *os.File
+	size int64 // bytes written and synced
 }
 
 // batch is a group of appends written and synced together.
@@ -80,8 +85,8 @@ func (l *Log) load() error {
 		if err != nil {
 			return err
 		}
-		l.active, l.activeSize = f, int64(len(segmentMagic))
-		l.segs = []segment{{first: 1, size: l.activeSize}}
+		l.active = activeSegment{f, int64(len(segmentMagic))}
+		l.segs = []segment{{first: 1, size: l.active.size}}
 		l.nextSeq = 1
 		return nil
 	}
@@ -91,7 +96,7 @@ func (l *Log) load() error {
 		return err
 	}
 	last.size = rec.size
-	l.active, l.activeSize = rec.f, rec.size
+	l.active = activeSegment{rec.f, rec.size}
 	l.segs, l.durableSeq, l.nextSeq = segs, rec.lastSeq, rec.lastSeq+1
 	return nil
 }
@@ -185,19 +190,19 @@ func (l *Log) commitPending() {
 // write appends b to the active segment, starting a new one first when
 // the active one is full, and syncs it.
 func (l *Log) write(b *batch) (rotated bool, err error) {
-	if l.activeSize >= l.cfg.SegmentBytes && l.activeSize > int64(len(segmentMagic)) {
+	if l.active.size >= l.cfg.SegmentBytes && l.active.size > int64(len(segmentMagic)) {
 		if err := l.rotate(b.events[0].Seq); err != nil {
 			return false, err
 		}
 		rotated = true
 	}
-	if _, err := l.active.Write(b.buf); err != nil {
+	if _, err := l.active.f.Write(b.buf); err != nil {
 		return rotated, fmt.Errorf("write segment: %w", err)
 	}
-	if err := syncData(l.active); err != nil {
+	if err := syncData(l.active.f); err != nil {
 		return rotated, err
 	}
-	l.activeSize += int64(len(b.buf))
+	l.active.size += int64(len(b.buf))
 	return rotated, nil
 }
 
@@ -207,12 +212,12 @@ func (l *Log) rotate(first uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := l.active.Close(); err != nil { // already synced: nothing is lost
-		l.logger.Warn("event log: close full segment", "segment", l.active.Name(), "err", err)
+	if err := l.active.f.Close(); err != nil { // already synced: nothing is lost
+		l.logger.Warn("event log: close full segment", "segment", l.active.f.Name(), "err", err)
 	}
-	l.active, l.activeSize = f, int64(len(segmentMagic))
+	l.active = activeSegment{f, int64(len(segmentMagic))}
 	l.mu.Lock()
-	l.segs = append(l.segs, segment{first: first, size: l.activeSize})
+	l.segs = append(l.segs, segment{first: first, size: l.active.size})
 	l.mu.Unlock()
 	return nil
 }
@@ -222,7 +227,7 @@ func (l *Log) rotate(first uint64) error {
 func (l *Log) finish(b *batch, err error) {
 	l.mu.Lock()
 	if err == nil {
-		l.segs[len(l.segs)-1].size = l.activeSize
+		l.segs[len(l.segs)-1].size = l.active.size
 		l.durableSeq = b.events[len(b.events)-1].Seq
 		l.publish(b.events)
 	} else if l.failed == nil {
@@ -276,7 +281,7 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.quit)
 	l.wg.Wait()
-	if err := l.active.Close(); err != nil {
+	if err := l.active.f.Close(); err != nil {
 		return fmt.Errorf("close event log: %w", err)
 	}
 	return nil

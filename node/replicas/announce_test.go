@@ -1,4 +1,4 @@
-package node
+package replicas
 
 import (
 	"testing"
@@ -18,37 +18,37 @@ func testCID(t *testing.T, s string) cid.Cid {
 
 // TestAnnouncerQueuesOnceAndBoundsWorkers: an object waiting to be
 // announced is queued once however often it is asked for, at most
-// announceWorkers workers run, and each retires when the queue is empty.
+// AnnounceWorkers workers run, and each retires when the queue is empty.
 func TestAnnouncerQueuesOnceAndBoundsWorkers(t *testing.T) {
-	var a announcer
+	var a Announcements
 	started := 0
-	for i := range 2 * announceWorkers {
+	for i := range 2 * AnnounceWorkers {
 		c := testCID(t, string(rune('a'+i)))
-		if a.queue(c) {
+		if a.Queue(c) {
 			started++
 		}
-		if a.queue(c) {
+		if a.Queue(c) {
 			started++ // the same object again: never a new worker once all run
 		}
 	}
-	if started != announceWorkers {
-		t.Errorf("%d workers started, want %d", started, announceWorkers)
+	if started != AnnounceWorkers {
+		t.Errorf("%d workers started, want %d", started, AnnounceWorkers)
 	}
 	var announced []cid.Cid
 	for {
-		c, ok := a.next()
+		c, ok := a.Next()
 		if !ok {
 			break
 		}
 		announced = append(announced, c)
 	}
-	if len(announced) != 2*announceWorkers {
-		t.Errorf("%d objects announced, want %d (each once)", len(announced), 2*announceWorkers)
+	if len(announced) != 2*AnnounceWorkers {
+		t.Errorf("%d objects announced, want %d (each once)", len(announced), 2*AnnounceWorkers)
 	}
-	if a.workers != announceWorkers-1 {
-		t.Errorf("%d workers left after one retired, want %d", a.workers, announceWorkers-1)
+	if a.workers != AnnounceWorkers-1 {
+		t.Errorf("%d workers left after one retired, want %d", a.workers, AnnounceWorkers-1)
 	}
-	if !a.queue(announced[0]) {
+	if !a.Queue(announced[0]) {
 		t.Error("an object announced before, queued again with a worker free, started none")
 	}
 	if len(a.waiting) != 1 {

@@ -1,4 +1,4 @@
-package node
+package replicas
 
 import (
 	"slices"
@@ -27,23 +27,23 @@ func seqs(batch []replication.Attestation) []uint64 {
 // the same holder and object replaces the waiting one, records of other
 // holders or objects wait beside it.
 func TestOutboxKeepsNewestPerRecord(t *testing.T) {
-	var o outbox
+	var o Outbox
 	p := peer.ID("p")
-	if !o.add(p, att("x", "h1", 1)) {
+	if !o.Add(p, att("x", "h1", 1)) {
 		t.Fatal("the first attestation for a peer did not start its sender")
 	}
 	for _, a := range []replication.Attestation{att("x", "h1", 3), att("x", "h1", 2), att("x", "h2", 4), att("y", "h1", 5)} {
-		if o.add(p, a) {
+		if o.Add(p, a) {
 			t.Fatalf("adding seq %d started a second sender", a.Seq)
 		}
 	}
-	if got := seqs(o.take(p)); !slices.Equal(got, []uint64{3, 4, 5}) {
+	if got := seqs(o.Take(p)); !slices.Equal(got, []uint64{3, 4, 5}) {
 		t.Errorf("took seqs %v, want [3 4 5]: the newest of x/h1, and x/h2 and y/h1", got)
 	}
-	if got := o.take(p); got != nil {
+	if got := o.Take(p); got != nil {
 		t.Errorf("second take = %v, want nothing", got)
 	}
-	if !o.add(p, att("z", "h1", 6)) {
+	if !o.Add(p, att("z", "h1", 6)) {
 		t.Error("after the queue ran dry, a new attestation did not start the sender again")
 	}
 }
@@ -53,41 +53,58 @@ func TestOutboxKeepsNewestPerRecord(t *testing.T) {
 // sender until the peer connects; while connected it retries with a
 // growing backoff.
 func TestOutboxHoldsForOfflinePeer(t *testing.T) {
-	var o outbox
+	var o Outbox
 	p := peer.ID("p")
-	o.add(p, att("x", "h1", 1))
-	o.add(p, att("y", "h1", 2))
-	batch := o.take(p)
-	o.add(p, att("x", "h1", 7)) // newer, queued while the batch was out
-	if _, retry := o.putBack(p, batch, false); retry {
+	o.Add(p, att("x", "h1", 1))
+	o.Add(p, att("y", "h1", 2))
+	batch := o.Take(p)
+	o.Add(p, att("x", "h1", 7)) // newer, queued while the batch was out
+	if _, retry := o.PutBack(p, batch, false); retry {
 		t.Fatal("retrying a peer that is not connected")
 	}
-	if o.pending() != 2 {
-		t.Errorf("%d attestations wait, want 2", o.pending())
+	if o.Pending() != 2 {
+		t.Errorf("%d attestations wait, want 2", o.Pending())
 	}
-	if !o.resume(p) {
+	if !o.Resume(p) {
 		t.Fatal("the peer connected but its sender did not resume")
 	}
-	if o.resume(p) {
+	if o.Resume(p) {
 		t.Error("resume started a second sender")
 	}
-	batch = o.take(p)
+	batch = o.Take(p)
 	if got := seqs(batch); !slices.Equal(got, []uint64{2, 7}) {
 		t.Errorf("after putting back, took seqs %v, want [2 7]", got)
 	}
-	first, retry := o.putBack(p, batch, true)
-	if !retry || first != deliverRetry {
-		t.Errorf("first retry after %s (retry %v), want %s", first, retry, deliverRetry)
+	first, retry := o.PutBack(p, batch, true)
+	if !retry || first != DeliverRetry {
+		t.Errorf("first retry after %s (retry %v), want %s", first, retry, DeliverRetry)
 	}
 	var last time.Duration
 	for range 10 {
-		last, _ = o.putBack(p, o.take(p), true)
+		last, _ = o.PutBack(p, o.Take(p), true)
 	}
-	if last != deliverRetryMax {
-		t.Errorf("backoff reached %s, want the cap %s", last, deliverRetryMax)
+	if last != DeliverRetryMax {
+		t.Errorf("backoff reached %s, want the cap %s", last, DeliverRetryMax)
 	}
-	o.sent(p)
-	if again, _ := o.putBack(p, nil, true); again != deliverRetry {
-		t.Errorf("after a success the next retry waits %s, want %s", again, deliverRetry)
+	o.Sent(p)
+	if again, _ := o.PutBack(p, nil, true); again != DeliverRetry {
+		t.Errorf("after a success the next retry waits %s, want %s", again, DeliverRetry)
+	}
+}
+
+// TestOutboxUnknownPeer: asking about a peer nothing was queued for is
+// harmless: nothing to take, nothing to resume, no sender to retry.
+func TestOutboxUnknownPeer(t *testing.T) {
+	var o Outbox
+	p := peer.ID("never")
+	if got := o.Take(p); got != nil {
+		t.Errorf("took %v from a peer with no queue", got)
+	}
+	if o.Resume(p) {
+		t.Error("resumed a sender for a peer with no queue")
+	}
+	o.Sent(p)
+	if _, retry := o.PutBack(p, nil, true); retry {
+		t.Error("a retry was scheduled for a peer with no queue")
 	}
 }
