@@ -35,6 +35,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/config"
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/events"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -75,8 +76,8 @@ type Node struct {
 	status statusCache
 
 	// obs records the event stream and keeps the counts that health and
-	// metrics read (events.go).
-	obs observer
+	// metrics read (package events; the wiring is events.go).
+	obs events.Observer
 
 	repl            *replicator            // the replication core and its loop
 	outbox          outbox                 // attestations on their way to peers
