@@ -37,6 +37,7 @@ import (
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/events"
 	"github.com/cairn-fed/cairn/node/repo"
+	"github.com/cairn-fed/cairn/node/status"
 )
 
 // ProtocolPrefix keeps Cairn's DHT and bitswap apart from the public IPFS
@@ -72,8 +73,9 @@ type Node struct {
 	goroutines sync.WaitGroup
 	spawnMu    sync.Mutex
 	stopping   bool // set by Close: spawn starts nothing more; guarded by spawnMu
-	// status keeps the latest pass over every object, for the overview.
-	status statusCache
+	// status keeps the latest pass over every object, for the overview
+	// (package status; the pass itself is statuspass.go).
+	status status.Cache
 
 	// obs records the event stream and keeps the counts that health and
 	// metrics read (package events; the wiring is events.go).
