@@ -143,13 +143,15 @@ func (s *stats) repairDone(ok bool) {
 // measurement runs at a time, with mu not held: callers that find one
 // running get the last usage, or wait for it when there is none yet.
 type usageCache struct {
+	// Set before first use (by tests), read-only afterwards.
+	now func() time.Time // nil: time.Now
+
 	mu sync.Mutex
 	// Guarded by mu.
 	at        time.Time
 	took      time.Duration
 	usage     blockstore.Usage
-	measuring chan struct{}    // closed when the running measurement ends; nil when none
-	now       func() time.Time // nil: time.Now; set by tests before use
+	measuring chan struct{} // closed when the running measurement ends; nil when none
 }
 
 const usageMinAge = 2 * time.Second
