@@ -68,7 +68,7 @@ func TestEventsFollowReplication(t *testing.T) {
 	if added > reached {
 		t.Errorf("target_reached (event %d) before object_added (event %d)", reached, added)
 	}
-	if got := a.obs.stats.snapshot().tally.Count(netstat.StateBackedUp); got != 1 {
+	if got := a.obs.Stats().Tally.Count(netstat.StateBackedUp); got != 1 {
 		t.Errorf("tally counts %d backed up objects, want 1", got)
 	}
 	waitUntil(t, 10*time.Second, "b's fetch in b's event stream", func() bool {

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,20 +65,20 @@ func (metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	n, now := m.n, time.Now()
-	snap := n.obs.stats.snapshot()
+	snap := n.obs.Stats()
 	for _, s := range netstat.States() {
-		ch <- gauge(descObjects, float64(snap.tally.Count(s)), s.String())
+		ch <- gauge(descObjects, float64(snap.Tally.Count(s)), s.String())
 	}
-	ch <- gauge(descUnder, float64(snap.under))
+	ch <- gauge(descUnder, float64(snap.Under))
 	ch <- gauge(descRepairQueue, float64(n.repairQueue()))
 	ch <- gauge(descPendingAttestations, float64(n.outbox.Pending()))
-	ch <- counter(descRepairs, float64(snap.repairsOK), "ok")
-	ch <- counter(descRepairs, float64(snap.repairsFailed), "failed")
-	for _, p := range snap.challenges {
+	ch <- counter(descRepairs, float64(snap.RepairsOK), "ok")
+	ch <- counter(descRepairs, float64(snap.RepairsFailed), "failed")
+	for _, p := range snap.Challenges {
 		ch <- counter(descChallenges, float64(p.Passed), string(p.Peer), p.Operator, p.Region, "passed")
 		ch <- counter(descChallenges, float64(p.Failed), string(p.Peer), p.Operator, p.Region, "failed")
 	}
-	th := n.obs.stats.tombstoneHealth(now)
+	th := n.obs.TombstoneHealth(now)
 	ch <- gauge(descTombstoneLag, th.Lag.Seconds())
 	ch <- gauge(descTombstonesPending, float64(th.Pending))
 	m.collectPeers(ch)
@@ -155,139 +154,4 @@ func (n *Node) repairQueue() int {
 	var queued, fetching int
 	n.repl.Read(func(c *replication.Core) { queued, fetching = c.Repairs() })
 	return queued + fetching
-}
-
-// check is this node's latest challenge of one holder.
-type check struct {
-	at     int64 // unix ms; 0 when never
-	result replication.Result
-}
-
-// localChecks returns this node's latest challenge of each holder.
-func (n *Node) localChecks(id string, holders []netstat.HolderView) []check {
-	out := make([]check, len(holders))
-	self := replication.PeerID(n.host.ID().String())
-	n.repl.Read(func(c *replication.Core) {
-		for i, h := range holders {
-			if h.Local {
-				continue
-			}
-			if at, r, ok := c.Ledger().Check(replication.ObjectID(id), self, replication.PeerID(h.PeerID)); ok {
-				out[i] = check{at: at.UnixMilli(), result: r}
-			}
-		}
-	})
-	return out
-}
-
-// countChallenges counts the challenges this node finished since the
-// previous view.
-func (o *observer) countChallenges(prev seenObject, cur netstat.ObjectView, checks []check) {
-	for i, h := range cur.Holders {
-		c := checks[i]
-		if c.at == 0 || c.at <= prev.checked(o.peers.lookup(h.PeerID)) {
-			continue
-		}
-		o.stats.challenged(h, c, time.UnixMilli(c.at))
-	}
-}
-
-func (s seenObject) checked(peer uint32, ok bool) int64 {
-	if !ok {
-		return 0
-	}
-	for _, h := range s.holders {
-		if h.peer == peer {
-			return h.checked
-		}
-	}
-	return 0
-}
-
-// stats are the counts the event recorder keeps for health and metrics.
-// The zero value is ready.
-type stats struct {
-	mu sync.Mutex
-	// Guarded by mu.
-	tally                    netstat.Tally
-	under                    int                                // objects below target, deleted ones excluded
-	challenges               map[string]*netstat.PeerChallenges // this node's challenges, by holder
-	repairsOK, repairsFailed uint64
-	tombstones               func(now time.Time) tombstoneHealth // nil until the tombstone wiring sets it
-}
-
-// statsSnapshot is a copy of stats taken under its lock.
-type statsSnapshot struct {
-	tally                    netstat.Tally
-	under                    int
-	challenges               []netstat.PeerChallenges
-	repairsOK, repairsFailed uint64
-}
-
-func (s *stats) snapshot() statsSnapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := statsSnapshot{tally: s.tally, under: s.under, repairsOK: s.repairsOK, repairsFailed: s.repairsFailed,
-		challenges: make([]netstat.PeerChallenges, 0, len(s.challenges))}
-	for _, p := range s.challenges {
-		out.challenges = append(out.challenges, *p)
-	}
-	return out
-}
-
-// moved replaces an object's old view (if had) by its new one (if has)
-// in the counts.
-func (s *stats) moved(prev seenObject, had bool, cur seenObject, has bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if had {
-		s.tally.Remove(prev.state)
-		s.under -= btoi(prev.underReplicated())
-	}
-	if has {
-		s.tally.Add(cur.state)
-		s.under += btoi(cur.underReplicated())
-	}
-}
-
-func (s seenObject) underReplicated() bool {
-	return s.target > 0 && s.copies < s.target && s.state != netstat.StateDeleting && s.state != netstat.StateDeleted
-}
-
-// challenged counts one challenge of holder h this node judged at at.
-func (s *stats) challenged(h netstat.HolderView, c check, at time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.challenges == nil {
-		s.challenges = map[string]*netstat.PeerChallenges{}
-	}
-	p := s.challenges[h.PeerID]
-	if p == nil {
-		p = &netstat.PeerChallenges{Peer: replication.PeerID(h.PeerID)}
-		s.challenges[h.PeerID] = p
-	}
-	if h.Operator != "" {
-		p.Operator, p.Region = h.Operator, h.Region
-	}
-	if c.result == replication.ResultPass {
-		p.Passed++
-		p.ConsecutiveFailures, p.FirstFailureAt = 0, time.Time{}
-		return
-	}
-	p.Failed++
-	p.ConsecutiveFailures++
-	if p.ConsecutiveFailures == 1 {
-		p.FirstFailureAt = at
-	}
-	p.LastReason = c.result.Reason()
-}
-
-func (s *stats) repairDone(ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ok {
-		s.repairsOK++
-	} else {
-		s.repairsFailed++
-	}
 }

@@ -33,8 +33,10 @@ import (
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/deletions"
+	"github.com/cairn-fed/cairn/node/events"
 	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/node/repo"
+	"github.com/cairn-fed/cairn/node/status"
 )
 
 // ProtocolPrefix keeps Cairn's DHT and bitswap apart from the public IPFS
@@ -64,12 +66,13 @@ type Node struct {
 	gater          *gater
 	pubsub         *pubsub.PubSub
 	work           *work // every goroutine the node runs, which Close stops and waits for
-	// status keeps the latest pass over every object, for the overview.
-	status statusCache
+	// status keeps the latest pass over every object, for the overview
+	// (package status; the pass itself is statuspass.go).
+	status status.Cache
 
 	// obs records the event stream and keeps the counts that health and
-	// metrics read (events.go).
-	obs observer
+	// metrics read (package events; the wiring is events.go).
+	obs events.Observer
 
 	repl            *replicas.Driver       // the replication core, behind its lock
 	links           replicas.Links         // each kept object's block list, for challenges

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairn-fed/cairn/netstat"
+	"github.com/cairn-fed/cairn/node/status"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -119,10 +120,11 @@ func TestStatusPageReusesSlowPasses(t *testing.T) {
 	ctx := context.Background()
 	n := startTestNode(t, "slow")
 	fillLedger(t, n, 10)
+	// pretend keeps, in place of any pass, a pass of nothing that took a
+	// second and read the ledger age ago.
 	pretend := func(age time.Duration) {
-		n.status.mu.Lock()
-		n.status.snap = &statusSnapshot{at: time.Now().Add(-age), took: time.Second}
-		n.status.mu.Unlock()
+		n.status.Reset()
+		n.status.Keep(status.NewSnapshot(nil, time.Now().Add(-age), time.Second))
 	}
 	total := func() int {
 		p, err := n.StatusPage(ctx, netstat.PageCursor{}, 5)
@@ -241,12 +243,12 @@ func TestStatusSummariesAgree(t *testing.T) {
 	n.repl.Read(func(c *replication.Core) {
 		fast := c.Overviews(nil, ids, now)
 		for i, obj := range ids {
-			got, want := summaryOf(fast[i]), referenceSummary(c.Status(obj, now), now)
+			got, want := status.SummaryOf(fast[i]), referenceSummary(c.Status(obj, now), now)
 			if got != want {
 				t.Errorf("%s: from Overviews %+v, from Status %+v", obj, got, want)
 			}
-			states[want.row.State]++
-			states[want.young]++
+			states[want.Row.State]++
+			states[want.Young]++
 		}
 	})
 	for _, s := range []netstat.State{netstat.StateBackedUp, netstat.StateAtRisk, netstat.StateLost, netstat.StateLocalOnly, netstat.StateReplicating} {
@@ -258,20 +260,20 @@ func TestStatusSummariesAgree(t *testing.T) {
 
 // referenceSummary derives a summary as the node did before Overviews:
 // from the full status, through netstat.Viewer.Facts.
-func referenceSummary(st replication.ObjectStatus, now time.Time) objectSummary {
+func referenceSummary(st replication.ObjectStatus, now time.Time) status.Summary {
 	f := viewer.Facts(netstat.ObjectInput{Status: st}, now)
-	s := objectSummary{row: netstat.Row{ID: string(st.Object), State: f.State(), Copies: st.Copies, Target: st.Target},
-		regions: int32(st.Regions), safe: netstat.SafeOffline(st)}
+	s := status.Summary{Row: netstat.Row{ID: string(st.Object), State: f.State(), Copies: st.Copies, Target: st.Target},
+		Regions: int32(st.Regions), Safe: netstat.SafeOffline(st)}
 	for _, h := range st.Holders {
-		s.ownedHere = s.ownedHere || (h.Local && h.Pinned)
+		s.OwnedHere = s.OwnedHere || (h.Local && h.Pinned)
 		if h.State == replication.HolderVerified && !h.VerifiedAt.IsZero() {
-			if at := h.VerifiedAt.UnixMilli(); s.verifiedAt == 0 || at < s.verifiedAt {
-				s.verifiedAt = at
+			if at := h.VerifiedAt.UnixMilli(); s.VerifiedAt == 0 || at < s.VerifiedAt {
+				s.VerifiedAt = at
 			}
 		}
 	}
 	f.PastGrace = false
-	s.young = f.State()
+	s.Young = f.State()
 	return s
 }
 
@@ -279,14 +281,14 @@ func referenceSummary(st replication.ObjectStatus, now time.Time) objectSummary 
 // renders for each row.
 func TestRowLabels(t *testing.T) {
 	now := time.Now()
-	rows := rowMaker{now: now, times: make([]time.Time, 1), labels: map[labelKey]string{}}
+	rows := status.NewRows(viewer.Config(), now, 1)
 	for _, d := range []time.Duration{-90 * time.Second, -time.Millisecond, 0, 999 * time.Millisecond, 4999 * time.Millisecond,
 		5 * time.Second, 59999 * time.Millisecond, time.Minute, 3601 * time.Second, 47 * time.Hour, 49 * time.Hour, 400 * time.Hour} {
 		for _, dd := range []time.Duration{d, d + 300*time.Millisecond} {
 			at := now.Add(-dd).Truncate(time.Millisecond)
 			stamp := viewer.Config().Stamp(at, now)
 			want := stamp.Label("verified")
-			if got := rows.status(objectSummary{verifiedAt: at.UnixMilli()}, "", 0); got.Verified != want || got.Stale != (stamp.Freshness == netstat.Stale) {
+			if got := rows.Object(status.Summary{VerifiedAt: at.UnixMilli()}, "", 0); got.Verified != want || got.Stale != (stamp.Freshness == netstat.Stale) {
 				t.Errorf("verified %s ago: %q stale %v, want %q", dd, got.Verified, got.Stale, want)
 			}
 		}

@@ -1,0 +1,211 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cairn-fed/cairn/netstat"
+	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/replication"
+	"github.com/cairn-fed/cairn/tombstone"
+)
+
+// Stats is a copy of the counts the recorder keeps for health and metrics.
+type Stats struct {
+	Tally netstat.Tally
+	// Under counts objects below their target, deleted ones excluded.
+	Under int
+	// Challenges are this node's challenges since it started, by holder.
+	Challenges               []netstat.PeerChallenges
+	RepairsOK, RepairsFailed uint64
+}
+
+// Stats returns a copy of the counts.
+func (o *Observer) Stats() Stats { return o.stats.snapshot() }
+
+// TombstoneHealth is the deletion side of cairn health and /metrics, as
+// the tombstone wiring reports it.
+type TombstoneHealth struct {
+	// Pending counts deletions that some holder has not acknowledged.
+	Pending int
+	// Lag is how long the oldest of them has been waiting: the tombstone
+	// propagation lag; 0 when none is pending.
+	Lag time.Duration
+	// Laggards are holders past tombstone.Config.AckTimeout; health flags
+	// them as ignoring tombstones.
+	Laggards []tombstone.Laggard
+}
+
+// SetTombstoneHealth installs the function TombstoneHealth calls. Until
+// it is set, nothing is pending and there is no lag.
+func (o *Observer) SetTombstoneHealth(fn func(now time.Time) TombstoneHealth) {
+	o.stats.mu.Lock()
+	defer o.stats.mu.Unlock()
+	o.stats.tombstones = fn
+}
+
+// TombstoneHealth asks the installed function, with no lock held, how
+// deletions propagate at now.
+func (o *Observer) TombstoneHealth(now time.Time) TombstoneHealth {
+	o.stats.mu.Lock()
+	fn := o.stats.tombstones
+	o.stats.mu.Unlock()
+	if fn == nil {
+		return TombstoneHealth{}
+	}
+	return fn(now)
+}
+
+// stats are the counts the recorder keeps. The zero value is ready.
+type stats struct {
+	mu sync.Mutex
+	// Guarded by mu.
+	tally                    netstat.Tally
+	under                    int                                // objects below target, deleted ones excluded
+	challenges               map[string]*netstat.PeerChallenges // this node's challenges, by holder
+	repairsOK, repairsFailed uint64
+	tombstones               func(now time.Time) TombstoneHealth // nil until SetTombstoneHealth
+}
+
+func (s *stats) snapshot() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Stats{Tally: s.tally, Under: s.under, RepairsOK: s.repairsOK, RepairsFailed: s.repairsFailed,
+		Challenges: make([]netstat.PeerChallenges, 0, len(s.challenges))}
+	for _, p := range s.challenges {
+		out.Challenges = append(out.Challenges, *p)
+	}
+	return out
+}
+
+// moved replaces an object's old view (if had) by its new one (if has)
+// in the counts.
+func (s *stats) moved(prev seenObject, had bool, cur seenObject, has bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if had {
+		s.tally.Remove(prev.state)
+		if prev.underReplicated() {
+			s.under--
+		}
+	}
+	if has {
+		s.tally.Add(cur.state)
+		if cur.underReplicated() {
+			s.under++
+		}
+	}
+}
+
+// challenged counts one challenge of holder h this node judged at at.
+func (s *stats) challenged(h netstat.HolderView, c Check, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.challenges == nil {
+		s.challenges = map[string]*netstat.PeerChallenges{}
+	}
+	p := s.challenges[h.PeerID]
+	if p == nil {
+		p = &netstat.PeerChallenges{Peer: replication.PeerID(h.PeerID)}
+		s.challenges[h.PeerID] = p
+	}
+	if h.Operator != "" {
+		p.Operator, p.Region = h.Operator, h.Region
+	}
+	if c.Result == replication.ResultPass {
+		p.Passed++
+		p.ConsecutiveFailures, p.FirstFailureAt = 0, time.Time{}
+		return
+	}
+	p.Failed++
+	p.ConsecutiveFailures++
+	if p.ConsecutiveFailures == 1 {
+		p.FirstFailureAt = at
+	}
+	p.LastReason = c.Result.Reason()
+}
+
+func (s *stats) repairDone(ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ok {
+		s.repairsOK++
+	} else {
+		s.repairsFailed++
+	}
+}
+
+// usageCache keeps the block store's usage for a while: measuring it
+// walks every block file, so it is redone only when the last measurement
+// is older than ten times what it took (and at least usageMinAge). One
+// measurement runs at a time, with mu not held: callers that find one
+// running get the last usage, or wait for it when there is none yet.
+type usageCache struct {
+	// Set before first use (by tests), read-only afterwards.
+	now func() time.Time // nil: time.Now
+
+	mu sync.Mutex
+	// Guarded by mu.
+	at        time.Time
+	took      time.Duration
+	usage     blockstore.Usage
+	measuring chan struct{} // closed when the running measurement ends; nil when none
+}
+
+const usageMinAge = 2 * time.Second
+
+// StorageUsage returns the block store's usage, measured recently by
+// measure.
+func (o *Observer) StorageUsage(ctx context.Context, measure func(context.Context) (blockstore.Usage, error)) (blockstore.Usage, error) {
+	return o.usage.get(ctx, measure)
+}
+
+func (c *usageCache) get(ctx context.Context, measure func(context.Context) (blockstore.Usage, error)) (blockstore.Usage, error) {
+	for {
+		c.mu.Lock()
+		now := c.clock()
+		switch {
+		case !c.at.IsZero() && (now.Sub(c.at) < max(usageMinAge, 10*c.took) || c.measuring != nil):
+			u := c.usage
+			c.mu.Unlock()
+			return u, nil
+		case c.measuring != nil:
+			wait := c.measuring
+			c.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return blockstore.Usage{}, fmt.Errorf("wait for storage usage: %w", ctx.Err())
+			case <-wait:
+			}
+			continue
+		}
+		done := make(chan struct{})
+		c.measuring = done
+		c.mu.Unlock()
+		return c.measure(ctx, now, measure, done)
+	}
+}
+
+// measure runs measure with no lock held and keeps what it finds.
+func (c *usageCache) measure(ctx context.Context, start time.Time, measure func(context.Context) (blockstore.Usage, error), done chan struct{}) (blockstore.Usage, error) {
+	defer close(done)
+	u, err := measure(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.measuring = nil
+	if err != nil {
+		return blockstore.Usage{}, fmt.Errorf("measure storage usage: %w", err)
+	}
+	end := c.clock()
+	c.at, c.took, c.usage = end, end.Sub(start), u
+	return u, nil
+}
+
+func (c *usageCache) clock() time.Time {
+	if c.now == nil {
+		return time.Now()
+	}
+	return c.now()
+}
