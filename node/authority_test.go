@@ -53,7 +53,7 @@ func TestAuthorityKeyIsSealed(t *testing.T) {
 	if _, err := n.FederationCreate(ctx, "fed", "op", "eu"); err != nil {
 		t.Fatal(err)
 	}
-	text := federation.MarshalAuthority(n.fed.authority)
+	text := federation.MarshalAuthority(n.fed.Authority())
 	checkSealed := func(when string) {
 		t.Helper()
 		raw, err := os.ReadFile(n.repo.Path(repo.AuthorityFile))
@@ -61,7 +61,7 @@ func TestAuthorityKeyIsSealed(t *testing.T) {
 			t.Fatal(err)
 		}
 		keyLine := strings.TrimSpace(text[strings.Index(text, "cauth1"):])
-		if !keys.Protected(raw) || bytes.Contains(raw, []byte(keyLine)) || bytes.Contains(raw, n.fed.authority.SigningKey().Seed()) {
+		if !keys.Protected(raw) || bytes.Contains(raw, []byte(keyLine)) || bytes.Contains(raw, n.fed.Authority().SigningKey().Seed()) {
 			t.Fatalf("%s: the authority file is not sealed:\n%s", when, raw)
 		}
 		if _, _, err := n.repo.Authority(nil); !errors.Is(err, keys.ErrPassphraseRequired) {
@@ -104,7 +104,7 @@ func TestUnsealedAuthorityKeyStillLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if n.fed.authority == nil || n.fed.authority.FederationID() != a.FederationID() {
+	if n.fed.Authority() == nil || n.fed.Authority().FederationID() != a.FederationID() {
 		t.Fatal("the unsealed authority key did not load")
 	}
 	if !n.repo.AuthorityProtected() {

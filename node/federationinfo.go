@@ -30,9 +30,7 @@ type RevokedInfo struct {
 
 // FederationShow describes the node's federation.
 func (n *Node) FederationShow() (FederationInfo, error) {
-	n.fed.mu.Lock()
-	r, hasKey := n.fed.roster, n.fed.authority != nil
-	n.fed.mu.Unlock()
+	r, hasKey := n.fed.Roster(), n.fed.Authority() != nil
 	if r == nil {
 		return FederationInfo{}, ErrNoFederation
 	}

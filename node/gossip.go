@@ -37,26 +37,28 @@ func (n *Node) startGossip(ctx context.Context) error {
 	return nil
 }
 
+// rosterGossip holds the federation's roster gossip topic, joined once.
+// It is pubsub plumbing, kept apart from membership: joining waits on
+// pubsub's event loop, so mu serves only this. Lock order: mu is taken
+// inside membership's change lock (install runs under it), never while
+// membership's mu is held.
+type rosterGossip struct {
+	mu    sync.Mutex
+	topic *pubsub.Topic // guarded by mu; nil until joined
+}
+
 // rosterTopic joins the federation's roster topic once and follows it.
-// Joining waits on pubsub's event loop, so it holds fed.joinMu, which
-// serves only this, not fed.mu, which the gater takes for every
-// connection.
 func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
-	n.fed.joinMu.Lock()
-	defer n.fed.joinMu.Unlock()
-	n.fed.mu.Lock()
-	topic := n.fed.topic
-	n.fed.mu.Unlock()
-	if topic != nil {
-		return topic, nil
+	n.rosters.mu.Lock()
+	defer n.rosters.mu.Unlock()
+	if n.rosters.topic != nil {
+		return n.rosters.topic, nil
 	}
 	topic, err := n.joinTopic("/cairn/"+federationID+"/roster", n.validateGossipedRoster, n.followRosters)
 	if err != nil {
 		return nil, err
 	}
-	n.fed.mu.Lock()
-	n.fed.topic = topic
-	n.fed.mu.Unlock()
+	n.rosters.topic = topic
 	return topic, nil
 }
 
@@ -176,7 +178,7 @@ func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubs
 		}
 	}
 	if err != nil {
-		n.rostersRejected.Add(1)
+		n.fed.RosterRejected()
 		if !errors.Is(err, federation.ErrStale) {
 			n.logger.Warn("dropped a gossiped roster", "peer", from, "err", err)
 		}
@@ -236,26 +238,4 @@ func (n *Node) handleRosterStream(ctx context.Context, s network.Stream) {
 }
 
 // lastSeen tells when a peer was last connected.
-func (n *Node) lastSeen(p peer.ID) (time.Time, bool) { return n.seen.get(p) }
-
-// seenTracker remembers when each peer was last connected.
-type seenTracker struct {
-	mu sync.Mutex
-	at map[peer.ID]time.Time // guarded by mu
-}
-
-func (s *seenTracker) mark(p peer.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.at == nil {
-		s.at = map[peer.ID]time.Time{}
-	}
-	s.at[p] = time.Now()
-}
-
-func (s *seenTracker) get(p peer.ID) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.at[p]
-	return t, ok
-}
+func (n *Node) lastSeen(p peer.ID) (time.Time, bool) { return n.fed.LastSeen(p) }

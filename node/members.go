@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	mrand "math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-datastore"
@@ -13,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/cairn-fed/cairn/node/membership"
 )
 
 // A federation is a small, known set of peers, so each node keeps itself
@@ -41,45 +42,12 @@ const (
 	antiEntropyInterval = 30 * time.Second
 )
 
-// dialBackoff remembers, per member, when to try next.
-type dialBackoff struct {
-	mu    sync.Mutex
-	next  map[peer.ID]time.Time     // guarded by mu
-	delay map[peer.ID]time.Duration // guarded by mu
-}
-
-// due reports whether p may be dialled at now.
-func (b *dialBackoff) due(p peer.ID, now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !now.Before(b.next[p])
-}
-
-// failed doubles p's delay, from memberCheckInterval up to memberMaxBackoff.
-func (b *dialBackoff) failed(p peer.ID, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.next == nil {
-		b.next, b.delay = map[peer.ID]time.Time{}, map[peer.ID]time.Duration{}
-	}
-	d := min(max(2*b.delay[p], memberCheckInterval), memberMaxBackoff)
-	b.delay[p], b.next[p] = d, now.Add(d)
-}
-
-// succeeded resets p's delay.
-func (b *dialBackoff) succeeded(p peer.ID) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.next, p)
-	delete(b.delay, p)
-}
-
 // keepMembersConnected dials every current member that is not connected,
 // with a per-member backoff, and records the addresses of those that are,
 // until Close.
 func (n *Node) keepMembersConnected(ctx context.Context) {
 	n.loadMemberAddrs(ctx)
-	var backoff dialBackoff
+	backoff := &membership.DialBackoff{Min: memberCheckInterval, Max: memberMaxBackoff}
 	t := time.NewTicker(memberCheckInterval)
 	defer t.Stop()
 	var lastSaved, lastSync time.Time
@@ -97,7 +65,7 @@ func (n *Node) keepMembersConnected(ctx context.Context) {
 				lastSync = now
 			}
 			missing := n.missingMembers(now)
-			n.dialMissingMembers(ctx, &backoff, missing, now)
+			n.dialMissingMembers(ctx, backoff, missing, now)
 			// Save when members came or went, and once a minute for
 			// addresses that changed under an open connection.
 			if c := n.connectedMembers(); c != lastSavedCount || now.Sub(lastSaved) >= time.Minute {
@@ -126,25 +94,10 @@ func (n *Node) missingMembers(now time.Time) []peer.ID {
 	return out
 }
 
-// membersToDial picks, at random among the missing members that are due,
-// as many as bring the node's connections up to lowWater.
-func membersToDial(missing []peer.ID, connections, lowWater int, due func(peer.ID) bool) []peer.ID {
-	var out []peer.ID
-	for _, i := range mrand.Perm(len(missing)) {
-		if len(out) >= lowWater-connections {
-			break
-		}
-		if due(missing[i]) {
-			out = append(out, missing[i])
-		}
-	}
-	return out
-}
-
-func (n *Node) dialMissingMembers(ctx context.Context, backoff *dialBackoff, missing []peer.ID, now time.Time) {
-	due := func(p peer.ID) bool { return backoff.due(p, now) }
-	for _, p := range membersToDial(missing, len(n.host.Network().Peers()), n.cfg.Swarm.LowWater, due) {
-		backoff.failed(p, now) // until it succeeds: no second attempt while one runs
+func (n *Node) dialMissingMembers(ctx context.Context, backoff *membership.DialBackoff, missing []peer.ID, now time.Time) {
+	due := func(p peer.ID) bool { return backoff.Due(p, now) }
+	for _, p := range membership.MembersToDial(missing, len(n.host.Network().Peers()), n.cfg.Swarm.LowWater, due) {
+		backoff.Failed(p, now) // until it succeeds: no second attempt while one runs
 		n.spawn(func(ctx context.Context) {
 			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
 			defer cancel()
@@ -160,7 +113,7 @@ func (n *Node) dialMissingMembers(ctx context.Context, backoff *dialBackoff, mis
 				n.logger.Debug("member unreachable", "peer", p, "err", err)
 				return
 			}
-			backoff.succeeded(p)
+			backoff.Succeeded(p)
 			n.logger.Info("reconnected to a member", "peer", p)
 		})
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/cairn-fed/cairn/internal/config"
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/membership"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -62,8 +63,9 @@ type Node struct {
 	repo       *repo.Repo
 	// privateNetwork is set when a libp2p private-network key is in use.
 	privateNetwork bool
-	gater          *gater
 	pubsub         *pubsub.PubSub
+	// rosters is the roster gossip topic, once joined (gossip.go).
+	rosters rosterGossip
 	// spawn runs fn in a goroutine that Close cancels and waits for.
 	spawn      func(fn func(ctx context.Context))
 	life       context.Context // ends when Close starts: stream handlers work under it
@@ -78,22 +80,20 @@ type Node struct {
 	// metrics read (events.go).
 	obs observer
 
-	repl            *replicator            // the replication core and its loop
-	outbox          outbox                 // attestations on their way to peers
-	announce        announcer              // objects waiting to be announced in the DHT
-	fed             fedState               // the federation, guarded by its own mutex
-	seen            seenTracker            // when peers were last connected
-	rostersRejected atomic.Int64           // rosters from peers that were not applied
-	rejected        rejections             // other refused messages, by kind
-	repairLimit     *rate.Limiter          // paces repair fetches; nil: no limit
-	del             *deletions             // tombstones, reference counts, hidden blocks
-	cat             catalogState           // the owner's catalog and every member's catalog head
-	recovering      atomic.Bool            // set while Recover or AdoptOwner runs: adds wait for the owner key
-	origins         originsState           // fetches DAGs from outside the federation (pin.go)
-	pinsAPI         atomic.Pointer[string] // the Pinning Service API's URL while it runs
-	greeted         greetings              // peers greeted on their first connection (connections.go)
-	gate            blockGate              // writers of blocks against taking back a failed write's (blockgate.go)
-	nodeKey         ed25519.PrivateKey     // the identity key, signing acknowledgements
+	repl        *replicator            // the replication core and its loop
+	outbox      outbox                 // attestations on their way to peers
+	announce    announcer              // objects waiting to be announced in the DHT
+	fed         *membership.Membership // who is a member now: roster, gater, authority key, last seen
+	rejected    rejections             // refused messages other than rosters, by kind
+	repairLimit *rate.Limiter          // paces repair fetches; nil: no limit
+	del         *deletions             // tombstones, reference counts, hidden blocks
+	cat         catalogState           // the owner's catalog and every member's catalog head
+	recovering  atomic.Bool            // set while Recover or AdoptOwner runs: adds wait for the owner key
+	origins     originsState           // fetches DAGs from outside the federation (pin.go)
+	pinsAPI     atomic.Pointer[string] // the Pinning Service API's URL while it runs
+	greeted     greetings              // peers greeted on their first connection (connections.go)
+	gate        blockGate              // writers of blocks against taking back a failed write's (blockgate.go)
+	nodeKey     ed25519.PrivateKey     // the identity key, signing acknowledgements
 }
 
 // Options are what a node needs besides its repository.
@@ -115,13 +115,18 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if opts.Owner == nil {
 		return nil, errors.New("node: no owner key material given")
 	}
-	n := &Node{cfg: r.Config, logger: opts.Logger, passphrase: opts.Passphrase, repo: r, gater: &gater{}}
+	n := &Node{cfg: r.Config, logger: opts.Logger, passphrase: opts.Passphrase, repo: r}
 	n.owner.Store(opts.Owner)
 	if mib := r.Config.Replication.RepairMiBPerSec; mib > 0 {
 		n.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
 	}
 	if n.logger == nil {
 		n.logger = slog.New(slog.DiscardHandler)
+	}
+	n.fed, err = membership.New(membership.Config{RosterFile: r.Path(repo.RosterFile), Authorities: r,
+		Passphrase: opts.Passphrase, Logger: n.logger})
+	if err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -131,11 +136,11 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if err := n.openStorage(r, opts.Owner); err != nil {
 		return nil, err
 	}
-	stored, err := storedRoster(r)
+	stored, err := n.fed.LoadRoster()
 	if err != nil {
 		return nil, err
 	}
-	n.gater.setRoster(stored) // members only, from the first connection on
+	n.fed.RestrictGater(stored) // members only, from the first connection on
 	if err := n.startNetwork(r, opts); err != nil {
 		return nil, err
 	}
@@ -194,9 +199,9 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	}
 	n.privateNetwork = psk != nil
 	if opts.Host != nil {
-		n.host, err = opts.Host(priv, n.gater)
+		n.host, err = opts.Host(priv, n.fed.Gater())
 	} else {
-		n.host, err = newHost(priv, n.cfg.Swarm, psk, n.gater)
+		n.host, err = newHost(priv, n.cfg.Swarm, psk, n.fed.Gater())
 	}
 	if err != nil {
 		return err
@@ -338,7 +343,7 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	if info.ID == n.host.ID() {
 		return fmt.Errorf("%w: %s is this node itself", ErrBadAddress, info.ID)
 	}
-	if !n.gater.admits(info.ID) {
+	if !n.fed.Admits(info.ID) {
 		return fmt.Errorf("connect to %s: it is not a member of this node's federation (see `cairn federation show`), and members talk only to members; "+
 			"to admit it, run `cairn federation admit %s --operator ORG --region REGION` where the authority key is kept", info.ID, info.ID)
 	}

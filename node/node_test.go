@@ -114,11 +114,11 @@ func TestForgedAndReplayedRostersAreRejected(t *testing.T) {
 		func() error { return topic.Publish(ctx, []byte("not a roster")) },
 	}
 	for i, send := range sends {
-		before := a.rostersRejected.Load()
+		before := a.fed.RostersRejected()
 		if err := send(); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
-		waitUntil(t, 10*time.Second, "the roster to be judged", func() bool { return a.rostersRejected.Load() > before })
+		waitUntil(t, 10*time.Second, "the roster to be judged", func() bool { return a.fed.RostersRejected() > before })
 		if got := a.currentRoster(); got.Version != v2.Version || got.Signature == nil || string(got.Encode()) != string(v2.Encode()) {
 			t.Fatalf("send %d: roster changed to version %d", i, got.Version)
 		}
