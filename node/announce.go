@@ -15,7 +15,7 @@ func (n *Node) provide(obj replication.ObjectID) {
 	if err != nil {
 		return
 	}
-	if n.announce.Queue(c) {
+	if n.repl.announce.Queue(c) {
 		n.spawn(n.announceQueued)
 	}
 }
@@ -23,12 +23,12 @@ func (n *Node) provide(obj replication.ObjectID) {
 // announceQueued announces queued objects until none waits.
 func (n *Node) announceQueued(ctx context.Context) {
 	for {
-		c, ok := n.announce.Next()
+		c, ok := n.repl.announce.Next()
 		if !ok {
 			return
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
-		if err := n.dht.Provide(pctx, c, true); err != nil && ctx.Err() == nil {
+		if err := n.net.dht.Provide(pctx, c, true); err != nil && ctx.Err() == nil {
 			n.logger.Debug("announce provider", "cid", c, "err", err)
 		}
 		cancel()

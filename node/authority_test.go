@@ -53,24 +53,24 @@ func TestAuthorityKeyIsSealed(t *testing.T) {
 	if _, err := n.FederationCreate(ctx, "fed", "op", "eu"); err != nil {
 		t.Fatal(err)
 	}
-	text := federation.MarshalAuthority(n.fed.authority)
+	text := federation.MarshalAuthority(n.fed.Authority())
 	checkSealed := func(when string) {
 		t.Helper()
-		raw, err := os.ReadFile(n.repo.Path(repo.AuthorityFile))
+		raw, err := os.ReadFile(n.disk.repo.Path(repo.AuthorityFile))
 		if err != nil {
 			t.Fatal(err)
 		}
 		keyLine := strings.TrimSpace(text[strings.Index(text, "cauth1"):])
-		if !keys.Protected(raw) || bytes.Contains(raw, []byte(keyLine)) || bytes.Contains(raw, n.fed.authority.SigningKey().Seed()) {
+		if !keys.Protected(raw) || bytes.Contains(raw, []byte(keyLine)) || bytes.Contains(raw, n.fed.Authority().SigningKey().Seed()) {
 			t.Fatalf("%s: the authority file is not sealed:\n%s", when, raw)
 		}
-		if _, _, err := n.repo.Authority(nil); !errors.Is(err, keys.ErrPassphraseRequired) {
+		if _, _, err := n.disk.repo.Authority(nil); !errors.Is(err, keys.ErrPassphraseRequired) {
 			t.Errorf("%s: read without the passphrase: %v, want ErrPassphraseRequired", when, err)
 		}
-		if _, _, err := n.repo.Authority([]byte("wrong")); !errors.Is(err, keys.ErrWrongPassphrase) {
+		if _, _, err := n.disk.repo.Authority([]byte("wrong")); !errors.Is(err, keys.ErrWrongPassphrase) {
 			t.Errorf("%s: read with a wrong passphrase: %v, want ErrWrongPassphrase", when, err)
 		}
-		if got, sealed, err := n.repo.Authority(pass); err != nil || !sealed || got != text {
+		if got, sealed, err := n.disk.repo.Authority(pass); err != nil || !sealed || got != text {
 			t.Errorf("%s: read with the passphrase: sealed %v, err %v, same key %v", when, sealed, err, got == text)
 		}
 	}
@@ -78,10 +78,10 @@ func TestAuthorityKeyIsSealed(t *testing.T) {
 	if err := n.FederationRemoveAuthority(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(n.repo.Path(repo.AuthorityFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(n.disk.repo.Path(repo.AuthorityFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("after remove, the authority file: %v", err)
 	}
-	if _, err := n.FederationAdmit(ctx, n.host.ID().String(), "op", "eu"); !errors.Is(err, federation.ErrNoAuthority) {
+	if _, err := n.FederationAdmit(ctx, n.net.host.ID().String(), "op", "eu"); !errors.Is(err, federation.ErrNoAuthority) {
 		t.Errorf("admit after remove: %v, want ErrNoAuthority", err)
 	}
 	if err := n.FederationImportAuthority(text); err != nil {
@@ -104,10 +104,10 @@ func TestUnsealedAuthorityKeyStillLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if n.fed.authority == nil || n.fed.authority.FederationID() != a.FederationID() {
+	if n.fed.Authority() == nil || n.fed.Authority().FederationID() != a.FederationID() {
 		t.Fatal("the unsealed authority key did not load")
 	}
-	if !n.repo.AuthorityProtected() {
+	if !n.disk.repo.AuthorityProtected() {
 		t.Error("the unsealed authority key was not sealed on start")
 	}
 }

@@ -29,9 +29,9 @@ type blockGate struct{ sync.RWMutex }
 
 // writingBlocks holds the block gate shared and returns its release.
 func (n *Node) writingBlocks() func() {
-	n.gate.RLock()
+	n.disk.gate.RLock()
 	var once sync.Once
-	return func() { once.Do(n.gate.RUnlock) }
+	return func() { once.Do(n.disk.gate.RUnlock) }
 }
 
 var orphanPrefix = datastore.NewKey("/orphans")
@@ -44,13 +44,13 @@ func (n *Node) dropBlocks(fresh []cid.Cid) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if !n.gate.TryLock() {
+	if !n.disk.gate.TryLock() {
 		if err := n.rememberOrphans(ctx, fresh); err != nil {
 			n.logger.Warn("record blocks of a failed write to remove later", "blocks", len(fresh), "err", err)
 		}
 		return
 	}
-	defer n.gate.Unlock()
+	defer n.disk.gate.Unlock()
 	n.deleteUnused(ctx, fresh)
 }
 
@@ -60,7 +60,7 @@ func (n *Node) deleteUnused(ctx context.Context, cs []cid.Cid) {
 		if n.del.Used(c) {
 			continue
 		}
-		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
+		if err := n.disk.blocks.DeleteBlock(ctx, c); err != nil {
 			n.logger.Warn("remove a block of a failed write", "cid", c, "err", err)
 		}
 	}
@@ -76,13 +76,13 @@ func (n *Node) rememberOrphans(ctx context.Context, cs []cid.Cid) error {
 		return err
 	}
 	key := orphanPrefix.ChildString(fmt.Sprintf("%020d", time.Now().UnixNano()))
-	return n.meta.Put(ctx, key, data)
+	return n.disk.meta.Put(ctx, key, data)
 }
 
 // sweepOrphans takes back the blocks failed writes left while others were
 // writing. It runs at start, once every kept object's blocks are counted.
 func (n *Node) sweepOrphans(ctx context.Context) error {
-	res, err := n.meta.Query(ctx, query.Query{Prefix: orphanPrefix.String()})
+	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: orphanPrefix.String()})
 	if err != nil {
 		return fmt.Errorf("list orphan blocks: %w", err)
 	}
@@ -102,7 +102,7 @@ func (n *Node) sweepOrphans(ctx context.Context) error {
 			}
 		}
 		n.deleteUnused(ctx, cs)
-		if err := n.meta.Delete(ctx, datastore.NewKey(e.Key)); err != nil {
+		if err := n.disk.meta.Delete(ctx, datastore.NewKey(e.Key)); err != nil {
 			return fmt.Errorf("forget orphan blocks: %w", err)
 		}
 	}

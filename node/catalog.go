@@ -190,14 +190,14 @@ func (n *Node) storeCatalogVersion(ctx context.Context, v catalog.Version) (stri
 // owned object kept out of listings (`cairn status` names it), and
 // tracks it for replication.
 func (n *Node) recordCatalogVersion(ctx context.Context, seq uint64, root cid.Cid, capability string, stored, size int64) error {
-	sealed, err := n.index.seal(ownerSecrets{Name: fmt.Sprintf("(catalog version %d)", seq), Capability: capability})
+	sealed, err := n.disk.index.seal(ownerSecrets{Name: fmt.Sprintf("(catalog version %d)", seq), Capability: capability})
 	if err != nil {
 		return fmt.Errorf("seal catalog capability: %w", err)
 	}
 	replicas := n.cfg.Add.Replicas
 	rec := ObjectRecord{ID: root.String(), Role: RoleOwner, Catalog: true, Encrypted: true, Size: size,
 		StoredBytes: stored, Replicas: replicas, AddedAt: time.Now().UTC(), Sealed: sealed}
-	if err := n.index.put(ctx, rec); err != nil {
+	if err := n.disk.index.put(ctx, rec); err != nil {
 		return err
 	}
 	if err := n.trackAdded(ctx, root, replicas); err != nil {
@@ -209,7 +209,7 @@ func (n *Node) recordCatalogVersion(ctx context.Context, seq uint64, root cid.Ci
 // ownerListing is the owner's listing as the catalog records it: every
 // object the owner added (catalog versions aside), with its deletion.
 func (n *Node) ownerListing(ctx context.Context) (catalog.Listing, error) {
-	recs, err := n.index.list(ctx)
+	recs, err := n.disk.index.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (n *Node) ownerListing(ctx context.Context) (catalog.Listing, error) {
 }
 
 func (n *Node) catalogEntry(ctx context.Context, r ObjectRecord) (catalog.Entry, error) {
-	s, err := n.index.open(r.Sealed)
+	s, err := n.disk.index.open(r.Sealed)
 	if err != nil {
 		return catalog.Entry{}, fmt.Errorf("catalog entry of %s: %w", r.ID, err)
 	}
@@ -258,14 +258,14 @@ func (n *Node) catalogEntry(ctx context.Context, r ObjectRecord) (catalog.Entry,
 
 func (n *Node) loadWriterState(ctx context.Context) (catalog.WriterState, error) {
 	var state catalog.WriterState
-	sealed, err := n.meta.Get(ctx, writerStateKey)
+	sealed, err := n.disk.meta.Get(ctx, writerStateKey)
 	if errors.Is(err, datastore.ErrNotFound) {
 		return state, nil
 	}
 	if err != nil {
 		return state, fmt.Errorf("read the catalog writer's state: %w", err)
 	}
-	plain, err := n.index.openBytes(sealed)
+	plain, err := n.disk.index.openBytes(sealed)
 	if err != nil {
 		n.logger.Warn("the catalog writer's state does not open with this owner key; starting a new catalog", "err", err)
 		return catalog.WriterState{}, nil
@@ -281,11 +281,11 @@ func (n *Node) saveWriterState(ctx context.Context, state catalog.WriterState) e
 	if err != nil {
 		return err
 	}
-	sealed, err := n.index.sealBytes(plain)
+	sealed, err := n.disk.index.sealBytes(plain)
 	if err != nil {
 		return err
 	}
-	return n.meta.Put(ctx, writerStateKey, sealed)
+	return n.disk.meta.Put(ctx, writerStateKey, sealed)
 }
 
 // publishOwnHead signs the head naming version seq, keeps it, and sends
@@ -300,10 +300,10 @@ func (n *Node) publishOwnHead(ctx context.Context, seq uint64, capability string
 	h := catalog.Head{Seq: seq, Time: now}
 	h.Sealed = catalog.Seal(owner.CatalogSealKey(), priv.Public().(ed25519.PublicKey), seq, capability, nonce)
 	h.Sign(priv)
-	if _, err := n.offerHead(ctx, h, n.host.ID().String()); err != nil {
+	if _, err := n.offerHead(ctx, h, n.net.host.ID().String()); err != nil {
 		return fmt.Errorf("keep own catalog head: %w", err)
 	}
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.net.host.Network().Peers() {
 		n.spawn(func(ctx context.Context) { n.pushHead(ctx, p, h) })
 	}
 	return nil
@@ -343,7 +343,7 @@ func (n *Node) catalogBehind(ctx context.Context, h catalog.Head) {
 	if err != nil {
 		return
 	}
-	n.offerHead(ctx, h, n.host.ID().String()) // kept already when it came in, or older than what is
+	n.offerHead(ctx, h, n.net.host.ID().String()) // kept already when it came in, or older than what is
 	state := catalog.WriterState{Seq: h.Seq, Head: capability}
 	n.cat.mu.Lock()
 	if n.cat.writer != nil && (n.cat.writer.State().Seq > h.Seq || n.cat.writer.State().Head == capability) {

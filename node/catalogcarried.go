@@ -25,11 +25,11 @@ func (n *Node) carryEntry(ctx context.Context, e catalog.Entry) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := n.index.sealBytes(plain)
+	sealed, err := n.disk.index.sealBytes(plain)
 	if err != nil {
 		return err
 	}
-	if err := n.meta.Put(ctx, datastore.NewKey(carriedPrefix+e.Object), sealed); err != nil {
+	if err := n.disk.meta.Put(ctx, datastore.NewKey(carriedPrefix+e.Object), sealed); err != nil {
 		return fmt.Errorf("keep catalog entry of %s: %w", e.Object, err)
 	}
 	return nil
@@ -37,7 +37,7 @@ func (n *Node) carryEntry(ctx context.Context, e catalog.Entry) error {
 
 // dropCarried forgets a carried entry once its object is restored.
 func (n *Node) dropCarried(ctx context.Context, obj string) error {
-	err := n.meta.Delete(ctx, datastore.NewKey(carriedPrefix+obj))
+	err := n.disk.meta.Delete(ctx, datastore.NewKey(carriedPrefix+obj))
 	if err != nil && !errors.Is(err, datastore.ErrNotFound) {
 		return fmt.Errorf("forget carried catalog entry of %s: %w", obj, err)
 	}
@@ -48,7 +48,7 @@ func (n *Node) dropCarried(ctx context.Context, obj string) error {
 func (n *Node) carriedEntries(ctx context.Context) (catalog.Listing, error) {
 	l := catalog.Listing{}
 	err := n.eachStored(ctx, carriedPrefix, func(_ string, sealed []byte) error {
-		plain, err := n.index.openBytes(sealed)
+		plain, err := n.disk.index.openBytes(sealed)
 		if err != nil {
 			return err
 		}

@@ -120,7 +120,7 @@ func (n *Node) storeKeptHead(ctx context.Context, key []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := n.meta.Put(ctx, datastore.NewKey(headsPrefix+hex.EncodeToString(key)), data); err != nil {
+		if err := n.disk.meta.Put(ctx, datastore.NewKey(headsPrefix+hex.EncodeToString(key)), data); err != nil {
 			return fmt.Errorf("store catalog head: %w", err)
 		}
 		n.cat.mu.Lock()
@@ -211,7 +211,7 @@ func (n *Node) catalogExchange(ctx context.Context, p peer.ID, req catalogReques
 	var reply catalogReply
 	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, CatalogProtocol)
+	s, err := n.net.host.NewStream(ctx, p, CatalogProtocol)
 	if err != nil {
 		return reply, err
 	}
@@ -251,7 +251,7 @@ func (n *Node) findHead(ctx context.Context, pub ed25519.PublicKey) (catalog.Hea
 		head *catalog.Head
 		err  error
 	}
-	peers := n.host.Network().Peers()
+	peers := n.net.host.Network().Peers()
 	answers := make(chan answer, len(peers))
 	for _, p := range peers {
 		go func() {

@@ -65,7 +65,7 @@ func (n *Node) exchangeChallenge(ctx context.Context, ch replication.Challenge) 
 	}
 	ctx, cancel := context.WithDeadline(ctx, ch.Deadline)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, ChallengeProtocol)
+	s, err := n.net.host.NewStream(ctx, p, ChallengeProtocol)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([
 		if i >= len(links) {
 			return [32]byte{}, fmt.Errorf("leaf %d of %d: %w", i, len(links), errLeafOutOfRange)
 		}
-		b, err := n.blocks.Get(ctx, links[i])
+		b, err := n.disk.blocks.Get(ctx, links[i])
 		if err != nil {
 			return [32]byte{}, fmt.Errorf("read block %d of %s: %w", i, root, err)
 		}
@@ -176,12 +176,12 @@ func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([
 // owner's own record (its name and capability) is never removed by what
 // a peer sends: the object stays listed, and its data can be fetched back.
 func (n *Node) lostCopy(ctx context.Context, obj replication.ObjectID) {
-	if rec, err := n.index.get(ctx, string(obj)); err == nil && rec.Role == RoleOwner {
+	if rec, err := n.disk.index.get(ctx, string(obj)); err == nil && rec.Role == RoleOwner {
 		n.logger.Error("blocks of an object this node's owner added are missing or corrupt; its record is kept", "cid", obj)
 		n.repl.Do(func(c *replication.Core) { c.Drop(obj, time.Now()) })
 		return
 	}
-	if err := n.index.remove(ctx, string(obj)); err != nil {
+	if err := n.disk.index.remove(ctx, string(obj)); err != nil {
 		n.logger.Warn("forget lost copy", "cid", obj, "err", err)
 	}
 	n.repl.Do(func(c *replication.Core) { c.Drop(obj, time.Now()) })

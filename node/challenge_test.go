@@ -72,7 +72,7 @@ func TestLyingHolderIsNeverCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bID := b.host.ID().String()
+	bID := b.net.host.ID().String()
 	stateOfB := func(cid string) string {
 		v, err := a.Status(ctx, cid)
 		if err != nil {
@@ -91,7 +91,7 @@ func TestLyingHolderIsNeverCounted(t *testing.T) {
 	var mu sync.Mutex
 	answered := map[string]int{}
 	var replay []byte // the latest well-formed answer sent
-	b.host.SetStreamHandler(ChallengeProtocol, func(s network.Stream) {
+	b.net.host.SetStreamHandler(ChallengeProtocol, func(s network.Stream) {
 		defer s.Close()
 		data, err := io.ReadAll(io.LimitReader(s, maxChallengeBytes+1))
 		ch, derr := replication.DecodeChallenge(data)

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -11,11 +12,11 @@ import (
 // Connections: one notifee hears every connection that opens or closes,
 // and fans out to the subsystems in this order:
 //
-//	opened:  when last seen (seen), the event stream (online), the
+//	opened:  when last seen (membership), the event stream (online), the
 //	         replication core (reachable again), the roster push, anti-
 //	         entropy of tombstones and attestations, redelivery of
 //	         attestations waiting for the peer, the owner's catalog head
-//	closed:  when last seen (seen), and, once the peer's last connection
+//	closed:  when last seen (membership), and, once the peer's last connection
 //	         is gone, the event stream (offline) and the core (unreachable)
 //
 // libp2p calls these on its own goroutines, for every connection; only a
@@ -26,20 +27,20 @@ import (
 // exist. Peers connected already (inbound, while the node started) are
 // greeted as if they had just connected.
 func (n *Node) watchConnections() {
-	n.host.Network().Notify(&network.NotifyBundle{
+	n.net.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { n.connectionOpened(c.RemotePeer()) },
 		DisconnectedF: func(_ network.Network, c network.Conn) { n.connectionClosed(c.RemotePeer()) },
 	})
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.net.host.Network().Peers() {
 		n.connectionOpened(p)
 	}
 }
 
 func (n *Node) connectionOpened(p peer.ID) {
-	if !n.greeted.first(p) {
+	if !n.net.greeted.first(p) {
 		return // a second connection (TCP and QUIC): greeted already
 	}
-	n.seen.mark(p)
+	n.fed.MarkSeen(p, time.Now())
 	n.notePeer(p, true)
 	n.onPeerUp(p)
 	n.pushRoster(p)
@@ -53,9 +54,9 @@ func (n *Node) connectionOpened(p peer.ID) {
 func (n *Node) connectionClosed(p peer.ID) {
 	// A peer was last seen when its last connection closed: status shows
 	// how long an unconfirmed holder has been away.
-	n.seen.mark(p)
-	if n.host.Network().Connectedness(p) != network.Connected {
-		n.greeted.forget(p)
+	n.fed.MarkSeen(p, time.Now())
+	if n.net.host.Network().Connectedness(p) != network.Connected {
+		n.net.greeted.forget(p)
 	}
 	n.onMemberDisconnected(p)
 }

@@ -79,7 +79,7 @@ func (n *Node) newDeletions() error {
 	cfg.TrashWindow = n.cfg.Deletion.TrashWindow.Duration
 	cfg.Retention = n.cfg.Deletion.Retention.Duration
 	cfg.AckTimeout = n.cfg.Deletion.AckTimeout.Duration
-	del, err := deletions.New(cfg, nodeKeys{n}, n.meta, n.logger)
+	del, err := deletions.New(cfg, nodeKeys{n}, n.disk.meta, n.logger)
 	if err != nil {
 		return fmt.Errorf("start deletions: %w", err)
 	}
@@ -166,7 +166,7 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 		return tombstone.Tombstone{}, fmt.Errorf("%w: %q is not a CID: %v", ErrInvalidCID, id, err)
 	}
 	id = root.String()
-	rec, err := n.index.get(ctx, id)
+	rec, err := n.disk.index.get(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return tombstone.Tombstone{}, err
 	}
@@ -235,7 +235,7 @@ func (n *Node) deletionApplied(ctx context.Context, obj string) {
 		}
 		c.SetDeleted(replication.ObjectID(obj), true, now)
 	})
-	_, err := n.index.get(ctx, obj)
+	_, err := n.disk.index.get(ctx, obj)
 	held := err == nil
 	if err := n.del.Applied(ctx, obj, holders); err != nil {
 		n.logger.Warn("record who held a deleted object", "cid", obj, "err", err)
@@ -254,7 +254,7 @@ func (n *Node) deletionLifted(ctx context.Context, obj string) {
 	if err := n.del.Lifted(ctx, obj); err != nil {
 		n.logger.Warn("forget who held an undeleted object", "cid", obj, "err", err)
 	}
-	if rec, err := n.index.get(ctx, obj); err == nil {
+	if rec, err := n.disk.index.get(ctx, obj); err == nil {
 		if err := n.retrack(ctx, rec); err != nil && rec.Role == RoleOwner {
 			// A recovered owner's node records deleted objects with their
 			// root block only: it fetches the rest back once undeleted.
@@ -275,8 +275,8 @@ func (n *Node) acknowledge(ctx context.Context, obj string, phase tombstone.Phas
 		if !t.Deleted {
 			continue
 		}
-		a := tombstone.Ack{Object: obj, Kind: t.Kind, Version: t.Version, Holder: n.host.ID().String(), Phase: phase, At: time.Now()}
-		if err := a.Sign(n.nodeKey); err != nil {
+		a := tombstone.Ack{Object: obj, Kind: t.Kind, Version: t.Version, Holder: n.net.host.ID().String(), Phase: phase, At: time.Now()}
+		if err := a.Sign(n.keys.node); err != nil {
 			n.logger.Warn("sign deletion acknowledgement", "cid", obj, "err", err)
 			continue
 		}

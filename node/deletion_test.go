@@ -128,7 +128,7 @@ func TestSilentHolderIsFlagged(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range h.Flagged {
-			if f.PeerID == b.host.ID().String() && f.Flag == netstat.FlagIgnoringTombstones {
+			if f.PeerID == b.net.host.ID().String() && f.Flag == netstat.FlagIgnoringTombstones {
 				return true
 			}
 		}

@@ -22,7 +22,7 @@ func (n *Node) serves(c cid.Cid) bool { return n.del.Serves(c) }
 func (n *Node) purgeDue(ctx context.Context, now time.Time) {
 	due := n.del.DuePurges(now)
 	for _, obj := range due {
-		_, err := n.index.get(ctx, obj)
+		_, err := n.disk.index.get(ctx, obj)
 		held := err == nil
 		if err := n.removeObject(ctx, obj); err != nil {
 			n.logger.Warn("purge deleted object", "cid", obj, "err", err)
@@ -43,13 +43,13 @@ func (n *Node) purgeDue(ctx context.Context, now time.Time) {
 // removeObject forgets an object kept here and deletes the blocks no
 // other kept object uses.
 func (n *Node) removeObject(ctx context.Context, obj string) error {
-	if err := n.index.remove(ctx, obj); err != nil {
+	if err := n.disk.index.remove(ctx, obj); err != nil {
 		return err
 	}
 	freed := n.del.Remove(obj)
-	n.links.Forget(obj)
+	n.repl.links.Forget(obj)
 	for _, c := range freed {
-		if err := n.blocks.DeleteBlock(ctx, c); err != nil {
+		if err := n.disk.blocks.DeleteBlock(ctx, c); err != nil {
 			return fmt.Errorf("remove block %s of %s: %w", c, obj, err)
 		}
 		n.del.Forget(c)

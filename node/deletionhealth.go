@@ -12,7 +12,7 @@ import (
 // deletionProgress is the status input for obj's deletion: holders
 // connected now count as seen now, this node too.
 func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
-	self := n.host.ID().String()
+	self := n.net.host.ID().String()
 	return n.del.Progress(obj, now, func(h string) (time.Time, bool) {
 		if h == self {
 			return now, true
@@ -21,7 +21,7 @@ func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
 		if err != nil {
 			return time.Time{}, false
 		}
-		if n.host.Network().Connectedness(id) == network.Connected {
+		if n.net.host.Network().Connectedness(id) == network.Connected {
 			return now, true
 		}
 		return n.lastSeen(id)

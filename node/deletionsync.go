@@ -44,7 +44,7 @@ type deletionGossip struct {
 
 // deletionTopic joins the federation's tombstone topic once.
 func (n *Node) deletionTopic(federationID string) (*pubsub.Topic, error) {
-	d := &n.delGossip
+	d := &n.net.tombstones
 	d.topicMu.Lock()
 	defer d.topicMu.Unlock()
 	if d.topic != nil {
@@ -133,9 +133,9 @@ func (n *Node) publishDeletion(ctx context.Context, m interface{ MarshalBinary()
 	if err != nil {
 		return
 	}
-	n.delGossip.topicMu.Lock()
-	topic := n.delGossip.topic
-	n.delGossip.topicMu.Unlock()
+	n.net.tombstones.topicMu.Lock()
+	topic := n.net.tombstones.topic
+	n.net.tombstones.topicMu.Unlock()
 	if topic == nil {
 		return // no federation: nobody to tell
 	}
@@ -150,7 +150,7 @@ func (n *Node) syncTombstones(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	ours := n.del.Digest()
-	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "tombstone-sync"), p, TombstoneSyncProtocol)
+	s, err := n.net.host.NewStream(network.WithAllowLimitedConn(ctx, "tombstone-sync"), p, TombstoneSyncProtocol)
 	if err != nil {
 		return err
 	}

@@ -29,10 +29,10 @@ const deliverTimeout = 30 * time.Second
 func (n *Node) deliver(out replication.Outgoing) {
 	for _, to := range out.To {
 		p, err := peer.Decode(string(to))
-		if err != nil || p == n.host.ID() {
+		if err != nil || p == n.net.host.ID() {
 			continue
 		}
-		if n.outbox.Add(p, out.Attestation) {
+		if n.repl.outbox.Add(p, out.Attestation) {
 			n.spawn(func(ctx context.Context) { n.sendPending(ctx, p) })
 		}
 	}
@@ -41,7 +41,7 @@ func (n *Node) deliver(out replication.Outgoing) {
 // redeliver starts the sender of a peer that just connected, if it has
 // attestations waiting.
 func (n *Node) redeliver(p peer.ID) {
-	if n.outbox.Resume(p) {
+	if n.repl.outbox.Resume(p) {
 		n.spawn(func(ctx context.Context) { n.sendPending(ctx, p) })
 	}
 }
@@ -51,20 +51,20 @@ func (n *Node) redeliver(p peer.ID) {
 // connected, and leaves the rest for redeliver otherwise.
 func (n *Node) sendPending(ctx context.Context, p peer.ID) {
 	for {
-		batch := n.outbox.Take(p)
+		batch := n.repl.outbox.Take(p)
 		if len(batch) == 0 {
 			return
 		}
 		err := n.sendAttestations(ctx, p, batch)
 		if err == nil {
-			n.outbox.Sent(p)
+			n.repl.outbox.Sent(p)
 			continue
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		n.logger.Debug("deliver attestations", "peer", p, "count", len(batch), "err", err)
-		wait, retry := n.outbox.PutBack(p, batch, n.host.Network().Connectedness(p) == network.Connected)
+		wait, retry := n.repl.outbox.PutBack(p, batch, n.net.host.Network().Connectedness(p) == network.Connected)
 		if !retry {
 			return
 		}
@@ -81,7 +81,7 @@ func (n *Node) sendPending(ctx context.Context, p peer.ID) {
 func (n *Node) sendAttestations(ctx context.Context, p peer.ID, batch []replication.Attestation) error {
 	ctx, cancel := context.WithTimeout(ctx, deliverTimeout)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, AttestProtocol)
+	s, err := n.net.host.NewStream(ctx, p, AttestProtocol)
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func (s eventSource) Look(ctx context.Context, id string) (netstat.ObjectView, b
 // Checks returns this node's latest challenge of each holder.
 func (s eventSource) Checks(id string, holders []netstat.HolderView) []events.Check {
 	out := make([]events.Check, len(holders))
-	self := replication.PeerID(s.n.host.ID().String())
+	self := replication.PeerID(s.n.net.host.ID().String())
 	s.n.repl.Read(func(c *replication.Core) {
 		for i, h := range holders {
 			if h.Local {

@@ -44,7 +44,7 @@ func hasEvent(evs []netstat.Event, typ netstat.EventType, obj, p string) bool {
 func TestEventsFollowReplication(t *testing.T) {
 	ctx := context.Background()
 	a, b := federatedPair(t, nil)
-	bID := b.host.ID().String()
+	bID := b.net.host.ID().String()
 	res, err := a.Add(ctx, object.NewReaderSource("notes.txt", bytes.NewReader(bytes.Repeat([]byte("field notes\n"), 5000))), AddOptions{Replicas: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -107,14 +107,14 @@ func TestHooksForOtherWiring(t *testing.T) {
 	deletedAt := time.Now().Add(-2 * time.Hour)
 	a.setTombstoneHealth(func(now time.Time) tombstoneHealth {
 		return tombstoneHealth{Pending: 2, Lag: now.Sub(deletedAt),
-			Laggards: []tombstone.Laggard{{Object: "bafy-gone", Holder: b.host.ID().String(), DeletedAt: deletedAt}}}
+			Laggards: []tombstone.Laggard{{Object: "bafy-gone", Holder: b.net.host.ID().String(), DeletedAt: deletedAt}}}
 	})
 	h, err := a.Health(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h.TombstonesPending != 2 || len(h.Flagged) != 1 || h.Flagged[0].Flag != netstat.FlagIgnoringTombstones ||
-		h.Flagged[0].PeerID != b.host.ID().String() || h.Flagged[0].Operator != "op-b" {
+		h.Flagged[0].PeerID != b.net.host.ID().String() || h.Flagged[0].Operator != "op-b" {
 		t.Errorf("health %+v: want 2 tombstones pending and b flagged for ignoring tombstones", h)
 	}
 	if h.MembersTotal != 2 || h.RosterVersion < 2 {
@@ -133,7 +133,7 @@ func TestHooksForOtherWiring(t *testing.T) {
 	// reaches the stream once reported.
 	const obj = "bafkreiheardofbutneverevaluatedbytheloopxxxxxxxxxxxxxxxx"
 	a.repl.Do(func(c *replication.Core) {
-		c.Ledger().Apply(replication.Attestation{Object: obj, Holder: replication.PeerID(b.host.ID().String()), Seq: 1,
+		c.Ledger().Apply(replication.Attestation{Object: obj, Holder: replication.PeerID(b.net.host.ID().String()), Seq: 1,
 			IssuedAt: time.Now(), Held: true, Target: 1, Leaves: 4, Signature: make([]byte, 64)})
 	})
 	a.noteChanged(obj)

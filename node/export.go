@@ -46,7 +46,7 @@ func (n *Node) Export(ctx context.Context, root cid.Cid, w io.Writer) error {
 	if err := n.fetch(ctx, obj); err != nil {
 		return err
 	}
-	dag, _, isDAG, err := object.DAGRoot(ctx, obj, n.blocks)
+	dag, _, isDAG, err := object.DAGRoot(ctx, obj, n.disk.blocks)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", obj, err)
 	}
@@ -55,7 +55,7 @@ func (n *Node) Export(ctx context.Context, root cid.Cid, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return writeCAR(ctx, w, obj, n.blocks, func(fn func(cid.Cid) error) error {
+		return writeCAR(ctx, w, obj, n.disk.blocks, func(fn func(cid.Cid) error) error {
 			for _, c := range links {
 				if err := fn(c); err != nil {
 					return err
@@ -65,8 +65,8 @@ func (n *Node) Export(ctx context.Context, root cid.Cid, w io.Writer) error {
 		})
 	}
 	seen := map[cid.Cid]bool{}
-	return writeCAR(ctx, w, dag, n.blocks, func(fn func(cid.Cid) error) error {
-		return object.WalkDAG(ctx, dag, n.blocks, func(c cid.Cid) error {
+	return writeCAR(ctx, w, dag, n.disk.blocks, func(fn func(cid.Cid) error) error {
+		return object.WalkDAG(ctx, dag, n.disk.blocks, func(c cid.Cid) error {
 			if seen[c] {
 				return nil
 			}
@@ -80,10 +80,10 @@ func (n *Node) Export(ctx context.Context, root cid.Cid, w io.Writer) error {
 // DAG object here that holds the DAG root (an IPFS CID given for a public
 // object or an import).
 func (n *Node) exportedObject(ctx context.Context, root cid.Cid) (cid.Cid, error) {
-	if _, err := n.index.get(ctx, root.String()); err == nil {
+	if _, err := n.disk.index.get(ctx, root.String()); err == nil {
 		return root, nil
 	}
-	recs, err := n.index.list(ctx)
+	recs, err := n.disk.index.list(ctx)
 	if err != nil {
 		return cid.Undef, fmt.Errorf("export %s: %w", root, err)
 	}

@@ -2,80 +2,46 @@ package node
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/node/membership"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
 // ErrNoFederation means the node belongs to no federation yet. Its
 // message says how to get in: members talk only to members, so nothing
 // else (connecting, fetching) helps until then.
-var ErrNoFederation = errors.New("node: this node belongs to no federation yet; " + joinSteps)
-
-// joinSteps says how a node becomes a member: only whoever holds the
-// federation's authority key can admit it, and only by its peer ID.
-const joinSteps = "to join one, run `cairn id` here and give the peer ID to whoever holds the federation's authority key; " +
-	"they run `cairn federation admit PEER_ID --operator ORG --region REGION` and send you the token it prints; " +
-	"then run `cairn federation join TOKEN` here (or found a new federation with `cairn federation create`)"
+var ErrNoFederation = membership.ErrNoFederation
 
 // JoinTokenLifetime is how long a join token printed by admit stays valid.
 const JoinTokenLifetime = 7 * 24 * time.Hour
 
-// fedState is the node's view of its federation.
-type fedState struct {
-	// change is held across reading the roster, deciding the next one and
-	// installing it, so that concurrent changes cannot undo each other.
-	change sync.Mutex
-	// joinMu is held while the roster topic is joined (once), so that
-	// waiting on pubsub never holds mu. Order: change, joinMu, then mu.
-	joinMu sync.Mutex
-
-	mu sync.Mutex
-	// Guarded by mu.
-	roster    *federation.Roster    // the latest verified roster; nil: none
-	authority *federation.Authority // nil unless this node holds the key
-	topic     *pubsub.Topic         // the roster gossip topic, once joined
-}
-
-// storedRoster reads the roster kept in the repository, or nil.
-func storedRoster(r *repo.Repo) (*federation.Roster, error) {
-	data, err := os.ReadFile(r.Path(repo.RosterFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read roster: %w", err)
-	}
-	roster, err := federation.DecodeRoster(data)
-	if err != nil {
-		return nil, fmt.Errorf("stored roster %s: %w", r.Path(repo.RosterFile), err)
-	}
-	return &roster, nil
-}
+// The authority key is kept by membership in the repository.
+var _ membership.AuthorityStore = (*repo.Repo)(nil)
 
 // loadFederation installs the stored roster (the gater enforces it from
 // before the host listens), loads the authority key if this node keeps it,
 // and re-checks membership periodically, since members can expire.
 func (n *Node) loadFederation(ctx context.Context, stored *federation.Roster) error {
 	if stored != nil {
-		if err := n.install(ctx, *stored, false); err != nil {
+		err := n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
+			if cur != nil {
+				return *cur, nil // installed already: keep it
+			}
+			return *stored, nil
+		})
+		if err != nil {
 			return err
 		}
 	}
 	n.spawn(n.enforceExpiries)
-	return n.loadAuthority()
+	return n.fed.LoadAuthority()
 }
 
 // enforceExpiries drops connections of members whose admission expired;
@@ -95,31 +61,14 @@ func (n *Node) enforceExpiries(ctx context.Context) {
 			t.Stop()
 			return
 		case <-t.C:
-			if r := n.currentRoster(); r != nil {
-				n.enforce(*r)
-			}
+			n.closeNonMembers()
 		}
 	}
 }
 
 // selfMember describes this node as a roster member.
 func (n *Node) selfMember(operator, region string, now time.Time) (federation.Member, error) {
-	return memberFor(n.host.ID(), operator, region, now)
-}
-
-func memberFor(id peer.ID, operator, region string, now time.Time) (federation.Member, error) {
-	pub, err := id.ExtractPublicKey()
-	if err != nil {
-		return federation.Member{}, fmt.Errorf("peer ID %s does not embed its public key: %w", id, err)
-	}
-	if pub.Type() != crypto.Ed25519 {
-		return federation.Member{}, fmt.Errorf("peer %s has a %s key; members need ed25519", id, pub.Type())
-	}
-	raw, err := pub.Raw()
-	if err != nil {
-		return federation.Member{}, err
-	}
-	return federation.Member{PeerID: id.String(), PublicKey: ed25519.PublicKey(raw), Operator: operator, Region: region, AdmittedAt: now}, nil
+	return membership.MemberFor(n.net.host.ID(), operator, region, now)
 }
 
 // FederationCreate founds a federation with this node as first member and
@@ -142,27 +91,12 @@ func (n *Node) FederationCreate(ctx context.Context, name, operator, region stri
 		if err != nil {
 			return federation.Roster{}, err
 		}
-		return r, n.storeAuthority(a)
+		return r, n.fed.StoreAuthority(a)
 	})
 	if err != nil {
 		return FederationInfo{}, err
 	}
 	return n.FederationShow()
-}
-
-// tokenAddrs picks the addresses a join token carries: routable ones
-// first, loopback last, at most federation.MaxBootstrapAddrs.
-func tokenAddrs(addrs []string) []string {
-	var out, loop []string
-	for _, a := range addrs {
-		if strings.HasPrefix(a, "/ip4/127.") || strings.HasPrefix(a, "/ip6/::1/") {
-			loop = append(loop, a)
-		} else {
-			out = append(out, a)
-		}
-	}
-	out = append(out, loop...)
-	return out[:min(len(out), federation.MaxBootstrapAddrs)]
 }
 
 // FederationAdmit adds a member and returns a join token for it. The token
@@ -216,7 +150,7 @@ func (n *Node) admit(ctx context.Context, peerID, operator, region string, opts 
 			return federation.Roster{}, err
 		}
 		now := time.Now()
-		m, err := memberFor(id, operator, region, now)
+		m, err := membership.MemberFor(id, operator, region, now)
 		if err != nil {
 			return federation.Roster{}, err
 		}
@@ -231,7 +165,7 @@ func (n *Node) admit(ctx context.Context, peerID, operator, region string, opts 
 		if err != nil {
 			return federation.Roster{}, err
 		}
-		tok, err := federation.NewJoinToken(next, peerID, tokenAddrs(n.ID().Addrs), now.Add(JoinTokenLifetime), a)
+		tok, err := federation.NewJoinToken(next, peerID, membership.TokenAddrs(n.ID().Addrs), now.Add(JoinTokenLifetime), a)
 		if err != nil {
 			return federation.Roster{}, err
 		}
@@ -250,7 +184,7 @@ func (n *Node) FederationRevoke(ctx context.Context, peerID, operator, reason st
 		if err != nil {
 			return federation.Roster{}, err
 		}
-		self, _ := cur.Member(n.host.ID().String())
+		self, _ := cur.Member(n.net.host.ID().String())
 		if peerID == self.PeerID || (operator != "" && operator == self.Operator) {
 			return federation.Roster{}, fmt.Errorf("%w: refusing to revoke this node, which holds the authority key; move the key to another member first (export-authority, import-authority)", federation.ErrInvalid)
 		}
@@ -271,7 +205,7 @@ func (n *Node) FederationJoin(ctx context.Context, token string) (FederationInfo
 	if err != nil {
 		return FederationInfo{}, err
 	}
-	if err := t.CheckFor(n.host.ID().String()); err != nil {
+	if err := t.CheckFor(n.net.host.ID().String()); err != nil {
 		return FederationInfo{}, err
 	}
 	if err := n.joinRoster(ctx, t); err != nil {
@@ -295,8 +229,19 @@ func (n *Node) FederationJoin(ctx context.Context, token string) (FederationInfo
 func (n *Node) inFederation() bool { return n.currentRoster() != nil }
 
 // currentRoster returns the latest verified roster, or nil.
-func (n *Node) currentRoster() *federation.Roster {
-	n.fed.mu.Lock()
-	defer n.fed.mu.Unlock()
-	return n.fed.roster
+func (n *Node) currentRoster() *federation.Roster { return n.fed.Roster() }
+
+// adminState returns the authority key of cur's federation, or why an
+// admin operation cannot run here.
+func (n *Node) adminState(cur *federation.Roster) (*federation.Authority, error) {
+	return n.fed.AdminKey(cur)
 }
+
+// FederationRemoveAuthority deletes the authority key from this node, to
+// be kept offline. The key itself never leaves through the node: `cairn
+// federation export-authority` reads it from the repository, with the
+// passphrase when it is sealed, before asking for this.
+func (n *Node) FederationRemoveAuthority() error { return n.fed.RemoveAuthority() }
+
+// FederationImportAuthority brings an exported authority key back.
+func (n *Node) FederationImportAuthority(text string) error { return n.fed.ImportAuthority(text) }

@@ -30,9 +30,7 @@ type RevokedInfo struct {
 
 // FederationShow describes the node's federation.
 func (n *Node) FederationShow() (FederationInfo, error) {
-	n.fed.mu.Lock()
-	r, hasKey := n.fed.roster, n.fed.authority != nil
-	n.fed.mu.Unlock()
+	r, hasKey := n.fed.Roster(), n.fed.Authority() != nil
 	if r == nil {
 		return FederationInfo{}, ErrNoFederation
 	}
@@ -87,15 +85,15 @@ func (n *Node) memberInfo(m federation.Member, now time.Time) MemberInfo {
 	if err != nil {
 		return info
 	}
-	if id == n.host.ID() {
+	if id == n.net.host.ID() {
 		info.Self, info.Connected, info.LastSeen = true, true, &now
 		return info
 	}
-	for _, c := range n.host.Network().ConnsToPeer(id) {
+	for _, c := range n.net.host.Network().ConnsToPeer(id) {
 		info.Connected = true
 		info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
 	}
-	if lat := n.host.Peerstore().LatencyEWMA(id); lat > 0 {
+	if lat := n.net.host.Peerstore().LatencyEWMA(id); lat > 0 {
 		info.LatencyMS = float64(lat.Microseconds()) / 1000
 	}
 	if info.Connected {

@@ -28,35 +28,37 @@ const maxRosterBytes = federation.MaxRosterSize
 
 // startGossip starts pubsub, the roster protocol and connection tracking.
 func (n *Node) startGossip(ctx context.Context) error {
-	ps, err := pubsub.NewGossipSub(ctx, n.host, pubsub.WithFloodPublish(true))
+	ps, err := pubsub.NewGossipSub(ctx, n.net.host, pubsub.WithFloodPublish(true))
 	if err != nil {
 		return fmt.Errorf("start pubsub: %w", err)
 	}
-	n.pubsub = ps
+	n.net.pubsub = ps
 	n.handle(RosterProtocol, n.handleRosterStream)
 	return nil
 }
 
+// rosterGossip holds the federation's roster gossip topic, joined once.
+// It is pubsub plumbing, kept apart from membership: joining waits on
+// pubsub's event loop, so mu serves only this. Lock order: mu is taken
+// inside membership's change lock (install runs under it), never while
+// membership's mu is held.
+type rosterGossip struct {
+	mu    sync.Mutex
+	topic *pubsub.Topic // guarded by mu; nil until joined
+}
+
 // rosterTopic joins the federation's roster topic once and follows it.
-// Joining waits on pubsub's event loop, so it holds fed.joinMu, which
-// serves only this, not fed.mu, which the gater takes for every
-// connection.
 func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
-	n.fed.joinMu.Lock()
-	defer n.fed.joinMu.Unlock()
-	n.fed.mu.Lock()
-	topic := n.fed.topic
-	n.fed.mu.Unlock()
-	if topic != nil {
-		return topic, nil
+	n.net.rosters.mu.Lock()
+	defer n.net.rosters.mu.Unlock()
+	if n.net.rosters.topic != nil {
+		return n.net.rosters.topic, nil
 	}
 	topic, err := n.joinTopic("/cairn/"+federationID+"/roster", n.validateGossipedRoster, n.followRosters)
 	if err != nil {
 		return nil, err
 	}
-	n.fed.mu.Lock()
-	n.fed.topic = topic
-	n.fed.mu.Unlock()
+	n.net.rosters.topic = topic
 	return topic, nil
 }
 
@@ -64,10 +66,10 @@ func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
 // are delivered or forwarded, and hands its subscription to follow, which
 // runs until Close.
 func (n *Node) joinTopic(name string, validate pubsub.ValidatorEx, follow func(context.Context, *pubsub.Subscription)) (*pubsub.Topic, error) {
-	if err := n.pubsub.RegisterTopicValidator(name, validate); err != nil {
+	if err := n.net.pubsub.RegisterTopicValidator(name, validate); err != nil {
 		return nil, fmt.Errorf("validate topic %s: %w", name, err)
 	}
-	topic, err := n.pubsub.Join(name)
+	topic, err := n.net.pubsub.Join(name)
 	if err != nil {
 		return nil, fmt.Errorf("join topic %s: %w", name, err)
 	}
@@ -101,7 +103,7 @@ func (n *Node) fromMembers(from peer.ID, msg *pubsub.Message) bool {
 func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T, error),
 	verify func(T, peer.ID) (pubsub.ValidationResult, error), receive func(context.Context, T, peer.ID)) (*pubsub.Topic, error) {
 	validate := func(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-		if from == n.host.ID() {
+		if from == n.net.host.ID() {
 			return pubsub.ValidationAccept // this node's own, checked when made
 		}
 		if !n.fromMembers(from, msg) {
@@ -126,7 +128,7 @@ func joinDecodedTopic[T any](n *Node, name, kind string, decode func([]byte) (T,
 			if err != nil {
 				return
 			}
-			if msg.ReceivedFrom == n.host.ID() {
+			if msg.ReceivedFrom == n.net.host.ID() {
 				continue
 			}
 			if v, err := decode(msg.Data); err == nil {
@@ -145,7 +147,7 @@ func (n *Node) followRosters(ctx context.Context, sub *pubsub.Subscription) {
 		if err != nil {
 			return
 		}
-		if msg.ReceivedFrom == n.host.ID() {
+		if msg.ReceivedFrom == n.net.host.ID() {
 			continue
 		}
 		n.receiveRoster(ctx, msg.Data, msg.ReceivedFrom)
@@ -156,7 +158,7 @@ func (n *Node) followRosters(ctx context.Context, sub *pubsub.Subscription) {
 // that this node would apply (signed by the federation's authority, newer),
 // so a forged or replayed roster stops at the first honest member.
 func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	if from == n.host.ID() {
+	if from == n.net.host.ID() {
 		return pubsub.ValidationAccept
 	}
 	cur := n.currentRoster()
@@ -176,7 +178,7 @@ func (n *Node) validateGossipedRoster(_ context.Context, from peer.ID, msg *pubs
 		}
 	}
 	if err != nil {
-		n.rostersRejected.Add(1)
+		n.fed.RosterRejected()
 		if !errors.Is(err, federation.ErrStale) {
 			n.logger.Warn("dropped a gossiped roster", "peer", from, "err", err)
 		}
@@ -199,7 +201,7 @@ func (n *Node) pushRoster(p peer.ID) {
 			n.logger.Debug("send roster", "peer", p, "err", err)
 		}
 		select {
-		case res := <-ping.Ping(ctx, n.host, p):
+		case res := <-ping.Ping(ctx, n.net.host, p):
 			if res.Error != nil {
 				n.logger.Debug("ping", "peer", p, "err", res.Error)
 			}
@@ -209,7 +211,7 @@ func (n *Node) pushRoster(p peer.ID) {
 }
 
 func (n *Node) sendRoster(ctx context.Context, p peer.ID, data []byte) error {
-	s, err := n.host.NewStream(ctx, p, RosterProtocol)
+	s, err := n.net.host.NewStream(ctx, p, RosterProtocol)
 	if err != nil {
 		return err
 	}
@@ -236,26 +238,4 @@ func (n *Node) handleRosterStream(ctx context.Context, s network.Stream) {
 }
 
 // lastSeen tells when a peer was last connected.
-func (n *Node) lastSeen(p peer.ID) (time.Time, bool) { return n.seen.get(p) }
-
-// seenTracker remembers when each peer was last connected.
-type seenTracker struct {
-	mu sync.Mutex
-	at map[peer.ID]time.Time // guarded by mu
-}
-
-func (s *seenTracker) mark(p peer.ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.at == nil {
-		s.at = map[peer.ID]time.Time{}
-	}
-	s.at[p] = time.Now()
-}
-
-func (s *seenTracker) get(p peer.ID) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.at[p]
-	return t, ok
-}
+func (n *Node) lastSeen(p peer.ID) (time.Time, bool) { return n.fed.LastSeen(p) }

@@ -38,7 +38,7 @@ func observeGossip(t *testing.T, via *Node, topic string) *gossipObserver {
 		t.Fatal(err)
 	}
 	h, err := libp2p.New(libp2p.Identity(priv), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.ConnectionGater(onlyPeer(via.host.ID())))
+		libp2p.ConnectionGater(onlyPeer(via.net.host.ID())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func observeGossip(t *testing.T, via *Node, topic string) *gossipObserver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Connect(ctx, peer.AddrInfo{ID: via.host.ID(), Addrs: via.host.Addrs()}); err != nil {
+	if err := h.Connect(ctx, peer.AddrInfo{ID: via.net.host.ID(), Addrs: via.net.host.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
 	o := &gossipObserver{}

@@ -23,7 +23,7 @@ func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 	if err != nil {
 		return netstat.Health{}, fmt.Errorf("health: %w", err)
 	}
-	h := netstat.Health{Node: n.host.ID().String(), AsOf: now, RepairQueue: n.repairQueue(),
+	h := netstat.Health{Node: n.net.host.ID().String(), AsOf: now, RepairQueue: n.repairQueue(),
 		StorageUsed: uint64(max(u.Bytes, 0)), StorageFree: u.FreeBytes}
 	for _, m := range n.Members() {
 		h.MembersTotal++
@@ -63,7 +63,7 @@ func (n *Node) setTombstoneHealth(fn func(now time.Time) tombstoneHealth) {
 
 // storageUsage returns the block store's usage, measured recently.
 func (n *Node) storageUsage(ctx context.Context) (blockstore.Usage, error) {
-	return n.obs.StorageUsage(ctx, n.blocks.Usage)
+	return n.obs.StorageUsage(ctx, n.disk.blocks.Usage)
 }
 
 // overBoundPeers lists the members whose input was refused for being over

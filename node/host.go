@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"github.com/cairn-fed/cairn/internal/config"
+	"github.com/cairn-fed/cairn/node/membership"
 )
 
 // userAgent tells peers which software they talk to.
@@ -24,7 +25,7 @@ const userAgent = "cairn/0.1"
 // stream multiplexers, a connection manager, the federation's gater, no
 // relay and no NAT port mapping (members are reachable by the addresses
 // they are given).
-func newHost(priv crypto.PrivKey, cfg config.Swarm, psk pnet.PSK, g *gater) (host.Host, error) {
+func newHost(priv crypto.PrivKey, cfg config.Swarm, psk pnet.PSK, g *membership.Gater) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(cfg.LowWater, cfg.HighWater)
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)

@@ -70,13 +70,13 @@ func junkDeletions(t *testing.T, obj string, owner ed25519.PublicKey, a, b *Node
 		"unsigned owner tombstone":                   tomb(obj, tombstone.KindOwner, owner, stranger, unsign),
 		"mis-signed owner tombstone":                 tomb(obj, tombstone.KindOwner, owner, b.ownerKeys().SigningKey(), flip),
 		"owner tombstone signed by another key":      tomb(obj, tombstone.KindOwner, stranger.Public().(ed25519.PublicKey), stranger, keep),
-		"takedown signed by a member, not authority": tomb(obj, tombstone.KindTakedown, b.nodeKey.Public().(ed25519.PublicKey), b.nodeKey, keep),
+		"takedown signed by a member, not authority": tomb(obj, tombstone.KindTakedown, b.keys.node.Public().(ed25519.PublicKey), b.keys.node, keep),
 		"unsigned takedown in the authority's name":  tomb(obj, tombstone.KindTakedown, a.currentRoster().AuthorityKey, stranger, unsign),
 	}
 	acks := map[string]tombstone.Ack{
-		"unsigned acknowledgement":                      ack(b.host.ID().String(), b.nodeKey, unsign),
-		"mis-signed acknowledgement":                    ack(b.host.ID().String(), b.nodeKey, flip),
-		"acknowledgement in another member's name":      ack(a.host.ID().String(), b.nodeKey, keep),
+		"unsigned acknowledgement":                      ack(b.net.host.ID().String(), b.keys.node, unsign),
+		"mis-signed acknowledgement":                    ack(b.net.host.ID().String(), b.keys.node, flip),
+		"acknowledgement in another member's name":      ack(a.net.host.ID().String(), b.keys.node, keep),
 		"acknowledgement from a peer not in the roster": ack(strangerID, stranger, keep),
 	}
 	for name, tb := range tombs {
@@ -118,7 +118,7 @@ func peerOf(t *testing.T, k ed25519.PrivateKey) string {
 
 // serveJunkSync makes b answer tombstone-sync pulls with junk frames.
 func serveJunkSync(b *Node, junk []junkMessage) {
-	b.host.SetStreamHandler(TombstoneSyncProtocol, func(s network.Stream) {
+	b.net.host.SetStreamHandler(TombstoneSyncProtocol, func(s network.Stream) {
 		defer s.Close()
 		r := bufio.NewReader(s)
 		if _, err := wire.ReadFrame(r, maxDigestBytes); err != nil {
@@ -159,7 +159,7 @@ func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b and the gossipObserver to meet a on the tombstone topic", func() bool {
-		return hasPeer(topic.ListPeers(), a.host.ID()) && len(a.delGossip.topic.ListPeers()) >= 2
+		return hasPeer(topic.ListPeers(), a.net.host.ID()) && len(a.net.tombstones.topic.ListPeers()) >= 2
 	})
 	waitForwarding(t, ctx, a, b, obs)
 
@@ -175,7 +175,7 @@ func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
 
 	serveJunkSync(b, append(refused, unverifiable...))
 	before = a.rejected.count("tombstone")
-	if err := a.syncTombstones(ctx, b.host.ID()); err != nil {
+	if err := a.syncTombstones(ctx, b.net.host.ID()); err != nil {
 		t.Fatalf("tombstone sync with b: %v", err)
 	}
 	if got := a.rejected.count("tombstone") - before; got < int64(len(refused)) {
@@ -194,7 +194,7 @@ func TestJunkDeletionsAreNeitherForwardedNorStored(t *testing.T) {
 		if obs.received(j.data) {
 			t.Errorf("%s: forwarded by a", j.name)
 		}
-		if stored, err := a.meta.Get(ctx, j.key); err == nil && bytes.Equal(stored, j.data) {
+		if stored, err := a.disk.meta.Get(ctx, j.key); err == nil && bytes.Equal(stored, j.data) {
 			t.Errorf("%s: stored by a", j.name)
 		}
 	}
@@ -243,7 +243,7 @@ func TestForgedAttestationsAreNotStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, bHolder := replication.ObjectID(added.CID), replication.PeerID(b.host.ID().String())
+	obj, bHolder := replication.ObjectID(added.CID), replication.PeerID(b.net.host.ID().String())
 	var genuine replication.Attestation
 	waitUntil(t, 20*time.Second, "a to hold b's attestation", func() bool {
 		var ok bool
@@ -254,13 +254,13 @@ func TestForgedAttestationsAreNotStored(t *testing.T) {
 	misSigned.Seq, misSigned.Target = genuine.Seq+100, 1
 	misSigned.Signature = append([]byte(nil), genuine.Signature...)
 	inAsName := genuine
-	inAsName.Holder, inAsName.Seq = replication.PeerID(a.host.ID().String()), genuine.Seq+100
-	inAsName.Sign(b.nodeKey)
+	inAsName.Holder, inAsName.Seq = replication.PeerID(a.net.host.ID().String()), genuine.Seq+100
+	inAsName.Sign(b.keys.node)
 	unsigned := genuine
 	unsigned.Seq, unsigned.Signature = genuine.Seq+200, make([]byte, ed25519.SignatureSize)
 	forged := []replication.Attestation{misSigned, inAsName, unsigned}
 	before := a.rejected.count("attestation")
-	s, err := b.host.NewStream(ctx, a.host.ID(), AttestProtocol)
+	s, err := b.net.host.NewStream(ctx, a.net.host.ID(), AttestProtocol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestForgedAttestationsAreNotStored(t *testing.T) {
 		if got.Seq == f.Seq {
 			t.Errorf("forged attestation %d applied to a's ledger", i)
 		}
-		if stored, err := a.meta.Get(ctx, replicas.LedgerKey(f)); err == nil && bytes.Equal(stored, marshal(t, &f)) {
+		if stored, err := a.disk.meta.Get(ctx, replicas.LedgerKey(f)); err == nil && bytes.Equal(stored, marshal(t, &f)) {
 			t.Errorf("forged attestation %d stored by a", i)
 		}
 	}
@@ -307,7 +307,7 @@ func TestOwnersRecordSurvivesALostCopy(t *testing.T) {
 	}
 	obj := replication.ObjectID(added.CID)
 	n.lostCopy(ctx, obj)
-	rec, err := n.index.get(ctx, added.CID)
+	rec, err := n.disk.index.get(ctx, added.CID)
 	if err != nil || rec.Role != RoleOwner {
 		t.Fatalf("after a lost copy the owner's record is %+v, %v; want kept as owner", rec, err)
 	}

@@ -48,7 +48,7 @@ type ImportResult struct {
 // removed, at once or, if another write was under way, at the next start
 // (blockgate.go).
 func (n *Node) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error) {
-	if n.recovering.Load() {
+	if n.keys.recovering.Load() {
 		return ImportResult{}, fmt.Errorf("import: %w; import again when it is done", ErrRecovering)
 	}
 	replicas := opts.Replicas
@@ -114,7 +114,7 @@ func (n *Node) readBundle(ctx context.Context, r io.Reader, ing *dagIngest) (cid
 // the owner has that object already, it is left as it is (its name and
 // target kept) and existing is true.
 func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas int) (res AddResult, existing bool, err error) {
-	if rec, err := n.index.get(ctx, dag.String()); err == nil && rec.Role == RoleOwner {
+	if rec, err := n.disk.index.get(ctx, dag.String()); err == nil && rec.Role == RoleOwner {
 		// The owner's own object, exported and brought back: already here.
 		return AddResult{CID: rec.ID, Encrypted: rec.Encrypted, Size: rec.Size, Replicas: rec.Replicas}, true, nil
 	}
@@ -123,8 +123,8 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 	}
 	var size uint64
 	var count int
-	err = object.WalkDAG(ctx, dag, n.blocks, func(c cid.Cid) error {
-		s, err := n.blocks.GetSize(ctx, c)
+	err = object.WalkDAG(ctx, dag, n.disk.blocks, func(c cid.Cid) error {
+		s, err := n.disk.blocks.GetSize(ctx, c)
 		if err != nil {
 			return fmt.Errorf("%w: it lacks block %s of its DAG: %v", ErrBadBundle, c, err)
 		}
@@ -140,7 +140,7 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 	}
 	root, _, err := object.WrapDAG(n.ownerKeys().ObjectSecret(), dag, "", size, nil)
 	if err == nil && !n.isDeleted(root.Cid().String()) {
-		if rec, rerr := n.index.get(ctx, root.Cid().String()); rerr == nil && rec.Role == RoleOwner {
+		if rec, rerr := n.disk.index.get(ctx, root.Cid().String()); rerr == nil && rec.Role == RoleOwner {
 			return AddResult{
 				CID: rec.ID, Capability: object.PublicCapability(root.Cid()).String(), Size: rec.Size,
 				Encrypted: rec.Encrypted, Replicas: rec.Replicas, IPFS: dag.String(),
@@ -156,13 +156,13 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 	if err != nil {
 		return AddResult{}, false, fmt.Errorf("import %s: %w", dag, err)
 	}
-	if err := n.blocks.Put(ctx, root); err != nil {
+	if err := n.disk.blocks.Put(ctx, root); err != nil {
 		return AddResult{}, false, fmt.Errorf("import %s: store its root: %w", dag, err)
 	}
 	// An encrypted Cairn object wrapped as a DAG stays unreadable to
 	// storage peers; anything else is public.
 	encrypted := false
-	if h, err := object.Stat(ctx, dag, n.blocks); err == nil {
+	if h, err := object.Stat(ctx, dag, n.disk.blocks); err == nil {
 		encrypted = h.Encrypted
 	}
 	capability := object.PublicCapability(root.Cid())
@@ -223,7 +223,7 @@ type dagIngest struct {
 }
 
 func (n *Node) newIngest() *dagIngest {
-	return &dagIngest{Store: n.blocks, n: n, batch: n.blocks.NewBatch(), release: n.writingBlocks()}
+	return &dagIngest{Store: n.disk.blocks, n: n, batch: n.disk.blocks.NewBatch(), release: n.writingBlocks()}
 }
 
 // Put verifies b and stores it unless it is here already. Identity CIDs

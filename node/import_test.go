@@ -117,7 +117,7 @@ func brokenBundle(t *testing.T, bundle []byte, root cid.Cid) []byte {
 
 func storedBlocks(t *testing.T, n *Node) int {
 	t.Helper()
-	ch, err := n.blocks.AllKeysChan(context.Background())
+	ch, err := n.disk.blocks.AllKeysChan(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 func (n *Node) restoreLedger(ctx context.Context) error {
 	now := time.Now()
 	var restored, rejected int
-	undecodable, err := n.ledger.Each(ctx, func(a replication.Attestation) {
+	undecodable, err := n.repl.ledger.Each(ctx, func(a replication.Attestation) {
 		var err error
 		n.repl.Do(func(c *replication.Core) { err = c.ReceiveStored(a, now) })
 		if err != nil {
@@ -36,7 +36,7 @@ func (n *Node) restoreLedger(ctx context.Context) error {
 // retrackObjects tells the core about every object the index says this
 // node owns or holds, so it attests them again after a restart.
 func (n *Node) retrackObjects(ctx context.Context) error {
-	recs, err := n.index.list(ctx)
+	recs, err := n.disk.index.list(ctx)
 	if err != nil {
 		return err
 	}

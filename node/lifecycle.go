@@ -64,7 +64,7 @@ func (n *Node) spawn(fn func(ctx context.Context)) { n.work.spawn(fn) }
 // node's work so that Close waits for it before closing the storage, and
 // resetting streams that arrive once Close has begun.
 func (n *Node) handle(pid protocol.ID, h func(context.Context, network.Stream)) {
-	n.host.SetStreamHandler(pid, func(s network.Stream) {
+	n.net.host.SetStreamHandler(pid, func(s network.Stream) {
 		if !n.work.enter() {
 			s.Reset()
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	mrand "math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-datastore"
@@ -13,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/multiformats/go-multiaddr"
+
+	"github.com/cairn-fed/cairn/node/membership"
 )
 
 // A federation is a small, known set of peers, so each node keeps itself
@@ -41,45 +42,12 @@ const (
 	antiEntropyInterval = 30 * time.Second
 )
 
-// dialBackoff remembers, per member, when to try next.
-type dialBackoff struct {
-	mu    sync.Mutex
-	next  map[peer.ID]time.Time     // guarded by mu
-	delay map[peer.ID]time.Duration // guarded by mu
-}
-
-// due reports whether p may be dialled at now.
-func (b *dialBackoff) due(p peer.ID, now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !now.Before(b.next[p])
-}
-
-// failed doubles p's delay, from memberCheckInterval up to memberMaxBackoff.
-func (b *dialBackoff) failed(p peer.ID, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.next == nil {
-		b.next, b.delay = map[peer.ID]time.Time{}, map[peer.ID]time.Duration{}
-	}
-	d := min(max(2*b.delay[p], memberCheckInterval), memberMaxBackoff)
-	b.delay[p], b.next[p] = d, now.Add(d)
-}
-
-// succeeded resets p's delay.
-func (b *dialBackoff) succeeded(p peer.ID) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.next, p)
-	delete(b.delay, p)
-}
-
 // keepMembersConnected dials every current member that is not connected,
 // with a per-member backoff, and records the addresses of those that are,
 // until Close.
 func (n *Node) keepMembersConnected(ctx context.Context) {
 	n.loadMemberAddrs(ctx)
-	var backoff dialBackoff
+	backoff := &membership.DialBackoff{Min: memberCheckInterval, Max: memberMaxBackoff}
 	t := time.NewTicker(memberCheckInterval)
 	defer t.Stop()
 	var lastSaved, lastSync time.Time
@@ -90,14 +58,14 @@ func (n *Node) keepMembersConnected(ctx context.Context) {
 			return
 		case now := <-t.C:
 			if now.Sub(lastSync) >= antiEntropyInterval {
-				if peers := n.host.Network().Peers(); len(peers) > 0 {
+				if peers := n.net.host.Network().Peers(); len(peers) > 0 {
 					p := peers[mrand.IntN(len(peers))]
 					n.spawn(func(ctx context.Context) { n.antiEntropy(ctx, p) })
 				}
 				lastSync = now
 			}
 			missing := n.missingMembers(now)
-			n.dialMissingMembers(ctx, &backoff, missing, now)
+			n.dialMissingMembers(ctx, backoff, missing, now)
 			// Save when members came or went, and once a minute for
 			// addresses that changed under an open connection.
 			if c := n.connectedMembers(); c != lastSavedCount || now.Sub(lastSaved) >= time.Minute {
@@ -118,7 +86,7 @@ func (n *Node) missingMembers(now time.Time) []peer.ID {
 	var out []peer.ID
 	for _, m := range r.CurrentMembers(now) {
 		id, err := peer.Decode(m.PeerID)
-		if err != nil || id == n.host.ID() || n.host.Network().Connectedness(id) == network.Connected {
+		if err != nil || id == n.net.host.ID() || n.net.host.Network().Connectedness(id) == network.Connected {
 			continue
 		}
 		out = append(out, id)
@@ -126,41 +94,26 @@ func (n *Node) missingMembers(now time.Time) []peer.ID {
 	return out
 }
 
-// membersToDial picks, at random among the missing members that are due,
-// as many as bring the node's connections up to lowWater.
-func membersToDial(missing []peer.ID, connections, lowWater int, due func(peer.ID) bool) []peer.ID {
-	var out []peer.ID
-	for _, i := range mrand.Perm(len(missing)) {
-		if len(out) >= lowWater-connections {
-			break
-		}
-		if due(missing[i]) {
-			out = append(out, missing[i])
-		}
-	}
-	return out
-}
-
-func (n *Node) dialMissingMembers(ctx context.Context, backoff *dialBackoff, missing []peer.ID, now time.Time) {
-	due := func(p peer.ID) bool { return backoff.due(p, now) }
-	for _, p := range membersToDial(missing, len(n.host.Network().Peers()), n.cfg.Swarm.LowWater, due) {
-		backoff.failed(p, now) // until it succeeds: no second attempt while one runs
+func (n *Node) dialMissingMembers(ctx context.Context, backoff *membership.DialBackoff, missing []peer.ID, now time.Time) {
+	due := func(p peer.ID) bool { return backoff.Due(p, now) }
+	for _, p := range membership.MembersToDial(missing, len(n.net.host.Network().Peers()), n.cfg.Swarm.LowWater, due) {
+		backoff.Failed(p, now) // until it succeeds: no second attempt while one runs
 		n.spawn(func(ctx context.Context) {
 			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
 			defer cancel()
-			info := peer.AddrInfo{ID: p, Addrs: n.host.Peerstore().Addrs(p)}
+			info := peer.AddrInfo{ID: p, Addrs: n.net.host.Peerstore().Addrs(p)}
 			if len(info.Addrs) == 0 {
-				found, err := n.dht.FindPeer(ctx, p) // asks the members that are connected
+				found, err := n.net.dht.FindPeer(ctx, p) // asks the members that are connected
 				if err != nil {
 					return
 				}
 				info = found
 			}
-			if err := n.host.Connect(ctx, info); err != nil {
+			if err := n.net.host.Connect(ctx, info); err != nil {
 				n.logger.Debug("member unreachable", "peer", p, "err", err)
 				return
 			}
-			backoff.succeeded(p)
+			backoff.Succeeded(p)
 			n.logger.Info("reconnected to a member", "peer", p)
 		})
 	}
@@ -175,7 +128,7 @@ func (n *Node) connectedMembers() int {
 	}
 	c := 0
 	for _, m := range r.Members {
-		if id, err := peer.Decode(m.PeerID); err == nil && id != n.host.ID() && n.host.Network().Connectedness(id) == network.Connected {
+		if id, err := peer.Decode(m.PeerID); err == nil && id != n.net.host.ID() && n.net.host.Network().Connectedness(id) == network.Connected {
 			c++
 		}
 	}
@@ -190,11 +143,11 @@ func (n *Node) saveMemberAddrs(ctx context.Context) {
 	}
 	for _, m := range r.Members {
 		id, err := peer.Decode(m.PeerID)
-		if err != nil || id == n.host.ID() || n.host.Network().Connectedness(id) != network.Connected {
+		if err != nil || id == n.net.host.ID() || n.net.host.Network().Connectedness(id) != network.Connected {
 			continue
 		}
 		var addrs []string
-		for _, a := range n.host.Peerstore().Addrs(id) {
+		for _, a := range n.net.host.Peerstore().Addrs(id) {
 			addrs = append(addrs, a.String())
 		}
 		if len(addrs) == 0 {
@@ -202,7 +155,7 @@ func (n *Node) saveMemberAddrs(ctx context.Context) {
 		}
 		data, err := json.Marshal(addrs)
 		if err == nil {
-			err = n.meta.Put(ctx, datastore.NewKey(memberAddrsPrefix+m.PeerID), data)
+			err = n.disk.meta.Put(ctx, datastore.NewKey(memberAddrsPrefix+m.PeerID), data)
 		}
 		if err != nil {
 			n.logger.Warn("remember member addresses", "peer", id, "err", err)
@@ -213,7 +166,7 @@ func (n *Node) saveMemberAddrs(ctx context.Context) {
 // loadMemberAddrs puts the remembered addresses of members back into the
 // peerstore, so the first round of dials can use them.
 func (n *Node) loadMemberAddrs(ctx context.Context) {
-	res, err := n.meta.Query(ctx, query.Query{Prefix: memberAddrsPrefix})
+	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: memberAddrsPrefix})
 	if err != nil {
 		return
 	}
@@ -233,6 +186,6 @@ func (n *Node) loadMemberAddrs(ctx context.Context) {
 				mas = append(mas, ma)
 			}
 		}
-		n.host.Peerstore().AddAddrs(id, mas, peerstore.RecentlyConnectedAddrTTL)
+		n.net.host.Peerstore().AddAddrs(id, mas, peerstore.RecentlyConnectedAddrTTL)
 	}
 }

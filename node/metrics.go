@@ -71,7 +71,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- gauge(descUnder, float64(snap.Under))
 	ch <- gauge(descRepairQueue, float64(n.repairQueue()))
-	ch <- gauge(descPendingAttestations, float64(n.outbox.Pending()))
+	ch <- gauge(descPendingAttestations, float64(n.repl.outbox.Pending()))
 	ch <- counter(descRepairs, float64(snap.RepairsOK), "ok")
 	ch <- counter(descRepairs, float64(snap.RepairsFailed), "failed")
 	for _, p := range snap.Challenges {

@@ -34,6 +34,7 @@ import (
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/deletions"
 	"github.com/cairn-fed/cairn/node/events"
+	"github.com/cairn-fed/cairn/node/membership"
 	"github.com/cairn-fed/cairn/node/replicas"
 	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/node/status"
@@ -43,56 +44,85 @@ import (
 // network: peers speaking the public protocols never match.
 const ProtocolPrefix = "/cairn"
 
-// Node is a running Cairn node.
+// Node is a running Cairn node. It wires the subsystems together and
+// owns every goroutine (work), socket (net) and file (disk).
+//
+// Locks, in the order they may be taken; each lives with the subsystem
+// that owns it, whose package comment says more:
+//  1. membership's change lock (node/membership), held across deciding
+//     and installing a roster; the install hook may take the roster
+//     topic's lock (rosterGossip) and any lock below.
+//  2. the status cache's sort lock (node/status), held while it reads
+//     the replication core.
+//  3. the replication core's lock (node/replicas.Driver): only the core
+//     runs under it, never disk or network IO.
+//  4. leaf locks, never held while another is taken or across IO:
+//     membership's roster lock, the deletion state (node/deletions), the
+//     observer's (node/events), the catalog's, the outbox's, the links
+//     cache's, the announcement queue's, the rejections', the greetings',
+//     the origins', the gossip topics' and work's.
+//
+// The block gate (disk.gate) is a read-write lock that writers of
+// blocks hold across their writes and the orphan sweep holds across its
+// scan: it is taken before any of the locks above and never under one.
 type Node struct {
 	// Set at construction, read-only afterwards.
 	cfg    config.Config
 	logger *slog.Logger
+	keys   keyring // the owner key material and the node's identity key
+	net    p2p     // the libp2p host, DHT, bitswap and gossip
+	disk   onDisk  // the blocks, the object index and the repository
+	work   *work   // every goroutine the node runs, which Close stops and waits for
+
+	// The subsystems, each the owner of its lock.
+	fed      *membership.Membership // who is a member now: roster, gater, authority key, last seen
+	repl     replicator             // the replication core and the parts around it (replicate.go)
+	del      *deletions.State       // tombstones, reference counts, hidden blocks
+	obs      events.Observer        // the event stream and the counts health and metrics read
+	status   status.Cache           // the latest pass over every object, for the overview (statuspass.go)
+	cat      catalogState           // the owner's catalog and every member's catalog head
+	origins  originsState           // fetches DAGs from outside the federation (pin.go)
+	rejected rejections             // refused messages other than rosters, by kind
+}
+
+// keyring is the node's key material.
+type keyring struct {
 	// owner is the unlocked owner key material; `cairn recover` replaces
 	// it on a node that owns nothing yet (see ownerKeys).
 	owner atomic.Pointer[keys.Owner]
 	// passphrase seals the authority key in the repository (nil: the
-	// repository's keys are not sealed).
+	// repository's keys are not sealed). Set at construction.
 	passphrase []byte
-	host       host.Host
-	dht        *dht.IpfsDHT
-	bitswap    *bitswap.Bitswap
-	blocks     *blockstore.Store
-	meta       *pebbleds.Datastore
-	index      *index
-	repo       *repo.Repo
-	// privateNetwork is set when a libp2p private-network key is in use.
-	privateNetwork bool
-	gater          *gater
-	pubsub         *pubsub.PubSub
-	work           *work // every goroutine the node runs, which Close stops and waits for
-	// status keeps the latest pass over every object, for the overview
-	// (package status; the pass itself is statuspass.go).
-	status status.Cache
+	// node is the identity key, signing attestations and acknowledgements.
+	// Set at construction.
+	node ed25519.PrivateKey
+	// recovering is set while Recover or AdoptOwner runs: adds wait for
+	// the owner key.
+	recovering atomic.Bool
+}
 
-	// obs records the event stream and keeps the counts that health and
-	// metrics read (package events; the wiring is events.go).
-	obs events.Observer
+// p2p is how the node meets peers and clients. Set at construction,
+// except what says otherwise.
+type p2p struct {
+	host    host.Host
+	dht     *dht.IpfsDHT
+	bitswap *bitswap.Bitswap
+	pubsub  *pubsub.PubSub
+	// private is set when a libp2p private-network key is in use.
+	private    bool
+	rosters    rosterGossip           // the roster topic, once joined (gossip.go)
+	tombstones deletionGossip         // the tombstone topic, once joined (deletionsync.go)
+	greeted    greetings              // peers greeted on their first connection (connections.go)
+	pinsAPI    atomic.Pointer[string] // the Pinning Service API's URL while it runs
+}
 
-	repl            *replicas.Driver       // the replication core, behind its lock
-	links           replicas.Links         // each kept object's block list, for challenges
-	ledger          replicas.Ledger        // the replica ledger on disk
-	outbox          replicas.Outbox        // attestations on their way to peers
-	announce        replicas.Announcements // objects waiting to be announced in the DHT
-	fed             fedState               // the federation, guarded by its own mutex
-	seen            seenTracker            // when peers were last connected
-	rostersRejected atomic.Int64           // rosters from peers that were not applied
-	rejected        rejections             // other refused messages, by kind
-	repairLimit     *rate.Limiter          // paces repair fetches; nil: no limit
-	del             *deletions.State       // tombstones, reference counts, hidden blocks
-	delGossip       deletionGossip         // the tombstone topic (deletionsync.go)
-	cat             catalogState           // the owner's catalog and every member's catalog head
-	recovering      atomic.Bool            // set while Recover or AdoptOwner runs: adds wait for the owner key
-	origins         originsState           // fetches DAGs from outside the federation (pin.go)
-	pinsAPI         atomic.Pointer[string] // the Pinning Service API's URL while it runs
-	greeted         greetings              // peers greeted on their first connection (connections.go)
-	gate            blockGate              // writers of blocks against taking back a failed write's (blockgate.go)
-	nodeKey         ed25519.PrivateKey     // the identity key, signing acknowledgements
+// onDisk is what the node keeps on disk. Set at construction.
+type onDisk struct {
+	blocks *blockstore.Store
+	meta   *pebbleds.Datastore // the index, the ledger, the deletion state
+	index  *index
+	repo   *repo.Repo
+	gate   blockGate // writers of blocks against taking back a failed write's (blockgate.go)
 }
 
 // Options are what a node needs besides its repository.
@@ -114,13 +144,19 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if opts.Owner == nil {
 		return nil, errors.New("node: no owner key material given")
 	}
-	n := &Node{cfg: r.Config, logger: opts.Logger, passphrase: opts.Passphrase, repo: r, gater: &gater{}, work: newWork()}
-	n.owner.Store(opts.Owner)
+	n := &Node{cfg: r.Config, logger: opts.Logger, disk: onDisk{repo: r}, work: newWork()}
+	n.keys.passphrase = opts.Passphrase
+	n.keys.owner.Store(opts.Owner)
 	if mib := r.Config.Replication.RepairMiBPerSec; mib > 0 {
-		n.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
+		n.repl.repairLimit = rate.NewLimiter(rate.Limit(mib<<20), 4<<20) // a burst of one maximum block
 	}
 	if n.logger == nil {
 		n.logger = slog.New(slog.DiscardHandler)
+	}
+	n.fed, err = membership.New(membership.Config{RosterFile: r.Path(repo.RosterFile), Authorities: r,
+		Passphrase: opts.Passphrase, Logger: n.logger})
+	if err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -130,11 +166,11 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if err := n.openStorage(r, opts.Owner); err != nil {
 		return nil, err
 	}
-	stored, err := storedRoster(r)
+	stored, err := n.fed.LoadRoster()
 	if err != nil {
 		return nil, err
 	}
-	n.gater.setRoster(stored) // members only, from the first connection on
+	n.fed.RestrictGater(stored) // members only, from the first connection on
 	if err := n.startNetwork(r, opts); err != nil {
 		return nil, err
 	}
@@ -159,7 +195,7 @@ func (n *Node) openStorage(r *repo.Repo, owner *keys.Owner) error {
 	if err != nil {
 		return fmt.Errorf("open block store: %w", err)
 	}
-	n.blocks = bs
+	n.disk.blocks = bs
 	dir := r.Path(repo.IndexDir)
 	if err := (privateFS{vfs.Default}).MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create index %s: %w", dir, err)
@@ -172,10 +208,10 @@ func (n *Node) openStorage(r *repo.Repo, owner *keys.Owner) error {
 	if err != nil {
 		return fmt.Errorf("open index %s: %w", dir, err)
 	}
-	n.meta = meta
-	n.index = &index{ds: meta}
-	n.ledger = replicas.NewLedger(meta)
-	n.index.setKey(owner.IndexKey())
+	n.disk.meta = meta
+	n.disk.index = &index{ds: meta}
+	n.repl.ledger = replicas.NewLedger(meta)
+	n.disk.index.setKey(owner.IndexKey())
 	return nil
 }
 
@@ -192,11 +228,11 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	if err != nil {
 		return err
 	}
-	n.privateNetwork = psk != nil
+	n.net.private = psk != nil
 	if opts.Host != nil {
-		n.host, err = opts.Host(priv, n.gater)
+		n.net.host, err = opts.Host(priv, n.fed.Gater())
 	} else {
-		n.host, err = newHost(priv, n.cfg.Swarm, psk, n.gater)
+		n.net.host, err = newHost(priv, n.cfg.Swarm, psk, n.fed.Gater())
 	}
 	if err != nil {
 		return err
@@ -211,20 +247,20 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	if err := n.newDeletions(); err != nil {
 		return err
 	}
-	n.dht, err = dht.New(n.host,
+	n.net.dht, err = dht.New(n.net.host,
 		dht.ProtocolPrefix(ProtocolPrefix),
 		dht.Mode(dht.ModeServer),
 	)
 	if err != nil {
 		return fmt.Errorf("start DHT: %w", err)
 	}
-	net := bsnet.NewFromIpfsHost(n.host, bsnet.Prefix(ProtocolPrefix))
+	net := bsnet.NewFromIpfsHost(n.net.host, bsnet.Prefix(ProtocolPrefix))
 	// Bitswap's defaults (1 MiB outstanding per peer, 16 KiB messages)
 	// suit the public network's many small wants; a federation moves whole
 	// objects of large blocks between few peers, and with one block in
 	// flight per peer a transfer waits on round trips. Measured with
 	// BenchmarkReplication: 256 MiB to R=3 went from 3.5 s to 2.5 s.
-	n.bitswap = bitswap.New(ctx, net, n.dht, servedBlocks{n.blocks, n.serves},
+	n.net.bitswap = bitswap.New(ctx, net, n.net.dht, servedBlocks{n.disk.blocks, n.serves},
 		bitswap.MaxOutstandingBytesPerPeer(32<<20), bitswap.WithTargetMessageSize(1<<20))
 	n.watchConnections()
 	return nil
@@ -238,7 +274,7 @@ func (n *Node) Bootstrap(ctx context.Context) {
 			n.logger.Warn("bootstrap peer unreachable", "addr", a, "err", err)
 		}
 	}
-	if err := n.dht.Bootstrap(ctx); err != nil {
+	if err := n.net.dht.Bootstrap(ctx); err != nil {
 		n.logger.Warn("DHT bootstrap", "err", err)
 	}
 }
@@ -246,23 +282,23 @@ func (n *Node) Bootstrap(ctx context.Context) {
 // Close stops the node, waiting for its parts to stop.
 func (n *Node) Close() error {
 	var errs []error
-	if n.host != nil && n.meta != nil {
+	if n.net.host != nil && n.disk.meta != nil {
 		n.saveMemberAddrs(context.Background()) // so a restart finds the members at once
 	}
-	if n.bitswap != nil {
-		errs = append(errs, n.bitswap.Close())
+	if n.net.bitswap != nil {
+		errs = append(errs, n.net.bitswap.Close())
 	}
 	errs = append(errs, n.closeOrigins())
 	n.work.stop() // events from closing the host start no new work
-	if n.dht != nil {
-		errs = append(errs, n.dht.Close())
+	if n.net.dht != nil {
+		errs = append(errs, n.net.dht.Close())
 	}
-	if n.host != nil {
-		errs = append(errs, n.host.Close())
+	if n.net.host != nil {
+		errs = append(errs, n.net.host.Close())
 	}
 	n.work.wg.Wait()
-	if n.meta != nil {
-		errs = append(errs, n.meta.Close())
+	if n.disk.meta != nil {
+		errs = append(errs, n.disk.meta.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -277,18 +313,18 @@ type Identity struct {
 
 // ID returns the node's identity with full /p2p/ addresses.
 func (n *Node) ID() Identity {
-	id := Identity{PeerID: n.host.ID().String()}
-	if u := n.pinsAPI.Load(); u != nil {
+	id := Identity{PeerID: n.net.host.ID().String()}
+	if u := n.net.pinsAPI.Load(); u != nil {
 		id.PinsAPI = *u
 	}
-	for _, a := range n.host.Addrs() {
+	for _, a := range n.net.host.Addrs() {
 		id.Addrs = append(id.Addrs, a.String()+"/p2p/"+id.PeerID)
 	}
 	return id
 }
 
 // SetPinsAPI records the URL the Pinning Service API answers at, for ID.
-func (n *Node) SetPinsAPI(url string) { n.pinsAPI.Store(&url) }
+func (n *Node) SetPinsAPI(url string) { n.net.pinsAPI.Store(&url) }
 
 // ErrBadAddress means a peer address cannot be dialled as written.
 var ErrBadAddress = errors.New("connect: bad address")
@@ -303,15 +339,15 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %q needs a /p2p/PEER_ID part: %v", ErrBadAddress, addr, err)
 	}
-	if info.ID == n.host.ID() {
+	if info.ID == n.net.host.ID() {
 		return fmt.Errorf("%w: %s is this node itself", ErrBadAddress, info.ID)
 	}
-	if !n.gater.admits(info.ID) {
+	if !n.fed.Admits(info.ID) {
 		return fmt.Errorf("connect to %s: it is not a member of this node's federation (see `cairn federation show`), and members talk only to members; "+
 			"to admit it, run `cairn federation admit %s --operator ORG --region REGION` where the authority key is kept", info.ID, info.ID)
 	}
-	if err := n.host.Connect(ctx, *info); err != nil {
-		if n.privateNetwork {
+	if err := n.net.host.Connect(ctx, *info); err != nil {
+		if n.net.private {
 			return fmt.Errorf("connect to %s: %w (this node uses the private-network key of swarm.psk_file: a peer with a different key, or none, fails exactly like this; check that both use the same key file)", info.ID, err)
 		}
 		return fmt.Errorf("connect to %s: %w", info.ID, err)
@@ -325,9 +361,9 @@ func (n *Node) Connect(ctx context.Context, addr string) error {
 func (n *Node) confirm(ctx context.Context, p peer.ID) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res := <-ping.Ping(ctx, n.host, p)
+	res := <-ping.Ping(ctx, n.net.host, p)
 	if res.Error != nil {
-		n.host.Network().ClosePeer(p)
+		n.net.host.Network().ClosePeer(p)
 		if !n.inFederation() {
 			return fmt.Errorf("connect to %s: it closed the connection at once (%v), as members do with nodes not admitted to their federation: %w", p, res.Error, ErrNoFederation)
 		}
@@ -345,9 +381,9 @@ type Peer struct {
 // Peers lists connected peers.
 func (n *Node) Peers() []Peer {
 	var out []Peer
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.net.host.Network().Peers() {
 		pe := Peer{PeerID: p.String()}
-		for _, c := range n.host.Network().ConnsToPeer(p) {
+		for _, c := range n.net.host.Network().ConnsToPeer(p) {
 			pe.Addrs = append(pe.Addrs, c.RemoteMultiaddr().String())
 		}
 		out = append(out, pe)

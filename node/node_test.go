@@ -84,7 +84,7 @@ func TestForgedAndReplayedRostersAreRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1 := *a.currentRoster()
-	token, err := a.FederationAdmit(ctx, b.host.ID().String(), "op-b", "us")
+	token, err := a.FederationAdmit(ctx, b.net.host.ID().String(), "op-b", "us")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,25 +100,25 @@ func TestForgedAndReplayedRostersAreRejected(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "b to see a on the roster topic", func() bool {
 		for _, p := range topic.ListPeers() {
-			if p == a.host.ID() {
+			if p == a.net.host.ID() {
 				return true
 			}
 		}
 		return false
 	})
 	sends := []func() error{
-		func() error { return b.sendRoster(ctx, a.host.ID(), forged) },
-		func() error { return b.sendRoster(ctx, a.host.ID(), v1.Encode()) },
-		func() error { return b.sendRoster(ctx, a.host.ID(), foreign) },
+		func() error { return b.sendRoster(ctx, a.net.host.ID(), forged) },
+		func() error { return b.sendRoster(ctx, a.net.host.ID(), v1.Encode()) },
+		func() error { return b.sendRoster(ctx, a.net.host.ID(), foreign) },
 		func() error { return topic.Publish(ctx, forged) },
 		func() error { return topic.Publish(ctx, []byte("not a roster")) },
 	}
 	for i, send := range sends {
-		before := a.rostersRejected.Load()
+		before := a.fed.RostersRejected()
 		if err := send(); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
-		waitUntil(t, 10*time.Second, "the roster to be judged", func() bool { return a.rostersRejected.Load() > before })
+		waitUntil(t, 10*time.Second, "the roster to be judged", func() bool { return a.fed.RostersRejected() > before })
 		if got := a.currentRoster(); got.Version != v2.Version || got.Signature == nil || string(got.Encode()) != string(v2.Encode()) {
 			t.Fatalf("send %d: roster changed to version %d", i, got.Version)
 		}
@@ -191,7 +191,7 @@ func federatedPairWith(t *testing.T, logger *slog.Logger, editA func(*repo.Repo)
 	if _, err := a.FederationCreate(ctx, "fed", "op-a", "eu"); err != nil {
 		t.Fatal(err)
 	}
-	token, err := a.FederationAdmit(ctx, b.host.ID().String(), "op-b", "us")
+	token, err := a.FederationAdmit(ctx, b.net.host.ID().String(), "op-b", "us")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestMisbehavingMemberIsRefusedAndLoggedOnce(t *testing.T) {
 	const storm = 50
 	for i := range storm {
 		// Each garbage frame ends its stream, so each goes on its own.
-		s, err := b.host.NewStream(ctx, a.host.ID(), AttestProtocol)
+		s, err := b.net.host.NewStream(ctx, a.net.host.ID(), AttestProtocol)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +223,7 @@ func TestMisbehavingMemberIsRefusedAndLoggedOnce(t *testing.T) {
 		waitUntil(t, 10*time.Second, fmt.Sprintf("attestation %d to be refused", i), func() bool {
 			return a.rejected.count("attestation") > int64(i)
 		})
-		s, err = b.host.NewStream(ctx, a.host.ID(), ChallengeProtocol)
+		s, err = b.net.host.NewStream(ctx, a.net.host.ID(), ChallengeProtocol)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ type AddResult struct {
 // listed.
 func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (AddResult, error) {
 	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
-	if n.recovering.Load() {
+	if n.keys.recovering.Load() {
 		return AddResult{}, fmt.Errorf("add: %w; add again when it is done", ErrRecovering)
 	}
 	replicas := opts.Replicas
@@ -60,7 +60,7 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 	if !opts.New && n.isDeleted(res.Root.String()) {
 		return AddResult{}, fmt.Errorf("%w: this content was added before as %s and deleted; run `cairn undelete %s` to restore it, or add it with --new to store it as a new object", ErrDeleted, res.Root, res.Root)
 	}
-	dag, _, _, err := object.DAGRoot(ctx, res.Root, n.blocks)
+	dag, _, _, err := object.DAGRoot(ctx, res.Root, n.disk.blocks)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add: %w", err)
 	}
@@ -88,7 +88,7 @@ func cidString(c cid.Cid) string {
 }
 
 func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (object.Result, error) {
-	batch := n.blocks.NewBatch()
+	batch := n.disk.blocks.NewBatch()
 	addOpts := object.AddOptions{Unencrypted: opts.Unencrypted, OwnerSecret: n.ownerKeys().ObjectSecret()}
 	if opts.New {
 		addOpts.Salt = []byte(time.Now().UTC().Format(time.RFC3339Nano))
@@ -107,11 +107,11 @@ func (n *Node) store(ctx context.Context, src object.Source, opts AddOptions) (o
 // recordOwned records an object of this node's owner; dag is, for a DAG
 // object, the root of the DAG it holds (else cid.Undef).
 func (n *Node) recordOwned(ctx context.Context, res object.Result, dag cid.Cid, name string, replicas int) error {
-	sealed, err := n.index.seal(ownerSecrets{Name: name, Capability: res.Capability.String()})
+	sealed, err := n.disk.index.seal(ownerSecrets{Name: name, Capability: res.Capability.String()})
 	if err != nil {
 		return fmt.Errorf("add: seal capability: %w", err)
 	}
-	return n.index.put(ctx, ObjectRecord{
+	return n.disk.index.put(ctx, ObjectRecord{
 		ID: res.Root.String(), Role: RoleOwner, Encrypted: res.Encrypted,
 		Size: res.Size, StoredBytes: res.StoredBytes, Replicas: replicas,
 		AddedAt: time.Now().UTC(), Sealed: sealed, DAG: cidString(dag),
@@ -136,7 +136,7 @@ func (n *Node) Open(ctx context.Context, capability string) (*object.Object, err
 	if err := n.fetch(ctx, cp.Root()); err != nil {
 		return nil, err
 	}
-	obj, err := object.Open(ctx, cp, n.blocks)
+	obj, err := object.Open(ctx, cp, n.disk.blocks)
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +158,14 @@ func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limit
 	if err != nil || complete {
 		return err
 	}
-	if len(n.host.Network().Peers()) == 0 {
+	if len(n.net.host.Network().Peers()) == 0 {
 		return n.noSource(root, ErrNoPeers)
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
 	defer cancel()
 	ctx, stalled := n.watchProgress(ctx)
-	batch := n.blocks.NewBatch()
-	serv := blockservice.New(fetchStore{Store: n.blocks, batch: batch, limit: limit}, n.bitswap)
+	batch := n.disk.blocks.NewBatch()
+	serv := blockservice.New(fetchStore{Store: n.disk.blocks, batch: batch, limit: limit}, n.net.bitswap)
 	if err := merkledag.FetchGraph(ctx, root, merkledag.NewDAGService(serv)); err != nil {
 		batch.Discard()
 		switch {
@@ -258,8 +258,8 @@ func (n *Node) noSource(root cid.Cid, cause error) error {
 // here. A corrupt block is an error, not a missing one.
 func (n *Node) haveAll(ctx context.Context, root cid.Cid) (bool, error) {
 	complete := true
-	err := object.Walk(ctx, root, n.blocks, func(c cid.Cid) error {
-		has, err := n.blocks.Has(ctx, c)
+	err := object.Walk(ctx, root, n.disk.blocks, func(c cid.Cid) error {
+		has, err := n.disk.blocks.Has(ctx, c)
 		complete = complete && has
 		return err
 	})
@@ -270,7 +270,7 @@ func (n *Node) haveAll(ctx context.Context, root cid.Cid) (bool, error) {
 }
 
 func (n *Node) recordHeld(ctx context.Context, root cid.Cid, encrypted bool) error {
-	if _, err := n.index.get(ctx, root.String()); err == nil {
+	if _, err := n.disk.index.get(ctx, root.String()); err == nil {
 		return nil // owned or held already
 	}
 	blocks, err := n.objectLinks(ctx, root) // counts them, too
@@ -279,13 +279,13 @@ func (n *Node) recordHeld(ctx context.Context, root cid.Cid, encrypted bool) err
 	}
 	var stored int64
 	for _, c := range blocks {
-		size, err := n.blocks.GetSize(ctx, c)
+		size, err := n.disk.blocks.GetSize(ctx, c)
 		if err != nil {
 			return fmt.Errorf("size of %s: %w", c, err)
 		}
 		stored += int64(size)
 	}
-	return n.index.put(ctx, ObjectRecord{
+	return n.disk.index.put(ctx, ObjectRecord{
 		ID: root.String(), Role: RoleHolder, Encrypted: encrypted, Size: stored,
 		StoredBytes: stored, AddedAt: time.Now().UTC(),
 	})
@@ -301,7 +301,7 @@ type ObjectInfo struct {
 // List returns the objects this node owns or holds; for owned objects it
 // opens the sealed name and capability.
 func (n *Node) List(ctx context.Context) ([]ObjectInfo, error) {
-	recs, err := n.index.list(ctx)
+	recs, err := n.disk.index.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func (n *Node) List(ctx context.Context) ([]ObjectInfo, error) {
 		}
 		info := ObjectInfo{ObjectRecord: r}
 		if len(r.Sealed) > 0 {
-			s, err := n.index.open(r.Sealed)
+			s, err := n.disk.index.open(r.Sealed)
 			if err != nil {
 				n.logger.Warn("sealed record does not open with this owner key", "cid", r.ID, "err", err)
 			}

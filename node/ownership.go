@@ -34,7 +34,7 @@ func (n *Node) rootBlock(ctx context.Context, root cid.Cid) ([]byte, error) {
 	if raw != nil {
 		return raw, nil
 	}
-	b, err := n.blocks.Get(ctx, root)
+	b, err := n.disk.blocks.Get(ctx, root)
 	if err != nil {
 		return nil, fmt.Errorf("read root block of %s: %w", root, err)
 	}
@@ -82,7 +82,7 @@ func (n *Node) objectSigningKey(ctx context.Context, root cid.Cid) (ed25519.Priv
 			return nil, fmt.Errorf("owner key of %s: %w", root, kerr)
 		}
 	}
-	if rec, rerr := n.index.get(ctx, root.String()); rerr == nil && rec.Role == RoleOwner {
+	if rec, rerr := n.disk.index.get(ctx, root.String()); rerr == nil && rec.Role == RoleOwner {
 		return n.ownerKeys().SigningKey(), nil // format 1: the index is the only record
 	}
 	return nil, fmt.Errorf("%w: %s was not added by this node's owner", ErrNotOwner, root)
@@ -122,4 +122,4 @@ func (n *Node) setOwnPolicy(ctx context.Context, root cid.Cid, target int) error
 }
 
 // ownerKeys returns the owner key material the node works with now.
-func (n *Node) ownerKeys() *keys.Owner { return n.owner.Load() }
+func (n *Node) ownerKeys() *keys.Owner { return n.keys.owner.Load() }

@@ -28,7 +28,7 @@ type PinOptions struct {
 // node's owner, replicated like an add: what `ipfs pin remote add` asks of
 // a pinning service. A fetch that fails leaves nothing behind.
 func (n *Node) Pin(ctx context.Context, root cid.Cid, opts PinOptions) (ImportResult, error) {
-	if n.recovering.Load() {
+	if n.keys.recovering.Load() {
 		return ImportResult{}, fmt.Errorf("pin: %w; pin again when it is done", ErrRecovering)
 	}
 	if err := object.CheckDAGCID(root); err != nil {
@@ -76,8 +76,8 @@ func (n *Node) Pin(ctx context.Context, root cid.Cid, opts PinOptions) (ImportRe
 
 // haveDAG reports whether every block of the DAG under root is here.
 func (n *Node) haveDAG(ctx context.Context, root cid.Cid) bool {
-	return object.WalkDAG(ctx, root, n.blocks, func(c cid.Cid) error {
-		ok, err := n.blocks.Has(ctx, c)
+	return object.WalkDAG(ctx, root, n.disk.blocks, func(c cid.Cid) error {
+		ok, err := n.disk.blocks.Has(ctx, c)
 		if err == nil && !ok {
 			err = errMissingBlock
 		}
@@ -104,7 +104,7 @@ func (n *Node) StartOrigins(listen []string) error {
 	if n.origins.fetcher != nil {
 		return nil
 	}
-	f, err := origins.New(context.Background(), listen, n.blocks, n.logger)
+	f, err := origins.New(context.Background(), listen, n.disk.blocks, n.logger)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 // PinsDatastore is where the Pinning Service keeps its requests and
 // tokens: a namespace of the node's metadata store.
 func (n *Node) PinsDatastore() datastore.Datastore {
-	return namespace.Wrap(n.meta, datastore.NewKey("/pinning-service"))
+	return namespace.Wrap(n.disk.meta, datastore.NewKey("/pinning-service"))
 }
 
 // PinsBackend is the node as the Pinning Service (node/pins) sees it.

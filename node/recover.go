@@ -59,10 +59,10 @@ type RecoverReport struct {
 // daemon's passphrase, if it has one) and used from now on. It refuses
 // when the node's current owner has added objects under another key.
 func (n *Node) AdoptOwner(ctx context.Context, owner *keys.Owner) error {
-	if !n.recovering.CompareAndSwap(false, true) {
+	if !n.keys.recovering.CompareAndSwap(false, true) {
 		return ErrRecovering
 	}
-	defer n.recovering.Store(false)
+	defer n.keys.recovering.Store(false)
 	return n.adoptOwner(ctx, owner)
 }
 
@@ -72,7 +72,7 @@ func (n *Node) mayAdopt(ctx context.Context, owner *keys.Owner) error {
 	if n.ownerKeys().Secret() == owner.Secret() {
 		return nil
 	}
-	recs, err := n.index.list(ctx)
+	recs, err := n.disk.index.list(ctx)
 	if err != nil {
 		return err
 	}
@@ -88,11 +88,11 @@ func (n *Node) adoptOwner(ctx context.Context, owner *keys.Owner) error {
 	if err := n.mayAdopt(ctx, owner); err != nil || n.ownerKeys().Secret() == owner.Secret() {
 		return err
 	}
-	if err := n.repo.WriteOwner(owner, n.passphrase); err != nil {
+	if err := n.disk.repo.WriteOwner(owner, n.keys.passphrase); err != nil {
 		return err
 	}
-	n.owner.Store(owner)
-	n.index.setKey(owner.IndexKey())
+	n.keys.owner.Store(owner)
+	n.disk.index.setKey(owner.IndexKey())
 	n.cat.mu.Lock()
 	n.cat.writer = nil // the next version goes on from the recovered head
 	n.cat.mu.Unlock()
@@ -107,10 +107,10 @@ func (n *Node) adoptOwner(ctx context.Context, owner *keys.Owner) error {
 // fetched and pinned again when live, recorded (for undelete) when
 // deleted. Objects no member serves are reported, not listed.
 func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptions) (RecoverReport, error) {
-	if !n.recovering.CompareAndSwap(false, true) {
+	if !n.keys.recovering.CompareAndSwap(false, true) {
 		return RecoverReport{}, ErrRecovering
 	}
-	defer n.recovering.Store(false)
+	defer n.keys.recovering.Store(false)
 	report := RecoverReport{Fingerprint: owner.Fingerprint(), At: opts.At}
 	if err := n.mayAdopt(ctx, owner); err != nil {
 		return report, err // before fetching anything
@@ -168,7 +168,7 @@ func (n *Node) Recover(ctx context.Context, owner *keys.Owner, opts RecoverOptio
 // connected members and opens the capability it names.
 func (n *Node) recoverHead(ctx context.Context, owner *keys.Owner, report *RecoverReport) (catalog.Head, string, error) {
 	n.dialAllMembers(ctx)
-	members := len(n.host.Network().Peers())
+	members := len(n.net.host.Network().Peers())
 	if members == 0 {
 		return catalog.Head{}, "", fmt.Errorf("%w: this node is connected to no member; join the federation first (cairn id, then `cairn federation admit` on the authority's node, then `cairn federation join TOKEN` here) and check `cairn peers`", ErrNoCatalog)
 	}
@@ -257,7 +257,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 // continueCatalog makes the recovered head this node's: its next version
 // is a checkpoint that follows it.
 func (n *Node) continueCatalog(ctx context.Context, head catalog.Head, capability string) {
-	if _, err := n.offerHead(ctx, head, n.host.ID().String()); err != nil {
+	if _, err := n.offerHead(ctx, head, n.net.host.ID().String()); err != nil {
 		n.logger.Warn("keep the recovered catalog head", "err", err)
 	}
 	state := catalog.WriterState{Seq: head.Seq, Head: capability}
@@ -278,7 +278,7 @@ func (n *Node) dialAllMembers(ctx context.Context) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
 			defer cancel()
-			n.host.Connect(ctx, peer.AddrInfo{ID: id})
+			n.net.host.Connect(ctx, peer.AddrInfo{ID: id})
 		})
 	}
 	wg.Wait()
@@ -290,7 +290,7 @@ func (n *Node) dialAllMembers(ctx context.Context) {
 // member serves any more.
 func (n *Node) learnDeletions(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, p := range n.host.Network().Peers() {
+	for _, p := range n.net.host.Network().Peers() {
 		wg.Go(func() {
 			if err := n.syncTombstones(ctx, p); err != nil && ctx.Err() == nil {
 				n.logger.Debug("tombstone sync before recovery", "peer", p, "err", err)

@@ -24,7 +24,7 @@ func fastCatalog(r *repo.Repo) {
 
 // holds reports whether n keeps a record of every object named.
 func holds(t *testing.T, n *Node, ids ...string) bool {
-	recs, err := n.index.list(context.Background())
+	recs, err := n.disk.index.list(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestRecoverRestoresTheOwnersListing(t *testing.T) {
 	c := startNode(t, "c", slog.New(slog.DiscardHandler), fastCatalog)
 	d := startNode(t, "d", slog.New(slog.DiscardHandler), fastCatalog)
 	for i, n := range []*Node{c, d} {
-		token, err := a.FederationAdmit(ctx, n.host.ID().String(), []string{"op-c", "op-d"}[i], "ap")
+		token, err := a.FederationAdmit(ctx, n.net.host.ID().String(), []string{"op-c", "op-d"}[i], "ap")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestRecoverRestoresTheOwnersListing(t *testing.T) {
 	waitUntil(t, 10*time.Second, "a catalog version with the deletion", func() bool { return a.Catalog().Version >= 2 && !a.Catalog().Pending })
 	head := a.Catalog()
 	waitUntil(t, 30*time.Second, "two members to hold every catalog version", func() bool {
-		recs, _ := a.index.list(ctx)
+		recs, _ := a.disk.index.list(ctx)
 		for _, r := range recs {
 			held := 0
 			for _, n := range []*Node{b, c, d} {
@@ -203,17 +203,17 @@ func TestCatalogHeadsFromAMemberAreBounded(t *testing.T) {
 	}
 	forged := head(1)
 	forged.Seq = 9
-	if _, err := b.catalogExchange(ctx, a.host.ID(), catalogRequest{Put: &forged}); err == nil {
+	if _, err := b.catalogExchange(ctx, a.net.host.ID(), catalogRequest{Put: &forged}); err == nil {
 		t.Fatal("a forged head was kept")
 	}
 	for i := range catalog.MaxHeadsPerPublisher {
 		h := head(byte(10 + i))
-		if _, err := b.catalogExchange(ctx, a.host.ID(), catalogRequest{Put: &h}); err != nil {
+		if _, err := b.catalogExchange(ctx, a.net.host.ID(), catalogRequest{Put: &h}); err != nil {
 			t.Fatalf("head %d: %v", i, err)
 		}
 	}
 	over := head(99)
-	if _, err := b.catalogExchange(ctx, a.host.ID(), catalogRequest{Put: &over}); err == nil || !strings.Contains(err.Error(), "too many") {
+	if _, err := b.catalogExchange(ctx, a.net.host.ID(), catalogRequest{Put: &over}); err == nil || !strings.Contains(err.Error(), "too many") {
 		t.Fatalf("a head past the member's bound: %v", err)
 	}
 	if got := len(a.rejected.overBounds()); got != 1 {
@@ -233,7 +233,7 @@ func TestRecoverRefusesACatalogItCannotTrust(t *testing.T) {
 	c := startNode(t, "c", slog.New(slog.DiscardHandler), fastCatalog)
 	fresh := startNode(t, "fresh", slog.New(slog.DiscardHandler), fastCatalog)
 	for i, n := range []*Node{c, fresh} {
-		token, err := a.FederationAdmit(ctx, n.host.ID().String(), []string{"op-c", "op-f"}[i], "ap")
+		token, err := a.FederationAdmit(ctx, n.net.host.ID().String(), []string{"op-c", "op-f"}[i], "ap")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +258,7 @@ func TestRecoverRefusesACatalogItCannotTrust(t *testing.T) {
 	publish := func(seq uint64, sealed []byte) {
 		h := catalog.Head{Seq: seq, Time: time.Now(), Sealed: sealed}
 		h.Sign(priv)
-		if _, err := a.catalogExchange(ctx, c.host.ID(), catalogRequest{Put: &h}); err != nil {
+		if _, err := a.catalogExchange(ctx, c.net.host.ID(), catalogRequest{Put: &h}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/cairn-fed/cairn/federation"
 	"github.com/cairn-fed/cairn/internal/object"
@@ -29,6 +30,19 @@ const tickInterval = 100 * time.Millisecond
 // waits milliseconds instead of up to a tick.
 const minTickGap = 5 * time.Millisecond
 
+// replicator is the replication subsystem as the node holds it: the core
+// behind its lock, and the parts around it, each with a leaf lock of its
+// own (package replicas). The node's loop ticks the core and carries out
+// what it decides (replicationLoop, carryOut).
+type replicator struct {
+	*replicas.Driver                        // the core; set at construction
+	links            replicas.Links         // each kept object's block list, for challenges
+	ledger           replicas.Ledger        // the replica ledger on disk; set at construction
+	outbox           replicas.Outbox        // attestations on their way to peers
+	announce         replicas.Announcements // objects waiting to be announced in the DHT
+	repairLimit      *rate.Limiter          // paces repair fetches; nil: no limit; set at construction
+}
+
 // newReplicator creates the core, signing with the node's identity key,
 // whose public half the roster records for this member.
 func (n *Node) newReplicator(priv crypto.PrivKey) error {
@@ -37,11 +51,11 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 		return fmt.Errorf("replication needs an ed25519 node identity: %v", err)
 	}
 	cfg := replicas.Config(n.cfg.Replication, n.cfg.Add.Replicas, ed25519.PrivateKey(raw), n.logger.With("part", "replication"))
-	n.repl, err = replicas.NewDriver(cfg, replication.PeerID(n.host.ID().String()))
+	n.repl.Driver, err = replicas.NewDriver(cfg, replication.PeerID(n.net.host.ID().String()))
 	if err != nil {
 		return err
 	}
-	n.nodeKey = ed25519.PrivateKey(raw)
+	n.keys.node = ed25519.PrivateKey(raw)
 	n.handle(ChallengeProtocol, n.handleChallengeStream)
 	n.handle(LedgerSyncProtocol, n.handleSyncStream)
 	n.handle(AttestProtocol, n.handleAttestStream)
@@ -90,7 +104,7 @@ func (n *Node) resyncThenServe(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
-		for _, p := range n.host.Network().Peers() {
+		for _, p := range n.net.host.Network().Peers() {
 			if err := n.syncTombstones(ctx, p); err == nil {
 				if err := n.serveAfterRestore(ctx); err != nil {
 					n.logger.Error("start serving after tombstone resync", "err", err)
@@ -144,7 +158,7 @@ func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 		// What this node could not record it does not claim to others: a
 		// restart would forget it. Anti-entropy offers the ledger's
 		// attestations again once the store works.
-		if err := n.ledger.Store(ctx, out.Attestation); err != nil {
+		if err := n.repl.ledger.Store(ctx, out.Attestation); err != nil {
 			n.logger.Warn("attestation not delivered", "err", err)
 			continue
 		}
@@ -191,7 +205,7 @@ func (n *Node) repairFetch(ctx context.Context, f replication.Fetch) {
 // added the object (its copy was lost, its record kept: see lostCopy), so
 // it is never released as a surplus copy.
 func (n *Node) repinOwn(ctx context.Context, obj replication.ObjectID, leaves int) {
-	rec, err := n.index.get(ctx, string(obj))
+	rec, err := n.disk.index.get(ctx, string(obj))
 	if err != nil || rec.Role != RoleOwner {
 		return
 	}
@@ -212,21 +226,21 @@ func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, er
 	// are dialled alongside the fetch, not before it: a holder that is
 	// down or cut off would hold the fetch up for a whole dial timeout.
 	for _, p := range f.From {
-		if id, err := peer.Decode(string(p)); err == nil && n.host.Network().Connectedness(id) != network.Connected {
+		if id, err := peer.Decode(string(p)); err == nil && n.net.host.Network().Connectedness(id) != network.Connected {
 			n.spawn(func(ctx context.Context) {
 				ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
 				defer cancel()
-				n.host.Connect(ctx, peer.AddrInfo{ID: id})
+				n.net.host.Connect(ctx, peer.AddrInfo{ID: id})
 			})
 		}
 	}
-	if err := n.fetchLimited(ctx, root, n.repairLimit); err != nil {
+	if err := n.fetchLimited(ctx, root, n.repl.repairLimit); err != nil {
 		return 0, err
 	}
 	if n.isDeleted(root.String()) {
 		return 0, fmt.Errorf("%w while it was fetched: %s", ErrDeleted, root)
 	}
-	h, err := object.Stat(ctx, root, n.blocks)
+	h, err := object.Stat(ctx, root, n.disk.blocks)
 	if err != nil {
 		return 0, fmt.Errorf("read header of %s: %w", root, err)
 	}
@@ -266,14 +280,14 @@ func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int) error
 // objectLinks returns the distinct blocks of an object in walk order, the
 // list challenges index into. It is cached: it never changes for a CID.
 func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error) {
-	if cached, ok := n.links.Get(root.String()); ok {
+	if cached, ok := n.repl.links.Get(root.String()); ok {
 		return cached, nil
 	}
-	blocks, err := object.Links(ctx, root, n.blocks)
+	blocks, err := object.Links(ctx, root, n.disk.blocks)
 	if err != nil {
 		return nil, fmt.Errorf("list blocks of %s: %w", root, err)
 	}
-	n.links.Put(root.String(), blocks)
+	n.repl.links.Put(root.String(), blocks)
 	n.del.NoteBlocks(root.String(), blocks)
 	return blocks, nil
 }
@@ -284,7 +298,7 @@ func (n *Node) objectLinks(ctx context.Context, root cid.Cid) ([]cid.Cid, error)
 // proofs when it is back (onPeerUp). The core keeps this in memory only,
 // so a restart of the peer, or of this node, leaves no record of it.
 func (n *Node) onMemberDisconnected(p peer.ID) {
-	if n.host.Network().Connectedness(p) == network.Connected {
+	if n.net.host.Network().Connectedness(p) == network.Connected {
 		return
 	}
 	n.notePeer(p, false)

@@ -72,7 +72,7 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("root block of %s: %w", root, err)
 	}
-	if err := n.blocks.Put(ctx, b); err != nil {
+	if err := n.disk.blocks.Put(ctx, b); err != nil {
 		return false, fmt.Errorf("store root block of %s: %w", root, err)
 	}
 	// The root block names the object's owner key: owner tombstones that
@@ -89,7 +89,7 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 			deleted = true
 		}
 	}
-	sealed, err := n.index.seal(ownerSecrets{Name: e.Name, Capability: e.Capability})
+	sealed, err := n.disk.index.seal(ownerSecrets{Name: e.Name, Capability: e.Capability})
 	if err != nil {
 		return deleted, err
 	}
@@ -98,7 +98,7 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 	if dag, ok := object.DAGOfRoot(e.Root); ok {
 		rec.DAG = dag.String()
 	}
-	if err := n.index.put(ctx, rec); err != nil {
+	if err := n.disk.index.put(ctx, rec); err != nil {
 		return deleted, err
 	}
 	n.noteChanged(e.Object)

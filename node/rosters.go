@@ -1,89 +1,49 @@
 package node
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/federation"
-	"github.com/cairn-fed/cairn/internal/atomicfile"
-	"github.com/cairn-fed/cairn/node/repo"
+	"github.com/cairn-fed/cairn/node/membership"
 )
+
+// Roster changes are decided and stored by membership (n.fed), one at a
+// time; the node does the network side in install.
 
 // joinRoster installs a token's roster, or a newer one of the same federation.
 func (n *Node) joinRoster(ctx context.Context, t federation.JoinToken) error {
-	return n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
-		if err := checkMemberKeys(t.Roster); err != nil {
-			return federation.Roster{}, err
-		}
-		if cur == nil {
-			return t.Roster, nil
-		}
-		if err := t.CheckFederation(cur.FederationID); err != nil {
-			return federation.Roster{}, err
-		}
-		next, err := federation.Accept(*cur, t.Roster, time.Now())
-		if err != nil && !errors.Is(err, federation.ErrStale) {
-			return federation.Roster{}, err
-		}
-		return next, nil
-	})
+	return n.fed.Join(ctx, t, n.installer(false))
 }
 
-// changeRoster serialises every change of the roster: decide sees the
-// current roster (nil if none) and returns the next one; nothing changes
-// when it fails or returns the current roster again.
+// receiveRoster handles a roster that came from a peer: it is applied
+// only if it verifies and is newer; anything else is logged and dropped.
+func (n *Node) receiveRoster(ctx context.Context, data []byte, from peer.ID) error {
+	return n.fed.Receive(ctx, data, from, n.installer(false))
+}
+
+// changeRoster changes the roster as decide says (see membership.Change),
+// publishing the new one when publish is set.
 func (n *Node) changeRoster(ctx context.Context, publish bool, decide func(cur *federation.Roster) (federation.Roster, error)) error {
-	n.fed.change.Lock()
-	defer n.fed.change.Unlock()
-	cur := n.currentRoster()
-	next, err := decide(cur)
-	if err != nil {
-		return err
-	}
-	if cur != nil && bytes.Equal(next.Encode(), cur.Encode()) {
-		return nil
-	}
-	return n.install(ctx, next, publish)
+	return n.fed.Change(ctx, decide, n.installer(publish))
 }
 
-// checkMemberKeys makes sure every member's peer ID is the one its listed
-// public key gives: the gater admits by peer ID, while attestations are
-// checked with the listed key.
-func checkMemberKeys(r federation.Roster) error {
-	for _, m := range r.Members {
-		pub, err := crypto.UnmarshalEd25519PublicKey(m.PublicKey)
-		if err != nil {
-			return fmt.Errorf("%w: member %s: %v", federation.ErrInvalid, m.PeerID, err)
-		}
-		id, err := peer.IDFromPublicKey(pub)
-		if err != nil || id.String() != m.PeerID {
-			return fmt.Errorf("%w: member %s is listed with the public key of another peer", federation.ErrInvalid, m.PeerID)
-		}
-	}
-	return nil
+func (n *Node) installer(publish bool) membership.Install {
+	return func(ctx context.Context, r federation.Roster) error { return n.install(ctx, r, publish) }
 }
 
-// install makes r the node's roster: stored durably, enforced by the
-// gater (peers no longer members are disconnected at once) and, when
-// publish is set, gossiped to the other members.
+// install does the network side of a roster membership has just stored
+// and handed to the gater: it follows the roster topic, disconnects peers
+// no longer members, feeds the replication core and, when publish is set,
+// gossips the roster to the other members. It runs under membership's
+// change lock.
 func (n *Node) install(ctx context.Context, r federation.Roster, publish bool) error {
 	topic, err := n.rosterTopic(r.FederationID)
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(n.repo.Path(repo.RosterFile), r.Encode(), 0o600); err != nil {
-		return fmt.Errorf("store roster: %w", err)
-	}
-	n.fed.mu.Lock()
-	n.fed.roster = &r
-	n.fed.mu.Unlock()
-	n.enforce(r)
+	n.closeNonMembers()
 	if err := n.replicationRoster(r); err != nil {
 		return err
 	}
@@ -96,46 +56,13 @@ func (n *Node) install(ctx context.Context, r federation.Roster, publish bool) e
 	return nil
 }
 
-// enforce admits exactly r's current members and drops everyone else.
-func (n *Node) enforce(r federation.Roster) {
-	n.gater.setRoster(&r)
-	for _, p := range n.host.Network().Peers() {
-		if !n.gater.admits(p) {
+// closeNonMembers drops every connected peer the gater no longer admits:
+// revoked, or expired by the clock.
+func (n *Node) closeNonMembers() {
+	for _, p := range n.net.host.Network().Peers() {
+		if !n.fed.Admits(p) {
 			n.logger.Info("disconnecting a peer that is not a member", "peer", p)
-			n.host.Network().ClosePeer(p)
+			n.net.host.Network().ClosePeer(p)
 		}
 	}
-}
-
-// receiveRoster handles a roster that came from a peer: it is applied
-// only if it verifies and is newer; anything else is logged and dropped.
-func (n *Node) receiveRoster(ctx context.Context, data []byte, from peer.ID) error {
-	var rejected error
-	err := n.changeRoster(ctx, false, func(cur *federation.Roster) (federation.Roster, error) {
-		if cur == nil {
-			return federation.Roster{}, ErrNoFederation
-		}
-		cand, err := federation.DecodeRoster(data)
-		if err == nil {
-			err = checkMemberKeys(cand)
-		}
-		if err != nil {
-			n.rostersRejected.Add(1)
-			n.logger.Warn("rejected a malformed roster", "peer", from, "err", err)
-			return federation.Roster{}, err
-		}
-		next, err := federation.Accept(*cur, cand, time.Now())
-		if err != nil {
-			rejected = err
-			n.rostersRejected.Add(1)
-			if !errors.Is(err, federation.ErrStale) { // stale: a replay, or a peer behind us
-				n.logger.Warn("rejected a roster", "peer", from, "err", err)
-			}
-		}
-		return next, nil // newer, the winner of a conflict, or the current one
-	})
-	if err != nil {
-		return err
-	}
-	return rejected
 }

@@ -35,7 +35,7 @@ func (n *Node) statusInput(ctx context.Context, id string) netstat.ObjectInput {
 	var in netstat.ObjectInput
 	now := time.Now()
 	n.repl.Read(func(c *replication.Core) { in.Status = c.Status(replication.ObjectID(id), now) })
-	if rec, err := n.index.get(ctx, id); err == nil {
+	if rec, err := n.disk.index.get(ctx, id); err == nil {
 		in.FirstSeen = rec.AddedAt
 	}
 	in.Deletion = n.deletionProgress(id, now)
@@ -98,8 +98,8 @@ func (n *Node) pageRow(ctx context.Context, r netstat.Row) ObjectStatus {
 		row.State, row.Copies, row.Target, row.Regions = v.State, v.Copies, v.Target, v.Regions
 		row.SafeOffline, row.VerifiedAt, row.Verified, row.Stale = v.SafeOffline, v.VerifiedAt, v.Verified, v.Stale
 	}
-	if rec, err := n.index.get(ctx, r.ID); err == nil && len(rec.Sealed) > 0 {
-		if s, err := n.index.open(rec.Sealed); err == nil {
+	if rec, err := n.disk.index.get(ctx, r.ID); err == nil && len(rec.Sealed) > 0 {
+		if s, err := n.disk.index.open(rec.Sealed); err == nil {
 			row.Name = s.Name
 		}
 	}

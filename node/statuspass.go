@@ -159,7 +159,7 @@ func (n *Node) settleAge(ctx context.Context, s *status.Summary, now time.Time) 
 	if s.Row.State == netstat.StateDeleting || s.Row.State == netstat.StateDeleted || s.Young == s.Row.State {
 		return
 	}
-	rec, err := n.index.get(ctx, s.Row.ID)
+	rec, err := n.disk.index.get(ctx, s.Row.ID)
 	if err != nil {
 		return
 	}
@@ -170,7 +170,7 @@ func (n *Node) settleAge(ctx context.Context, s *status.Summary, now time.Time) 
 
 // indexedIDs lists, sorted, the objects in the index.
 func (n *Node) indexedIDs(ctx context.Context) ([]string, error) {
-	res, err := n.meta.Query(ctx, query.Query{Prefix: "/objects/", KeysOnly: true})
+	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: "/objects/", KeysOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("list objects: %w", err)
 	}

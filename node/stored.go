@@ -12,7 +12,7 @@ import (
 // under prefix in the node's datastore; a bad entry is logged and skipped,
 // not fatal.
 func (n *Node) eachStored(ctx context.Context, prefix string, fn func(name string, v []byte) error) error {
-	res, err := n.meta.Query(ctx, query.Query{Prefix: prefix})
+	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: prefix})
 	if err != nil {
 		return fmt.Errorf("read stored %s: %w", prefix, err)
 	}

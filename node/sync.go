@@ -44,7 +44,7 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 	n.repl.Do(func(c *replication.Core) { err = c.Receive(a, time.Now()) })
 	switch {
 	case err == nil:
-		if err := n.ledger.Store(ctx, a); err != nil {
+		if err := n.repl.ledger.Store(ctx, a); err != nil {
 			// Counted here until a restart; the holder offers it again.
 			n.logger.Warn("accepted attestation not recorded", "err", err)
 		}
@@ -90,7 +90,7 @@ func (n *Node) syncLedger(ctx context.Context, p peer.ID) error {
 	if err != nil {
 		return err
 	}
-	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "ledger-sync"), p, LedgerSyncProtocol)
+	s, err := n.net.host.NewStream(network.WithAllowLimitedConn(ctx, "ledger-sync"), p, LedgerSyncProtocol)
 	if err != nil {
 		return err
 	}
