@@ -92,6 +92,10 @@ type Membership struct {
 	// change serialises roster changes, so that concurrent changes
 	// cannot undo each other. Taken before mu.
 	change sync.Mutex
+	// installed is the encoding of the roster whose install hook last
+	// succeeded, guarded by change: a roster stored but not installed (its
+	// hook failed) is installed again by the next change that decides it.
+	installed []byte
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -132,8 +136,10 @@ func (m *Membership) Roster() *federation.Roster {
 
 // Change serialises every change of the roster: decide sees the current
 // roster (nil if none) and returns the next one; nothing changes when it
-// fails or returns the current roster again. Otherwise the next roster is
-// stored, made current, enforced by the gater, and handed to install.
+// fails or returns the roster installed already. Otherwise the next roster
+// is stored, made current, enforced by the gater, and handed to install;
+// when install fails, the roster stays current and the next change that
+// decides it (a gossiped copy, a restart) runs install again.
 func (m *Membership) Change(ctx context.Context, decide func(cur *federation.Roster) (federation.Roster, error), install Install) error {
 	m.change.Lock()
 	defer m.change.Unlock()
@@ -142,17 +148,24 @@ func (m *Membership) Change(ctx context.Context, decide func(cur *federation.Ros
 	if err != nil {
 		return err
 	}
-	if cur != nil && bytes.Equal(next.Encode(), cur.Encode()) {
+	enc := next.Encode()
+	if bytes.Equal(enc, m.installed) {
 		return nil
 	}
-	if err := m.storeRoster(next); err != nil {
+	if cur == nil || !bytes.Equal(enc, cur.Encode()) {
+		if err := m.storeRoster(next); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		m.roster = &next
+		m.mu.Unlock()
+		m.gater.setRoster(&next)
+	}
+	if err := install(ctx, next); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	m.roster = &next
-	m.mu.Unlock()
-	m.gater.setRoster(&next)
-	return install(ctx, next)
+	m.installed = enc
+	return nil
 }
 
 // LoadRoster reads the stored roster, or nil when there is none.

@@ -227,6 +227,36 @@ func TestChange(t *testing.T) {
 	}
 }
 
+// TestFailedInstallIsRetried: a roster whose install hook failed stays
+// current, and the next change that decides it again installs it, instead
+// of taking it for installed already.
+func TestFailedInstallIsRetried(t *testing.T) {
+	ctx := context.Background()
+	f := newTestFed(t)
+	m := newMembership(t, nil, &testClock{now: t0})
+	boom := errors.New("boom")
+	if err := m.Change(ctx, set(f.roster), (&installs{err: boom}).hook); !errors.Is(err, boom) {
+		t.Fatalf("Change with a failing install: %v, want %v", err, boom)
+	}
+	if got := m.Roster(); got == nil || !bytes.Equal(got.Encode(), f.roster.Encode()) {
+		t.Fatal("the roster whose install failed is not current")
+	}
+	again := &installs{}
+	if err := m.Change(ctx, set(f.roster), again.hook); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.got) != 1 {
+		t.Fatalf("deciding the same roster again ran install %d times, want 1", len(again.got))
+	}
+	third := &installs{}
+	if err := m.Change(ctx, set(f.roster), third.hook); err != nil {
+		t.Fatal(err)
+	}
+	if len(third.got) != 0 {
+		t.Errorf("a roster installed already was installed again (%d times)", len(third.got))
+	}
+}
+
 func TestRosterFile(t *testing.T) {
 	ctx := context.Background()
 	f := newTestFed(t)
