@@ -9,10 +9,13 @@
 // tells the replication core and the catalog what changed, and runs the
 // deletion loop. State answers questions and records decisions.
 //
-// Lock order: State's one mutex is a leaf lock. It is never held across
-// disk or network IO (decisions are taken under it, datastore writes come
-// after) and never held while calling out: the tombstone.Keys the node
-// supplies are asked before the lock is taken, so they may lock anything.
+// Lock order: State has two mutexes. writeMu is held across each change
+// and its datastore write, so that writes reach the disk in the order the
+// changes were decided; it is taken first, and the tombstone.Keys the node
+// supplies are asked under it (they may lock the replication core, never
+// this package). mu guards the state and is a leaf lock: never held across
+// disk or network IO, never held while calling out. The data path
+// (Serves, IsDeleted, which bitswap asks for every block) takes only mu.
 package deletions
 
 import (
@@ -37,6 +40,13 @@ type State struct {
 	logger  *slog.Logger
 	keys    tombstone.Keys // asked without mu held
 	maxSkew time.Duration
+
+	// writeMu is held across each change and its write, so that writes
+	// reach the disk in the order the changes were decided (a later
+	// tombstone never lies under an earlier one). Taken before mu, and
+	// before the keys are asked; the data path (Serves, IsDeleted) never
+	// takes it.
+	writeMu sync.Mutex
 
 	// ready is false until stored tombstones are applied (and, after a long
 	// absence, resynchronised with a member): no block is served before.
@@ -115,6 +125,8 @@ func (s *State) PurgeAt(obj string) (time.Time, bool) {
 // changed is true, a non-nil err means the tombstone holds but its write
 // failed: it is kept and RetryUnsaved writes it again.
 func (s *State) Apply(ctx context.Context, t tombstone.Tombstone, from string, now time.Time) (wasDeleted, isDeleted, changed bool, err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	looked := lookedUp{object: t.Object, owner: s.keys.ObjectOwner(t.Object), authority: s.keys.Authority()}
 	s.mu.Lock()
 	s.looked = looked
@@ -135,6 +147,8 @@ func (s *State) Apply(ctx context.Context, t tombstone.Tombstone, from string, n
 // ApplyAck verifies and merges a holder's acknowledgement. As with Apply,
 // changed with a non-nil err means it holds but its write failed.
 func (s *State) ApplyAck(ctx context.Context, a tombstone.Ack, now time.Time) (changed bool, err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	looked := lookedUp{holder: a.Holder, holderKey: s.keys.HolderKey(a.Holder)}
 	s.mu.Lock()
 	s.looked = looked
@@ -149,16 +163,20 @@ func (s *State) ApplyAck(ctx context.Context, a tombstone.Ack, now time.Time) (c
 
 // Applied records that obj's deletion took effect here: its blocks are
 // hidden, and holders (those keeping a copy now) are remembered as the
-// holders at deletion unless some already are.
+// holders at deletion unless some already are. An object undeleted
+// meanwhile is left as Lifted made it.
 func (s *State) Applied(ctx context.Context, obj string, holders []string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	_, known := s.holders[obj]
-	if !known {
+	deleted := s.set.IsDeleted(obj)
+	if !known && deleted {
 		s.holders[obj] = holders
 	}
 	s.rehideLocked(obj)
 	s.mu.Unlock()
-	if known {
+	if known || !deleted {
 		return nil
 	}
 	return s.persist(ctx, holdersKey(obj), holders)
@@ -167,16 +185,13 @@ func (s *State) Applied(ctx context.Context, obj string, holders []string) error
 // Lifted records that obj is live again: its blocks are served, if still
 // here, and its holders at deletion are forgotten.
 func (s *State) Lifted(ctx context.Context, obj string) error {
-	key := holdersKey(obj)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	s.rehideLocked(obj)
 	delete(s.holders, obj)
-	delete(s.unsaved, key)
 	s.mu.Unlock()
-	if err := s.ds.Delete(ctx, key); err != nil {
-		return fmt.Errorf("forget holders at deletion of %s: %w", obj, err)
-	}
-	return nil
+	return s.persist(ctx, holdersKey(obj), nil)
 }
 
 // DuePurges lists the deleted objects whose trash window has passed.
@@ -188,6 +203,8 @@ func (s *State) DuePurges(now time.Time) []string {
 
 // MarkPurged records that obj's blocks are gone, at now.
 func (s *State) MarkPurged(ctx context.Context, obj string, now time.Time) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	s.set.MarkPurged(obj)
 	s.mu.Unlock()
@@ -197,6 +214,8 @@ func (s *State) MarkPurged(ctx context.Context, obj string, now time.Time) error
 // Compact shrinks tombstones older than the retention and records now as
 // the last time this node was online (see MustResync).
 func (s *State) Compact(ctx context.Context, now time.Time) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	s.set.Compact(now)
 	s.mu.Unlock()

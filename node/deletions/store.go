@@ -1,7 +1,6 @@
 package deletions
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,17 +39,22 @@ func holdersKey(obj string) datastore.Key { return datastore.NewKey(holdersPrefi
 
 func purgedKey(obj string) datastore.Key { return datastore.NewKey(purgedPrefix + obj) }
 
-// persist writes v (a tombstone, an ack, or JSON) under key. A write that
-// fails is kept and tried again by RetryUnsaved until it succeeds:
-// deletion state lost at a restart could let a deleted object be served
-// again. A write that succeeds drops an older value kept for the same key,
-// which would otherwise overwrite it. The error goes to the caller.
+// persist writes v (a tombstone, an ack, or JSON) under key; a nil v
+// deletes key. A write that fails is kept and tried again by RetryUnsaved
+// until it succeeds: deletion state lost at a restart could let a deleted
+// object be served again. A write that succeeds drops an older value kept
+// for the same key, which would otherwise overwrite it. Callers hold
+// writeMu, so writes reach the disk in the order they were decided. The
+// error goes to the caller.
 func (s *State) persist(ctx context.Context, key datastore.Key, v any) error {
-	data, err := encode(v)
-	if err != nil {
-		return fmt.Errorf("encode deletion state %s: %w", key, err)
+	var data []byte
+	if v != nil {
+		var err error
+		if data, err = encode(v); err != nil {
+			return fmt.Errorf("encode deletion state %s: %w", key, err)
+		}
 	}
-	if err := s.ds.Put(ctx, key, data); err != nil {
+	if err := s.write(ctx, key, data); err != nil {
 		s.mu.Lock()
 		s.unsaved[key] = data
 		s.mu.Unlock()
@@ -60,6 +64,17 @@ func (s *State) persist(ctx context.Context, key datastore.Key, v any) error {
 	delete(s.unsaved, key)
 	s.mu.Unlock()
 	return nil
+}
+
+// write puts data under key, or deletes key when data is nil.
+func (s *State) write(ctx context.Context, key datastore.Key, data []byte) error {
+	if data == nil {
+		if err := s.ds.Delete(ctx, key); err != nil && !errors.Is(err, datastore.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	return s.ds.Put(ctx, key, data)
 }
 
 func encode(v any) ([]byte, error) {
@@ -75,19 +90,19 @@ func encode(v any) ([]byte, error) {
 // RetryUnsaved writes again the deletion state whose first write failed,
 // the latest value of each key, and reports how many are still unsaved.
 func (s *State) RetryUnsaved(ctx context.Context) int {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	s.mu.Lock()
 	todo := maps.Clone(s.unsaved)
 	s.mu.Unlock()
 	left := 0
 	for key, data := range todo {
-		if err := s.ds.Put(ctx, key, data); err != nil {
+		if err := s.write(ctx, key, data); err != nil {
 			left++
 			continue
 		}
 		s.mu.Lock()
-		if cur, ok := s.unsaved[key]; ok && bytes.Equal(cur, data) {
-			delete(s.unsaved, key)
-		}
+		delete(s.unsaved, key) // writeMu held: nothing newer was decided meanwhile
 		s.mu.Unlock()
 	}
 	if left > 0 {

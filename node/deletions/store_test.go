@@ -5,8 +5,11 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-datastore"
 
 	"github.com/cairn-fed/cairn/tombstone"
 )
@@ -205,4 +208,103 @@ func TestKeysAskedWithoutTheLock(t *testing.T) {
 	if deleted, err := r.Restore(ctx, epoch); err != nil || len(deleted) != 1 || len(r.set.Acks(objA)) != 1 {
 		t.Fatalf("Restore: deleted %v, acks %d, err %v", deleted, len(r.set.Acks(objA)), err)
 	}
+}
+
+// pausingStore holds the next Put once armed, until released.
+type pausingStore struct {
+	flakyStore
+	armed    atomic.Bool
+	paused   chan struct{} // closed when a Put is held
+	released chan struct{} // closed to let it go
+}
+
+func (p *pausingStore) Put(ctx context.Context, k datastore.Key, v []byte) error {
+	if p.armed.CompareAndSwap(true, false) {
+		close(p.paused)
+		<-p.released
+	}
+	return p.flakyStore.Put(ctx, k, v)
+}
+
+// TestWritesLandInDecisionOrder: while a retry of a kept older tombstone
+// is on its way to the disk, a newer tombstone of the same object is
+// written after it, never before: the disk ends with the newer one.
+func TestWritesLandInDecisionOrder(t *testing.T) {
+	ctx := context.Background()
+	ds := &pausingStore{flakyStore: flakyStore{Datastore: memStore()}, paused: make(chan struct{}), released: make(chan struct{})}
+	s := newTestState(t, ds)
+	ds.failing.Store(true)
+	if _, _, changed, err := s.Apply(ctx, ownerTomb(t, objA, 1, true, epoch), "", epoch); !changed || err == nil {
+		t.Fatalf("Apply with a failing store: changed %v, err %v; want true and an error", changed, err)
+	}
+	ds.failing.Store(false)
+	ds.armed.Store(true)
+	retried := make(chan int)
+	go func() { retried <- s.RetryUnsaved(ctx) }()
+	<-ds.paused // the retry's write of v1 is under way
+	applied := make(chan error)
+	go func() {
+		_, _, _, err := s.Apply(ctx, ownerTomb(t, objA, 2, false, epoch.Add(time.Second)), "", epoch.Add(time.Second))
+		applied <- err
+	}()
+	select {
+	case err := <-applied:
+		// Only possible when writes are not ordered: v2 reached the disk
+		// while v1's retry was still on its way, and v1 lands on top.
+		close(ds.released)
+		<-retried
+		t.Fatalf("a newer tombstone was written while an older write was under way (err %v)", err)
+	case <-time.After(200 * time.Millisecond): // the ordered case: Apply waits for the retry
+	}
+	close(ds.released)
+	if left := <-retried; left != 0 {
+		t.Fatalf("retry left %d unsaved", left)
+	}
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	restarted := newTestState(t, ds)
+	if _, err := restarted.Restore(ctx, epoch.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := restarted.Entry(objA).Owner; got.Version != 2 || got.Deleted {
+		t.Fatalf("after a restart the owner lane is v%d deleted=%v, want v2 undeleted", got.Version, got.Deleted)
+	}
+}
+
+// TestFailedForgetIsRetried: the holders at deletion of an undeleted
+// object are deleted from the disk again when the first delete failed, so
+// a restart does not bring the stale list back.
+func TestFailedForgetIsRetried(t *testing.T) {
+	ctx := context.Background()
+	ds := &failingDelete{Datastore: memStore()}
+	s := newTestState(t, ds)
+	apply(t, s, ownerTomb(t, objA, 1, true, epoch), epoch)
+	if err := s.Applied(ctx, objA, []string{holder}); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, ownerTomb(t, objA, 2, false, epoch.Add(time.Second)), epoch.Add(time.Second))
+	ds.failing.Store(true)
+	if err := s.Lifted(ctx, objA); err == nil {
+		t.Fatal("Lifted with a failing store reported success")
+	}
+	ds.failing.Store(false)
+	if left := s.RetryUnsaved(ctx); left != 0 {
+		t.Fatalf("retry left %d unsaved", left)
+	}
+	if _, err := ds.Get(ctx, holdersKey(objA)); !errors.Is(err, datastore.ErrNotFound) {
+		t.Fatalf("holders at deletion of an undeleted object still stored (%v)", err)
+	}
+}
+
+type failingDelete struct {
+	datastore.Datastore
+	failing atomic.Bool
+}
+
+func (f *failingDelete) Delete(ctx context.Context, k datastore.Key) error {
+	if f.failing.Load() {
+		return errDiskFull
+	}
+	return f.Datastore.Delete(ctx, k)
 }
