@@ -28,6 +28,11 @@ var (
 	ErrInvalidReason = errors.New("node: invalid takedown reason")
 	// ErrNotDeleted means undelete was asked for a live object.
 	ErrNotDeleted = errors.New("node: object is not deleted")
+	// ErrNotDurable means a deletion change holds on this node, and was
+	// sent to the holders, but could not be written to disk yet: the
+	// deletion loop writes it again until it is, and members give it back
+	// after a restart through anti-entropy.
+	ErrNotDurable = errors.New("node: the change holds here and was sent to the holders, but writing it to disk failed; the node keeps trying")
 )
 
 // nodeKeys answers tombstone.Keys from the object's root block, the index
@@ -142,11 +147,12 @@ func (n *Node) Takedown(ctx context.Context, id, reason string, lift bool) (Dele
 	if err := t.Sign(auth.SigningKey()); err != nil {
 		return DeletionResult{}, fmt.Errorf("%w: %v", ErrInvalidReason, err)
 	}
-	if _, err := n.applyTombstone(ctx, t, ""); err != nil {
+	_, err = n.applyTombstone(ctx, t, "")
+	if err != nil && !errors.Is(err, ErrNotDurable) {
 		return DeletionResult{}, err
 	}
 	n.publishDeletion(ctx, t)
-	return n.deletionResult(t, nil)
+	return n.deletionResult(t, err)
 }
 
 func (n *Node) deletionResult(t tombstone.Tombstone, err error) (DeletionResult, error) {
@@ -190,7 +196,11 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 		return tombstone.Tombstone{}, fmt.Errorf("sign tombstone: %w", err)
 	}
 	if _, err := n.applyTombstone(ctx, t, ""); err != nil {
-		return tombstone.Tombstone{}, err
+		if !errors.Is(err, ErrNotDurable) {
+			return tombstone.Tombstone{}, err
+		}
+		n.publishDeletion(ctx, t)
+		return t, err
 	}
 	n.publishDeletion(ctx, t)
 	if !deleted && entry.Takedown.Deleted {
@@ -201,16 +211,17 @@ func (n *Node) signOwnerTombstone(ctx context.Context, id string, deleted bool) 
 
 // applyTombstone merges a tombstone from anywhere (this node, gossip,
 // anti-entropy, storage; from names the peer it came from, or is empty)
-// and carries out what changed.
+// and carries out what changed. When the change holds but its write
+// failed, it is carried out all the same (a deleted object must stop
+// being served now) and the error wraps ErrNotDurable.
 func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from string) (bool, error) {
 	was, now, changed, err := n.del.Apply(ctx, t, from, time.Now())
 	if !changed {
 		return false, err
 	}
-	// A failed write is retried by the deletion loop: the tombstone holds
-	// here meanwhile, and is published and acknowledged as usual.
 	if err != nil {
 		n.logger.Warn("record a tombstone", "cid", t.Object, "err", err)
+		err = fmt.Errorf("%w: %v", ErrNotDurable, err)
 	}
 	n.catalogChanged()
 	switch {
@@ -219,7 +230,7 @@ func (n *Node) applyTombstone(ctx context.Context, t tombstone.Tombstone, from s
 	case !now && was:
 		n.deletionLifted(ctx, t.Object)
 	}
-	return true, nil
+	return true, err
 }
 
 // deletionApplied stops serving, counting and repairing obj, remembers
@@ -280,11 +291,11 @@ func (n *Node) acknowledge(ctx context.Context, obj string, phase tombstone.Phas
 			n.logger.Warn("sign deletion acknowledgement", "cid", obj, "err", err)
 			continue
 		}
-		if _, err := n.applyAck(ctx, a); err != nil {
+		if _, err := n.applyAck(ctx, a); err != nil && !errors.Is(err, ErrNotDurable) {
 			n.logger.Warn("record own acknowledgement", "cid", obj, "err", err)
 			continue
 		}
-		n.publishDeletion(ctx, a)
+		n.publishDeletion(ctx, a) // true now; written again if the write failed
 	}
 }
 
@@ -296,9 +307,10 @@ func (n *Node) applyAck(ctx context.Context, a tombstone.Ack) (bool, error) {
 	}
 	if err != nil {
 		n.logger.Warn("record an acknowledgement", "cid", a.Object, "err", err)
+		err = fmt.Errorf("%w: %v", ErrNotDurable, err)
 	}
 	n.noteChanged(a.Object)
-	return true, nil
+	return true, err
 }
 
 // restoreDeletions applies the stored deletion state and tells the

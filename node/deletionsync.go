@@ -122,7 +122,10 @@ func (n *Node) receiveDeletion(ctx context.Context, m deletionMessage, from peer
 			return
 		}
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNotDurable):
+		// Applied, logged where the write failed: this node's fault, not the peer's.
+	case err != nil:
 		n.rejected.note(n.logger, "tombstone", from.String(), err)
 	}
 }

@@ -368,6 +368,7 @@ var errorStatuses = []struct {
 	{node.ErrRecovering, http.StatusConflict},
 	{node.ErrNoCatalog, http.StatusNotFound},
 	{node.ErrNoPeers, http.StatusServiceUnavailable},
+	{node.ErrNotDurable, http.StatusServiceUnavailable},
 	{blockstore.ErrNoSpace, http.StatusInsufficientStorage},
 }
 
