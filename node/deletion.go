@@ -90,7 +90,6 @@ func (n *Node) newDeletions() error {
 	}
 	n.del = del
 	n.handle(TombstoneSyncProtocol, n.handleTombstoneSync)
-	n.setTombstoneHealth(n.deletionHealth)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cairn-fed/cairn/internal/object"
 	"github.com/cairn-fed/cairn/netstat"
@@ -134,6 +135,21 @@ func TestSilentHolderIsFlagged(t *testing.T) {
 		}
 		return false
 	})
+	h, err := a.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.TombstonesPending != 1 {
+		t.Errorf("health: %d tombstones pending, want 1 (b never acknowledged)", h.TombstonesPending)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(a.MetricsCollector())
+	if pending := gathered(t, reg, "cairn_tombstones_pending"); pending != 1 {
+		t.Errorf("cairn_tombstones_pending %v, want 1", pending)
+	}
+	if lag := gathered(t, reg, "cairn_tombstone_propagation_lag_seconds"); lag < 1 {
+		t.Errorf("propagation lag %v s, want at least deletion.ack_timeout (1 s)", lag)
+	}
 	faultRow(t, "a holder that never acknowledges a deletion: flagged as ignoring tombstones after deletion.ack_timeout", "yes", "yes")
 }
 

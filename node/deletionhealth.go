@@ -27,9 +27,3 @@ func (n *Node) deletionProgress(obj string, now time.Time) tombstone.Progress {
 		return n.lastSeen(id)
 	})
 }
-
-// deletionHealth is the deletion side of health and metrics.
-func (n *Node) deletionHealth(now time.Time) tombstoneHealth {
-	h := n.del.Health(now)
-	return tombstoneHealth{Pending: h.Pending, Lag: h.Lag, Laggards: h.Laggards}
-}

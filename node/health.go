@@ -9,7 +9,6 @@ import (
 
 	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node/blockstore"
-	"github.com/cairn-fed/cairn/node/events"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -34,7 +33,7 @@ func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 		h.ChallengesPassed += p.Passed
 		h.ChallengesFailed += p.Failed
 	}
-	th := n.obs.TombstoneHealth(now)
+	th := n.del.Health(now)
 	h.TombstonesPending = th.Pending
 	roster := map[replication.PeerID]replication.Member{}
 	if r := n.currentRoster(); r != nil {
@@ -47,18 +46,6 @@ func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 	h.Flagged = append(h.Flagged, viewer.FlagOverBound(n.overBoundPeers(roster), now)...)
 	slices.SortStableFunc(h.Flagged, func(a, b netstat.FlaggedPeer) int { return strings.Compare(a.PeerID, b.PeerID) })
 	return h, nil
-}
-
-// tombstoneHealth is the deletion side of cairn health and /metrics, as
-// the tombstone wiring reports it.
-type tombstoneHealth = events.TombstoneHealth
-
-// setTombstoneHealth installs the function that cairn health and /metrics
-// call, at query time and with none of the node's locks held, to learn how
-// deletions propagate. Until it is set they report nothing pending and
-// no lag. The tombstone wiring calls it once when it starts.
-func (n *Node) setTombstoneHealth(fn func(now time.Time) tombstoneHealth) {
-	n.obs.SetTombstoneHealth(fn)
 }
 
 // storageUsage returns the block store's usage, measured recently.

@@ -78,7 +78,7 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- counter(descChallenges, float64(p.Passed), string(p.Peer), p.Operator, p.Region, "passed")
 		ch <- counter(descChallenges, float64(p.Failed), string(p.Peer), p.Operator, p.Region, "failed")
 	}
-	th := n.obs.TombstoneHealth(now)
+	th := n.del.Health(now)
 	ch <- gauge(descTombstoneLag, th.Lag.Seconds())
 	ch <- gauge(descTombstonesPending, float64(th.Pending))
 	m.collectPeers(ch)

@@ -9,7 +9,6 @@ import (
 	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/replication"
-	"github.com/cairn-fed/cairn/tombstone"
 )
 
 // Stats is a copy of the counts the recorder keeps for health and metrics.
@@ -25,39 +24,6 @@ type Stats struct {
 // Stats returns a copy of the counts.
 func (o *Observer) Stats() Stats { return o.stats.snapshot() }
 
-// TombstoneHealth is the deletion side of cairn health and /metrics, as
-// the tombstone wiring reports it.
-type TombstoneHealth struct {
-	// Pending counts deletions that some holder has not acknowledged.
-	Pending int
-	// Lag is how long the oldest of them has been waiting: the tombstone
-	// propagation lag; 0 when none is pending.
-	Lag time.Duration
-	// Laggards are holders past tombstone.Config.AckTimeout; health flags
-	// them as ignoring tombstones.
-	Laggards []tombstone.Laggard
-}
-
-// SetTombstoneHealth installs the function TombstoneHealth calls. Until
-// it is set, nothing is pending and there is no lag.
-func (o *Observer) SetTombstoneHealth(fn func(now time.Time) TombstoneHealth) {
-	o.stats.mu.Lock()
-	defer o.stats.mu.Unlock()
-	o.stats.tombstones = fn
-}
-
-// TombstoneHealth asks the installed function, with no lock held, how
-// deletions propagate at now.
-func (o *Observer) TombstoneHealth(now time.Time) TombstoneHealth {
-	o.stats.mu.Lock()
-	fn := o.stats.tombstones
-	o.stats.mu.Unlock()
-	if fn == nil {
-		return TombstoneHealth{}
-	}
-	return fn(now)
-}
-
 // stats are the counts the recorder keeps. The zero value is ready.
 type stats struct {
 	mu sync.Mutex
@@ -66,7 +32,6 @@ type stats struct {
 	under                    int                                // objects below target, deleted ones excluded
 	challenges               map[string]*netstat.PeerChallenges // this node's challenges, by holder
 	repairsOK, repairsFailed uint64
-	tombstones               func(now time.Time) TombstoneHealth // nil until SetTombstoneHealth
 }
 
 func (s *stats) snapshot() Stats {

@@ -98,19 +98,3 @@ func TestUsageOneWalk(t *testing.T) {
 		t.Errorf("second walk: %d bytes after %d walks, want 2 and 2", u.Bytes, calls)
 	}
 }
-
-// TestTombstoneHealth: nothing pending until the wiring installs its
-// function, which is then asked with the time given.
-func TestTombstoneHealth(t *testing.T) {
-	var o Observer
-	at := time.Unix(1_700_000_000, 0)
-	if h := o.TombstoneHealth(at); h.Pending != 0 || h.Lag != 0 {
-		t.Errorf("before SetTombstoneHealth: %+v, want nothing pending", h)
-	}
-	o.SetTombstoneHealth(func(now time.Time) TombstoneHealth {
-		return TombstoneHealth{Pending: 3, Lag: now.Sub(at.Add(-time.Minute))}
-	})
-	if h := o.TombstoneHealth(at); h.Pending != 3 || h.Lag != time.Minute {
-		t.Errorf("after SetTombstoneHealth: %+v, want 3 pending, lag 1m", h)
-	}
-}
