@@ -46,12 +46,11 @@ func (n *Node) sendChallenge(ctx context.Context, ch replication.Challenge) {
 		n.rejected.note(n.logger, "challenge answer", string(ch.Holder), err, "cid", ch.Object)
 		resp = replication.Response{ID: ch.ID} // a zero digest never matches
 	}
-	n.repl.Do(func(c *replication.Core) {
-		r, err := c.ChallengeResponse(ch.Holder, resp, expected, time.Now())
-		if err == nil && r != replication.ResultPass {
-			n.logger.Info("holder failed a challenge", "cid", ch.Object, "peer", ch.Holder, "result", r)
-		}
-	})
+	var r replication.Result
+	n.repl.Do(func(c *replication.Core) { r, err = c.ChallengeResponse(ch.Holder, resp, expected, time.Now()) })
+	if err == nil && r != replication.ResultPass {
+		n.logger.Info("holder failed a challenge", "cid", ch.Object, "peer", ch.Holder, "result", r)
+	}
 }
 
 func (n *Node) exchangeChallenge(ctx context.Context, ch replication.Challenge) ([]byte, error) {

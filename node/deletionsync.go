@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -35,28 +34,12 @@ const (
 	maxDeletionBytes = 4 << 10 // one tombstone or acknowledgement
 )
 
-// deletionGossip is the node's tombstone topic, pubsub plumbing kept
-// apart from the deletion state.
-type deletionGossip struct {
-	topicMu sync.Mutex
-	topic   *pubsub.Topic // the tombstone topic once joined, guarded by topicMu
-}
-
 // deletionTopic joins the federation's tombstone topic once.
 func (n *Node) deletionTopic(federationID string) (*pubsub.Topic, error) {
-	d := &n.net.tombstones
-	d.topicMu.Lock()
-	defer d.topicMu.Unlock()
-	if d.topic != nil {
-		return d.topic, nil
-	}
-	topic, err := joinDecodedTopic(n, "/cairn/"+federationID+"/tombstones", "tombstone",
-		decodeDeletionMessage, n.verifyGossipedDeletion, n.receiveDeletion)
-	if err != nil {
-		return nil, err
-	}
-	d.topic = topic
-	return topic, nil
+	return n.net.tombstones.joinOnce(func() (*pubsub.Topic, error) {
+		return joinDecodedTopic(n, "/cairn/"+federationID+"/tombstones", "tombstone",
+			decodeDeletionMessage, n.verifyGossipedDeletion, n.receiveDeletion)
+	})
 }
 
 // deletionMessage is a decoded tombstone or acknowledgement.
@@ -136,9 +119,7 @@ func (n *Node) publishDeletion(ctx context.Context, m interface{ MarshalBinary()
 	if err != nil {
 		return
 	}
-	n.net.tombstones.topicMu.Lock()
-	topic := n.net.tombstones.topic
-	n.net.tombstones.topicMu.Unlock()
+	topic := n.net.tombstones.joined()
 	if topic == nil {
 		return // no federation: nobody to tell
 	}

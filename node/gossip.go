@@ -37,29 +37,43 @@ func (n *Node) startGossip(ctx context.Context) error {
 	return nil
 }
 
-// rosterGossip holds the federation's roster gossip topic, joined once.
-// It is pubsub plumbing, kept apart from membership: joining waits on
-// pubsub's event loop, so mu serves only this. Lock order: mu is taken
-// inside membership's change lock (install runs under it), never while
-// membership's mu is held.
-type rosterGossip struct {
+// gossipTopic is one of the federation's gossip topics, joined once.
+// Its mu is held across joining, a round trip through pubsub's event
+// loop, so that the topic is joined once: it is taken under membership's
+// change lock (a roster's install joins both topics) and takes only work's
+// lock (the subscription's follower is spawned). The data path never
+// takes it.
+type gossipTopic struct {
 	mu    sync.Mutex
 	topic *pubsub.Topic // guarded by mu; nil until joined
 }
 
+// joinOnce returns the topic, joining it with join the first time.
+func (g *gossipTopic) joinOnce(join func() (*pubsub.Topic, error)) (*pubsub.Topic, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.topic == nil {
+		topic, err := join()
+		if err != nil {
+			return nil, err
+		}
+		g.topic = topic
+	}
+	return g.topic, nil
+}
+
+// joined returns the topic, or nil before it is joined.
+func (g *gossipTopic) joined() *pubsub.Topic {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.topic
+}
+
 // rosterTopic joins the federation's roster topic once and follows it.
 func (n *Node) rosterTopic(federationID string) (*pubsub.Topic, error) {
-	n.net.rosters.mu.Lock()
-	defer n.net.rosters.mu.Unlock()
-	if n.net.rosters.topic != nil {
-		return n.net.rosters.topic, nil
-	}
-	topic, err := n.joinTopic("/cairn/"+federationID+"/roster", n.validateGossipedRoster, n.followRosters)
-	if err != nil {
-		return nil, err
-	}
-	n.net.rosters.topic = topic
-	return topic, nil
+	return n.net.rosters.joinOnce(func() (*pubsub.Topic, error) {
+		return n.joinTopic("/cairn/"+federationID+"/roster", n.validateGossipedRoster, n.followRosters)
+	})
 }
 
 // joinTopic joins a gossip topic whose messages pass validate before they

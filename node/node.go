@@ -49,22 +49,28 @@ const ProtocolPrefix = "/cairn"
 //
 // Locks, in the order they may be taken; each lives with the subsystem
 // that owns it, whose package comment says more:
-//  1. membership's change lock (node/membership), held across deciding
-//     and installing a roster; the install hook may take the roster
-//     topic's lock (rosterGossip) and any lock below.
-//  2. the status cache's sort lock (node/status), held while it reads
+//  1. membership's change lock (node/membership), held across deciding,
+//     storing and installing a roster.
+//  2. the gossip topics' locks (gossipTopic, gossip.go), held across
+//     joining a topic once, under the change lock when a roster is
+//     installed.
+//  3. the deletion state's write lock (node/deletions), held across a
+//     change and its datastore write, so writes land in decision order.
+//  4. the status cache's sort lock (node/status), held while it reads
 //     the replication core.
-//  3. the replication core's lock (node/replicas.Driver): only the core
-//     runs under it, never disk or network IO.
-//  4. leaf locks, never held while another is taken or across IO:
-//     membership's roster lock, the deletion state (node/deletions), the
-//     observer's (node/events), the catalog's, the outbox's, the links
-//     cache's, the announcement queue's, the rejections', the greetings',
-//     the origins', the gossip topics' and work's.
+//  5. the replication core's lock (node/replicas.Driver): only the core
+//     runs under it, never disk or network IO, never a call out.
+//  6. leaf locks, never held while another is taken or across IO:
+//     membership's roster lock, the deletion state's, the observer's
+//     (node/events), the catalog's, the outbox's, the links cache's, the
+//     announcement queue's, the rejections', the greetings', the
+//     origins' and work's.
 //
-// The block gate (disk.gate) is a read-write lock that writers of
-// blocks hold across their writes and the orphan sweep holds across its
-// scan: it is taken before any of the locks above and never under one.
+// The data path (bitswap serving blocks, challenges, attestations) takes
+// only 5 and leaf locks. The block gate (disk.gate) is a read-write lock
+// that writers of blocks hold across their writes and the orphan sweep
+// across its scan: it is taken before any of the locks above and never
+// under one.
 type Node struct {
 	// Set at construction, read-only afterwards.
 	cfg    config.Config
@@ -110,8 +116,8 @@ type p2p struct {
 	pubsub  *pubsub.PubSub
 	// private is set when a libp2p private-network key is in use.
 	private    bool
-	rosters    rosterGossip           // the roster topic, once joined (gossip.go)
-	tombstones deletionGossip         // the tombstone topic, once joined (deletionsync.go)
+	rosters    gossipTopic            // the roster topic, once joined (gossip.go)
+	tombstones gossipTopic            // the tombstone topic, once joined (deletionsync.go)
 	greeted    greetings              // peers greeted on their first connection (connections.go)
 	pinsAPI    atomic.Pointer[string] // the Pinning Service API's URL while it runs
 }

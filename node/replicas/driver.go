@@ -8,10 +8,10 @@
 //
 // Lock order: Driver's lock is taken by node's data path (challenges,
 // attestations, fetches) and is never held across disk or network IO:
-// Do and Read run only the core, which does no IO. Links, Outbox and
+// the functions given to Do and Read may only call the core (no IO, no
+// logging, no other lock), which does no IO itself. Links, Outbox and
 // Announcements each have a leaf lock of their own, never held while
-// another lock is taken. None of them is held while calling out of this
-// package.
+// another lock is taken or while calling out of this package.
 package replicas
 
 import (
