@@ -20,7 +20,7 @@ func TestPendingBounds(t *testing.T) {
 		obj       func(p string, i int) string
 		wantTotal int
 	}{
-		{"per object", []string{"m", "h"}, 10, func(string, int) string { return "same" }, MaxPendingPerObject},
+		{"per object and peer", []string{"m", "h"}, 10, func(string, int) string { return "same" }, 2 * MaxPendingPerObject},
 		{"per peer", []string{"m"}, MaxPendingPerPeer + 500, func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, MaxPendingPerPeer},
 		{"in all", []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11"}, MaxPendingPerPeer,
 			func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, MaxPendingTombstones},
@@ -31,11 +31,11 @@ func TestPendingBounds(t *testing.T) {
 			s := newTestState(t, memStore())
 			for _, p := range tt.peers {
 				for i := range tt.send {
-					s.AwaitOwner(tombstone.Tombstone{Object: tt.obj(p, i)}, p)
+					s.AwaitOwner(tombstone.Tombstone{Object: tt.obj(p, i), Version: uint64(i + 1)}, p)
 				}
 			}
 			total := 0
-			for _, ps := range s.pending {
+			for _, ps := range s.pending.byObject {
 				total += len(ps)
 			}
 			if total != tt.wantTotal {
@@ -57,10 +57,42 @@ func TestPendingPeerShareFreedOnTake(t *testing.T) {
 		t.Fatalf("another member's tombstone: took %v, want one from h", got)
 	}
 	s.TakePending("made-up-0")
-	if s.pendingBy["m"] != MaxPendingPerPeer-1 {
-		t.Errorf("after one was taken, %d wait from m, want %d", s.pendingBy["m"], MaxPendingPerPeer-1)
+	if s.pending.byPeer["m"] != MaxPendingPerPeer-1 {
+		t.Errorf("after one was taken, %d wait from m, want %d", s.pending.byPeer["m"], MaxPendingPerPeer-1)
 	}
-	if _, ok := s.pendingBy["h"]; ok {
+	if _, ok := s.pending.byPeer["h"]; ok {
 		t.Error("h's share is still counted after its only tombstone was taken")
+	}
+}
+
+// TestPendingJunkDoesNotCrowdOutHonest: a member flooding an object not
+// known yet with junk tombstones (and repeats of one) fills only its own
+// share for that object: another member's tombstone for it still waits.
+func TestPendingJunkDoesNotCrowdOutHonest(t *testing.T) {
+	s := newTestState(t, memStore())
+	junk := tombstone.Tombstone{Object: "victim", Version: 1, Signature: []byte("junk")}
+	for range 50 {
+		s.AwaitOwner(junk, "m") // repeats of one
+	}
+	for v := range 50 {
+		s.AwaitOwner(tombstone.Tombstone{Object: "victim", Version: uint64(v + 2)}, "m")
+	}
+	honest := tombstone.Tombstone{Object: "victim", Version: 1, Signature: []byte("honest")}
+	s.AwaitOwner(honest, "h")
+	got := s.TakePending("victim")
+	fromM, fromH := 0, 0
+	for _, p := range got {
+		switch p.From {
+		case "m":
+			fromM++
+		case "h":
+			fromH++
+		}
+	}
+	if fromM != MaxPendingPerObject || fromH != 1 {
+		t.Errorf("waiting: %d from m, %d from h; want %d and 1", fromM, fromH, MaxPendingPerObject)
+	}
+	if s.pending.fromPeers != 0 || len(s.pending.byPeer) != 0 {
+		t.Errorf("after taking: %d still counted from peers, shares %v; want none", s.pending.fromPeers, s.pending.byPeer)
 	}
 }

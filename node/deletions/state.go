@@ -56,10 +56,7 @@ type State struct {
 	set     *tombstone.Set      // guarded by mu
 	blocks  *tombstone.Blocks   // which kept objects use which blocks, which are hidden; guarded by mu
 	holders map[string][]string // holders at deletion by object, guarded by mu
-	pending map[string][]Pending
-	// pendingBy counts pending tombstones by the peer they came from,
-	// guarded by mu: one member cannot crowd out the others'.
-	pendingBy map[string]int
+	pending waiting             // tombstones waiting for their owner key, guarded by mu
 	// unsaved holds deletion state whose write failed, by key, guarded by
 	// mu; RetryUnsaved writes it again.
 	unsaved map[datastore.Key][]byte
@@ -69,7 +66,7 @@ type State struct {
 }
 
 // New returns an empty deletion state that stores itself in ds. keys
-// decides who may sign for what; it is never called with State's lock
+// decides who may sign for what; it is asked under writeMu, never with mu
 // held. A nil logger discards.
 func New(cfg tombstone.Config, keys tombstone.Keys, ds datastore.Datastore, logger *slog.Logger) (*State, error) {
 	if ds == nil {
@@ -82,7 +79,7 @@ func New(cfg tombstone.Config, keys tombstone.Keys, ds datastore.Datastore, logg
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &State{ds: ds, logger: logger, keys: keys, maxSkew: cfg.MaxClockSkew, blocks: tombstone.NewBlocks(),
-		holders: map[string][]string{}, pending: map[string][]Pending{}, pendingBy: map[string]int{},
+		holders: map[string][]string{}, pending: newWaiting(),
 		unsaved: map[datastore.Key][]byte{}}
 	set, err := tombstone.NewSet(cfg, lookedKeys{s})
 	if err != nil {

@@ -155,7 +155,7 @@ func (s *State) restoreTombstone(v []byte, now time.Time) error {
 	_, err = s.set.Apply(t, now)
 	s.looked = lookedUp{}
 	if errors.Is(err, tombstone.ErrUnknownObject) {
-		s.pending[t.Object] = append(s.pending[t.Object], Pending{Tombstone: t})
+		s.pending.add(Pending{Tombstone: t}) // own storage: verified before it was stored, never dropped
 	}
 	return err
 }
