@@ -15,9 +15,9 @@ import (
 // object never crowds out another member's tombstone for it); per sending
 // peer (one member cannot crowd out others).
 const (
-	MaxPendingTombstones = 10000
-	MaxPendingPerObject  = 4
-	MaxPendingPerPeer    = 1000
+	maxPendingTombstones = 10000
+	maxPendingPerObject  = 4
+	maxPendingPerPeer    = 1000
 )
 
 // waiting holds the tombstones waiting for their owner key. Guarded by
@@ -25,7 +25,7 @@ const (
 type waiting struct {
 	byObject  map[string][]Pending
 	byPeer    map[string]int // how many wait from each sending peer
-	fromPeers int            // how many wait from peers (not own storage): at most MaxPendingTombstones
+	fromPeers int            // how many wait from peers (not own storage): at most maxPendingTombstones
 }
 
 func newWaiting() waiting {
@@ -35,7 +35,7 @@ func newWaiting() waiting {
 // add keeps p unless a bound says no (see the constants above) or the same
 // tombstone already waits from the same peer.
 func (w *waiting) add(p Pending) {
-	if p.From != "" && (w.fromPeers >= MaxPendingTombstones || w.byPeer[p.From] >= MaxPendingPerPeer) {
+	if p.From != "" && (w.fromPeers >= maxPendingTombstones || w.byPeer[p.From] >= maxPendingPerPeer) {
 		return
 	}
 	t, same := p.Tombstone, 0
@@ -48,7 +48,7 @@ func (w *waiting) add(p Pending) {
 		}
 		same++
 	}
-	if p.From != "" && same >= MaxPendingPerObject {
+	if p.From != "" && same >= maxPendingPerObject {
 		return
 	}
 	w.byObject[t.Object] = append(w.byObject[t.Object], p)
@@ -83,7 +83,7 @@ type Pending struct {
 
 // AwaitOwner keeps a tombstone whose object's owner is not known yet, to
 // be applied (and so verified) when the object's attestations arrive. It
-// keeps at most MaxPendingPerPeer from one peer: what is dropped comes
+// keeps at most maxPendingPerPeer from one peer: what is dropped comes
 // again with the periodic tombstone anti-entropy.
 func (s *State) AwaitOwner(t tombstone.Tombstone, from string) {
 	s.mu.Lock()

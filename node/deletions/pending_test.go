@@ -20,11 +20,11 @@ func TestPendingBounds(t *testing.T) {
 		obj       func(p string, i int) string
 		wantTotal int
 	}{
-		{"per object and peer", []string{"m", "h"}, 10, func(string, int) string { return "same" }, 2 * MaxPendingPerObject},
-		{"per peer", []string{"m"}, MaxPendingPerPeer + 500, func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, MaxPendingPerPeer},
-		{"in all", []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11"}, MaxPendingPerPeer,
-			func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, MaxPendingTombstones},
-		{"own storage is not a peer", []string{""}, MaxPendingPerPeer + 5, func(p string, i int) string { return fmt.Sprint(i) }, MaxPendingPerPeer + 5},
+		{"per object and peer", []string{"m", "h"}, 10, func(string, int) string { return "same" }, 2 * maxPendingPerObject},
+		{"per peer", []string{"m"}, maxPendingPerPeer + 500, func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, maxPendingPerPeer},
+		{"in all", []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11"}, maxPendingPerPeer,
+			func(p string, i int) string { return fmt.Sprintf("%s-%d", p, i) }, maxPendingTombstones},
+		{"own storage is not a peer", []string{""}, maxPendingPerPeer + 5, func(p string, i int) string { return fmt.Sprint(i) }, maxPendingPerPeer + 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestPendingBounds(t *testing.T) {
 // their senders' shares, and another member is never crowded out.
 func TestPendingPeerShareFreedOnTake(t *testing.T) {
 	s := newTestState(t, memStore())
-	for i := range MaxPendingPerPeer + 1 {
+	for i := range maxPendingPerPeer + 1 {
 		s.AwaitOwner(tombstone.Tombstone{Object: fmt.Sprintf("made-up-%d", i)}, "m")
 	}
 	s.AwaitOwner(tombstone.Tombstone{Object: "real"}, "h")
@@ -57,8 +57,8 @@ func TestPendingPeerShareFreedOnTake(t *testing.T) {
 		t.Fatalf("another member's tombstone: took %v, want one from h", got)
 	}
 	s.TakePending("made-up-0")
-	if s.pending.byPeer["m"] != MaxPendingPerPeer-1 {
-		t.Errorf("after one was taken, %d wait from m, want %d", s.pending.byPeer["m"], MaxPendingPerPeer-1)
+	if s.pending.byPeer["m"] != maxPendingPerPeer-1 {
+		t.Errorf("after one was taken, %d wait from m, want %d", s.pending.byPeer["m"], maxPendingPerPeer-1)
 	}
 	if _, ok := s.pending.byPeer["h"]; ok {
 		t.Error("h's share is still counted after its only tombstone was taken")
@@ -89,8 +89,8 @@ func TestPendingJunkDoesNotCrowdOutHonest(t *testing.T) {
 			fromH++
 		}
 	}
-	if fromM != MaxPendingPerObject || fromH != 1 {
-		t.Errorf("waiting: %d from m, %d from h; want %d and 1", fromM, fromH, MaxPendingPerObject)
+	if fromM != maxPendingPerObject || fromH != 1 {
+		t.Errorf("waiting: %d from m, %d from h; want %d and 1", fromM, fromH, maxPendingPerObject)
 	}
 	if s.pending.fromPeers != 0 || len(s.pending.byPeer) != 0 {
 		t.Errorf("after taking: %d still counted from peers, shares %v; want none", s.pending.fromPeers, s.pending.byPeer)

@@ -12,10 +12,10 @@ import (
 	"github.com/cairn-fed/cairn/federation"
 )
 
-// CheckMemberKeys makes sure every member's peer ID is the one its listed
+// checkMemberKeys makes sure every member's peer ID is the one its listed
 // public key gives: the gater admits by peer ID, while attestations are
 // checked with the listed key.
-func CheckMemberKeys(r federation.Roster) error {
+func checkMemberKeys(r federation.Roster) error {
 	for _, m := range r.Members {
 		pub, err := crypto.UnmarshalEd25519PublicKey(m.PublicKey)
 		if err != nil {

@@ -35,9 +35,9 @@ func TestCheckMemberKeys(t *testing.T) {
 		{"one with a key of the wrong size", []federation.Member{withKey(ma, []byte{1, 2, 3})}, federation.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckMemberKeys(federation.Roster{Members: tc.members})
+			err := checkMemberKeys(federation.Roster{Members: tc.members})
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Errorf("CheckMemberKeys: %v, want %v", err, tc.want)
+				t.Errorf("checkMemberKeys: %v, want %v", err, tc.want)
 			}
 		})
 	}
@@ -76,7 +76,7 @@ func TestMemberFor(t *testing.T) {
 			if m.PeerID != tc.id.String() || m.Operator != "op" || m.Region != "eu" || !m.AdmittedAt.Equal(t0) || !m.Expires.IsZero() {
 				t.Errorf("MemberFor: %+v", m)
 			}
-			if err := CheckMemberKeys(federation.Roster{Members: []federation.Member{m}}); err != nil {
+			if err := checkMemberKeys(federation.Roster{Members: []federation.Member{m}}); err != nil {
 				t.Errorf("the member's key does not give its peer ID: %v", err)
 			}
 		})

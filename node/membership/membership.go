@@ -1,7 +1,9 @@
 // Package membership keeps who is a member of the node's federation now:
 // the verified roster and its durable copy in the repository, the
 // connection gater that enforces it on every connection, the federation
-// authority key on the node that keeps it, and when peers were last seen.
+// authority key on the node that keeps it, and when peers were last seen;
+// and the small policies around members the node's dialing loop and join
+// tokens use (DialBackoff, MembersToDial, MemberFor, TokenAddrs).
 //
 // It does no network IO. Changes to the roster are serialised by Change:
 // the next roster is decided under the package's change lock, stored and
@@ -16,6 +18,7 @@
 //	Membership.mu      held only to read or swap roster and authority: never
 //	                   across disk or network IO, nor while calling out
 //	seenTracker.mu     a leaf, taken alone
+//	DialBackoff.mu     a leaf, taken alone
 //
 // The gater holds no lock: it reads its roster through an atomic pointer.
 package membership

@@ -13,7 +13,7 @@ import (
 // federation when the node has it already.
 func (m *Membership) Join(ctx context.Context, t federation.JoinToken, install Install) error {
 	return m.Change(ctx, func(cur *federation.Roster) (federation.Roster, error) {
-		if err := CheckMemberKeys(t.Roster); err != nil {
+		if err := checkMemberKeys(t.Roster); err != nil {
 			return federation.Roster{}, err
 		}
 		if cur == nil {
@@ -41,7 +41,7 @@ func (m *Membership) Receive(ctx context.Context, data []byte, from peer.ID, ins
 		}
 		cand, err := federation.DecodeRoster(data)
 		if err == nil {
-			err = CheckMemberKeys(cand)
+			err = checkMemberKeys(cand)
 		}
 		if err != nil {
 			m.RosterRejected()

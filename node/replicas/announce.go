@@ -6,11 +6,11 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// AnnounceWorkers is how many DHT announcements run at once. Members find
+// announceWorkers is how many DHT announcements run at once. Members find
 // holders in their ledgers first; the DHT is for everyone else, so a
 // backlog after a burst of adds or repairs only delays it, while a
 // goroutine per copy would grow with the objects.
-const AnnounceWorkers = 4
+const announceWorkers = 4
 
 // Announcements queues objects to announce as provided by this node, each
 // once while it waits, and counts the workers announcing them. Its zero
@@ -34,7 +34,7 @@ func (a *Announcements) Queue(c cid.Cid) bool {
 		a.queued[c] = true
 		a.waiting = append(a.waiting, c)
 	}
-	if a.workers >= AnnounceWorkers {
+	if a.workers >= announceWorkers {
 		return false
 	}
 	a.workers++

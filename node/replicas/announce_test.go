@@ -18,11 +18,11 @@ func testCID(t *testing.T, s string) cid.Cid {
 
 // TestAnnouncerQueuesOnceAndBoundsWorkers: an object waiting to be
 // announced is queued once however often it is asked for, at most
-// AnnounceWorkers workers run, and each retires when the queue is empty.
+// announceWorkers workers run, and each retires when the queue is empty.
 func TestAnnouncerQueuesOnceAndBoundsWorkers(t *testing.T) {
 	var a Announcements
 	started := 0
-	for i := range 2 * AnnounceWorkers {
+	for i := range 2 * announceWorkers {
 		c := testCID(t, string(rune('a'+i)))
 		if a.Queue(c) {
 			started++
@@ -31,8 +31,8 @@ func TestAnnouncerQueuesOnceAndBoundsWorkers(t *testing.T) {
 			started++ // the same object again: never a new worker once all run
 		}
 	}
-	if started != AnnounceWorkers {
-		t.Errorf("%d workers started, want %d", started, AnnounceWorkers)
+	if started != announceWorkers {
+		t.Errorf("%d workers started, want %d", started, announceWorkers)
 	}
 	var announced []cid.Cid
 	for {
@@ -42,11 +42,11 @@ func TestAnnouncerQueuesOnceAndBoundsWorkers(t *testing.T) {
 		}
 		announced = append(announced, c)
 	}
-	if len(announced) != 2*AnnounceWorkers {
-		t.Errorf("%d objects announced, want %d (each once)", len(announced), 2*AnnounceWorkers)
+	if len(announced) != 2*announceWorkers {
+		t.Errorf("%d objects announced, want %d (each once)", len(announced), 2*announceWorkers)
 	}
-	if a.workers != AnnounceWorkers-1 {
-		t.Errorf("%d workers left after one retired, want %d", a.workers, AnnounceWorkers-1)
+	if a.workers != announceWorkers-1 {
+		t.Errorf("%d workers left after one retired, want %d", a.workers, announceWorkers-1)
 	}
 	if !a.Queue(announced[0]) {
 		t.Error("an object announced before, queued again with a worker free, started none")

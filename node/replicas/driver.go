@@ -53,7 +53,7 @@ func (d *Driver) Do(fn func(c *replication.Core)) {
 	d.mu.Lock()
 	fn(d.core)
 	d.mu.Unlock()
-	d.Kick()
+	d.kick()
 }
 
 // Read runs fn with the core without waking the loop, for callers that
@@ -72,8 +72,8 @@ func (d *Driver) Tick(now time.Time) replication.Actions {
 	return d.core.Tick(now)
 }
 
-// Kick asks the loop to tick soon.
-func (d *Driver) Kick() {
+// kick asks the loop to tick soon.
+func (d *Driver) kick() {
 	select {
 	case d.wake <- struct{}{}:
 	default: // a tick is already pending

@@ -10,13 +10,13 @@ import (
 )
 
 const (
-	// DeliverBatch bounds the attestations sent on one stream.
-	DeliverBatch = 512
-	// DeliverRetry is the first wait after a failed delivery to a peer
-	// that is connected; it doubles up to DeliverRetryMax. A peer that is
+	// deliverBatch bounds the attestations sent on one stream.
+	deliverBatch = 512
+	// deliverRetry is the first wait after a failed delivery to a peer
+	// that is connected; it doubles up to deliverRetryMax. A peer that is
 	// not connected is tried again when it connects.
-	DeliverRetry    = 2 * time.Second
-	DeliverRetryMax = 2 * time.Minute
+	deliverRetry    = 2 * time.Second
+	deliverRetryMax = 2 * time.Minute
 )
 
 // Outbox holds, per peer, the newest attestation of each object still to
@@ -82,7 +82,7 @@ func (o *Outbox) Resume(p peer.ID) bool {
 	return true
 }
 
-// Take removes up to DeliverBatch attestations from p's queue, or marks
+// Take removes up to deliverBatch attestations from p's queue, or marks
 // its sender stopped when the queue is empty. Only p's sender calls it.
 func (o *Outbox) Take(p peer.ID) []replication.Attestation {
 	o.mu.Lock()
@@ -95,9 +95,9 @@ func (o *Outbox) Take(p peer.ID) []replication.Attestation {
 		q.sending = false
 		return nil
 	}
-	batch := make([]replication.Attestation, 0, min(len(q.pending), DeliverBatch))
+	batch := make([]replication.Attestation, 0, min(len(q.pending), deliverBatch))
 	for k, a := range q.pending {
-		if len(batch) == DeliverBatch {
+		if len(batch) == deliverBatch {
 			break
 		}
 		batch = append(batch, a)
@@ -133,7 +133,7 @@ func (o *Outbox) PutBack(p peer.ID, batch []replication.Attestation, connected b
 		q.sending = false
 		return 0, false
 	}
-	q.backoff = min(max(2*q.backoff, DeliverRetry), DeliverRetryMax)
+	q.backoff = min(max(2*q.backoff, deliverRetry), deliverRetryMax)
 	return q.backoff, true
 }
 

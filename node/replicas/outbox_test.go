@@ -76,19 +76,19 @@ func TestOutboxHoldsForOfflinePeer(t *testing.T) {
 		t.Errorf("after putting back, took seqs %v, want [2 7]", got)
 	}
 	first, retry := o.PutBack(p, batch, true)
-	if !retry || first != DeliverRetry {
-		t.Errorf("first retry after %s (retry %v), want %s", first, retry, DeliverRetry)
+	if !retry || first != deliverRetry {
+		t.Errorf("first retry after %s (retry %v), want %s", first, retry, deliverRetry)
 	}
 	var last time.Duration
 	for range 10 {
 		last, _ = o.PutBack(p, o.Take(p), true)
 	}
-	if last != DeliverRetryMax {
-		t.Errorf("backoff reached %s, want the cap %s", last, DeliverRetryMax)
+	if last != deliverRetryMax {
+		t.Errorf("backoff reached %s, want the cap %s", last, deliverRetryMax)
 	}
 	o.Sent(p)
-	if again, _ := o.PutBack(p, nil, true); again != DeliverRetry {
-		t.Errorf("after a success the next retry waits %s, want %s", again, DeliverRetry)
+	if again, _ := o.PutBack(p, nil, true); again != deliverRetry {
+		t.Errorf("after a success the next retry waits %s, want %s", again, deliverRetry)
 	}
 }
 

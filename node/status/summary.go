@@ -5,10 +5,10 @@
 // and the deletions; that is the node's wiring, which hands the pass's
 // summaries to this package.
 //
-// Lock order: Cache's mutexes are leaf locks. None is held while a pass
-// is made or while calling a function passed in, except Sorted, which
-// holds sortMu across the read of the core it is given so that two
-// callers do not sort the same set twice.
+// Lock order: Cache's mu is a leaf lock, never held while a pass is made
+// or while calling a function passed in. Its sortMu is taken before the
+// replication core's lock: Sorted holds it across the read of the core it
+// is given, so that two callers do not sort the same set twice.
 package status
 
 import (
