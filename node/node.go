@@ -63,8 +63,7 @@ const ProtocolPrefix = "/cairn"
 //  6. leaf locks, never held while another is taken or across IO:
 //     membership's roster lock, the deletion state's, the observer's
 //     (node/events), the catalog's, the outbox's, the links cache's, the
-//     announcement queue's, the rejections', the greetings', the
-//     origins' and work's.
+//     rejections', the greetings', the origins' and work's.
 //
 // The data path (bitswap serving blocks, challenges, attestations) takes
 // only 5 and leaf locks. The block gate (disk.gate) is a read-write lock
@@ -266,7 +265,9 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	// objects of large blocks between few peers, and with one block in
 	// flight per peer a transfer waits on round trips. Measured with
 	// BenchmarkReplication: 256 MiB to R=3 went from 3.5 s to 2.5 s.
-	n.net.bitswap = bitswap.New(ctx, net, n.net.dht, servedBlocks{n.disk.blocks, n.serves},
+	// No provider search: nobody announces objects in the DHT, the node
+	// dials an object's sources itself (sources.go).
+	n.net.bitswap = bitswap.New(ctx, net, nil, servedBlocks{n.disk.blocks, n.serves},
 		bitswap.MaxOutstandingBytesPerPeer(32<<20), bitswap.WithTargetMessageSize(1<<20))
 	n.watchConnections()
 	return nil

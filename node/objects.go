@@ -68,7 +68,6 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 		return AddResult{}, err
 	}
 	n.catalogChanged()
-	// Tracking also announces the object in the DHT.
 	if err := n.trackAdded(ctx, res.Root, replicas); err != nil {
 		n.logger.Warn("replication does not track the new object", "cid", res.Root, "err", err)
 	}
@@ -161,6 +160,7 @@ func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limit
 	if len(n.net.host.Network().Peers()) == 0 {
 		return n.noSource(root, ErrNoPeers)
 	}
+	n.dialSources(root)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
 	defer cancel()
 	ctx, stalled := n.watchProgress(ctx)

@@ -35,12 +35,11 @@ const minTickGap = 5 * time.Millisecond
 // own (package replicas). The node's loop ticks the core and carries out
 // what it decides (replicationLoop, carryOut).
 type replicator struct {
-	*replicas.Driver                        // the core; set at construction
-	links            replicas.Links         // each kept object's block list, for challenges
-	ledger           replicas.Ledger        // the replica ledger on disk; set at construction
-	outbox           replicas.Outbox        // attestations on their way to peers
-	announce         replicas.Announcements // objects waiting to be announced in the DHT
-	repairLimit      *rate.Limiter          // paces repair fetches; nil: no limit; set at construction
+	*replicas.Driver                 // the core; set at construction
+	links            replicas.Links  // each kept object's block list, for challenges
+	ledger           replicas.Ledger // the replica ledger on disk; set at construction
+	outbox           replicas.Outbox // attestations on their way to peers
+	repairLimit      *rate.Limiter   // paces repair fetches; nil: no limit; set at construction
 }
 
 // newReplicator creates the core, signing with the node's identity key,
@@ -173,9 +172,6 @@ func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 	for _, obj := range acts.Releases {
 		n.release(ctx, obj)
 	}
-	for _, obj := range acts.Provide {
-		n.provide(obj)
-	}
 }
 
 // repairFetch fetches a whole object the core asked for, records it as
@@ -221,18 +217,6 @@ func (n *Node) fetchAndRecord(ctx context.Context, f replication.Fetch) (int, er
 	root, err := cid.Decode(string(f.Object))
 	if err != nil {
 		return 0, fmt.Errorf("object id %q: %w", f.Object, err)
-	}
-	// Bitswap asks whoever is connected, so the holders not connected yet
-	// are dialled alongside the fetch, not before it: a holder that is
-	// down or cut off would hold the fetch up for a whole dial timeout.
-	for _, p := range f.From {
-		if id, err := peer.Decode(string(p)); err == nil && n.net.host.Network().Connectedness(id) != network.Connected {
-			n.spawn(func(ctx context.Context) {
-				ctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
-				defer cancel()
-				n.net.host.Connect(ctx, peer.AddrInfo{ID: id})
-			})
-		}
 	}
 	if err := n.fetchLimited(ctx, root, n.repl.repairLimit); err != nil {
 		return 0, err

@@ -134,3 +134,31 @@ func (c *Core) InAudience(obj ObjectID, peer PeerID) bool {
 func (c *Core) Missing(remote Summary, peer PeerID) []Attestation {
 	return c.ledger.Missing(remote, func(obj ObjectID) bool { return c.InAudience(obj, peer) })
 }
+
+// Sources lists the members to fetch obj from, best first: those whose
+// latest attestation says they hold a copy, in the ledger's order, then
+// the first target+AudienceSpare members of Rank(obj), where the owner's
+// placement put it and repair looks first. An object this node has never
+// heard of is found among the latter without asking anyone. Only current
+// members, never this node, at most limit.
+func (c *Core) Sources(obj ObjectID, limit int) []PeerID {
+	out := make([]PeerID, 0, limit)
+	add := func(p PeerID) {
+		if len(out) < limit && p != c.self && !slices.Contains(out, p) {
+			if _, member := c.members[p]; member {
+				out = append(out, p)
+			}
+		}
+	}
+	if e := c.ledger.objects[obj]; e != nil {
+		for _, p := range e.pairs {
+			if p.flags&flagHeld != 0 {
+				add(PeerID(c.ledger.peers.name(p.holder)))
+			}
+		}
+	}
+	for _, p := range topRanked(obj, c.roster, c.targetOf(obj, c.local[obj])+AudienceSpare) {
+		add(p)
+	}
+	return out
+}

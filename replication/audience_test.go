@@ -84,3 +84,57 @@ func TestScenarioRepairReachesCandidatesBeyondTheAudience(t *testing.T) {
 		t.Errorf("repair fetched %d copies, want at least 2", len(s.fetchesAfter(killedAt)))
 	}
 }
+
+// TestSourcesFromLedgerThenRank: a node that holds attestations of an
+// object lists its holders first; a node that never heard of it lists the
+// object's first ranked members, where placement put the copies; neither
+// lists itself, and the limit holds.
+func TestSourcesFromLedgerThenRank(t *testing.T) {
+	s := bigSim(t, 16)
+	obj := ObjectID("bafysources")
+	s.add("n00", obj, 3)
+	s.runUntil(20*time.Second, "the object backed up as its owner sees it", func() bool {
+		return s.status("n00", obj).Copies >= 3
+	})
+	holders := s.holdersWithBlocks(obj)
+	var knows, unaware *simNode
+	for _, n := range s.nodes {
+		switch known := n.core.Status(obj, s.now).Known; {
+		case known && n.id != "n00" && knows == nil:
+			knows = n
+		case !known && unaware == nil:
+			unaware = n
+		}
+	}
+	if knows == nil || unaware == nil {
+		t.Fatal("need a node that knows the object and one that does not")
+	}
+	got := knows.core.Sources(obj, 10)
+	for _, h := range holders {
+		if h != knows.id && !slices.Contains(got[:len(holders)], h) {
+			t.Errorf("%s: sources %v do not start with holder %s (holders %v)", knows.id, got, h, holders)
+		}
+	}
+	if slices.Contains(got, knows.id) {
+		t.Errorf("%s lists itself among its sources %v", knows.id, got)
+	}
+	fresh := unaware.core.Sources(obj, 3+AudienceSpare)
+	ranked := topRanked(obj, s.members, 3+AudienceSpare)
+	found := 0
+	for _, h := range holders {
+		if slices.Contains(fresh, h) {
+			found++
+		}
+	}
+	if found == 0 {
+		t.Errorf("%s never heard of %s: sources %v hold none of its copies %v", unaware.id, obj, fresh, holders)
+	}
+	for _, p := range fresh {
+		if !slices.Contains(ranked, p) {
+			t.Errorf("%s: source %s is neither a holder it knows of nor among the first ranked %v", unaware.id, p, ranked)
+		}
+	}
+	if got := knows.core.Sources(obj, 1); len(got) != 1 {
+		t.Errorf("Sources with limit 1 gave %v", got)
+	}
+}

@@ -95,8 +95,6 @@ type Actions struct {
 	// Releases are local copies to delete. The core has already attested
 	// that it no longer holds them.
 	Releases []ObjectID
-	// Provide are objects to announce this node as a provider of.
-	Provide []ObjectID
 	// Changed lists, sorted, the objects this Tick evaluated: every object
 	// whose status may have changed since the previous Tick (new or
 	// changed records, challenge outcomes, roster changes, timers that
@@ -114,7 +112,7 @@ type Fetch struct {
 
 // Empty reports whether there is nothing to do.
 func (a *Actions) Empty() bool {
-	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Provide)+len(a.Changed) == 0
+	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Changed) == 0
 }
 
 // Errors of the driving API.
@@ -225,7 +223,7 @@ type TrackOptions struct {
 }
 
 // Track records that this node holds obj (it added or fetched it). The
-// core attests the copy and announces it at the next Tick.
+// core attests the copy to the object's audience at the next Tick.
 func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 	if obj == "" || opts.Target < 0 || opts.Target > maxTarget || opts.Leaves < 1 || opts.Leaves >= maxLeaves {
 		return fmt.Errorf("%w: object %q target %d leaves %d", ErrInvalidTrack, obj, opts.Target, opts.Leaves)
@@ -287,9 +285,6 @@ func (c *Core) Holds(obj ObjectID) bool {
 func (c *Core) holdingChanged(obj ObjectID) {
 	c.toAttest[obj] = true
 	c.dirty[obj] = true
-	if c.Holds(obj) {
-		c.out.Provide = append(c.out.Provide, obj)
-	}
 }
 
 // Tick advances the core to now and returns what the node must do.

@@ -55,7 +55,7 @@
 //   - reports fetches with FetchDone;
 //   - calls Tick regularly (every few hundred milliseconds) and carries out
 //     the Actions: deliver attestations, send challenges, start fetches,
-//     delete released copies, announce providers.
+//     delete released copies.
 //
 // # Trust
 //

@@ -1,17 +1,17 @@
 // Package replicas is the node's shell around replication.Core: it owns
 // the core and the one lock every call to it takes, the wake-up of the
 // loop that ticks it, the block lists challenges index into, the
-// attestations waiting for their peers, the objects waiting to be
-// announced, and the replica ledger kept on disk. It opens no stream and
+// attestations waiting for their peers, and the replica ledger kept on
+// disk. It opens no stream and
 // dials no peer: package node carries out the core's decisions and feeds
 // it what arrives.
 //
 // Lock order: Driver's lock is taken by node's data path (challenges,
 // attestations, fetches) and is never held across disk or network IO:
 // the functions given to Do and Read may only call the core (no IO, no
-// logging, no other lock), which does no IO itself. Links, Outbox and
-// Announcements each have a leaf lock of their own, never held while
-// another lock is taken or while calling out of this package.
+// logging, no other lock), which does no IO itself. Links and Outbox each
+// have a leaf lock of their own, never held while another lock is taken
+// or while calling out of this package.
 package replicas
 
 import (
