@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -25,7 +26,9 @@ const userAgent = "cairn/0.1"
 // stream multiplexers, a connection manager, the federation's gater, no
 // relay and no NAT port mapping (members are reachable by the addresses
 // they are given).
-func newHost(priv crypto.PrivKey, cfg config.Swarm, psk pnet.PSK, g *membership.Gater) (host.Host, error) {
+// newHost starts the federation's libp2p host; traffic counts every byte
+// it sends and receives, for /metrics.
+func newHost(priv crypto.PrivKey, cfg config.Swarm, psk pnet.PSK, g *membership.Gater, traffic metrics.Reporter) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(cfg.LowWater, cfg.HighWater)
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
@@ -44,6 +47,7 @@ func newHost(priv crypto.PrivKey, cfg config.Swarm, psk pnet.PSK, g *membership.
 		libp2p.ConnectionGater(g),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
+		libp2p.BandwidthReporter(traffic),
 		libp2p.UserAgent(userAgent),
 	)
 	if err != nil {

@@ -44,6 +44,8 @@ var (
 	descOverBound = prometheus.NewDesc("cairn_member_over_bound_total",
 		"Messages refused from a member because it was over what this node keeps or checks for one member (records of objects, attestations or challenges per second), by member.",
 		[]string{"peer", "operator", "region"}, nil)
+	descTraffic = prometheus.NewDesc("cairn_p2p_bytes_total",
+		"Bytes this node sent to and received from federation members since it started, every protocol, by direction (in, out).", []string{"direction"}, nil)
 	descEvents = prometheus.NewDesc("cairn_events_total",
 		"Events appended to this node's event stream since it was created (the last event's sequence).", nil, nil)
 )
@@ -58,7 +60,7 @@ var _ prometheus.Collector = metricsCollector{}
 
 func (metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descObjects, descUnder, descRepairQueue, descPendingAttestations, descRepairs, descChallenges,
-		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents, descOverBound} {
+		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents, descOverBound, descTraffic} {
 		ch <- d
 	}
 }
@@ -91,6 +93,11 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if log := n.EventLog(); log != nil {
 		ch <- counter(descEvents, float64(log.End().Seq()))
+	}
+	if t := n.net.traffic; t != nil {
+		total := t.GetBandwidthTotals()
+		ch <- counter(descTraffic, float64(total.TotalIn), "in")
+		ch <- counter(descTraffic, float64(total.TotalOut), "out")
 	}
 }
 

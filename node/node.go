@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/multiformats/go-multiaddr"
@@ -119,6 +120,9 @@ type p2p struct {
 	tombstones gossipTopic            // the tombstone topic, once joined (deletionsync.go)
 	greeted    greetings              // peers greeted on their first connection (connections.go)
 	pinsAPI    atomic.Pointer[string] // the Pinning Service API's URL while it runs
+	// traffic counts the host's bytes in and out; nil on a simulated
+	// network (Options.Host).
+	traffic *metrics.BandwidthCounter
 }
 
 // onDisk is what the node keeps on disk. Set at construction.
@@ -237,7 +241,8 @@ func (n *Node) startNetwork(r *repo.Repo, opts Options) error {
 	if opts.Host != nil {
 		n.net.host, err = opts.Host(priv, n.fed.Gater())
 	} else {
-		n.net.host, err = newHost(priv, n.cfg.Swarm, psk, n.fed.Gater())
+		n.net.traffic = metrics.NewBandwidthCounter()
+		n.net.host, err = newHost(priv, n.cfg.Swarm, psk, n.fed.Gater(), n.net.traffic)
 	}
 	if err != nil {
 		return err

@@ -246,7 +246,7 @@ func metricsMatchStatus(t *testing.T, n *replNode) {
 	_, body := scrape(t, addr, token)
 	for _, name := range []string{"cairn_objects_under_replicated", "cairn_repair_queue", "cairn_attestations_pending", `cairn_repairs_total{result="ok"}`,
 		"cairn_tombstone_propagation_lag_seconds", `cairn_peers_connected{operator="school",region="us-east"}`,
-		"cairn_storage_used_bytes", "cairn_storage_free_bytes", "cairn_roster_version"} {
+		"cairn_storage_used_bytes", "cairn_storage_free_bytes", "cairn_roster_version", `cairn_p2p_bytes_total{direction="out"}`} {
 		if sample(body, name) < 0 {
 			t.Errorf("/metrics has no sample %s", name)
 		}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairn-fed/cairn/netstat"
+	"github.com/cairn-fed/cairn/node"
+)
+
+// BenchmarkSmallObjects measures what objects cost through real daemons,
+// as the issue on a million objects asks: five members (five operators,
+// three regions) each add CAIRN_BENCH_OBJECTS objects of 1 KiB (default
+// 1,000; the issue's figure is 100,000) over the HTTP API, eight at a
+// time, as a pinning client would. It reports how many objects a second
+// the whole federation adds until every member counts every object it
+// records backed up, then lets the federation idle for CAIRN_BENCH_IDLE
+// (default 60 s) and reports, per node, CPU seconds per minute and bytes
+// sent per second, and the same per thousand held objects per hour.
+func BenchmarkSmallObjects(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("reads /proc: Linux only")
+	}
+	perNode := envInt(b, "CAIRN_BENCH_OBJECTS", 1000)
+	idle := 60 * time.Second
+	if v := os.Getenv("CAIRN_BENCH_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("CAIRN_BENCH_IDLE=%q: %v", v, err)
+		}
+		idle = d
+	}
+	for range b.N {
+		nodes := []*replNode{
+			startReplNode(b, "library", "library", "eu-west", nil),
+			startReplNode(b, "school", "school", "eu-west", nil),
+			startReplNode(b, "clinic", "clinic", "us-east", nil),
+			startReplNode(b, "museum", "museum", "us-east", nil),
+			startReplNode(b, "archive", "archive", "ap-south", nil),
+		}
+		federate(b, nodes)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, n := range nodes {
+			wg.Go(func() { addSmallObjects(b, n, perNode) })
+		}
+		wg.Wait()
+		added := time.Since(start)
+		waitFor(b, 30*time.Minute, "every member to count every object it records backed up", func() bool {
+			for _, n := range nodes {
+				if !allBackedUp(b, n, perNode) {
+					return false
+				}
+			}
+			return true
+		})
+		settled := time.Since(start)
+		total := float64(perNode * len(nodes))
+		b.ReportMetric(total/added.Seconds(), "objects/s-added")
+		b.ReportMetric(total/settled.Seconds(), "objects/s-backed-up")
+
+		cpu0, out0, at0 := make([]time.Duration, len(nodes)), make([]float64, len(nodes)), time.Now()
+		for i, n := range nodes {
+			cpu0[i], out0[i] = procCPU(b, n.d.cmd.Process.Pid), bytesOut(b, n)
+		}
+		profiled := profileIdle(b, nodes[0], idle)
+		window := time.NewTimer(idle)
+		<-window.C
+		<-profiled
+		elapsed := time.Since(at0)
+		var cpu time.Duration
+		var sent, held float64
+		for i, n := range nodes {
+			cpu += procCPU(b, n.d.cmd.Process.Pid) - cpu0[i]
+			sent += bytesOut(b, n) - out0[i]
+			held += float64(heldObjects(b, n))
+		}
+		k := float64(len(nodes))
+		b.ReportMetric(cpu.Seconds()/k/elapsed.Minutes(), "cpu-s/node/min-idle")
+		b.ReportMetric(sent/k/elapsed.Seconds()/1024, "KiB/s/node-idle")
+		b.ReportMetric(cpu.Seconds()*1e6/held/elapsed.Hours(), "cpu-us/held-object/h-idle")
+		b.ReportMetric(sent/held/elapsed.Hours(), "bytes/held-object/h-idle")
+		for _, n := range nodes {
+			n.d.stop()
+		}
+	}
+}
+
+// profileIdle writes a CPU profile of n over most of the idle window to
+// CAIRN_BENCH_PROFILE, when it is set (go tool pprof reads it with the
+// cairn binary); the channel closes when it is written.
+func profileIdle(b *testing.B, n *replNode, idle time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	path := os.Getenv("CAIRN_BENCH_PROFILE")
+	if path == "" {
+		close(done)
+		return done
+	}
+	addr, token := repoAPI(b, n.repo)
+	seconds := max(int(idle.Seconds())-5, 1)
+	go func() {
+		defer close(done)
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil {
+			b.Errorf("write the idle profile: %v", err)
+		}
+	}()
+	return done
+}
+
+// addSmallObjects adds count objects of 1 KiB to n, eight at a time.
+func addSmallObjects(b *testing.B, n *replNode, count int) {
+	c := apiClient(b, n.repo)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			data := make([]byte, 1024)
+			for int(next.Add(1)) <= count {
+				rand.Read(data)
+				if _, err := c.Add(context.Background(), bytes.NewReader(data), "application/octet-stream", node.AddOptions{Name: "small"}); err != nil {
+					b.Errorf("add to %s: %v", n.repo, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// allBackedUp reports whether n records at least want objects and counts
+// every one it records backed up.
+func allBackedUp(b *testing.B, n *replNode, want int) bool {
+	ov, err := apiClient(b, n.repo).StatusPage(context.Background(), netstat.PageCursor{}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ov.Tally.Total() >= want && ov.Tally.Count(netstat.StateBackedUp) == ov.Tally.Total()
+}
+
+// heldObjects is how many objects n keeps a copy of.
+func heldObjects(b *testing.B, n *replNode) int {
+	objs, err := apiClient(b, n.repo).List(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(objs)
+}
+
+// bytesOut reads what n's host has sent to members, from /metrics.
+func bytesOut(b *testing.B, n *replNode) float64 {
+	addr, token := repoAPI(b, n.repo)
+	code, body := scrape(b, addr, token)
+	if code != http.StatusOK {
+		b.Fatalf("/metrics of %s: %d", n.repo, code)
+	}
+	v := sample(body, `cairn_p2p_bytes_total{direction="out"}`)
+	if v < 0 {
+		b.Fatalf("/metrics of %s has no cairn_p2p_bytes_total", n.repo)
+	}
+	return float64(v)
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
