@@ -200,7 +200,7 @@ func (n *Node) recordCatalogVersion(ctx context.Context, seq uint64, root cid.Ci
 	if err := n.disk.index.put(ctx, rec); err != nil {
 		return err
 	}
-	if err := n.trackAdded(ctx, root, replicas); err != nil {
+	if err := n.trackAdded(ctx, root, replicas, time.Time{}); err != nil {
 		n.logger.Warn("replication does not track the catalog version", "cid", root, "err", err)
 	}
 	return nil

@@ -174,7 +174,7 @@ func (n *Node) ownDAG(ctx context.Context, dag cid.Cid, name string, replicas in
 		return AddResult{}, false, err
 	}
 	n.catalogChanged()
-	if err := n.trackAdded(ctx, root.Cid(), replicas); err != nil {
+	if err := n.trackAdded(ctx, root.Cid(), replicas, time.Time{}); err != nil {
 		n.logger.Warn("replication does not track the imported object", "cid", root.Cid(), "err", err)
 	}
 	return AddResult{

@@ -63,7 +63,7 @@ func (n *Node) retrack(ctx context.Context, r ObjectRecord) error {
 	}
 	// The block count is this node's own; the target is the owner's
 	// policy, which an owner's node signs again if it was lost.
-	opts := replication.TrackOptions{Leaves: len(blocks), Pinned: r.Role == RoleOwner}
+	opts := replication.TrackOptions{Leaves: len(blocks), Pinned: r.Role == RoleOwner, Since: r.AddedAt}
 	if opts.Pinned {
 		opts.Target = r.Replicas
 		if err := n.setOwnPolicy(ctx, root, r.Replicas); err != nil {

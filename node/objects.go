@@ -68,7 +68,7 @@ func (n *Node) Add(ctx context.Context, src object.Source, opts AddOptions) (Add
 		return AddResult{}, err
 	}
 	n.catalogChanged()
-	if err := n.trackAdded(ctx, res.Root, replicas); err != nil {
+	if err := n.trackAdded(ctx, res.Root, replicas, time.Time{}); err != nil {
 		n.logger.Warn("replication does not track the new object", "cid", res.Root, "err", err)
 	}
 	return AddResult{

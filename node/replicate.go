@@ -205,7 +205,7 @@ func (n *Node) repinOwn(ctx context.Context, obj replication.ObjectID, leaves in
 	if err != nil || rec.Role != RoleOwner {
 		return
 	}
-	opts := replication.TrackOptions{Target: rec.Replicas, Leaves: leaves, Pinned: true}
+	opts := replication.TrackOptions{Target: rec.Replicas, Leaves: leaves, Pinned: true, Since: rec.AddedAt}
 	n.repl.Do(func(c *replication.Core) { err = c.Track(obj, opts, time.Now()) })
 	if err != nil {
 		n.logger.Warn("pin a copy fetched back", "cid", obj, "err", err)
@@ -246,8 +246,10 @@ func (n *Node) release(ctx context.Context, obj replication.ObjectID) {
 }
 
 // trackAdded tracks an object this node's owner just added: pinned here,
-// with the replicas asked for, signed into the object's policy.
-func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int) error {
+// with the replicas asked for, signed into the object's policy. since is
+// its index record's time when that is older than now (a recovered
+// object); zero means now.
+func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int, since time.Time) error {
 	blocks, err := n.objectLinks(ctx, root)
 	if err != nil {
 		return err
@@ -255,7 +257,7 @@ func (n *Node) trackAdded(ctx context.Context, root cid.Cid, replicas int) error
 	if err := n.setOwnPolicy(ctx, root, replicas); err != nil {
 		return err
 	}
-	opts := replication.TrackOptions{Target: replicas, Leaves: len(blocks), Pinned: true}
+	opts := replication.TrackOptions{Target: replicas, Leaves: len(blocks), Pinned: true, Since: since}
 	var terr error
 	n.repl.Do(func(c *replication.Core) { terr = c.Track(replication.ObjectID(root.String()), opts, time.Now()) })
 	return terr

@@ -105,7 +105,7 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 	if deleted {
 		return true, nil
 	}
-	return false, n.trackAdded(ctx, root, e.Target)
+	return false, n.trackAdded(ctx, root, e.Target, e.AddedAt)
 }
 
 // checkEntry checks that a catalog entry names an object of this owner:

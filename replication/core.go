@@ -62,6 +62,7 @@ type localObject struct {
 	// it did not); the owner's policy, when known, overrides it.
 	target  int
 	leaves  int       // blocks in this node's own copy; 0 while fetching
+	since   int64     // unix ms this node first kept the object; 0 while fetching
 	retryAt time.Time // after a failed fetch
 	// What this node last published of its challenges of the other
 	// holders (see proofNews).
@@ -220,6 +221,9 @@ type TrackOptions struct {
 	// its own disk: challenges pick indices below it. Never a peer's word.
 	Leaves int
 	Pinned bool // never release this copy (set on the owner's node)
+	// Since is when this node first kept the object (its own record's
+	// time, kept across restarts); zero: now.
+	Since time.Time
 }
 
 // Track records that this node holds obj (it added or fetched it). The
@@ -240,7 +244,11 @@ func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 	if lo.fetching {
 		c.fetchEnded(obj)
 	}
-	*lo = localObject{held: true, pinned: opts.Pinned, target: opts.Target, leaves: opts.Leaves}
+	since := opts.Since
+	if since.IsZero() {
+		since = now
+	}
+	*lo = localObject{held: true, pinned: opts.Pinned, target: opts.Target, leaves: opts.Leaves, since: since.UnixMilli()}
 	c.holdingChanged(obj)
 	return nil
 }
@@ -249,7 +257,7 @@ func (c *Core) Track(obj ObjectID, opts TrackOptions, now time.Time) error {
 // or found missing). The core attests the loss at the next Tick.
 func (c *Core) Drop(obj ObjectID, now time.Time) {
 	if lo := c.local[obj]; lo != nil && lo.held {
-		lo.held = false
+		lo.held, lo.since = false, 0
 		c.holdingChanged(obj)
 	}
 }

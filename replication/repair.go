@@ -237,6 +237,9 @@ func (c *Core) FetchDone(obj ObjectID, leaves int, now time.Time) error {
 		return nil
 	}
 	lo.held, lo.leaves = true, leaves
+	if lo.since == 0 {
+		lo.since = now.UnixMilli()
+	}
 	c.holdingChanged(obj)
 	return nil
 }

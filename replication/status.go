@@ -54,6 +54,9 @@ type ObjectStatus struct {
 	Target      int
 	Owner       []byte // the owner key the object ID commits to; nil when unknown
 	HeldLocally bool
+	// HeldSince is when this node first kept its copy (TrackOptions.Since,
+	// or when its fetch finished); zero when it holds none.
+	HeldSince time.Time
 	// Copies is the number of distinct operators with a verified copy.
 	Copies int
 	// Regions is the number of distinct regions among verified copies.
@@ -191,6 +194,9 @@ func (c *Core) addLocal(v *view, obj ObjectID) {
 		return
 	}
 	v.st.HeldLocally = lo.held
+	if lo.held && lo.since > 0 {
+		v.st.HeldSince = msTime(lo.since)
+	}
 	lv, ok := c.localHolder(lo, slices.ContainsFunc(v.st.Holders, func(h HolderStatus) bool { return h.Local }))
 	if !ok {
 		return
