@@ -56,8 +56,9 @@ func (n *Node) install(ctx context.Context, r federation.Roster, publish bool) e
 	return nil
 }
 
-// closeNonMembers drops every connected peer the gater no longer admits:
-// revoked, or expired by the clock.
+// closeNonMembers drops every connected peer the gater no longer admits
+// (revoked, or expired by the clock), and the attestations queued for
+// them.
 func (n *Node) closeNonMembers() {
 	for _, p := range n.net.host.Network().Peers() {
 		if !n.fed.Admits(p) {
@@ -65,4 +66,5 @@ func (n *Node) closeNonMembers() {
 			n.net.host.Network().ClosePeer(p)
 		}
 	}
+	n.repl.outbox.Retain(n.fed.Admits) // attestations waiting for them would wait forever
 }

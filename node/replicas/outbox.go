@@ -137,6 +137,23 @@ func (o *Outbox) PutBack(p peer.ID, batch []replication.Attestation, connected b
 	return q.backoff, true
 }
 
+// Retain drops the queues of the peers keep refuses (members revoked or
+// expired: nothing will be delivered to them), so that what waits for
+// them does not stay in memory. A sender running for such a peer finds
+// nothing more to take and stops.
+func (o *Outbox) Retain(keep func(peer.ID) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for p, q := range o.peers {
+		if !keep(p) {
+			clear(q.pending)
+			if !q.sending {
+				delete(o.peers, p)
+			}
+		}
+	}
+}
+
 // Pending counts the attestations waiting for their peers.
 func (o *Outbox) Pending() int {
 	o.mu.Lock()

@@ -108,3 +108,28 @@ func TestOutboxUnknownPeer(t *testing.T) {
 		t.Error("a retry was scheduled for a peer with no queue")
 	}
 }
+
+// TestOutboxRetainDropsFormerMembers: the queue of a peer no longer a
+// member is dropped; a member's stays; a former member's running sender
+// finds nothing more and stops.
+func TestOutboxRetainDropsFormerMembers(t *testing.T) {
+	var o Outbox
+	gone, idle, stays := peer.ID("gone"), peer.ID("idle"), peer.ID("stays")
+	o.Add(gone, att("x", "h1", 1))
+	o.Add(idle, att("x", "h1", 1))
+	o.PutBack(idle, o.Take(idle), false) // its sender stopped: it was offline
+	o.Add(stays, att("y", "h1", 2))
+	o.Retain(func(p peer.ID) bool { return p == stays })
+	if got := o.Pending(); got != 1 {
+		t.Errorf("%d attestations wait after retaining one member, want 1", got)
+	}
+	if got := o.Take(gone); got != nil {
+		t.Errorf("a former member's sender took %v, want nothing", got)
+	}
+	if o.Resume(idle) {
+		t.Error("a former member's sender resumed")
+	}
+	if got := seqs(o.Take(stays)); !slices.Equal(got, []uint64{2}) {
+		t.Errorf("the member's queue: took %v, want [2]", got)
+	}
+}
