@@ -211,6 +211,12 @@ func (n *Node) FederationJoin(ctx context.Context, token string) (FederationInfo
 	if err := n.joinRoster(ctx, t); err != nil {
 		return FederationInfo{}, err
 	}
+	// Members connected already (while asking to be admitted) were greeted
+	// before this node had a roster: hand them ours, and a member with a
+	// newer one answers with it.
+	for _, p := range n.net.host.Network().Peers() {
+		n.pushRoster(p)
+	}
 	var reached int
 	for _, a := range t.Bootstrap {
 		if err := n.Connect(ctx, a); err != nil {

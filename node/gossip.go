@@ -248,7 +248,16 @@ func (n *Node) handleRosterStream(ctx context.Context, s network.Stream) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	n.receiveRoster(ctx, data, s.Conn().RemotePeer())
+	from := s.Conn().RemotePeer()
+	n.receiveRoster(ctx, data, from)
+	// A member that sent an older roster of this federation is behind (it
+	// joined with an old token while already connected, say): it gets
+	// this node's in return, one roster for each it sends.
+	if cand, err := federation.DecodeRoster(data); err == nil {
+		if cur := n.currentRoster(); cur != nil && cand.FederationID == cur.FederationID && cand.Version < cur.Version {
+			n.pushRoster(from)
+		}
+	}
 }
 
 // lastSeen tells when a peer was last connected.
