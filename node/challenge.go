@@ -15,41 +15,62 @@ import (
 	"github.com/cairn-fed/cairn/replication"
 )
 
-// ChallengeProtocol carries proof-of-storage challenges: the challenger
-// writes the encoded Challenge and closes its side; the holder answers
-// with the encoded Response and closes. A holder that is rate-limited or
-// does not accept the challenger resets the stream instead.
-const ChallengeProtocol = protocol.ID(ProtocolPrefix + "/challenge/1.0.0")
+// ChallengeProtocol carries proof-of-storage rounds: the challenger
+// writes the encoded Challenge (the copies of one peer pair it covers)
+// and closes its side; the holder answers with the encoded Response, one
+// answer per item, and closes. A holder that is rate-limited or does not
+// accept the challenger resets the stream instead.
+const ChallengeProtocol = protocol.ID(ProtocolPrefix + "/challenge/2.0.0")
 
 const (
-	maxChallengeBytes = 4 << 10
-	maxResponseBytes  = 64
+	// A challenge of MaxChallengeItems CIDs with their leaves, and its
+	// answer of a digest each, with room to spare.
+	maxChallengeBytes = 256 << 10
+	maxResponseBytes  = 40 * replication.MaxChallengeItems
 )
 
-// sendChallenge challenges a holder and reports the outcome. A stream
-// that fails leaves the challenge pending: the core turns it into a
-// timeout at its deadline.
+// sendChallenge runs one round with a holder and reports the outcome. A
+// stream that fails leaves the round pending: the core turns it into
+// timeouts at its deadline.
 func (n *Node) sendChallenge(ctx context.Context, ch replication.Challenge) {
-	expected, err := n.challengeDigest(ctx, ch)
-	if err != nil {
-		n.logger.Warn("cannot check a challenge against this node's copy", "cid", ch.Object, "err", err)
-		n.repl.Do(func(c *replication.Core) { c.CancelChallenge(ch.ID) })
-		return
+	expected := make([][32]byte, len(ch.Items))
+	for i, it := range ch.Items {
+		d, err := n.itemDigest(ctx, ch.Nonce, it)
+		if err != nil && ctx.Err() != nil {
+			n.repl.Do(func(c *replication.Core) { c.CancelChallenge(ch.ID) }) // stopping
+			return
+		}
+		if err != nil {
+			// This node's own copy is unreadable: the item is not judged
+			// (a zero digest). The copy's loss is found when this node is
+			// challenged for it.
+			n.logger.Warn("cannot check a challenge against this node's copy", "cid", it.Object, "err", err)
+			continue
+		}
+		expected[i] = d
 	}
 	answer, err := n.exchangeChallenge(ctx, ch)
 	if err != nil {
-		n.logger.Debug("challenge not answered", "cid", ch.Object, "peer", ch.Holder, "err", err)
+		n.logger.Debug("challenge not answered", "peer", ch.Holder, "items", len(ch.Items), "err", err)
+		if p, perr := peer.Decode(string(ch.Holder)); perr == nil && n.net.host.Network().Connectedness(p) != network.Connected {
+			// Not reachable at all (say, offline since this node started):
+			// its copies stop counting as unreachable, not as failed, and
+			// its rounds wait until it connects (the round is cancelled).
+			n.peerDown(p)
+		}
 		return
 	}
 	resp, err := replication.DecodeResponse(answer)
 	if err != nil || resp.ID != ch.ID {
-		n.rejected.note(n.logger, "challenge answer", string(ch.Holder), err, "cid", ch.Object)
-		resp = replication.Response{ID: ch.ID} // a zero digest never matches
+		n.rejected.note(n.logger, "challenge answer", string(ch.Holder), err)
+		resp = replication.Response{ID: ch.ID} // no answers: every item fails
 	}
-	var r replication.Result
-	n.repl.Do(func(c *replication.Core) { r, err = c.ChallengeResponse(ch.Holder, resp, expected, time.Now()) })
-	if err == nil && r != replication.ResultPass {
-		n.logger.Info("holder failed a challenge", "cid", ch.Object, "peer", ch.Holder, "result", r)
+	var results []replication.Result
+	n.repl.Do(func(c *replication.Core) { results, err = c.ChallengeResponse(ch.Holder, resp, expected, time.Now()) })
+	for i, r := range results {
+		if r != replication.ResultPass && r != replication.ResultNone {
+			n.logger.Info("holder failed a challenge", "cid", ch.Items[i].Object, "peer", ch.Holder, "result", r)
+		}
 	}
 }
 
@@ -87,7 +108,7 @@ func (n *Node) exchangeChallenge(ctx context.Context, ch replication.Challenge) 
 	return answer, nil
 }
 
-// handleChallengeStream answers a challenge from another holder.
+// handleChallengeStream answers a round from another holder.
 func (n *Node) handleChallengeStream(ctx context.Context, s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(15 * time.Second))
@@ -107,58 +128,68 @@ func (n *Node) handleChallengeStream(ctx context.Context, s network.Stream) {
 		s.Reset()
 		return
 	}
-	out, _ := resp.MarshalBinary()
+	out, err := resp.MarshalBinary()
+	if err != nil {
+		s.Reset()
+		return
+	}
 	if _, err := s.Write(out); err != nil {
 		s.Reset()
 	}
 }
 
-// answerChallenge decides the answer to an encoded challenge: an error
-// means answer nothing.
+// answerChallenge decides the answer to an encoded round: an error means
+// answer nothing. An item whose blocks this node cannot read is answered
+// "refused", and the copy is dropped here.
 func (n *Node) answerChallenge(ctx context.Context, from peer.ID, data []byte) (replication.Response, error) {
 	ch, err := replication.DecodeChallenge(data)
 	if err != nil {
 		return replication.Response{}, err
 	}
-	var refuse bool
+	var refuse []bool
 	n.repl.Do(func(c *replication.Core) {
 		refuse, err = c.HandleChallenge(replication.PeerID(from.String()), ch, time.Now())
 	})
 	if err != nil {
 		return replication.Response{}, err
 	}
-	if refuse {
-		return replication.Response{ID: ch.ID, Refused: true}, nil
+	resp := replication.Response{ID: ch.ID, Answers: make([]replication.Answer, len(ch.Items))}
+	for i, it := range ch.Items {
+		if refuse[i] {
+			resp.Answers[i].Refused = true
+			continue
+		}
+		d, err := n.itemDigest(ctx, ch.Nonce, it)
+		if err != nil && ctx.Err() != nil {
+			return replication.Response{}, ctx.Err()
+		}
+		if err != nil {
+			n.logger.Warn("challenged for an object whose blocks are missing or corrupt here; dropping the copy", "cid", it.Object, "err", err)
+			n.lostCopy(ctx, it.Object)
+			resp.Answers[i].Refused = true
+			continue
+		}
+		resp.Answers[i].Digest = d
 	}
-	digest, err := n.challengeDigest(ctx, ch)
-	if errors.Is(err, errLeafOutOfRange) {
-		// The core checked the leaves against the block count of this
-		// node's copy; a mismatch says nothing about the copy.
-		return replication.Response{}, err
-	}
-	if err != nil {
-		n.logger.Warn("challenged for an object whose blocks are missing or corrupt here; dropping the copy", "cid", ch.Object, "err", err)
-		n.lostCopy(ctx, ch.Object)
-		return replication.Response{ID: ch.ID, Refused: true}, nil
-	}
-	return replication.Response{ID: ch.ID, Digest: digest}, nil
+	return resp, nil
 }
 
-// challengeDigest computes Digest(nonce, blocks) over this node's copy of
-// the challenged blocks.
-func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([32]byte, error) {
-	root, err := cid.Decode(string(ch.Object))
+// itemDigest computes Digest(nonce, blocks) over this node's copy of one
+// item's blocks. The core checked the leaves against its copy's block
+// count.
+func (n *Node) itemDigest(ctx context.Context, nonce [32]byte, it replication.Item) ([32]byte, error) {
+	root, err := cid.Decode(string(it.Object))
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("object id %q: %w", ch.Object, err)
+		return [32]byte{}, fmt.Errorf("object id %q: %w", it.Object, err)
 	}
 	links, err := n.objectLinks(ctx, root)
 	if err != nil {
 		return [32]byte{}, err
 	}
-	blocks := make([][]byte, 0, len(ch.Leaves))
-	for _, i := range ch.Leaves {
+	blocks := make([][]byte, 0, len(it.Leaves))
+	for _, i := range it.Leaves {
 		if i >= len(links) {
-			return [32]byte{}, fmt.Errorf("leaf %d of %d: %w", i, len(links), errLeafOutOfRange)
+			return [32]byte{}, fmt.Errorf("leaf %d of %d of %s: past the end of the object", i, len(links), root)
 		}
 		b, err := n.disk.blocks.Get(ctx, links[i])
 		if err != nil {
@@ -166,7 +197,7 @@ func (n *Node) challengeDigest(ctx context.Context, ch replication.Challenge) ([
 		}
 		blocks = append(blocks, b.RawData())
 	}
-	return replication.Digest(ch.Nonce, blocks), nil
+	return replication.Digest(nonce, blocks), nil
 }
 
 // lostCopy records that blocks of a held object are gone: the core

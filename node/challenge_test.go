@@ -27,23 +27,33 @@ type forgery struct {
 
 var forgeries = []forgery{
 	{"a random digest", func(ch replication.Challenge, _ []byte) []byte {
-		r := replication.Response{ID: ch.ID}
-		rand.Read(r.Digest[:])
+		r := replication.Response{ID: ch.ID, Answers: make([]replication.Answer, len(ch.Items))}
+		for i := range r.Answers {
+			rand.Read(r.Answers[i].Digest[:])
+		}
 		out, _ := r.MarshalBinary()
 		return out
 	}},
 	{"an earlier answer replayed", func(ch replication.Challenge, replay []byte) []byte { return replay }},
 	{"the digest of zeroed blocks", func(ch replication.Challenge, _ []byte) []byte {
-		zeros := make([][]byte, len(ch.Leaves))
-		for i := range zeros {
-			zeros[i] = make([]byte, 1<<10)
+		r := replication.Response{ID: ch.ID, Answers: make([]replication.Answer, len(ch.Items))}
+		for i, it := range ch.Items {
+			zeros := make([][]byte, len(it.Leaves))
+			for i := range zeros {
+				zeros[i] = make([]byte, 1<<10)
+			}
+			r.Answers[i].Digest = replication.Digest(ch.Nonce, zeros)
 		}
-		r := replication.Response{ID: ch.ID, Digest: replication.Digest(ch.Nonce, zeros)}
 		out, _ := r.MarshalBinary()
 		return out
 	}},
 	{"another challenge's ID", func(ch replication.Challenge, _ []byte) []byte {
-		r := replication.Response{ID: ch.ID + 1}
+		r := replication.Response{ID: ch.ID + 1, Answers: make([]replication.Answer, len(ch.Items))}
+		out, _ := r.MarshalBinary()
+		return out
+	}},
+	{"too few answers", func(ch replication.Challenge, _ []byte) []byte {
+		r := replication.Response{ID: ch.ID, Answers: make([]replication.Answer, max(1, len(ch.Items)-1))}
 		out, _ := r.MarshalBinary()
 		return out
 	}},
@@ -107,7 +117,7 @@ func TestLyingHolderIsNeverCounted(t *testing.T) {
 		f := forgeries[total%len(forgeries)]
 		answered[f.name]++
 		out := f.answer(ch, replay)
-		if r, err := replication.DecodeResponse(out); err == nil && !r.Refused {
+		if _, err := replication.DecodeResponse(out); err == nil {
 			replay = out // a well-formed answer to this challenge, to replay against a later one
 		}
 		mu.Unlock()

@@ -15,7 +15,8 @@ import (
 //	opened:  when last seen (membership), the event stream (online), the
 //	         replication core (reachable again), the roster push, anti-
 //	         entropy of tombstones and attestations, redelivery of
-//	         attestations waiting for the peer, the owner's catalog head
+//	         attestations waiting for the peer, this node's latest
+//	         statement of its rounds, the owner's catalog head
 //	closed:  when last seen (membership), and, once the peer's last connection
 //	         is gone, the event stream (offline) and the core (unreachable)
 //
@@ -46,6 +47,7 @@ func (n *Node) connectionOpened(p peer.ID) {
 	n.pushRoster(p)
 	n.onMemberConnected(p)
 	n.redeliver(p)
+	n.pushStatement(p)
 	if h, ok := n.ownHead(); ok {
 		n.spawn(func(ctx context.Context) { n.pushHead(ctx, p, h) })
 	}

@@ -327,3 +327,42 @@ func TestOwnersRecordSurvivesALostCopy(t *testing.T) {
 		t.Error("the copy fetched back is not pinned on the owner's node")
 	}
 }
+
+// TestStatementsComeOnlyFromTheirVerifier: b hands a statements it may
+// not: a's own statement relayed back, one with b's name but a signature
+// of a's, and garbage. a refuses each, counted, and keeps counting b's
+// copies on a's own rounds.
+func TestStatementsComeOnlyFromTheirVerifier(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	added, err := a.Add(ctx, object.NewReaderSource("stated.txt", strings.NewReader("vouched for")), AddOptions{Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own replication.Statement
+	waitUntil(t, 30*time.Second, "a to sign a statement of its round with b", func() bool {
+		var ok bool
+		a.repl.Read(func(c *replication.Core) { own, ok = c.LatestStatement() })
+		return ok
+	})
+	renamed := own
+	renamed.Verifier, renamed.Seq = replication.PeerID(b.net.host.ID().String()), own.Seq+1
+	renamed.Rounds = []replication.RoundPass{{Holder: replication.PeerID(a.net.host.ID().String()), PassedAt: own.IssuedAt}}
+	junk := [][]byte{marshal(t, &own), marshal(t, &renamed), []byte("trust me")}
+	before := a.rejected.count("statement")
+	for _, data := range junk {
+		s, err := b.net.host.NewStream(ctx, a.net.host.ID(), StatementProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Write(data)
+		s.Close()
+	}
+	waitUntil(t, 10*time.Second, "a to refuse the statements", func() bool {
+		return a.rejected.count("statement")-before >= int64(len(junk))
+	})
+	v, err := a.Status(ctx, added.CID)
+	if err != nil || v.Copies != 2 {
+		t.Errorf("after the junk statements a counts %d copies (%v), want 2", v.Copies, err)
+	}
+}

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"time"
 
@@ -56,6 +55,7 @@ func (n *Node) newReplicator(priv crypto.PrivKey) error {
 	}
 	n.keys.node = ed25519.PrivateKey(raw)
 	n.handle(ChallengeProtocol, n.handleChallengeStream)
+	n.handle(StatementProtocol, n.handleStatementStream)
 	n.handle(LedgerSyncProtocol, n.handleSyncStream)
 	n.handle(AttestProtocol, n.handleAttestStream)
 	return nil
@@ -165,6 +165,9 @@ func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 	}
 	for _, ch := range acts.Challenges {
 		n.spawn(func(ctx context.Context) { n.sendChallenge(ctx, ch) })
+	}
+	if acts.Statement != nil {
+		n.shareStatement(*acts.Statement)
 	}
 	for _, f := range acts.Fetches {
 		n.spawn(func(ctx context.Context) { n.repairFetch(ctx, f) })
@@ -306,7 +309,3 @@ func (n *Node) onPeerUp(p peer.ID) {
 		n.repl.Do(func(c *replication.Core) { c.PeerUp(id, time.Now()) })
 	}
 }
-
-// errLeafOutOfRange means a challenge named a block past the end of the
-// object (the challenger's mistake or lie, not a missing block).
-var errLeafOutOfRange = errors.New("node: challenged block past the end of the object")

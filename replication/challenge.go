@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 )
 
@@ -47,9 +46,15 @@ func (r Result) Reason() string {
 
 const (
 	maxChallengeLeaves = 64
-	challengeVersion   = 1
-	responseVersion    = 1
-	digestLabel        = "cairn/challenge/v1\x00"
+	// maxChallengeBlocks bounds the blocks one challenge makes the holder
+	// read: every item at ChallengeLeaves' default.
+	maxChallengeBlocks = 4 * MaxChallengeItems
+	// MaxChallengeItems bounds the copies one challenge covers: a round
+	// of a sample plus the copies queued since the last one.
+	MaxChallengeItems = 1024
+	challengeVersion  = 2
+	responseVersion   = 2
+	digestLabel       = "cairn/challenge/v1\x00"
 )
 
 // ErrRateLimited is returned for challenges beyond a peer's allowance.
@@ -58,28 +63,47 @@ var ErrRateLimited = errors.New("replication: challenge rate limit exceeded")
 // ChallengeID identifies a challenge at its challenger; drawn at random.
 type ChallengeID uint64
 
-// Challenge asks Holder to prove it stores Object: it must answer with
-// Digest(Nonce, blocks at Leaves) before Deadline.
+// Challenge asks Holder to prove it stores the copies named by Items, in
+// one exchange: a round of the pair (challenger, holder). For each item
+// it must answer Digest(Nonce, the item's blocks at its Leaves) before
+// Deadline.
 type Challenge struct {
-	ID       ChallengeID
-	Object   ObjectID
-	Holder   PeerID // addressee; not encoded, the node sends to it
-	Nonce    [32]byte
-	Leaves   []int // indices into the object's block list, ascending, distinct
+	ID     ChallengeID
+	Holder PeerID // addressee; not encoded, the node sends to it
+	Nonce  [32]byte
+	Items  []Item // sorted by object, distinct
+	// Sampled says the challenger drew some items at random among every
+	// copy it shares with Holder, so that a round passed in full vouches
+	// for the unsampled ones too (see Statement). Not encoded: the holder
+	// must not know which items are the sample.
+	Sampled  bool
 	IssuedAt time.Time
 	Deadline time.Time
 }
 
-// Response answers a challenge: either Refused or a Digest.
+// Item is one copy a challenge covers: blocks of Object by index into the
+// object's block list, ascending and distinct.
+type Item struct {
+	Object ObjectID
+	Leaves []int
+}
+
+// Response answers a challenge: one Answer per item, in order.
 type Response struct {
 	ID      ChallengeID
+	Answers []Answer
+}
+
+// Answer is the holder's word on one item: Refused (it has no copy), or
+// the Digest of the item's blocks.
+type Answer struct {
 	Refused bool
 	Digest  [32]byte // zero when Refused
 }
 
-// Digest is what both sides compute for a challenge: SHA-256 over a label,
+// Digest is what both sides compute for an item: SHA-256 over a label,
 // the nonce, and each chosen block's length (8 bytes, big endian) and
-// bytes, in the order of the challenge's leaves.
+// bytes, in the order of the item's leaves.
 func Digest(nonce [32]byte, blocks [][]byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(digestLabel))
@@ -97,22 +121,44 @@ func Digest(nonce [32]byte, blocks [][]byte) [32]byte {
 
 // MarshalBinary returns the canonical encoding of a challenge.
 func (ch *Challenge) MarshalBinary() ([]byte, error) {
-	if len(ch.Object) == 0 || len(ch.Object) > maxIDLen {
-		return nil, fmt.Errorf("%w: object id length %d", ErrMalformed, len(ch.Object))
-	}
-	if err := checkLeaves(ch.Leaves); err != nil {
+	if err := checkItems(ch.Items); err != nil {
 		return nil, err
 	}
 	b := []byte{challengeVersion}
 	b = binary.AppendUvarint(b, uint64(ch.ID))
-	b = appendString(b, string(ch.Object))
 	b = append(b, ch.Nonce[:]...)
-	b = binary.AppendUvarint(b, uint64(len(ch.Leaves)))
-	for _, l := range ch.Leaves {
-		b = binary.AppendUvarint(b, uint64(l))
+	b = binary.AppendUvarint(b, uint64(len(ch.Items)))
+	for _, it := range ch.Items {
+		b = appendString(b, string(it.Object))
+		b = binary.AppendUvarint(b, uint64(len(it.Leaves)))
+		for _, l := range it.Leaves {
+			b = binary.AppendUvarint(b, uint64(l))
+		}
 	}
 	b = binary.AppendVarint(b, ch.IssuedAt.UnixMilli())
 	return binary.AppendVarint(b, ch.Deadline.UnixMilli()), nil
+}
+
+func checkItems(items []Item) error {
+	if len(items) == 0 || len(items) > MaxChallengeItems {
+		return fmt.Errorf("%w: %d items", ErrMalformed, len(items))
+	}
+	blocks := 0
+	for i, it := range items {
+		if blocks += len(it.Leaves); blocks > maxChallengeBlocks {
+			return fmt.Errorf("%w: more than %d blocks", ErrMalformed, maxChallengeBlocks)
+		}
+		if len(it.Object) == 0 || len(it.Object) > maxIDLen {
+			return fmt.Errorf("%w: object id length %d", ErrMalformed, len(it.Object))
+		}
+		if i > 0 && items[i-1].Object >= it.Object {
+			return fmt.Errorf("%w: items not sorted and distinct", ErrMalformed)
+		}
+		if err := checkLeaves(it.Leaves); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkLeaves(leaves []int) error {
@@ -135,11 +181,18 @@ func DecodeChallenge(data []byte) (Challenge, error) {
 		return ch, fmt.Errorf("%w: challenge version %d", ErrMalformed, v)
 	}
 	ch.ID = ChallengeID(r.uvarint())
-	ch.Object = ObjectID(r.string())
 	copy(ch.Nonce[:], r.bytes(len(ch.Nonce)))
-	n := r.int(maxChallengeLeaves)
+	n := r.int(MaxChallengeItems)
 	for range n {
-		ch.Leaves = append(ch.Leaves, r.int(maxLeaves-1))
+		if r.err != nil {
+			break
+		}
+		it := Item{Object: ObjectID(r.string())}
+		k := r.int(maxChallengeLeaves)
+		for range k {
+			it.Leaves = append(it.Leaves, r.int(maxLeaves-1))
+		}
+		ch.Items = append(ch.Items, it)
 	}
 	ch.IssuedAt, ch.Deadline = r.time(), r.time()
 	if r.err == nil && len(r.buf) != 0 {
@@ -160,11 +213,19 @@ func DecodeChallenge(data []byte) (Challenge, error) {
 
 // MarshalBinary returns the canonical encoding of a response.
 func (r *Response) MarshalBinary() ([]byte, error) {
-	b := binary.AppendUvarint([]byte{responseVersion}, uint64(r.ID))
-	if r.Refused {
-		return append(b, 1), nil
+	if len(r.Answers) == 0 || len(r.Answers) > MaxChallengeItems {
+		return nil, fmt.Errorf("%w: %d answers", ErrMalformed, len(r.Answers))
 	}
-	return append(append(b, 0), r.Digest[:]...), nil
+	b := binary.AppendUvarint([]byte{responseVersion}, uint64(r.ID))
+	b = binary.AppendUvarint(b, uint64(len(r.Answers)))
+	for _, a := range r.Answers {
+		if a.Refused {
+			b = append(b, 1)
+			continue
+		}
+		b = append(append(b, 0), a.Digest[:]...)
+	}
+	return b, nil
 }
 
 // DecodeResponse parses untrusted bytes; only canonical encodings pass.
@@ -175,47 +236,32 @@ func DecodeResponse(data []byte) (Response, error) {
 		return resp, fmt.Errorf("%w: response version %d", ErrMalformed, v)
 	}
 	resp.ID = ChallengeID(r.uvarint())
-	switch r.byte() {
-	case 1:
-		resp.Refused = true
-		r.rest(0)
-	case 0:
-		copy(resp.Digest[:], r.rest(len(resp.Digest)))
-	default:
-		r.fail("response kind")
+	n := r.int(MaxChallengeItems)
+	for range n {
+		var a Answer
+		switch r.byte() {
+		case 1:
+			a.Refused = true
+		case 0:
+			copy(a.Digest[:], r.bytes(len(a.Digest)))
+		default:
+			r.fail("answer kind")
+		}
+		if r.err != nil {
+			break
+		}
+		resp.Answers = append(resp.Answers, a)
+	}
+	if r.err == nil && len(r.buf) != 0 {
+		r.fail("trailing data")
 	}
 	if r.err != nil {
 		return Response{}, r.err
 	}
-	if again, _ := resp.MarshalBinary(); !bytes.Equal(again, data) {
+	if again, err := resp.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
 		return Response{}, fmt.Errorf("%w: response not canonical", ErrMalformed)
 	}
 	return resp, nil
-}
-
-// pickLeaves draws k distinct indices below n from rnd, ascending.
-func pickLeaves(rnd io.Reader, n, k int) ([]int, error) {
-	if n <= k {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = i
-		}
-		return out, nil
-	}
-	seen := make(map[int]bool, k)
-	for len(seen) < k {
-		v, err := randUint64(rnd)
-		if err != nil {
-			return nil, err
-		}
-		seen[int(v%uint64(n))] = true
-	}
-	out := make([]int, 0, k)
-	for l := range seen {
-		out = append(out, l)
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 func randUint64(rnd io.Reader) (uint64, error) {
@@ -241,9 +287,9 @@ func newLimiter() *limiter {
 	return &limiter{buckets: map[PeerID]*bucket{}}
 }
 
-// allow takes one token from peer's bucket if it has one; the bucket
+// allow takes n tokens from peer's bucket if it has them; the bucket
 // refills at rate per second up to burst.
-func (l *limiter) allow(peer PeerID, now time.Time, rate, burst float64) bool {
+func (l *limiter) allow(peer PeerID, now time.Time, rate, burst, n float64) bool {
 	b := l.buckets[peer]
 	if b == nil {
 		b = &bucket{tokens: burst, last: now}
@@ -253,9 +299,9 @@ func (l *limiter) allow(peer PeerID, now time.Time, rate, burst float64) bool {
 		b.tokens = min(burst, b.tokens+dt*rate)
 		b.last = now
 	}
-	if b.tokens < 1 {
+	if b.tokens < n {
 		return false
 	}
-	b.tokens--
+	b.tokens -= n
 	return true
 }

@@ -30,7 +30,8 @@ func TestDigest(t *testing.T) {
 }
 
 func TestChallengeResponseRoundTrip(t *testing.T) {
-	ch := Challenge{ID: 42, Object: "bafyobj", Nonce: [32]byte{7}, Leaves: []int{0, 3, 9}, IssuedAt: t0, Deadline: t0.Add(time.Second)}
+	ch := Challenge{ID: 42, Nonce: [32]byte{7}, Items: []Item{{"bafya", []int{0, 3, 9}}, {"bafyb", []int{2}}},
+		IssuedAt: t0, Deadline: t0.Add(time.Second)}
 	data, err := ch.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +40,9 @@ func TestChallengeResponseRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, ch) {
 		t.Errorf("challenge round trip = %+v, %v; want %+v", got, err, ch)
 	}
-	for _, resp := range []Response{{ID: 1, Refused: true}, {ID: 2, Digest: [32]byte{5}}} {
+	for _, resp := range []Response{{ID: 1, Answers: []Answer{{Refused: true}}}, {ID: 2, Answers: []Answer{{Digest: [32]byte{5}}, {Refused: true}}}} {
 		data, _ := resp.MarshalBinary()
-		if got, err := DecodeResponse(data); err != nil || got != resp {
+		if got, err := DecodeResponse(data); err != nil || !reflect.DeepEqual(got, resp) {
 			t.Errorf("response round trip = %+v, %v; want %+v", got, err, resp)
 		}
 	}
@@ -62,22 +63,26 @@ func TestHandleChallenge(t *testing.T) {
 	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
 	a := s.byID["a"].core
 	s.must(a.Track("held", TrackOptions{Target: 2, Leaves: 8}, t0))
-	ch := func(obj ObjectID, leaves ...int) Challenge { return Challenge{Object: obj, Leaves: leaves} }
+	ch := func(items ...Item) Challenge { return Challenge{Items: items} }
 	tests := []struct {
 		name       string
 		from       PeerID
 		ch         Challenge
-		wantRefuse bool
+		wantRefuse []bool
 		wantErr    error
 	}{
-		{"held", "b", ch("held", 1, 7), false, nil},
-		{"not held", "b", ch("other", 1), true, nil},
-		{"leaf out of range", "b", ch("held", 8), false, ErrMalformed},
-		{"non-member", "x", ch("held", 1), false, ErrUnknownMember},
+		{"held", "b", ch(Item{"held", []int{1, 7}}), []bool{false}, nil},
+		{"not held", "b", ch(Item{"other", []int{1}}), []bool{true}, nil},
+		{"held and not", "b", ch(Item{"held", []int{0}}, Item{"other", []int{1}}), []bool{false, true}, nil},
+		{"leaf out of range", "b", ch(Item{"held", []int{8}}), []bool{true}, nil},
+		{"items out of order", "b", ch(Item{"other", []int{1}}, Item{"held", []int{0}}), nil, ErrMalformed},
+		{"same item twice", "b", ch(Item{"held", []int{1}}, Item{"held", []int{1}}), nil, ErrMalformed},
+		{"no items", "b", ch(), nil, ErrMalformed},
+		{"non-member", "x", ch(Item{"held", []int{1}}), nil, ErrUnknownMember},
 	}
 	for _, tt := range tests {
 		refuse, err := a.HandleChallenge(tt.from, tt.ch, t0)
-		if refuse != tt.wantRefuse || !errors.Is(err, tt.wantErr) {
+		if !reflect.DeepEqual(refuse, tt.wantRefuse) || !errors.Is(err, tt.wantErr) {
 			t.Errorf("%s: got %v, %v; want %v, %v", tt.name, refuse, err, tt.wantRefuse, tt.wantErr)
 		}
 	}
@@ -88,24 +93,24 @@ func TestChallengeStormRateLimited(t *testing.T) {
 	a := s.byID["a"].core
 	limited := 0
 	for i := range 1000 {
-		_, err := a.HandleChallenge("b", Challenge{Object: "x", Leaves: []int{0}}, t0.Add(time.Duration(i)*time.Millisecond))
+		_, err := a.HandleChallenge("b", Challenge{Items: []Item{{"x", []int{0}}}}, t0.Add(time.Duration(i)*time.Millisecond))
 		if errors.Is(err, ErrRateLimited) {
 			limited++
 		}
 	}
-	cfg := simConfig("a")
 	allowed := 1000 - limited
-	if want := cfg.ChallengeBurst + int(cfg.ChallengeRate) + 1; allowed > want {
+	rate, burst := a.challengeAllowance()
+	if want := int(burst+rate) + 1; allowed > want {
 		t.Errorf("storm of 1000 in 1 s: %d allowed, want at most %d", allowed, want)
 	}
-	if _, err := a.HandleChallenge("b", Challenge{Object: "x", Leaves: []int{0}}, t0.Add(time.Minute)); err != nil {
+	if _, err := a.HandleChallenge("b", Challenge{Items: []Item{{"x", []int{0}}}}, t0.Add(time.Minute)); err != nil {
 		t.Errorf("after a quiet minute: %v, want allowed", err)
 	}
 }
 
 // TestChallengeAllowanceGrowsWithHeldObjects: a node holding many objects
-// answers a peer that challenges every one of them within an interval,
-// and still turns away a storm ten times that size.
+// answers a peer that checks every one of them within an interval, and
+// still turns away a storm ten times what an honest peer needs.
 func TestChallengeAllowanceGrowsWithHeldObjects(t *testing.T) {
 	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
 	a := s.byID["a"].core
@@ -117,7 +122,7 @@ func TestChallengeAllowanceGrowsWithHeldObjects(t *testing.T) {
 		}
 	}
 	challenge := func(i int, at time.Time) error {
-		_, err := a.HandleChallenge("b", Challenge{Object: ObjectID(fmt.Sprintf("obj-%d", i%held)), Leaves: []int{0}}, at)
+		_, err := a.HandleChallenge("b", Challenge{Items: []Item{{ObjectID(fmt.Sprintf("obj-%d", i%held)), []int{0}}}}, at)
 		return err
 	}
 	for round := range 3 { // every object once per interval, three intervals running
@@ -130,18 +135,19 @@ func TestChallengeAllowanceGrowsWithHeldObjects(t *testing.T) {
 	}
 	limited := 0
 	storm := t0.Add(time.Hour)
-	for i := range 10 * held {
-		if errors.Is(challenge(i, storm.Add(time.Duration(i)*cfg.ChallengeInterval/held/10)), ErrRateLimited) {
+	need := held + 10*cfg.RoundSample
+	for i := range 10 * need {
+		if errors.Is(challenge(i, storm.Add(time.Duration(i)*cfg.ChallengeInterval/time.Duration(10*need))), ErrRateLimited) {
 			limited++
 		}
 	}
-	if limited < 5*held {
-		t.Errorf("a storm of %d challenges in one interval: only %d limited", 10*held, limited)
+	if limited < 5*need {
+		t.Errorf("a storm of %d items in one interval: only %d limited", 10*need, limited)
 	}
 }
 
 func FuzzDecodeChallenge(f *testing.F) {
-	ch := Challenge{ID: 42, Object: "bafyobj", Leaves: []int{0, 3}, IssuedAt: t0, Deadline: t0}
+	ch := Challenge{ID: 42, Items: []Item{{"bafya", []int{0, 3}}, {"bafyb", []int{1}}}, IssuedAt: t0, Deadline: t0}
 	good, _ := ch.MarshalBinary()
 	f.Add(good)
 	f.Add([]byte{1, 0})
@@ -155,8 +161,8 @@ func FuzzDecodeChallenge(f *testing.F) {
 }
 
 func FuzzDecodeResponse(f *testing.F) {
-	f.Add([]byte{1, 5, 1})
-	good, _ := (&Response{ID: 3, Digest: [32]byte{1}}).MarshalBinary()
+	f.Add([]byte{2, 5, 1, 1})
+	good, _ := (&Response{ID: 3, Answers: []Answer{{Digest: [32]byte{1}}, {Refused: true}}}).MarshalBinary()
 	f.Add(good)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if r, err := DecodeResponse(data); err == nil {
@@ -203,7 +209,8 @@ func TestRechallengeWhenHolderRecoveredDuringTheRoundTrip(t *testing.T) {
 	b.Tick(t0.Add(10 * time.Millisecond))
 	s.must(b.Track(obj, TrackOptions{Target: 2, Leaves: 4}, t0.Add(20*time.Millisecond)))
 	publishTo(b, t0.Add(20*time.Millisecond))
-	if _, err := a.ChallengeResponse("b", Response{ID: sent[0].ID, Refused: true}, [32]byte{1}, t0.Add(100*time.Millisecond)); err != nil {
+	refused := Response{ID: sent[0].ID, Answers: []Answer{{Refused: true}}}
+	if _, err := a.ChallengeResponse("b", refused, [][32]byte{{1}}, t0.Add(100*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if again := challengesOfB(a.Tick(t0.Add(110 * time.Millisecond))); len(again) != 1 {

@@ -47,16 +47,26 @@ func TestTickReportsChangedObjects(t *testing.T) {
 	}
 	step(a)
 
-	ch := challenged.Challenges[0]
-	digest := Digest(ch.Nonce, nil)
-	if _, err := a.ChallengeResponse("b", Response{ID: ch.ID, Digest: digest}, digest, now); err != nil {
-		t.Fatal(err)
+	pass := func(ch Challenge) {
+		t.Helper()
+		digest := Digest(ch.Nonce, nil)
+		resp := Response{ID: ch.ID, Answers: []Answer{{Digest: digest}}}
+		if _, err := a.ChallengeResponse("b", resp, [][32]byte{digest}, now); err != nil {
+			t.Fatal(err)
+		}
 	}
+	pass(challenged.Challenges[0])
 	step(a, obj1)
 	step(a)
 
-	// The next challenge falls due about one ChallengeInterval later.
+	// The pair's next round falls due about one ChallengeInterval later:
+	// it samples obj1 without waking it, and its outcome does.
 	now = now.Add(simConfig("a").ChallengeInterval * 12 / 10)
+	round := step(a)
+	if len(round.Challenges) != 1 || !round.Challenges[0].Sampled {
+		t.Fatalf("a issued %+v an interval later, want one sampled round to b", round.Challenges)
+	}
+	pass(round.Challenges[0])
 	step(a, obj1)
 
 	if got := a.Objects(); !slices.Equal(got, []ObjectID{obj1, other}) {

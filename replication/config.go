@@ -33,20 +33,28 @@ type Config struct {
 	// its own objects, but not to have every node fetch them.
 	MaxTarget int
 
-	// ChallengeInterval is how often a holder challenges each other holder
-	// of an object it holds (default 1 min). Each pair is jittered by up to
-	// a tenth of the interval, derived from a hash, so challenges spread out.
+	// ChallengeInterval is how often a holder runs a sampled round with
+	// each other holder it shares objects with (default 1 min; see
+	// rounds.go). Each pair is jittered by up to a tenth of the interval,
+	// derived from a hash, so rounds spread out.
 	ChallengeInterval time.Duration
 	// ChallengeTimeout is how long a challenged holder has to answer
 	// (default 30 s). No answer by then counts as "timeout".
 	ChallengeTimeout time.Duration
-	// ChallengeLeaves is how many random blocks one challenge covers
-	// (default 4): a holder missing a fraction f of blocks escapes one
-	// challenge with probability (1-f)^4.
+	// ChallengeLeaves is how many random blocks the check of a new or
+	// re-attested copy covers (default 4): a holder missing a fraction f
+	// of the copy's blocks escapes it with probability (1-f)^4.
 	ChallengeLeaves int
-	// ProofFreshness is how long a passed challenge keeps a copy counted
-	// (default 3 × ChallengeInterval = 3 min): one lost challenge message
-	// must not drop a healthy copy, while a failed challenge drops it at once.
+	// RoundSample is how many copies a pair's sampled round draws at
+	// random among those the two share, one block each (default 160): a
+	// holder missing a fraction f of its blocks passes a round with
+	// probability (1-f)^RoundSample, so at 160 one that lost 1 % is
+	// caught within three rounds with probability 1-0.99^480 > 0.99.
+	RoundSample int
+	// ProofFreshness is how long a passed check, or a round passed in
+	// full, keeps a copy counted (default 3 × ChallengeInterval = 3 min):
+	// one lost message must not drop a healthy copy, while a failed check
+	// drops it at once.
 	ProofFreshness time.Duration
 
 	// RepairGrace is how long verified copies must stay below the target
@@ -72,10 +80,10 @@ type Config struct {
 	// MaxClockSkew is how far in the future an attestation's IssuedAt may
 	// lie (default 30 s); later ones are rejected.
 	MaxClockSkew time.Duration
-	// ChallengeRate and ChallengeBurst bound incoming challenges per peer
-	// (defaults 5 per second, burst 50) on a node with few objects; one
-	// with many allows one per object it holds per interval (see
-	// challengeAllowance). A storm stays beyond both.
+	// ChallengeRate and ChallengeBurst bound the items of incoming
+	// challenges per peer (defaults 5 per second, burst 50) on a node
+	// with few objects; one with many allows what an honest challenger
+	// needs (see challengeAllowance). A storm stays beyond both.
 	ChallengeRate  float64
 	ChallengeBurst int
 
@@ -99,6 +107,7 @@ func DefaultConfig() Config {
 		ChallengeInterval:    time.Minute,
 		ChallengeTimeout:     30 * time.Second,
 		ChallengeLeaves:      4,
+		RoundSample:          160,
 		ProofFreshness:       3 * time.Minute,
 		RepairGrace:          5 * time.Second,
 		ReconnectGrace:       10 * time.Second,
@@ -130,6 +139,7 @@ func (c Config) Validate() error {
 		{c.ChallengeInterval <= 0, "challenge_interval"},
 		{c.ChallengeTimeout <= 0 || c.ChallengeTimeout > c.ChallengeInterval, "challenge_timeout"},
 		{c.ChallengeLeaves < 1 || c.ChallengeLeaves > maxChallengeLeaves, "challenge_leaves"},
+		{c.RoundSample < 1 || c.RoundSample > MaxChallengeItems/2, "round_sample"},
 		{c.ProofFreshness < c.ChallengeInterval, "proof_freshness"},
 		{c.RepairGrace < 0, "repair_grace"},
 		{c.ReconnectGrace < 0, "reconnect_grace"},

@@ -33,13 +33,12 @@ type Core struct {
 	localChurn uint64
 	lastSeq    uint64
 
-	wakes    wakeQueue
-	dirty    map[ObjectID]bool
-	below    map[ObjectID]time.Time // since when covered copies are short of target
-	above    map[ObjectID]time.Time // since when verified copies exceed target
-	pending  map[ChallengeID]*Challenge
-	inflight map[checkKey]ChallengeID
-	repairs  map[ObjectID]repairJob // objects this node should fetch
+	wakes   wakeQueue
+	dirty   map[ObjectID]bool
+	below   map[ObjectID]time.Time // since when covered copies are short of target
+	above   map[ObjectID]time.Time // since when verified copies exceed target
+	rounds  roundBook
+	repairs map[ObjectID]repairJob // objects this node should fetch
 	// fetching holds, for each object being fetched, its source group
 	// (see repairJob); its length is the number of fetches in flight.
 	fetching  map[ObjectID]string
@@ -76,11 +75,6 @@ type localObject struct {
 	rankedGen uint64
 }
 
-type checkKey struct {
-	obj  ObjectID
-	peer PeerID
-}
-
 // Actions are the decisions of one Tick, for the node to carry out.
 type Actions struct {
 	// Publish holds signed attestations, already in the local ledger,
@@ -88,9 +82,13 @@ type Actions struct {
 	// deliver it to every peer in To, holding it for peers that are
 	// offline until they return.
 	Publish []Outgoing
-	// Challenges are to be sent to each Challenge.Holder; report the
+	// Challenges are rounds to send to each Challenge.Holder; report the
 	// answer with ChallengeResponse, or CancelChallenge if it cannot go.
 	Challenges []Challenge
+	// Statement, when set, is this node's newly signed statement of its
+	// rounds, for every connected member (LatestStatement gives it to a
+	// member that connects later).
+	Statement *Statement
 	// Fetches are objects to fetch in full and keep; report with FetchDone.
 	Fetches []Fetch
 	// Releases are local copies to delete. The core has already attested
@@ -113,7 +111,7 @@ type Fetch struct {
 
 // Empty reports whether there is nothing to do.
 func (a *Actions) Empty() bool {
-	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Changed) == 0
+	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Changed) == 0 && a.Statement == nil
 }
 
 // Errors of the driving API.
@@ -145,8 +143,8 @@ func New(cfg Config, self PeerID) (*Core, error) {
 	}
 	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
-		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, pending: map[ChallengeID]*Challenge{},
-		inflight: map[checkKey]ChallengeID{}, repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{}, down: map[PeerID]time.Time{},
+		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, rounds: newRoundBook(),
+		repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{}, down: map[PeerID]time.Time{},
 		limiter: newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 
@@ -309,8 +307,10 @@ func (c *Core) Tick(now time.Time) Actions {
 	for _, obj := range dirty {
 		c.evaluate(obj, now)
 	}
+	c.startRounds(now)
 	c.startRepairs(now)
 	c.publish(now)
+	c.publishStatement(now)
 	out := c.out
 	out.Changed = dirty
 	c.out = Actions{}
@@ -344,7 +344,7 @@ func (c *Core) evaluate(obj ObjectID, now time.Time) {
 	v := c.view(obj, now)
 	c.trackSpans(obj, v, now)
 	if c.Holds(obj) {
-		c.scheduleChallenges(obj, v, now)
+		c.scheduleChallenges(obj, v)
 	}
 	c.considerRepair(obj, v, now)
 	c.considerRelease(obj, v, now)

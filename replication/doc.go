@@ -8,9 +8,10 @@
 //
 // An object wants Target (R) copies on R distinct operators, spread over
 // min(R, regions available) regions. A copy counts when this node holds it
-// itself, or when the latest challenge of it passed within ProofFreshness,
+// itself, or when the latest check of it passed within ProofFreshness,
 // as judged by this node or by a member of another operator than the
-// holder's. Copies on two nodes of one operator count once; copies of
+// holder's; a passed check is carried forward by its verifier's later
+// sampled rounds with the holder that passed in full (rounds.go). Copies on two nodes of one operator count once; copies of
 // non-members or revoked members never count.
 //
 // # Messages
@@ -31,12 +32,17 @@
 //     wins. Owner tombstones are checked against the same key.
 //   - Summary: sent on reconnect; the peer answers with Core.Missing, the
 //     attestations the sender lacks among the objects it should hear of.
-//   - Challenge / Response: a holder asks another holder of the same object
-//     for Digest(nonce, chosen blocks); the answer is a digest or a refusal.
+//   - Challenge / Response: one round of a peer pair: a holder asks
+//     another for Digest(nonce, chosen blocks) of each of many copies the
+//     two share (the new ones, and a random sample of the rest); the
+//     answer is a digest or a refusal per item.
+//   - Statement: a holder's signed word, sent to every member, on when
+//     its latest sampled round with each other holder passed in full:
+//     what keeps unsampled copies counted, one message per node.
 //
 // Each has a canonical binary encoding and a decoder safe for untrusted
 // input (DecodeAttestation, DecodeSummary, DecodeChallenge,
-// DecodeResponse).
+// DecodeResponse, DecodeStatement).
 //
 // # Flow
 //
@@ -51,11 +57,12 @@
 //     to Receive (rejections come back as sentinel errors to count and log);
 //   - passes incoming challenges to HandleChallenge and answers as told;
 //   - passes answers to its own challenges to ChallengeResponse, with the
-//     digest it computed over its own copy;
+//     digests it computed over its own copy, and members' statements to
+//     ReceiveStatement;
 //   - reports fetches with FetchDone;
 //   - calls Tick regularly (every few hundred milliseconds) and carries out
-//     the Actions: deliver attestations, send challenges, start fetches,
-//     delete released copies.
+//     the Actions: deliver attestations, send challenges and the
+//     statement, start fetches, delete released copies.
 //
 // # Trust
 //
@@ -65,8 +72,10 @@
 // attestation only speaks for that holder's copy, and counts only as its
 // challenges pass. What one member can make this node keep or check is
 // bounded: MaxEntriesPerMember records of objects this node does not hold,
-// AttestRate attestations and ChallengeRate challenges per second; beyond
-// them its input is refused with ErrOverBound or ErrRateLimited.
+// AttestRate attestations and ChallengeRate challenge items per second
+// (raised with the objects this node holds), ten statements per
+// ChallengeInterval; beyond them its input is refused with ErrOverBound
+// or ErrRateLimited.
 //
 // Status answers "is my data safe, and where?" from the local ledger alone.
 package replication

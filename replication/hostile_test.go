@@ -48,18 +48,22 @@ func TestHostileBlockCountIsNeverUsed(t *testing.T) {
 	if lo := c.local[obj1]; lo.leaves != 8 {
 		t.Errorf("own copy has %d leaves after m's claim, want 8", lo.leaves)
 	}
-	for range 50 {
-		ch, err := c.newChallenge(obj1, "m", t0.Add(2*time.Second))
+	for i := range 50 {
+		pr := c.rounds.pair("m")
+		pr.queued[obj1] = true
+		items, err := c.queuedItems(pr, MaxChallengeItems)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last := ch.Leaves[len(ch.Leaves)-1]; last >= 8 {
-			t.Fatalf("this node challenges leaf %d of its own 8-block copy", last)
+		for _, it := range items {
+			if last := it.Leaves[len(it.Leaves)-1]; last >= 8 {
+				t.Fatalf("draw %d: this node challenges leaf %d of its own 8-block copy", i, last)
+			}
 		}
 	}
-	past := Challenge{ID: 1, Object: obj1, Holder: "self", Leaves: []int{3, 1 << 29}}
-	if _, err := c.HandleChallenge("m", past, t0); !errors.Is(err, ErrMalformed) {
-		t.Errorf("a challenge past the end of the copy: %v, want ErrMalformed", err)
+	past := Challenge{ID: 1, Holder: "self", Items: []Item{{obj1, []int{3, 1 << 29}}}}
+	if refuse, err := c.HandleChallenge("m", past, t0); err != nil || !refuse[0] {
+		t.Errorf("a challenge past the end of the copy: refuse %v, %v; want refused", refuse, err)
 	}
 	if !c.Holds(obj1) {
 		t.Error("the owner's copy was dropped")

@@ -47,7 +47,7 @@ func (j *judge) holder(obj ObjectID, e *objectEntry, p *pair) verdict {
 	case v.local:
 		j.judgeLocal(&v, obj)
 	default:
-		j.judgeRemote(&v, e, p.holder)
+		j.judgeRemote(&v, obj, e, p.holder)
 		if v.peer.down && v.state != HolderFailed {
 			v.state, v.reason = HolderUnreachable, "holder unreachable: its connection to this node closed"
 		}
@@ -65,39 +65,91 @@ func (j *judge) judgeLocal(v *verdict, obj ObjectID) {
 
 // judgeRemote applies the counting rule to a remote holder's evidence:
 // the latest outcome wins; a pass counts while fresher than ProofFreshness.
-func (j *judge) judgeRemote(v *verdict, e *objectEntry, peer uint32) {
-	latest, passAt, found := evidence(e, peer, v.peer.operator, &j.peers)
-	if !found {
+func (j *judge) judgeRemote(v *verdict, obj ObjectID, e *objectEntry, peer uint32) {
+	ev := j.evidence(obj, e, peer, v.peer.operator)
+	if !ev.found {
 		v.state, v.reason = HolderUnverified, "not challenged yet"
 		return
 	}
-	v.checked, v.passed = latest.at(), passAt
-	switch res := latest.result(); {
-	case res != ResultPass:
-		v.state, v.reason = HolderFailed, res.Reason()
-	case j.now.Sub(msTime(v.checked)) > j.c.cfg.ProofFreshness:
+	v.checked, v.passed = ev.checked, ev.passAt
+	switch {
+	case ev.result != ResultPass:
+		v.state, v.reason = HolderFailed, ev.result.Reason()
+	case j.now.Sub(msTime(ev.at)) > j.c.cfg.ProofFreshness:
 		v.state, v.reason = HolderStale, "no passed challenge within the freshness window"
 	default:
 		v.state = HolderVerified
 	}
 }
 
-// evidence returns the latest usable proof about peer and the latest pass.
-// Usable: this node's own records, or proofs signed by a member of another
-// operator than the holder's (an operator cannot vouch for itself).
-func evidence(e *objectEntry, peer uint32, operator string, r *peerTable) (latest proofRec, passAt int64, found bool) {
-	for _, pr := range e.proofs {
-		if pr.peer != peer || !r.usable(pr, operator) {
+// copyEvidence is what the usable proofs say of one holder's copy.
+type copyEvidence struct {
+	found   bool
+	result  Result // of the latest outcome
+	at      int64  // when the latest outcome was known
+	passAt  int64  // the latest pass
+	checked int64  // the latest check of this copy itself
+}
+
+// evidence weighs the usable proofs about peer's copy of obj. Usable:
+// this node's own records, or proofs signed by a member of another
+// operator than the holder's (an operator cannot vouch for itself). A
+// verifier's latest check of the copy, when it passed, is carried forward
+// to the verifier's latest round with peer passed in full, as long as the
+// verifier holds obj itself (so the copy was among those the round could
+// sample); the latest outcome over all verifiers wins.
+func (j *judge) evidence(obj ObjectID, e *objectEntry, peer uint32, operator string) copyEvidence {
+	var ev copyEvidence
+	for i, pr := range e.proofs {
+		if pr.peer != peer || !j.peers.usable(pr, operator) {
 			continue
 		}
+		at := pr.at()
+		ev.checked = max(ev.checked, at)
 		if pr.result() == ResultPass {
-			passAt = max(passAt, pr.at())
+			if latestOfVerifier(e, i) {
+				at = max(at, j.vouched(obj, e, pr.verifier, peer))
+			}
+			ev.passAt = max(ev.passAt, at)
 		}
-		if !found || pr.at() > latest.at() || (pr.at() == latest.at() && pr.result() > latest.result()) {
-			latest, found = pr, true
+		if !ev.found || at > ev.at || (at == ev.at && pr.result() > ev.result) {
+			ev.found, ev.at, ev.result = true, at, pr.result()
 		}
 	}
-	return latest, passAt, found
+	return ev
+}
+
+// latestOfVerifier reports whether e.proofs[i] is its verifier's latest
+// word on its peer's copy (this node keeps its own unsigned record beside
+// the one it last signed).
+func latestOfVerifier(e *objectEntry, i int) bool {
+	pr := e.proofs[i]
+	for k, o := range e.proofs {
+		if k != i && o.verifier == pr.verifier && o.peer == pr.peer &&
+			(o.at() > pr.at() || (o.at() == pr.at() && o.result() != ResultPass)) {
+			return false
+		}
+	}
+	return true
+}
+
+// vouched is the unix ms of verifier's latest round with peer passed in
+// full, when verifier holds obj; 0 otherwise.
+func (j *judge) vouched(obj ObjectID, e *objectEntry, verifier, peer uint32) int64 {
+	at := j.c.ledger.roundPassed(verifier, peer)
+	if at == 0 {
+		return 0
+	}
+	if j.peers.selfOK && verifier == j.peers.self {
+		if lo := j.c.local[obj]; lo != nil && lo.held {
+			return at
+		}
+		return 0
+	}
+	if i := e.find(verifier); i >= 0 && e.pairs[i].flags&flagHeld != 0 {
+		return at
+	}
+	return 0
 }
 
 // peerTable resolves interned peer IDs to what the counting rule needs of

@@ -28,6 +28,12 @@ type Ledger struct {
 	// of the whole ledger.
 	heldBy  [][]*objectEntry
 	created uint64 // objects entered in objects so far
+	// rounds holds, by verifier<<32 | holder (interned), the unix ms of
+	// the latest sampled round the verifier passed the holder in full
+	// (rounds.go): this node's own, and those members' statements
+	// vouch for. Kept in memory only: after a restart this node's rounds
+	// start at once and members hand over their statements on connect.
+	rounds map[uint64]int64
 }
 
 type objectEntry struct {
@@ -79,8 +85,25 @@ type holderStat struct {
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger {
-	return &Ledger{peers: newInterner(), objects: map[ObjectID]*objectEntry{}}
+	return &Ledger{peers: newInterner(), objects: map[ObjectID]*objectEntry{}, rounds: map[uint64]int64{}}
 }
+
+// SetRound records when verifier's latest sampled round of holder passed
+// in full, and returns the time it replaces (zero when none).
+func (l *Ledger) SetRound(verifier, holder PeerID, passedAt time.Time) time.Time {
+	k := roundKey(l.peers.id(string(verifier)), l.peers.id(string(holder)))
+	before := l.rounds[k]
+	l.rounds[k] = passedAt.UnixMilli()
+	return msTime(before)
+}
+
+// roundPassed is the unix ms of verifier's latest full round of holder;
+// 0 when none.
+func (l *Ledger) roundPassed(verifier, holder uint32) int64 {
+	return l.rounds[roundKey(verifier, holder)]
+}
+
+func roundKey(verifier, holder uint32) uint64 { return uint64(verifier)<<32 | uint64(holder) }
 
 // Apply merges one attestation and reports whether it changed the ledger.
 // The newest Seq per (object, holder) wins; equal Seqs keep the smaller

@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"slices"
 	"time"
 )
 
@@ -43,6 +42,11 @@ func (c *Core) PeerUp(peer PeerID, now time.Time) {
 		return
 	}
 	delete(c.down, peer)
+	if pr := c.rounds.pairs[peer]; pr != nil {
+		// Prove its copies again now rather than at the pair's next round.
+		pr.next = now
+		c.rounds.scan = true
+	}
 	c.markPeerDirty(peer)
 }
 
@@ -53,20 +57,13 @@ func (c *Core) Unreachable(peer PeerID) (time.Time, bool) {
 	return t, ok
 }
 
-// cancelChallengesTo forgets the challenges in flight to peer: the lost
-// connection is accounted for by PeerDown, and a challenge that timed out
-// only because the holder was restarting would be published as a failure
+// cancelChallengesTo forgets the round in flight to peer: the lost
+// connection is accounted for by PeerDown, and a round that timed out
+// only because the holder was restarting would be published as failures
 // and dated before the restart.
 func (c *Core) cancelChallengesTo(peer PeerID) {
-	var ids []ChallengeID
-	for id, ch := range c.pending {
-		if ch.Holder == peer {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		c.CancelChallenge(id)
+	if pr := c.rounds.pairs[peer]; pr != nil && pr.inflight != 0 {
+		c.CancelChallenge(pr.inflight)
 	}
 }
 

@@ -69,7 +69,7 @@ func (c *Core) withinBounds(a Attestation, known, limitRate bool, now time.Time)
 	if a.Holder == c.self {
 		return nil
 	}
-	if limitRate && !c.attests.allow(a.Holder, now, c.cfg.AttestRate, c.attestBurst(a.Holder)) {
+	if limitRate && !c.attests.allow(a.Holder, now, c.cfg.AttestRate, c.attestBurst(a.Holder), 1) {
 		return fmt.Errorf("attestation from %s: %w: more than %g per second", a.Holder, ErrOverBound, c.cfg.AttestRate)
 	}
 	if !known && !c.Holds(a.Object) && c.ledger.count(a.Holder) >= c.cfg.MaxEntriesPerMember {

@@ -15,20 +15,21 @@ import (
 // Links can be cut, nodes isolated (alive but unreachable) or killed
 // (stopped), and messages dropped or delayed.
 type sim struct {
-	t         *testing.T
-	now       time.Time
-	step      time.Duration
-	delay     time.Duration
-	fetch     time.Duration // how long a fetch takes
-	nodes     []*simNode
-	byID      map[PeerID]*simNode
-	members   []Member
-	cut       map[[2]PeerID]bool
-	drop      func(from, to PeerID) bool
-	queue     []delivery
-	seq       int
-	fetched   []fetchEvent // every fetch started, in order
-	published int          // attestations gossiped
+	t          *testing.T
+	now        time.Time
+	step       time.Duration
+	delay      time.Duration
+	fetch      time.Duration // how long a fetch takes
+	nodes      []*simNode
+	byID       map[PeerID]*simNode
+	members    []Member
+	cut        map[[2]PeerID]bool
+	drop       func(from, to PeerID) bool
+	queue      []delivery
+	seq        int
+	fetched    []fetchEvent // every fetch started, in order
+	published  int          // attestations gossiped
+	statements int          // statements sent
 }
 
 type simNode struct {
@@ -38,6 +39,7 @@ type simNode struct {
 	blocks   map[ObjectID][][]byte
 	killed   bool
 	isolated bool
+	lies     bool // answers every challenge item with a made-up digest
 	// stored is what the node persisted of its ledger, as node/ledgerstore
 	// does: every attestation it published or accepted (see restart_test.go).
 	stored map[recordKey]Attestation
@@ -192,6 +194,9 @@ func (s *sim) carryOut(n *simNode, a Actions) {
 	for _, ch := range a.Challenges {
 		s.challenge(n, ch)
 	}
+	if a.Statement != nil {
+		s.state(n, *a.Statement)
+	}
 	for _, f := range a.Fetches {
 		s.startFetch(n, f)
 	}
@@ -216,6 +221,21 @@ func (s *sim) deliverTo(from *simNode, out Outgoing) {
 	}
 }
 
+// state sends a statement to every other node.
+func (s *sim) state(from *simNode, st Statement) {
+	s.statements++
+	for _, to := range s.nodes {
+		if to == from {
+			continue
+		}
+		s.send(from.id, to.id, func() {
+			if err := to.core.ReceiveStatement(st, s.now); err != nil && !errors.Is(err, ErrReplay) {
+				s.t.Logf("%s receives a statement: %v", to.id, err)
+			}
+		})
+	}
+}
+
 func (s *sim) challenge(from *simNode, ch Challenge) {
 	to := s.byID[ch.Holder]
 	s.send(from.id, to.id, func() {
@@ -223,15 +243,48 @@ func (s *sim) challenge(from *simNode, ch Challenge) {
 		if err != nil {
 			return
 		}
-		resp := Response{ID: ch.ID, Refused: refuse}
-		if !refuse {
-			resp.Digest = Digest(ch.Nonce, pick(to.blocks[ch.Object], ch.Leaves))
+		resp := answer(ch, refuse, to.blocks)
+		for i, it := range ch.Items {
+			if !refuse[i] && len(to.blocks[it.Object]) == 0 && !to.lies {
+				// As the node does: its copy is gone, it says so.
+				to.core.Drop(it.Object, s.now)
+				resp.Answers[i] = Answer{Refused: true}
+			}
+		}
+		if to.lies {
+			for i := range resp.Answers {
+				resp.Answers[i] = Answer{Digest: sha256.Sum256([]byte(fmt.Sprint("made up ", i)))}
+			}
 		}
 		s.send(to.id, from.id, func() {
-			want := Digest(ch.Nonce, pick(from.blocks[ch.Object], ch.Leaves))
-			_, _ = from.core.ChallengeResponse(to.id, resp, want, s.now)
+			_, _ = from.core.ChallengeResponse(to.id, resp, expect(ch, from.blocks), s.now)
 		})
 	})
+}
+
+// answer is an honest holder's response to ch from its blocks.
+func answer(ch Challenge, refuse []bool, blocks map[ObjectID][][]byte) Response {
+	resp := Response{ID: ch.ID, Answers: make([]Answer, len(ch.Items))}
+	for i, it := range ch.Items {
+		if refuse[i] {
+			resp.Answers[i].Refused = true
+			continue
+		}
+		resp.Answers[i].Digest = Digest(ch.Nonce, pick(blocks[it.Object], it.Leaves))
+	}
+	return resp
+}
+
+// expect is what the challenger computes over its own copies: a zero
+// digest for a copy it no longer has.
+func expect(ch Challenge, blocks map[ObjectID][][]byte) [][32]byte {
+	out := make([][32]byte, len(ch.Items))
+	for i, it := range ch.Items {
+		if len(blocks[it.Object]) > 0 {
+			out[i] = Digest(ch.Nonce, pick(blocks[it.Object], it.Leaves))
+		}
+	}
+	return out
 }
 
 func pick(blocks [][]byte, leaves []int) [][]byte {

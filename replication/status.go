@@ -160,7 +160,7 @@ func (c *Core) shortSince(v *view, now time.Time) time.Time {
 		case HolderFailed:
 			stops = append(stops, h.CheckedAt)
 		case HolderStale:
-			stops = append(stops, h.CheckedAt.Add(c.cfg.ProofFreshness))
+			stops = append(stops, h.VerifiedAt.Add(c.cfg.ProofFreshness))
 		case HolderUnreachable:
 			stops = append(stops, c.down[h.Peer])
 		}

@@ -119,40 +119,48 @@ func (a *attacker) attest(n *fedNode, atts ...replication.Attestation) error {
 	return nil
 }
 
-// challenge sends one challenge to n and returns its answer; an error
+// challenge sends n a round of one item and returns its answer; an error
 // means n answered nothing (it reset the stream).
-func (a *attacker) challenge(n *fedNode, obj string, leaves []int) (replication.Response, error) {
-	ch := replication.Challenge{Object: replication.ObjectID(obj), Leaves: leaves, IssuedAt: time.Now(), Deadline: time.Now().Add(5 * time.Second)}
+func (a *attacker) challenge(n *fedNode, obj string, leaves []int) (replication.Answer, error) {
+	ch := replication.Challenge{Items: []replication.Item{{Object: replication.ObjectID(obj), Leaves: leaves}},
+		IssuedAt: time.Now(), Deadline: time.Now().Add(5 * time.Second)}
 	var id [8]byte
 	rand.Read(id[:])
 	rand.Read(ch.Nonce[:])
 	ch.ID = replication.ChallengeID(binary.BigEndian.Uint64(id[:]))
 	data, err := ch.MarshalBinary()
 	if err != nil {
-		return replication.Response{}, fmt.Errorf("encode challenge: %w", err)
+		return replication.Answer{}, fmt.Errorf("encode challenge: %w", err)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), ch.Deadline)
 	defer cancel()
 	s, err := a.host.NewStream(ctx, mustPeer(a.t, n.id.PeerID), node.ChallengeProtocol)
 	if err != nil {
-		return replication.Response{}, fmt.Errorf("open challenge stream: %w", err)
+		return replication.Answer{}, fmt.Errorf("open challenge stream: %w", err)
 	}
 	defer s.Close()
 	s.SetDeadline(ch.Deadline)
 	if _, err := s.Write(data); err != nil {
-		return replication.Response{}, fmt.Errorf("write challenge: %w", err)
+		return replication.Answer{}, fmt.Errorf("write challenge: %w", err)
 	}
 	if err := s.CloseWrite(); err != nil {
-		return replication.Response{}, fmt.Errorf("close challenge stream: %w", err)
+		return replication.Answer{}, fmt.Errorf("close challenge stream: %w", err)
 	}
-	answer, err := io.ReadAll(io.LimitReader(s, 128))
+	answer, err := io.ReadAll(io.LimitReader(s, 256))
 	if err != nil {
-		return replication.Response{}, fmt.Errorf("read answer: %w", err)
+		return replication.Answer{}, fmt.Errorf("read answer: %w", err)
 	}
 	if len(answer) == 0 {
-		return replication.Response{}, errors.New("no answer")
+		return replication.Answer{}, errors.New("no answer")
 	}
-	return replication.DecodeResponse(answer)
+	resp, err := replication.DecodeResponse(answer)
+	if err != nil {
+		return replication.Answer{}, err
+	}
+	if resp.ID != ch.ID || len(resp.Answers) != 1 {
+		return replication.Answer{}, fmt.Errorf("answer to another challenge, or %d answers to one item", len(resp.Answers))
+	}
+	return resp.Answers[0], nil
 }
 
 // publish gossips raw message bytes on the tombstone topic to every

@@ -112,7 +112,7 @@ func (f *hostileFed) falseBlockCount(t *testing.T) {
 		changes, fmt.Sprintf("attestation: %s; past-end challenge: %s; refusals logged: %s", accepted, strings.Join(answers, ", "), f.refusals(f.m.id().String())))
 }
 
-func describeAnswer(resp replication.Response, err error) string {
+func describeAnswer(resp replication.Answer, err error) string {
 	switch {
 	case err != nil:
 		return "refused (no answer)"

@@ -1,0 +1,604 @@
+package replication
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Rounds: how this node checks the copies other holders keep of the
+// objects it holds, with one exchange per peer pair instead of one per
+// copy (docs/scale.md).
+//
+//   - A copy this node has never checked, or whose holder re-attested it
+//     after a failed check, is queued for the pair's next round, which
+//     starts at once when none is in flight: new copies are checked
+//     within a round trip, many in one challenge.
+//   - Once per jittered ChallengeInterval the pair's round also carries a
+//     sample of RoundSample copies drawn at random among every copy the
+//     two share, one block each, plus the copies whose last check failed
+//     an interval ago or more (so a timeout is retried). A holder missing
+//     a fraction f of its blocks passes a round with probability
+//     (1-f)^RoundSample.
+//   - Each item is judged and recorded per copy, as its own challenge
+//     would be. A sampled round whose every item passed vouches for the
+//     pair: the copies of the pair that were not drawn count as verified
+//     by this node at the round's time, as long as this node's latest
+//     check of each did not fail (see evidence). A round that failed
+//     brings the pair's next one forward to a tenth of the interval.
+//   - What the pair's rounds vouch for reaches the other members in this
+//     node's signed Statement: one per node, listing per holder the time
+//     of its latest round passed in full.
+
+// roundBook is this node's round state: per other holder, and the
+// challenges in flight.
+type roundBook struct {
+	pairs   map[PeerID]*pairRounds
+	pending map[ChallengeID]*Challenge
+	// scan asks the next Tick to look at every pair (a copy was queued,
+	// a round ended, a peer came back); otherwise Tick looks only once
+	// due, the earliest time a pair's sampled round falls due.
+	scan bool
+	due  time.Time
+	statements
+}
+
+// pairRounds is this node's round state with one other holder.
+type pairRounds struct {
+	next     time.Time         // when the next sampled round falls due
+	queued   map[ObjectID]bool // copies to check in the next round
+	inflight ChallengeID       // the round in flight; 0 when none
+	checking map[ObjectID]bool // the copies the round in flight covers
+	passedAt time.Time         // the latest sampled round passed in full
+	escalate bool              // the latest sampled round failed
+}
+
+func newRoundBook() roundBook {
+	return roundBook{pairs: map[PeerID]*pairRounds{}, pending: map[ChallengeID]*Challenge{}, statements: newStatements()}
+}
+
+// pair returns the round state with peer, creating it due at once.
+func (rb *roundBook) pair(peer PeerID) *pairRounds {
+	pr := rb.pairs[peer]
+	if pr == nil {
+		pr = &pairRounds{queued: map[ObjectID]bool{}}
+		rb.pairs[peer] = pr
+		rb.scan = true
+	}
+	return pr
+}
+
+// scheduleChallenges makes sure every other holder of a locally held
+// object has its pair's rounds, and queues the copy for the next round
+// when it needs a check of its own: never checked by this node, or
+// re-attested after a failed check.
+func (c *Core) scheduleChallenges(obj ObjectID, v *view) {
+	for _, h := range v.st.Holders {
+		if h.Local || h.State == HolderRevoked || h.State == HolderReleased {
+			continue
+		}
+		pr := c.rounds.pair(h.Peer)
+		if pr.checking[obj] || pr.queued[obj] || !c.needsCheck(obj, h.Peer, v) {
+			continue
+		}
+		pr.queued[obj] = true
+		c.rounds.scan = true
+	}
+}
+
+// needsCheck reports whether peer's copy of obj should be checked in the
+// next round whatever the sample: this node never checked it, or the
+// holder re-attested it after a failed check.
+func (c *Core) needsCheck(obj ObjectID, peer PeerID, v *view) bool {
+	at, r, ok := c.ledger.Check(obj, c.self, peer)
+	return !ok || (r != ResultPass && c.reattestedAfter(v, peer, at))
+}
+
+func (c *Core) reattestedAfter(v *view, peer PeerID, at time.Time) bool {
+	id, ok := c.ledger.peers.lookup(string(peer))
+	if !ok || v.e == nil {
+		return false
+	}
+	i := v.e.find(id)
+	return i >= 0 && v.e.pairs[i].issued > at.UnixMilli()
+}
+
+// startRounds starts every round that can start: a pair with queued
+// copies and no round in flight, or whose sampled round fell due. An
+// unreachable holder is not challenged until it is back (PeerUp): the
+// round could only time out, and be published as failures.
+func (c *Core) startRounds(now time.Time) {
+	rb := &c.rounds
+	if !rb.scan && (rb.due.IsZero() || now.Before(rb.due)) {
+		return
+	}
+	rb.scan, rb.due = false, time.Time{}
+	for _, peer := range sortedPeers(rb.pairs) {
+		pr := rb.pairs[peer]
+		if _, member := c.members[peer]; !member {
+			c.dropPair(peer)
+			continue
+		}
+		if _, down := c.down[peer]; down || pr.inflight != 0 {
+			continue
+		}
+		periodic := !now.Before(pr.next)
+		if len(pr.queued) > 0 || periodic {
+			if !c.startRound(peer, pr, periodic, now) {
+				continue
+			}
+		}
+		if rb.due.IsZero() || pr.next.Before(rb.due) {
+			rb.due = pr.next
+		}
+	}
+}
+
+// dropPair forgets the rounds with peer, cancelling the one in flight.
+func (c *Core) dropPair(peer PeerID) {
+	if pr := c.rounds.pairs[peer]; pr != nil && pr.inflight != 0 {
+		c.CancelChallenge(pr.inflight)
+	}
+	delete(c.rounds.pairs, peer)
+}
+
+// startRound issues one round to peer and reports whether the pair stays:
+// a pair that shares no copy any more is forgotten.
+func (c *Core) startRound(peer PeerID, pr *pairRounds, periodic bool, now time.Time) bool {
+	limit := MaxChallengeItems
+	if periodic {
+		limit -= c.cfg.RoundSample // room for the sample, always
+	}
+	items, err := c.queuedItems(pr, limit)
+	if err != nil {
+		c.log.Warn("cannot issue challenge", "peer", peer, "err", err)
+		return true
+	}
+	if periodic {
+		pr.next = now.Add(c.roundInterval(peer, pr, now))
+		taken := make(map[ObjectID]bool, len(items))
+		for _, it := range items {
+			taken[it.Object] = true
+		}
+		extra, shared, err := c.drawSample(peer, taken, MaxChallengeItems-len(items), now)
+		if err != nil {
+			c.log.Warn("cannot draw a round's sample", "peer", peer, "err", err)
+			return true
+		}
+		if shared == 0 && len(items) == 0 {
+			delete(c.rounds.pairs, peer)
+			return false
+		}
+		items = append(items, extra...)
+	}
+	if len(items) == 0 {
+		return true
+	}
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.Object, b.Object) })
+	// A periodic round covers the queued copies and a random sample of
+	// all the others (every one of them, when they are few): passed in
+	// full, it vouches for the pair.
+	ch := Challenge{Holder: peer, Items: items, Sampled: periodic, IssuedAt: now, Deadline: now.Add(c.cfg.ChallengeTimeout)}
+	id, err := randUint64(c.cfg.Rand)
+	if err == nil {
+		err = c.readRand(ch.Nonce[:])
+	}
+	if err != nil {
+		c.log.Warn("cannot issue challenge", "peer", peer, "err", err)
+		return true
+	}
+	ch.ID = ChallengeID(id | 1) // never 0, which marks no round in flight
+	pr.inflight, pr.checking = ch.ID, make(map[ObjectID]bool, len(items))
+	for _, it := range items {
+		pr.checking[it.Object] = true
+	}
+	c.rounds.pending[ch.ID] = &ch
+	c.out.Challenges = append(c.out.Challenges, ch)
+	return true
+}
+
+// roundInterval is the time to the pair's next sampled round: a jittered
+// ChallengeInterval, or a tenth of it after a failed round.
+func (c *Core) roundInterval(peer PeerID, pr *pairRounds, now time.Time) time.Duration {
+	iv := c.jitteredInterval(peer, now)
+	if pr.escalate {
+		iv /= 10
+	}
+	return iv
+}
+
+// queuedItems takes up to limit of the pair's queued copies, each with
+// ChallengeLeaves blocks.
+func (c *Core) queuedItems(pr *pairRounds, limit int) ([]Item, error) {
+	var items []Item
+	for _, obj := range sortedKeys(pr.queued) {
+		if len(items) == limit {
+			break
+		}
+		delete(pr.queued, obj)
+		lo := c.local[obj]
+		if lo == nil || !lo.held || c.deleted[obj] {
+			continue
+		}
+		leaves, err := pickLeaves(c.cfg.Rand, lo.leaves, c.cfg.ChallengeLeaves)
+		if err != nil {
+			return items, err
+		}
+		items = append(items, Item{Object: obj, Leaves: leaves})
+	}
+	return items, nil
+}
+
+// drawSample picks, among the copies this node and peer both hold and
+// not taken (already in the round, queued or in flight), up to room
+// items: the copies whose last check failed at least an interval ago
+// (retries), then RoundSample drawn uniformly at random among the rest,
+// one block each. shared is how many copies the two share. It walks the
+// peer's records twice, counting and then picking, so that the draw
+// costs RoundSample random numbers however many copies the two share.
+func (c *Core) drawSample(peer PeerID, taken map[ObjectID]bool, room int, now time.Time) (items []Item, shared int, err error) {
+	h, ok := c.ledger.peers.lookup(string(peer))
+	if !ok {
+		return nil, 0, nil
+	}
+	self, selfOK := c.ledger.peers.lookup(string(c.self))
+	retryBefore := now.Add(-c.cfg.ChallengeInterval).UnixMilli()
+	var retries []ObjectID
+	eligible := 0
+	c.eachShared(peer, h, func(e *objectEntry) {
+		shared++
+		if taken[e.id] {
+			return
+		}
+		if rec, found := localCheck(e, self, selfOK, h); found && rec.result() != ResultPass {
+			if rec.at() <= retryBefore {
+				retries = append(retries, e.id)
+			}
+			return
+		}
+		eligible++
+	})
+	picks, err := distinctBelow(c.cfg.Rand, eligible, min(c.cfg.RoundSample, eligible))
+	if err != nil {
+		return nil, shared, err
+	}
+	sample := make([]ObjectID, 0, len(picks))
+	i := 0
+	c.eachShared(peer, h, func(e *objectEntry) {
+		if taken[e.id] {
+			return
+		}
+		if rec, found := localCheck(e, self, selfOK, h); found && rec.result() != ResultPass {
+			return
+		}
+		if len(picks) > 0 && picks[0] == i {
+			sample = append(sample, e.id)
+			picks = picks[1:]
+		}
+		i++
+	})
+	for _, obj := range retries {
+		if len(items) == room {
+			return items, shared, nil
+		}
+		leaves, err := pickLeaves(c.cfg.Rand, c.local[obj].leaves, c.cfg.ChallengeLeaves)
+		if err != nil {
+			return items, shared, err
+		}
+		items = append(items, Item{Object: obj, Leaves: leaves})
+	}
+	for _, obj := range sample {
+		if len(items) == room {
+			break
+		}
+		leaves, err := pickLeaves(c.cfg.Rand, c.local[obj].leaves, 1)
+		if err != nil {
+			return items, shared, err
+		}
+		items = append(items, Item{Object: obj, Leaves: leaves})
+	}
+	return items, shared, nil
+}
+
+// eachShared calls fn for every object this node and peer (interned h)
+// both hold, in the ledger's order of peer's records.
+func (c *Core) eachShared(peer PeerID, h uint32, fn func(e *objectEntry)) {
+	for _, e := range c.ledger.attestedBy(peer) {
+		lo := c.local[e.id]
+		if lo == nil || !lo.held || c.deleted[e.id] {
+			continue
+		}
+		if i := e.find(h); i < 0 || e.pairs[i].flags&flagHeld == 0 {
+			continue
+		}
+		fn(e)
+	}
+}
+
+// localCheck finds this node's own latest check of holder h in e.
+func localCheck(e *objectEntry, self uint32, selfOK bool, h uint32) (proofRec, bool) {
+	if !selfOK {
+		return proofRec{}, false
+	}
+	for _, pr := range e.proofs {
+		if pr.local() && pr.verifier == self && pr.peer == h {
+			return pr, true
+		}
+	}
+	return proofRec{}, false
+}
+
+// jitteredInterval spreads a pair's rounds over ±10% of
+// ChallengeInterval, derived from a hash so that the same inputs give
+// the same schedule.
+func (c *Core) jitteredInterval(peer PeerID, last time.Time) time.Duration {
+	h := sha256.New()
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], c.checkSalt)
+	binary.BigEndian.PutUint64(b[8:], uint64(last.UnixMilli()))
+	h.Write(b[:])
+	h.Write([]byte(peer))
+	frac := float64(binary.BigEndian.Uint64(h.Sum(nil))>>11)/(1<<53)*0.2 - 0.1
+	iv := c.cfg.ChallengeInterval
+	return iv + time.Duration(frac*float64(iv))
+}
+
+// ChallengeResponse judges the answer from peer to one of this node's
+// challenges and returns each item's result. expected holds, per item,
+// Digest(nonce, blocks) over this node's own copy of the item's blocks;
+// a zero digest leaves the item unjudged (ResultNone: this node could not
+// read its own copy, which says nothing about the holder's), as does an
+// item whose object this node no longer holds. An answer of the wrong
+// length fails every item.
+func (c *Core) ChallengeResponse(from PeerID, resp Response, expected [][32]byte, now time.Time) ([]Result, error) {
+	ch, ok := c.rounds.pending[resp.ID]
+	if !ok || ch.Holder != from {
+		return nil, fmt.Errorf("response %d from %s: %w", resp.ID, from, ErrUnknownChallenge)
+	}
+	if len(expected) != len(ch.Items) {
+		return nil, fmt.Errorf("response %d: %d expected digests for %d items: %w", resp.ID, len(expected), len(ch.Items), ErrMalformed)
+	}
+	results := make([]Result, len(ch.Items))
+	for i := range ch.Items {
+		switch {
+		case expected[i] == [32]byte{} || !c.Holds(ch.Items[i].Object):
+			results[i] = ResultNone
+		case now.After(ch.Deadline):
+			results[i] = ResultTimeout
+		case len(resp.Answers) != len(ch.Items):
+			results[i] = ResultFail
+		case resp.Answers[i].Refused:
+			results[i] = ResultRefused
+		case resp.Answers[i].Digest != expected[i]:
+			results[i] = ResultFail
+		default:
+			results[i] = ResultPass
+		}
+	}
+	c.finishChallenge(ch, results, now)
+	return results, nil
+}
+
+// CancelChallenge forgets a challenge the node could not send. The
+// challenged holder is not blamed; its copies are looked at again.
+func (c *Core) CancelChallenge(id ChallengeID) {
+	ch, ok := c.rounds.pending[id]
+	if !ok {
+		return
+	}
+	delete(c.rounds.pending, id)
+	c.endRound(ch)
+	for _, it := range ch.Items {
+		c.dirty[it.Object] = true
+	}
+}
+
+func (c *Core) endRound(ch *Challenge) *pairRounds {
+	pr := c.rounds.pairs[ch.Holder]
+	if pr != nil && pr.inflight == ch.ID {
+		pr.inflight, pr.checking = 0, nil
+	}
+	c.rounds.scan = true
+	return pr
+}
+
+func (c *Core) finishChallenge(ch *Challenge, results []Result, now time.Time) {
+	delete(c.rounds.pending, ch.ID)
+	pr := c.endRound(ch)
+	full := true
+	for i, it := range ch.Items {
+		r := results[i]
+		if r != ResultPass {
+			full = false
+		}
+		if r == ResultNone {
+			continue
+		}
+		// The outcome is dated when the challenge was issued: the holder
+		// answered about its copy somewhere between then and now, and an
+		// attestation it issued meanwhile (say, a copy fetched back) must
+		// count as newer than the outcome, so that it is checked again at
+		// once instead of an interval later.
+		c.ledger.RecordCheck(it.Object, c.self, ch.Holder, ch.IssuedAt, r)
+		c.dirty[it.Object] = true
+		if c.Holds(it.Object) && c.proofNews(it.Object) {
+			c.toAttest[it.Object] = true
+		}
+	}
+	if !ch.Sampled || pr == nil {
+		return
+	}
+	pr.escalate = !full
+	if !full {
+		pr.next = minTime(pr.next, now.Add(c.cfg.ChallengeInterval/10))
+		return
+	}
+	c.roundPassed(ch.Holder, pr, ch.IssuedAt, now)
+}
+
+// roundPassed records a sampled round passed in full: the pair's copies
+// count on it, and the next statement says so. When the pair's evidence
+// was stale, every copy peer holds is looked at again.
+func (c *Core) roundPassed(peer PeerID, pr *pairRounds, at, now time.Time) {
+	wasFresh := !pr.passedAt.IsZero() && now.Sub(pr.passedAt) <= c.cfg.ProofFreshness
+	pr.passedAt = at
+	c.ledger.SetRound(c.self, peer, at)
+	c.rounds.statementDue = true
+	if !wasFresh {
+		c.markPeerDirty(peer)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// proofNews reports whether this node's checks of obj's other holders
+// are worth a new attestation: a result differs from the one last
+// published (a copy started or stopped passing, or a new holder was
+// checked). A check that only confirms the published result is not
+// news: the pair's rounds keep the copy's evidence fresh through this
+// node's Statement, so an object is signed again only when it changes.
+func (c *Core) proofNews(obj ObjectID) bool {
+	lo := c.local[obj]
+	if lo == nil {
+		return true
+	}
+	current := c.localProofs(obj)
+	if len(current) != len(lo.published) {
+		return true
+	}
+	for i, p := range current { // both sorted by peer
+		was := lo.published[i]
+		if p.Peer != was.Peer || p.Result != was.Result {
+			return true
+		}
+	}
+	return false
+}
+
+// expireChallenges turns unanswered challenges past their deadline into
+// timeouts of every item.
+func (c *Core) expireChallenges(now time.Time) {
+	var late []ChallengeID
+	for id, ch := range c.rounds.pending {
+		if now.After(ch.Deadline) {
+			late = append(late, id)
+		}
+	}
+	slices.Sort(late)
+	for _, id := range late {
+		ch := c.rounds.pending[id]
+		results := make([]Result, len(ch.Items))
+		for i := range results {
+			results[i] = ResultTimeout
+		}
+		c.finishChallenge(ch, results, now)
+	}
+}
+
+// HandleChallenge decides how this node answers a challenge from peer
+// from. It returns ErrUnknownMember, ErrRevokedMember, ErrRateLimited or
+// ErrMalformed when the challenge should be dropped unanswered. Otherwise
+// refuse says, per item, to answer "refused" (this node does not hold the
+// object, or its copy has fewer blocks than the item names); for the
+// others, answer Digest(ch.Nonce, the blocks at the item's leaves).
+func (c *Core) HandleChallenge(from PeerID, ch Challenge, now time.Time) (refuse []bool, err error) {
+	if _, ok := c.members[from]; !ok {
+		if c.revoked[from] {
+			return nil, fmt.Errorf("challenge from %s: %w", from, ErrRevokedMember)
+		}
+		return nil, fmt.Errorf("challenge from %s: %w", from, ErrUnknownMember)
+	}
+	if err := checkItems(ch.Items); err != nil {
+		return nil, fmt.Errorf("challenge from %s: %w", from, err)
+	}
+	if rate, burst := c.challengeAllowance(); !c.limiter.allow(from, now, rate, burst, float64(len(ch.Items))) {
+		return nil, fmt.Errorf("challenge from %s: %w", from, ErrRateLimited)
+	}
+	refuse = make([]bool, len(ch.Items))
+	for i, it := range ch.Items {
+		lo := c.local[it.Object]
+		refuse[i] = lo == nil || !lo.held || it.Leaves[len(it.Leaves)-1] >= lo.leaves
+	}
+	return refuse, nil
+}
+
+// challengeAllowance is how many items one peer may have this node check,
+// per second and in a burst: the configured floor, or what an honest
+// challenger needs on a node with many objects: every local copy once
+// (they are all new after a restart or a burst of adds), plus ten
+// sampled rounds per interval (a failed round brings the next one to a
+// tenth of the interval), at twice the steady rate to leave room for
+// jitter and catching up.
+func (c *Core) challengeAllowance() (rate, burst float64) {
+	perInterval := float64(len(c.local) + 10*c.cfg.RoundSample)
+	rate = max(c.cfg.ChallengeRate, 2*perInterval/c.cfg.ChallengeInterval.Seconds())
+	burst = max(float64(c.cfg.ChallengeBurst), float64(MaxChallengeItems)+float64(len(c.local)))
+	return rate, burst
+}
+
+// pickLeaves draws k distinct block indices below n from rnd, ascending.
+func pickLeaves(rnd io.Reader, n, k int) ([]int, error) { return distinctBelow(rnd, n, k) }
+
+// complementBelow returns, ascending, the integers below n not in the
+// ascending list skip.
+func complementBelow(n int, skip []int) []int {
+	out := make([]int, 0, n-len(skip))
+	for i := range n {
+		if len(skip) > 0 && skip[0] == i {
+			skip = skip[1:]
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// distinctBelow draws k distinct integers below n from rnd, ascending.
+func distinctBelow(rnd io.Reader, n, k int) ([]int, error) {
+	if k >= n {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	}
+	if k > n/2 { // draw the ones left out instead: fewer repeats
+		out, err := distinctBelow(rnd, n, n-k)
+		if err != nil {
+			return nil, err
+		}
+		return complementBelow(n, out), nil
+	}
+	seen := make(map[int]bool, k)
+	for len(seen) < k {
+		v, err := randUint64(rnd)
+		if err != nil {
+			return nil, err
+		}
+		seen[int(v%uint64(n))] = true
+	}
+	out := make([]int, 0, k)
+	for l := range seen {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func sortedPeers[V any](m map[PeerID]V) []PeerID {
+	out := make([]PeerID, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
