@@ -36,6 +36,11 @@ type HolderView struct {
 	Operator   string     `json:"operator"`
 	Region     string     `json:"region"`
 	VerifiedAt *time.Time `json:"verified_at"`
+	// Sampled says VerifiedAt is the latest round of the holder with a
+	// verifier, passed in full, that drew a sample of their shared copies;
+	// this copy's own latest check, which passed, is CheckedAt.
+	Sampled   bool       `json:"sampled,omitempty"`
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
 	// State is replication's holder state: verified, unverified, failed,
 	// stale, released or revoked. Only verified copies count.
 	State  string `json:"state"`

@@ -117,7 +117,8 @@ func (v *Viewer) Object(in ObjectInput, now time.Time) (ObjectView, error) {
 func (v *Viewer) holder(h replication.HolderStatus, now time.Time) HolderView {
 	s := v.cfg.Stamp(h.VerifiedAt, now)
 	return HolderView{PeerID: string(h.Peer), Operator: h.Operator, Region: h.Region,
-		VerifiedAt: timeOrNil(h.VerifiedAt), State: h.State.String(), Reason: h.Reason, Age: s.Ago(),
+		VerifiedAt: timeOrNil(h.VerifiedAt), Sampled: h.Sampled, CheckedAt: timeOrNil(h.CheckedAt),
+		State: h.State.String(), Reason: h.Reason, Age: s.Ago(),
 		Stale: h.State == replication.HolderStale || s.Freshness == Stale, Local: h.Local, Owner: h.Pinned}
 }
 

@@ -103,10 +103,11 @@ func TestHolderViews(t *testing.T) {
 	}
 	lastPass := epoch.Add(-3 * time.Hour)
 	twelve := epoch.Add(-12 * time.Second)
+	failedAt := *got.Holders[2].CheckedAt
 	want := []HolderView{
 		{PeerID: "p1", Operator: "opA", Region: "eu", State: "verified", Local: true, Owner: true},
-		{PeerID: "p2", Operator: "opB", Region: "eu", State: "verified", VerifiedAt: &twelve, Age: "12 s ago"},
-		{PeerID: "p3", Operator: "opC", Region: "us", State: "failed", VerifiedAt: &lastPass, Age: "3 h ago",
+		{PeerID: "p2", Operator: "opB", Region: "eu", State: "verified", VerifiedAt: &twelve, CheckedAt: &twelve, Age: "12 s ago"},
+		{PeerID: "p3", Operator: "opC", Region: "us", State: "failed", VerifiedAt: &lastPass, CheckedAt: &failedAt, Age: "3 h ago",
 			Stale: true, Reason: "digest mismatch"},
 	}
 	if !reflect.DeepEqual(got.Holders, want) {
@@ -141,7 +142,7 @@ func TestObjectJSON(t *testing.T) {
 		}
 	})
 	sort.Strings(keys)
-	want := []string{"age", "local", "operator", "owner", "peer_id", "reason", "region", "stale", "state", "verified_at"}
+	want := []string{"age", "checked_at", "local", "operator", "owner", "peer_id", "reason", "region", "stale", "state", "verified_at"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("holder JSON keys = %v, want %v", keys, want)
 	}

@@ -52,12 +52,6 @@ func (n *Node) sendChallenge(ctx context.Context, ch replication.Challenge) {
 	answer, err := n.exchangeChallenge(ctx, ch)
 	if err != nil {
 		n.logger.Debug("challenge not answered", "peer", ch.Holder, "items", len(ch.Items), "err", err)
-		if p, perr := peer.Decode(string(ch.Holder)); perr == nil && n.net.host.Network().Connectedness(p) != network.Connected {
-			// Not reachable at all (say, offline since this node started):
-			// its copies stop counting as unreachable, not as failed, and
-			// its rounds wait until it connects (the round is cancelled).
-			n.peerDown(p)
-		}
 		return
 	}
 	resp, err := replication.DecodeResponse(answer)

@@ -299,6 +299,7 @@ func (c *Core) Tick(now time.Time) Actions {
 		c.started = now
 	}
 	c.expireChallenges(now)
+	c.expireRounds(now)
 	for _, obj := range c.wakes.due(now) {
 		c.dirty[obj] = true
 	}

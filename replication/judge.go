@@ -14,12 +14,13 @@ type verdict struct {
 	reason        string // why the copy does not count; empty when verified
 	checked       int64  // latest usable challenge outcome; 0 when none
 	passed        int64  // latest usable passed challenge; 0 when none
+	sampled       bool   // passed is a round of the pair, not a check of the copy
 }
 
 // status dresses the verdict about peer as a HolderStatus.
 func (v verdict) status(peer PeerID) HolderStatus {
 	return HolderStatus{Peer: peer, Operator: v.peer.operator, Region: v.peer.region, Local: v.local, Pinned: v.pinned,
-		State: v.state, VerifiedAt: msTime(v.passed), CheckedAt: msTime(v.checked), Reason: v.reason}
+		State: v.state, VerifiedAt: msTime(v.passed), Sampled: v.sampled, CheckedAt: msTime(v.checked), Reason: v.reason}
 }
 
 // judge applies the counting rule at one time. Status makes one per call;
@@ -71,7 +72,7 @@ func (j *judge) judgeRemote(v *verdict, obj ObjectID, e *objectEntry, peer uint3
 		v.state, v.reason = HolderUnverified, "not challenged yet"
 		return
 	}
-	v.checked, v.passed = ev.checked, ev.passAt
+	v.checked, v.passed, v.sampled = ev.checked, ev.passAt, ev.passSampled
 	switch {
 	case ev.result != ResultPass:
 		v.state, v.reason = HolderFailed, ev.result.Reason()
@@ -89,6 +90,9 @@ type copyEvidence struct {
 	at      int64  // when the latest outcome was known
 	passAt  int64  // the latest pass
 	checked int64  // the latest check of this copy itself
+	// passSampled: passAt is a round of the pair that carried a check
+	// forward, not the check itself.
+	passSampled bool
 }
 
 // evidence weighs the usable proofs about peer's copy of obj. Usable:
@@ -107,10 +111,16 @@ func (j *judge) evidence(obj ObjectID, e *objectEntry, peer uint32, operator str
 		at := pr.at()
 		ev.checked = max(ev.checked, at)
 		if pr.result() == ResultPass {
+			vouched := int64(0)
 			if latestOfVerifier(e, i) {
-				at = max(at, j.vouched(obj, e, pr.verifier, peer))
+				vouched = j.vouched(obj, e, pr.verifier, peer)
 			}
-			ev.passAt = max(ev.passAt, at)
+			if vouched > at {
+				at = vouched
+			}
+			if at > ev.passAt {
+				ev.passAt, ev.passSampled = at, vouched == at && vouched > pr.at()
+			}
 		}
 		if !ev.found || at > ev.at || (at == ev.at && pr.result() > ev.result) {
 			ev.found, ev.at, ev.result = true, at, pr.result()

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"cmp"
+	"container/heap"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -44,7 +45,55 @@ type roundBook struct {
 	// due, the earliest time a pair's sampled round falls due.
 	scan bool
 	due  time.Time
+	// expiries holds when each round recorded (this node's, and those
+	// statements vouch for) goes stale: the holder's copies are looked at
+	// again then, instead of one wake-up per copy.
+	expiries expiryHeap
 	statements
+}
+
+// expiry is when verifier's round with holder, recorded at, goes stale.
+type expiry struct {
+	at               time.Time
+	verifier, holder PeerID
+}
+
+type expiryHeap []expiry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// setRound records verifier's latest round with holder passed in full,
+// and when it will go stale; it returns the time it replaces.
+func (c *Core) setRound(verifier, holder PeerID, passedAt time.Time) time.Time {
+	before := c.ledger.SetRound(verifier, holder, passedAt)
+	if !passedAt.After(before) {
+		return before
+	}
+	heap.Push(&c.rounds.expiries, expiry{at: passedAt.Add(c.cfg.ProofFreshness + time.Millisecond), verifier: verifier, holder: holder})
+	return before
+}
+
+// expireRounds looks again at the copies of every holder one of whose
+// rounds went stale without a newer one.
+func (c *Core) expireRounds(now time.Time) {
+	h := &c.rounds.expiries
+	for h.Len() > 0 && !(*h)[0].at.After(now) {
+		x := heap.Pop(h).(expiry)
+		v, okV := c.ledger.peers.lookup(string(x.verifier))
+		k, okK := c.ledger.peers.lookup(string(x.holder))
+		if okV && okK && now.Sub(msTime(c.ledger.roundPassed(v, k))) > c.cfg.ProofFreshness {
+			c.markPeerDirty(x.holder)
+		}
+	}
 }
 
 // pairRounds is this node's round state with one other holder.
@@ -446,7 +495,7 @@ func (c *Core) finishChallenge(ch *Challenge, results []Result, now time.Time) {
 func (c *Core) roundPassed(peer PeerID, pr *pairRounds, at, now time.Time) {
 	wasFresh := !pr.passedAt.IsZero() && now.Sub(pr.passedAt) <= c.cfg.ProofFreshness
 	pr.passedAt = at
-	c.ledger.SetRound(c.self, peer, at)
+	c.setRound(c.self, peer, at)
 	c.rounds.statementDue = true
 	if !wasFresh {
 		c.markPeerDirty(peer)

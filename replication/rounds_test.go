@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -136,6 +137,16 @@ func TestRoundsVouchForUnsampledCopies(t *testing.T) {
 		t.Error("a's rounds drew every copy of b after it began to lie; the test needs one they did not")
 	}
 	t.Logf("%d of %d copies of b unsampled for a freshness window; all stopped counting at a %s after b began to lie, %d of them never drawn by a's rounds since", len(unsampled), len(objs), s.now.Sub(lied), undrawn)
+	// Acting on it needs no check of each copy either: every object is
+	// looked at again when the rounds go stale, and repaired around b.
+	s.runUntilEvery(cfg.RepairGrace+2*cfg.RepairEscalation+time.Minute, time.Second, "every object repaired around b at a", func() bool {
+		for _, obj := range objs {
+			if a.core.Status(obj, s.now).Copies < 3 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // observer is a core that holds nothing and hears of obj1 from h and m
@@ -187,6 +198,15 @@ func TestStatementKeepsCheckedCopiesCounted(t *testing.T) {
 	}
 	if h := state(c, later.Add(cfg.ProofFreshness+time.Second)); h.State != HolderStale {
 		t.Errorf("a freshness window after the round: %s, want stale", h.State)
+	}
+	// The core looks at the object again when the round goes stale, with
+	// no wake-up of its own: repair and the event stream hear of it.
+	if acts := c.Tick(later); !slices.Contains(acts.Changed, obj1) {
+		t.Errorf("Tick after the statement: changed %v, want %s", acts.Changed, obj1)
+	}
+	c.wakes = wakeQueue{} // only the round's expiry is left to wake it
+	if acts := c.Tick(later.Add(cfg.ProofFreshness + time.Second)); !slices.Contains(acts.Changed, obj1) {
+		t.Errorf("Tick once the round is stale: changed %v, want %s", acts.Changed, obj1)
 	}
 
 	failed := signedBy("h", Attestation{Object: obj1, Holder: "h", Seq: 2, IssuedAt: t0, Held: true, Target: 3, Leaves: 8,

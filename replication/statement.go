@@ -216,7 +216,7 @@ func (c *Core) ReceiveStatement(st Statement, now time.Time) error {
 		if _, member := c.members[r.Holder]; !member || r.Holder == c.self {
 			continue
 		}
-		before := c.ledger.SetRound(st.Verifier, r.Holder, r.PassedAt)
+		before := c.setRound(st.Verifier, r.Holder, r.PassedAt)
 		if now.Sub(before) > c.cfg.ProofFreshness && now.Sub(r.PassedAt) <= c.cfg.ProofFreshness {
 			// The pair's evidence was stale here and is fresh again.
 			c.markPeerDirty(r.Holder)

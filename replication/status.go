@@ -38,8 +38,12 @@ type HolderStatus struct {
 	Pinned     bool // the holder never releases this copy (the owner's node)
 	State      HolderState
 	VerifiedAt time.Time // latest passed challenge; zero if none (or the local copy)
-	CheckedAt  time.Time // time of the latest challenge outcome
-	Reason     string    // why the copy does not count; empty when verified
+	// Sampled says VerifiedAt is a verifier's latest round with the
+	// holder, passed in full, rather than a check of this very copy
+	// (which passed, at CheckedAt or before).
+	Sampled   bool
+	CheckedAt time.Time // time of the latest challenge outcome
+	Reason    string    // why the copy does not count; empty when verified
 }
 
 // ObjectStatus is the local ledger's answer about one object, with no
@@ -138,7 +142,9 @@ func (v *view) addHolder(h HolderStatus, now time.Time, fresh time.Duration) {
 		v.coverOps[h.Operator] = true
 		v.coverRegs[h.Region] = true
 	}
-	if h.State == HolderVerified && !h.Local {
+	if h.State == HolderVerified && !h.Local && !h.Sampled {
+		// A copy counted on a round is looked at again when the round
+		// goes stale (expireRounds), not once per object.
 		v.noteChange(h.VerifiedAt.Add(fresh))
 	}
 }

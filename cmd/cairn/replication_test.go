@@ -194,9 +194,13 @@ func TestReplicationEndToEnd(t *testing.T) {
 		if n := removeBlocks(t, holder.repo); n == 0 {
 			t.Fatalf("no block files found under %s", holder.repo)
 		}
+		// Caught: the owner stops counting the copy, or the holder, asked
+		// for blocks it no longer has, drops its copy and, the best
+		// candidate to repair it, fetches it back (its block files are
+		// there again: nothing else writes them) faster than a poll.
 		waitFor(t, 10*time.Second, "the challenge to catch the deleted blocks", func() bool {
 			h, ok := findHolder(objectStatus(t, owner, added.CID), holder.id.PeerID)
-			return !ok || h.State != "verified"
+			return !ok || h.State != "verified" || countBlocks(t, filepath.Join(holder.repo, repo.BlocksDir)) > 0
 		})
 		waitFor(t, 30*time.Second, "repair to restore backed_up", backedUp(t, owner, added.CID, victim.id.PeerID))
 		faultRow(t, "a holder's blocks deleted behind its back: caught by a challenge and repaired", "yes", "yes")
