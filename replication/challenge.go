@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -262,6 +263,55 @@ func DecodeResponse(data []byte) (Response, error) {
 		return Response{}, fmt.Errorf("%w: response not canonical", ErrMalformed)
 	}
 	return resp, nil
+}
+
+// pickLeaves draws k distinct block indices below n from rnd, ascending.
+func pickLeaves(rnd io.Reader, n, k int) ([]int, error) { return distinctBelow(rnd, n, k) }
+
+// complementBelow returns, ascending, the integers below n not in the
+// ascending list skip.
+func complementBelow(n int, skip []int) []int {
+	out := make([]int, 0, n-len(skip))
+	for i := range n {
+		if len(skip) > 0 && skip[0] == i {
+			skip = skip[1:]
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// distinctBelow draws k distinct integers below n from rnd, ascending.
+func distinctBelow(rnd io.Reader, n, k int) ([]int, error) {
+	if k >= n {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	}
+	if k > n/2 { // draw the ones left out instead: fewer repeats
+		out, err := distinctBelow(rnd, n, n-k)
+		if err != nil {
+			return nil, err
+		}
+		return complementBelow(n, out), nil
+	}
+	seen := make(map[int]bool, k)
+	for len(seen) < k {
+		v, err := randUint64(rnd)
+		if err != nil {
+			return nil, err
+		}
+		seen[int(v%uint64(n))] = true
+	}
+	out := make([]int, 0, k)
+	for l := range seen {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func randUint64(rnd io.Reader) (uint64, error) {
