@@ -331,6 +331,7 @@ type limiter struct {
 type bucket struct {
 	tokens float64
 	last   time.Time
+	credit uint64 // the credit counter seen last (see allowCredited)
 }
 
 func newLimiter() *limiter {
@@ -340,14 +341,25 @@ func newLimiter() *limiter {
 // allow takes n tokens from peer's bucket if it has them; the bucket
 // refills at rate per second up to burst.
 func (l *limiter) allow(peer PeerID, now time.Time, rate, burst, n float64) bool {
+	return l.allowCredited(peer, now, rate, burst, n, 0)
+}
+
+// allowCredited is allow where the bucket also gains a token for each
+// step of credit, a counter the caller only ever increases, since the
+// peer's previous request (still up to burst).
+func (l *limiter) allowCredited(peer PeerID, now time.Time, rate, burst, n float64, credit uint64) bool {
 	b := l.buckets[peer]
 	if b == nil {
-		b = &bucket{tokens: burst, last: now}
+		b = &bucket{tokens: burst, last: now, credit: credit}
 		l.buckets[peer] = b
 	}
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
 		b.tokens = min(burst, b.tokens+dt*rate)
 		b.last = now
+	}
+	if credit > b.credit {
+		b.tokens = min(burst, b.tokens+float64(credit-b.credit))
+		b.credit = credit
 	}
 	if b.tokens < n {
 		return false

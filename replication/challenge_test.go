@@ -217,3 +217,39 @@ func TestRechallengeWhenHolderRecoveredDuringTheRoundTrip(t *testing.T) {
 		t.Errorf("after a refusal overtaken by b's new attestation, a challenged b %d times; want once, at once", len(again))
 	}
 }
+
+// TestChallengeAllowanceKeepsUpWithABurst: a node taking on thousands of
+// copies in seconds is checked for every one of them, in rounds of a
+// thousand, by a peer that shares them all, without a refusal: each copy
+// it takes on earns the peer one item.
+func TestChallengeAllowanceKeepsUpWithABurst(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
+	a := s.byID["a"].core
+	a.cfg.ChallengeInterval = time.Minute // the default: the steady rate is low
+	const burst = 5000
+	var round []Item
+	for i := range burst {
+		at := t0.Add(time.Duration(i) * 2 * time.Millisecond) // 500 new copies a second
+		obj := ObjectID(fmt.Sprintf("obj-%05d", i))
+		s.must(a.Track(obj, TrackOptions{Target: 2, Leaves: 4}, at))
+		if round = append(round, Item{obj, []int{0, 1, 2, 3}}); len(round) == MaxChallengeItems || i == burst-1 {
+			if _, err := a.HandleChallenge("b", Challenge{Items: round}, at); err != nil {
+				t.Fatalf("round of %d new copies, after %d: %v", len(round), i+1, err)
+			}
+			round = nil
+		}
+	}
+	storm := make([]Item, MaxChallengeItems)
+	for i := range storm {
+		storm[i] = Item{ObjectID(fmt.Sprintf("obj-%05d", i)), []int{0}}
+	}
+	refused := 0
+	for i := range 20 {
+		if _, err := a.HandleChallenge("b", Challenge{Items: storm}, t0.Add(11*time.Second+time.Duration(i)*time.Millisecond)); errors.Is(err, ErrRateLimited) {
+			refused++
+		}
+	}
+	if refused < 10 {
+		t.Errorf("20 full rounds in 20 ms with no new copies: %d refused, want most", refused)
+	}
+}

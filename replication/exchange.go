@@ -184,7 +184,9 @@ func (c *Core) HandleChallenge(from PeerID, ch Challenge, now time.Time) (refuse
 	if err := checkItems(ch.Items); err != nil {
 		return nil, fmt.Errorf("challenge from %s: %w", from, err)
 	}
-	if rate, burst := c.challengeAllowance(); !c.limiter.allow(from, now, rate, burst, float64(len(ch.Items))) {
+	// Each copy this node takes on earns every challenger one item: a
+	// burst of new copies is checked as fast as it arrives.
+	if rate, burst := c.challengeAllowance(); !c.limiter.allowCredited(from, now, rate, burst, float64(len(ch.Items)), c.localChurn) {
 		return nil, fmt.Errorf("challenge from %s: %w", from, ErrRateLimited)
 	}
 	refuse = make([]bool, len(ch.Items))
