@@ -32,7 +32,7 @@ func (c *Core) ChallengeResponse(from PeerID, resp Response, expected [][32]byte
 		case expected[i] == [32]byte{} || !c.Holds(ch.Items[i].Object):
 			results[i] = ResultNone
 		case now.After(ch.Deadline):
-			results[i] = ResultTimeout
+			results[i] = ResultNone // as if lost: see expireChallenges
 		case len(resp.Answers) != len(ch.Items):
 			results[i] = ResultFail
 		case resp.Answers[i].Refused:
@@ -148,8 +148,14 @@ func (c *Core) proofNews(obj ObjectID) bool {
 	return false
 }
 
-// expireChallenges turns unanswered challenges past their deadline into
-// timeouts of every item.
+// expireChallenges ends the rounds unanswered past their deadline. A
+// round lost on the way, or its answer, says nothing about the copies it
+// covers: no item is judged (a lost message must not drop a healthy copy,
+// let alone the 160 of a sample), the pair's evidence is not refreshed,
+// its next round comes at a tenth of the interval, and the copies still
+// waiting for a first check are queued again. A holder that never answers
+// stops counting when its last round goes stale (ProofFreshness); one
+// whose connection closed, at once (PeerDown).
 func (c *Core) expireChallenges(now time.Time) {
 	var late []ChallengeID
 	for id, ch := range c.rounds.pending {
@@ -160,11 +166,10 @@ func (c *Core) expireChallenges(now time.Time) {
 	slices.Sort(late)
 	for _, id := range late {
 		ch := c.rounds.pending[id]
-		results := make([]Result, len(ch.Items))
-		for i := range results {
-			results[i] = ResultTimeout
+		c.finishChallenge(ch, make([]Result, len(ch.Items)), now)
+		for _, it := range ch.Items {
+			c.dirty[it.Object] = true
 		}
-		c.finishChallenge(ch, results, now)
 	}
 }
 
