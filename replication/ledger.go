@@ -41,10 +41,26 @@ type objectEntry struct {
 	pairs    []pair
 	proofs   []proofRec
 	lastFull int64 // unix ms when last seen fully replicated; 0 never
-	// policy is the newest verified owner's policy, and owner the key the
-	// object's ID commits to; both nil when none is known.
-	policy *Policy
-	owner  ed25519.PublicKey
+	// policy is the newest verified owner's policy, nil when none is
+	// known. The owner key lives behind the same pointer: most objects
+	// of a large ledger may have no policy, and a key's slice header in
+	// every entry would cost them a size class (80 bytes to 112).
+	policy *ownedPolicy
+}
+
+// ownedPolicy is a verified policy and the owner key it was verified
+// against (the key the object's ID commits to).
+type ownedPolicy struct {
+	Policy
+	owner ed25519.PublicKey
+}
+
+// owner returns the owner key of e's policy; nil when none is known.
+func (e *objectEntry) owner() ed25519.PublicKey {
+	if e.policy == nil {
+		return nil
+	}
+	return e.policy.owner
 }
 
 // pair is one holder's newest attestation for one object.
@@ -243,7 +259,9 @@ func (l *Ledger) attestation(obj ObjectID, e *objectEntry, p pair) Attestation {
 		Pinned: p.flags&flagPinned != 0, Target: int(p.target), Leaves: int(p.leaves),
 		Signature: slices.Clone(p.sig[:]),
 	}
-	a.Policy = e.policy
+	if e.policy != nil {
+		a.Policy = &e.policy.Policy
+	}
 	for _, pr := range e.proofs {
 		if pr.verifier == p.holder && !pr.local() {
 			a.Proofs = append(a.Proofs, Proof{Peer: PeerID(l.peers.name(pr.peer)), At: time.UnixMilli(pr.at()).UTC(), Result: pr.result()})
@@ -275,7 +293,7 @@ func (l *Ledger) Merge(other *Ledger) {
 	}
 	for _, e := range other.objects {
 		if e.policy != nil {
-			l.SetPolicy(*e.policy, e.owner)
+			l.SetPolicy(e.policy.Policy, e.policy.owner)
 		}
 	}
 }
@@ -285,7 +303,7 @@ func (l *Ledger) Merge(other *Ledger) {
 // The caller verifies: Core.Receive and Core.SetPolicy do.
 func (l *Ledger) SetPolicy(p Policy, owner ed25519.PublicKey) bool {
 	e := l.objects[p.Object]
-	if e != nil && !p.supersedes(e.policy) {
+	if e != nil && e.policy != nil && !p.supersedes(&e.policy.Policy) {
 		return false
 	}
 	if e == nil {
@@ -293,7 +311,7 @@ func (l *Ledger) SetPolicy(p Policy, owner ed25519.PublicKey) bool {
 		l.objects[p.Object] = e
 		l.created++
 	}
-	e.policy, e.owner = &p, owner
+	e.policy = &ownedPolicy{Policy: p, owner: owner}
 	return true
 }
 
@@ -303,7 +321,7 @@ func (l *Ledger) Policy(obj ObjectID) (Policy, ed25519.PublicKey, bool) {
 	if e == nil || e.policy == nil {
 		return Policy{}, nil, false
 	}
-	return *e.policy, e.owner, true
+	return e.policy.Policy, e.policy.owner, true
 }
 
 // count returns the number of objects holder has a record of.

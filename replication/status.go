@@ -115,7 +115,7 @@ func (c *Core) view(obj ObjectID, now time.Time) *view {
 		j := c.judge(now)
 		v.st.Known = true
 		v.st.LastFullyReplicatedAt = msTime(v.e.lastFull)
-		v.st.Owner = v.e.owner
+		v.st.Owner = v.e.owner()
 		for i := range v.e.pairs {
 			p := &v.e.pairs[i]
 			h := j.holder(obj, v.e, p).status(PeerID(c.ledger.peers.name(p.holder)))
