@@ -97,7 +97,7 @@ func (c *Core) tellNewcomers(obj ObjectID, v *view, lo *localObject) {
 	// Newcomers get every record of the object, each signed by its
 	// holder: a repair candidate must learn of the copies that were lost
 	// too, to see the object short of its target and since when.
-	if e := c.ledger.objects[obj]; e != nil {
+	if e := c.ledger.objects.get(obj); e != nil {
 		for _, p := range e.pairs {
 			c.out.Publish = append(c.out.Publish, Outgoing{Attestation: c.ledger.attestation(obj, e, p), To: fresh})
 		}
@@ -119,7 +119,7 @@ func mergeSorted(a, b []PeerID) []PeerID {
 // target+AudienceSpare members. Anti-entropy sends a peer only the
 // records it should hear of.
 func (c *Core) InAudience(obj ObjectID, peer PeerID) bool {
-	e := c.ledger.objects[obj]
+	e := c.ledger.objects.get(obj)
 	if e == nil {
 		return false
 	}
@@ -150,7 +150,7 @@ func (c *Core) Sources(obj ObjectID, limit int) []PeerID {
 			}
 		}
 	}
-	if e := c.ledger.objects[obj]; e != nil {
+	if e := c.ledger.objects.get(obj); e != nil {
 		for _, p := range e.pairs {
 			if p.flags&flagHeld != 0 {
 				add(PeerID(c.ledger.peers.name(p.holder)))

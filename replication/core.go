@@ -197,10 +197,10 @@ func (c *Core) markHoldersDirty(changed map[PeerID]bool) {
 			ids[id] = true
 		}
 	}
-	for obj, e := range c.ledger.objects {
+	for e := range c.ledger.objects.all() {
 		for _, p := range e.pairs {
 			if ids[p.holder] {
-				c.dirty[obj] = true
+				c.dirty[e.id] = true
 			}
 		}
 	}
@@ -321,9 +321,9 @@ func (c *Core) Tick(now time.Time) Actions {
 // Objects returns, sorted, every object the ledger records or this node
 // holds or fetches.
 func (c *Core) Objects() []ObjectID {
-	seen := make(map[ObjectID]struct{}, len(c.ledger.objects)+len(c.local))
-	for obj := range c.ledger.objects {
-		seen[obj] = struct{}{}
+	seen := make(map[ObjectID]struct{}, c.ledger.objects.len()+len(c.local))
+	for e := range c.ledger.objects.all() {
+		seen[e.id] = struct{}{}
 	}
 	for obj := range c.local {
 		seen[obj] = struct{}{}
@@ -428,7 +428,7 @@ func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
 // else what this node asked for when it added obj, or else DefaultTarget;
 // at most MaxTarget. No holder's word enters it.
 func (c *Core) targetOf(obj ObjectID, lo *localObject) int {
-	if e := c.ledger.objects[obj]; e != nil && e.policy != nil {
+	if e := c.ledger.objects.get(obj); e != nil && e.policy != nil {
 		return min(e.policy.Target, c.cfg.MaxTarget)
 	}
 	if lo != nil && lo.target > 0 {
@@ -439,7 +439,7 @@ func (c *Core) targetOf(obj ObjectID, lo *localObject) int {
 
 // localProofs returns this node's challenge records for obj, sorted.
 func (c *Core) localProofs(obj ObjectID) []Proof {
-	e := c.ledger.objects[obj]
+	e := c.ledger.objects.get(obj)
 	self, ok := c.ledger.peers.lookup(string(c.self))
 	if e == nil || !ok {
 		return nil

@@ -15,19 +15,19 @@ import (
 //
 // Memory is kept small because a node may record many objects (every
 // object it has a part in): peer IDs are interned to small integers,
-// times are int64 milliseconds, and each object has one slice of holders
-// and one slice of proofs, and at most one owner's policy.
+// objects are numbered (objects.go), times are int64 milliseconds, and
+// each object has one slice of holders and one slice of proofs, and at
+// most one owner's policy.
 //
 // A Ledger is not safe for concurrent use.
 type Ledger struct {
 	peers   interner
-	objects map[ObjectID]*objectEntry
+	objects objectTable
 	stats   []holderStat // indexed by peer index
-	// heldBy lists, by peer index, the objects that peer attested: what a
-	// change in that peer's reachability touches, found without a walk
-	// of the whole ledger.
-	heldBy  [][]*objectEntry
-	created uint64 // objects entered in objects so far
+	// heldBy lists, by peer index, the numbers in objects of the objects
+	// that peer attested: what a change in that peer's reachability
+	// touches, found without a walk of the whole ledger.
+	heldBy [][]uint32
 	// rounds holds, by verifier<<32 | holder (interned), the unix ms of
 	// the latest sampled round the verifier passed the holder in full
 	// (rounds.go): this node's own, and those members' statements
@@ -37,7 +37,7 @@ type Ledger struct {
 }
 
 type objectEntry struct {
-	id       ObjectID // the key of this entry in Ledger.objects
+	id       ObjectID // the object this entry is about
 	pairs    []pair
 	proofs   []proofRec
 	lastFull int64 // unix ms when last seen fully replicated; 0 never
@@ -101,7 +101,7 @@ type holderStat struct {
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger {
-	return &Ledger{peers: newInterner(), objects: map[ObjectID]*objectEntry{}, rounds: map[uint64]int64{}}
+	return &Ledger{peers: newInterner(), rounds: map[uint64]int64{}}
 }
 
 // SetRound records when verifier's latest sampled round of holder passed
@@ -126,24 +126,21 @@ func roundKey(verifier, holder uint32) uint64 { return uint64(verifier)<<32 | ui
 // signature, so the outcome never depends on arrival order. An attached
 // policy is not applied: the core verifies it and calls SetPolicy.
 func (l *Ledger) Apply(a Attestation) bool {
-	e := l.objects[a.Object]
+	e := l.objects.get(a.Object)
 	h := l.peers.id(string(a.Holder))
 	i := e.find(h)
 	if i >= 0 && !newer(a, e.pairs[i]) {
 		return false
 	}
-	if e == nil {
-		e = &objectEntry{id: a.Object}
-		l.objects[a.Object] = e
-		l.created++
-	}
 	p := l.pairOf(a, h)
 	if i < 0 {
+		var n uint32
+		n, e = l.objects.add(a.Object)
 		e.pairs = appendExact(e.pairs, p)
 		for int(h) >= len(l.heldBy) {
 			l.heldBy = append(l.heldBy, nil)
 		}
-		l.heldBy[h] = append(l.heldBy[h], e)
+		l.heldBy[h] = append(l.heldBy[h], n)
 	} else {
 		l.unstat(e.pairs[i])
 		e.pairs[i] = p
@@ -228,18 +225,24 @@ func (l *Ledger) statOf(h uint32) *holderStat {
 	return &l.stats[h]
 }
 
-// attestedBy returns the objects peer has attested (held or not).
-func (l *Ledger) attestedBy(peer PeerID) []*objectEntry {
-	h, ok := l.peers.lookup(string(peer))
-	if !ok || int(h) >= len(l.heldBy) {
-		return nil
+// attestedBy yields the objects peer has attested (held or not).
+func (l *Ledger) attestedBy(peer PeerID) iter.Seq[*objectEntry] {
+	return func(yield func(*objectEntry) bool) {
+		h, ok := l.peers.lookup(string(peer))
+		if !ok || int(h) >= len(l.heldBy) {
+			return
+		}
+		for _, n := range l.heldBy[h] {
+			if !yield(l.objects.at(n)) {
+				return
+			}
+		}
 	}
-	return l.heldBy[h]
 }
 
 // Get returns the recorded attestation of holder for obj.
 func (l *Ledger) Get(obj ObjectID, holder PeerID) (Attestation, bool) {
-	e := l.objects[obj]
+	e := l.objects.get(obj)
 	h, ok := l.peers.lookup(string(holder))
 	if !ok || e == nil {
 		return Attestation{}, false
@@ -274,9 +277,9 @@ func (l *Ledger) attestation(obj ObjectID, e *objectEntry, p pair) Attestation {
 // through Core.Receive or Ledger.Apply to restore.
 func (l *Ledger) All() iter.Seq[Attestation] {
 	return func(yield func(Attestation) bool) {
-		for obj, e := range l.objects {
+		for e := range l.objects.all() {
 			for _, p := range e.pairs {
-				if !yield(l.attestation(obj, e, p)) {
+				if !yield(l.attestation(e.id, e, p)) {
 					return
 				}
 			}
@@ -291,7 +294,7 @@ func (l *Ledger) Merge(other *Ledger) {
 	for a := range other.All() {
 		l.Apply(a)
 	}
-	for _, e := range other.objects {
+	for e := range other.objects.all() {
 		if e.policy != nil {
 			l.SetPolicy(e.policy.Policy, e.policy.owner)
 		}
@@ -302,14 +305,12 @@ func (l *Ledger) Merge(other *Ledger) {
 // against, if it wins over the recorded one, and reports whether it did.
 // The caller verifies: Core.Receive and Core.SetPolicy do.
 func (l *Ledger) SetPolicy(p Policy, owner ed25519.PublicKey) bool {
-	e := l.objects[p.Object]
+	e := l.objects.get(p.Object)
 	if e != nil && e.policy != nil && !p.supersedes(&e.policy.Policy) {
 		return false
 	}
 	if e == nil {
-		e = &objectEntry{id: p.Object}
-		l.objects[p.Object] = e
-		l.created++
+		_, e = l.objects.add(p.Object)
 	}
 	e.policy = &ownedPolicy{Policy: p, owner: owner}
 	return true
@@ -317,7 +318,7 @@ func (l *Ledger) SetPolicy(p Policy, owner ed25519.PublicKey) bool {
 
 // Policy returns the recorded policy of obj and its owner key.
 func (l *Ledger) Policy(obj ObjectID) (Policy, ed25519.PublicKey, bool) {
-	e := l.objects[obj]
+	e := l.objects.get(obj)
 	if e == nil || e.policy == nil {
 		return Policy{}, nil, false
 	}
@@ -345,12 +346,7 @@ func (l *Ledger) Len() int {
 // RecordCheck stores this node's latest challenge outcome for peer's copy
 // of obj (the challenger-side record), replacing the previous one.
 func (l *Ledger) RecordCheck(obj ObjectID, self, peer PeerID, at time.Time, r Result) {
-	e := l.objects[obj]
-	if e == nil {
-		e = &objectEntry{id: obj}
-		l.objects[obj] = e
-		l.created++
-	}
+	_, e := l.objects.add(obj)
 	v, p := l.peers.id(string(self)), l.peers.id(string(peer))
 	rec := proofRec{packed: packProof(at.UnixMilli(), true, r), verifier: v, peer: p}
 	for i, pr := range e.proofs {
@@ -364,7 +360,7 @@ func (l *Ledger) RecordCheck(obj ObjectID, self, peer PeerID, at time.Time, r Re
 
 // Check returns this node's latest challenge record for peer's copy.
 func (l *Ledger) Check(obj ObjectID, self, peer PeerID) (at time.Time, r Result, ok bool) {
-	e := l.objects[obj]
+	e := l.objects.get(obj)
 	v, ok1 := l.peers.lookup(string(self))
 	p, ok2 := l.peers.lookup(string(peer))
 	if e == nil || !ok1 || !ok2 {

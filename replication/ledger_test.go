@@ -250,8 +250,8 @@ func BenchmarkLedgerMemoryWithPolicies(b *testing.B) {
 		before := heapInUse()
 		l := bigLedger(objects)
 		owner := make([]byte, 32)
-		for obj := range l.objects {
-			p := Policy{Object: obj, Root: make([]byte, 150), Version: 1, Target: 3, Signature: make([]byte, 64)}
+		for e := range l.objects.all() {
+			p := Policy{Object: e.id, Root: make([]byte, 150), Version: 1, Target: 3, Signature: make([]byte, 64)}
 			l.SetPolicy(p, owner)
 		}
 		after := heapInUse()

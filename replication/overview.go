@@ -69,7 +69,7 @@ func (c *Core) loadEntries(es []*objectEntry, objs []ObjectID) (sum int64) {
 		}
 	}
 	for i, obj := range objs {
-		es[i] = c.ledger.objects[obj]
+		es[i] = c.ledger.objects.get(obj)
 	}
 	for _, e := range es {
 		if e != nil {
@@ -179,12 +179,12 @@ func msMilli(t time.Time) int64 {
 // ledger records or this node holds or fetches: the set Objects returns,
 // without building a set or sorting, for passes that order it themselves.
 func (c *Core) AppendObjects(dst []ObjectID) []ObjectID {
-	dst = slices.Grow(dst, len(c.ledger.objects)+len(c.local))
-	for obj := range c.ledger.objects {
-		dst = append(dst, obj)
+	dst = slices.Grow(dst, c.ledger.objects.len()+len(c.local))
+	for e := range c.ledger.objects.all() {
+		dst = append(dst, e.id)
 	}
 	for obj := range c.local {
-		if c.ledger.objects[obj] == nil {
+		if c.ledger.objects.get(obj) == nil {
 			dst = append(dst, obj)
 		}
 	}
@@ -193,4 +193,6 @@ func (c *Core) AppendObjects(dst []ObjectID) []ObjectID {
 
 // ObjectSetVersion changes whenever the set AppendObjects returns may have
 // changed, so a caller may keep that set, sorted, until it does.
-func (c *Core) ObjectSetVersion() uint64 { return c.ledger.created + c.localChurn }
+func (c *Core) ObjectSetVersion() uint64 {
+	return uint64(c.ledger.objects.len()) + c.localChurn // the ledger never forgets an object
+}

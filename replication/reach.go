@@ -72,7 +72,7 @@ func (c *Core) cancelChallengesTo(peer PeerID) {
 // by holder (so the work grows with what peer holds, not with the
 // ledger), and those short of their target.
 func (c *Core) markPeerDirty(peer PeerID) {
-	for _, e := range c.ledger.attestedBy(peer) {
+	for e := range c.ledger.attestedBy(peer) {
 		c.dirty[e.id] = true
 	}
 	for obj := range c.below {

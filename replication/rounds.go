@@ -354,7 +354,7 @@ func (c *Core) drawSample(peer PeerID, taken map[ObjectID]bool, room int, now ti
 // eachShared calls fn for every object this node and peer (interned h)
 // both hold, in the ledger's order of peer's records.
 func (c *Core) eachShared(peer PeerID, h uint32, fn func(e *objectEntry)) {
-	for _, e := range c.ledger.attestedBy(peer) {
+	for e := range c.ledger.attestedBy(peer) {
 		lo := c.local[e.id]
 		if lo == nil || !lo.held || c.deleted[e.id] {
 			continue

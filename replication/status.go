@@ -109,7 +109,7 @@ type view struct {
 }
 
 func (c *Core) view(obj ObjectID, now time.Time) *view {
-	v := &view{st: ObjectStatus{Object: obj}, e: c.ledger.objects[obj],
+	v := &view{st: ObjectStatus{Object: obj}, e: c.ledger.objects.get(obj),
 		coverOps: map[string]bool{}, coverRegs: map[string]bool{}, heldOps: map[string]bool{}}
 	if v.e != nil {
 		j := c.judge(now)

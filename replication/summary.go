@@ -52,7 +52,8 @@ func (l *Ledger) Missing(remote Summary, wanted func(ObjectID) bool) []Attestati
 		}
 	}
 	var out []Attestation
-	for obj, e := range l.objects {
+	for e := range l.objects.all() {
+		obj := e.id
 		checked, want := false, false
 		for _, p := range e.pairs {
 			if seq, known := theirs[p.holder]; known && p.seq <= seq {
