@@ -127,7 +127,7 @@ func (r *scaleRun) memory() {
 	heap, pairs, objects := heapInUse(), 0, 0
 	for _, n := range r.s.nodes {
 		pairs += n.core.Ledger().Len()
-		objects += len(n.core.Ledger().objects)
+		objects += n.core.Ledger().objects.len()
 	}
 	r.t.Logf("heap %d MiB: %d (object, holder) records in %d object entries over all ledgers, %d copies; %.0f bytes per record, %.0f per object entry",
 		heap>>20, pairs, objects, r.s.copies, float64(heap)/float64(pairs), float64(heap)/float64(objects))
