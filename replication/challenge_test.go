@@ -253,3 +253,26 @@ func TestChallengeAllowanceKeepsUpWithABurst(t *testing.T) {
 		t.Errorf("20 full rounds in 20 ms with no new copies: %d refused, want most", refused)
 	}
 }
+
+// TestChallengeAllowanceWeighsBlocks: a peer cannot read sixteen times
+// as many blocks out of this node by asking for 64 blocks per item.
+func TestChallengeAllowanceWeighsBlocks(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "eu"}})
+	a := s.byID["a"].core
+	a.cfg.ChallengeInterval = time.Minute
+	s.must(a.Track("big", TrackOptions{Target: 2, Leaves: 64}, t0))
+	wide := make([]int, 64)
+	for i := range wide {
+		wide[i] = i
+	}
+	allowed := 0
+	for i := range 100 {
+		if _, err := a.HandleChallenge("b", Challenge{Items: []Item{{"big", wide}}}, t0.Add(time.Duration(i)*time.Millisecond)); err == nil {
+			allowed++
+		}
+	}
+	rate, burst := a.challengeAllowance()
+	if most := int((burst+rate)/(64/float64(a.cfg.ChallengeLeaves))) + 1; allowed > most {
+		t.Errorf("%d rounds of one 64-block item allowed in 100 ms, want at most %d", allowed, most)
+	}
+}

@@ -454,8 +454,9 @@ func (c *Core) localProofs(obj ObjectID) []Proof {
 	return out
 }
 
-func sortedKeys[V any](m map[ObjectID]V) []ObjectID {
-	out := make([]ObjectID, 0, len(m))
+// sortedKeys returns m's keys (object or peer IDs), sorted.
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}

@@ -190,8 +190,15 @@ func (c *Core) HandleChallenge(from PeerID, ch Challenge, now time.Time) (refuse
 		return nil, fmt.Errorf("challenge from %s: %w", from, err)
 	}
 	// Each copy this node takes on earns every challenger one item: a
-	// burst of new copies is checked as fast as it arrives.
-	if rate, burst := c.challengeAllowance(); !c.limiter.allowCredited(from, now, rate, burst, float64(len(ch.Items)), c.localChurn) {
+	// burst of new copies is checked as fast as it arrives. An item
+	// weighs at least its blocks over ChallengeLeaves, so that asking for
+	// many blocks per item costs what asking for them in many items does.
+	blocks := 0
+	for _, it := range ch.Items {
+		blocks += len(it.Leaves)
+	}
+	cost := float64(max(len(ch.Items), blocks/c.cfg.ChallengeLeaves))
+	if rate, burst := c.challengeAllowance(); !c.limiter.allowCredited(from, now, rate, burst, cost, c.localChurn) {
 		return nil, fmt.Errorf("challenge from %s: %w", from, ErrRateLimited)
 	}
 	refuse = make([]bool, len(ch.Items))

@@ -164,7 +164,7 @@ func (c *Core) startRounds(now time.Time) {
 		return
 	}
 	rb.scan, rb.due = false, time.Time{}
-	for _, peer := range sortedPeers(rb.pairs) {
+	for _, peer := range sortedKeys(rb.pairs) {
 		pr := rb.pairs[peer]
 		if _, member := c.members[peer]; !member {
 			c.dropPair(peer)
@@ -392,13 +392,4 @@ func (c *Core) jitteredInterval(peer PeerID, last time.Time) time.Duration {
 	frac := float64(binary.BigEndian.Uint64(h.Sum(nil))>>11)/(1<<53)*0.2 - 0.1
 	iv := c.cfg.ChallengeInterval
 	return iv + time.Duration(frac*float64(iv))
-}
-
-func sortedPeers[V any](m map[PeerID]V) []PeerID {
-	out := make([]PeerID, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
