@@ -198,6 +198,9 @@ func (s *Service) process(ctx context.Context, id string) {
 		r.Status = Queued // the service stops: fetch again at the next start
 	case err != nil:
 		r.Status, r.Error = Failed, err.Error()
+	case r.Object == object:
+		// A replacement handed it this object while it was fetched
+		// (Replace): whether it is borrowed was settled then.
 	default:
 		r.Object, r.Borrowed = object, borrowed
 	}
@@ -374,7 +377,10 @@ func (s *Service) Replace(ctx context.Context, user, id string, pin Pin) (Reques
 	}
 	if pin.CID == old.Pin.CID && old.Object != "" {
 		s.mu.Lock()
-		if cur, ok := s.requests[r.ID]; ok && cur.Status == Queued {
+		// The worker may have taken the new request already (Pinning, no
+		// object yet): it still gets the old object, or removing the old
+		// request would delete it while the new one fetches it again.
+		if cur, ok := s.requests[r.ID]; ok && cur.Object == "" && (cur.Status == Queued || cur.Status == Pinning) {
 			cur.Status, cur.Object, cur.Borrowed = Pinning, old.Object, old.Borrowed
 			r = *cur
 		}
