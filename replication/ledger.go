@@ -104,23 +104,6 @@ func NewLedger() *Ledger {
 	return &Ledger{peers: newInterner(), rounds: map[uint64]int64{}}
 }
 
-// SetRound records when verifier's latest sampled round of holder passed
-// in full, and returns the time it replaces (zero when none).
-func (l *Ledger) SetRound(verifier, holder PeerID, passedAt time.Time) time.Time {
-	k := roundKey(l.peers.id(string(verifier)), l.peers.id(string(holder)))
-	before := l.rounds[k]
-	l.rounds[k] = passedAt.UnixMilli()
-	return msTime(before)
-}
-
-// roundPassed is the unix ms of verifier's latest full round of holder;
-// 0 when none.
-func (l *Ledger) roundPassed(verifier, holder uint32) int64 {
-	return l.rounds[roundKey(verifier, holder)]
-}
-
-func roundKey(verifier, holder uint32) uint64 { return uint64(verifier)<<32 | uint64(holder) }
-
 // Apply merges one attestation and reports whether it changed the ledger.
 // The newest Seq per (object, holder) wins; equal Seqs keep the smaller
 // signature, so the outcome never depends on arrival order. An attached

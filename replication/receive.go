@@ -31,12 +31,10 @@ func (c *Core) receive(a Attestation, now time.Time, limitRate bool) error {
 	if _, err := a.MarshalBinary(); err != nil {
 		return err
 	}
-	m, ok := c.members[a.Holder]
+	m, err := c.member("attestation", a.Holder)
 	switch {
-	case !ok && c.revoked[a.Holder]:
-		return fmt.Errorf("attestation from %s: %w", a.Holder, ErrRevokedMember)
-	case !ok:
-		return fmt.Errorf("attestation from %s: %w", a.Holder, ErrUnknownMember)
+	case err != nil:
+		return err
 	case a.IssuedAt.After(now.Add(c.cfg.MaxClockSkew)):
 		return fmt.Errorf("attestation from %s issued at %s: %w", a.Holder, a.IssuedAt, ErrFutureIssuedAt)
 	}
@@ -60,6 +58,19 @@ func (c *Core) receive(a Attestation, now time.Time, limitRate bool) error {
 		c.dirty[a.Object] = true
 	}
 	return nil
+}
+
+// member returns peer's roster entry, or ErrRevokedMember or
+// ErrUnknownMember naming what peer sent.
+func (c *Core) member(what string, peer PeerID) (Member, error) {
+	m, ok := c.members[peer]
+	switch {
+	case !ok && c.revoked[peer]:
+		return m, fmt.Errorf("%s from %s: %w", what, peer, ErrRevokedMember)
+	case !ok:
+		return m, fmt.Errorf("%s from %s: %w", what, peer, ErrUnknownMember)
+	}
+	return m, nil
 }
 
 // withinBounds applies the per-member bounds to a signed attestation of

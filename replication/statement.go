@@ -191,12 +191,10 @@ func (c *Core) ReceiveStatement(st Statement, now time.Time) error {
 	if err := st.check(); err != nil {
 		return err
 	}
-	m, ok := c.members[st.Verifier]
+	m, err := c.member("statement", st.Verifier)
 	switch {
-	case !ok && c.revoked[st.Verifier]:
-		return fmt.Errorf("statement from %s: %w", st.Verifier, ErrRevokedMember)
-	case !ok:
-		return fmt.Errorf("statement from %s: %w", st.Verifier, ErrUnknownMember)
+	case err != nil:
+		return err
 	case st.Verifier == c.self:
 		return fmt.Errorf("statement from %s: this node's own: %w", st.Verifier, ErrReplay)
 	case st.IssuedAt.After(now.Add(c.cfg.MaxClockSkew)):
