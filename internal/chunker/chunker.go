@@ -66,6 +66,11 @@ const normalization = 2
 // remain, so a larger buffer means fewer copies and larger reads.
 const readAhead = 4
 
+// firstRead is the read-ahead's size until the stream proves longer: a
+// small object, the common case of a pinning node, then costs a few
+// kilobytes instead of readAhead*Max bytes allocated and zeroed.
+const firstRead = 16 << 10
+
 // Chunker reads a stream and returns it chunk by chunk. It is not safe for
 // concurrent use.
 type Chunker struct {
@@ -77,6 +82,7 @@ type Chunker struct {
 	buf       []byte // read-ahead; holds buf[start:end] not yet returned
 	start     int
 	end       int
+	next      int // length of the chunk at start once Size cut it; 0: not cut yet
 	eof       bool
 	readError error
 }
@@ -105,7 +111,7 @@ func NewWithGear(r io.Reader, cfg Config, g *Gear) *Chunker {
 		maskS: topBits(avgBits + normalization),
 		maskL: topBits(avgBits - normalization),
 		gear:  g,
-		buf:   make([]byte, readAhead*cfg.Max),
+		buf:   make([]byte, min(firstRead, readAhead*cfg.Max)),
 	}
 }
 
@@ -119,13 +125,11 @@ func topBits(n int) uint64 {
 // capacity is below the chunk length) and valid until buf is reused.
 // At the end of the stream it returns io.EOF; an empty stream has no chunks.
 func (c *Chunker) Next(buf []byte) ([]byte, error) {
-	if err := c.fill(); err != nil {
+	n, err := c.Size()
+	if err != nil {
 		return nil, err
 	}
-	if c.end == c.start {
-		return nil, io.EOF
-	}
-	n := c.cut(c.buf[c.start:c.end])
+	c.next = 0
 	if cap(buf) < n {
 		buf = make([]byte, n)
 	}
@@ -135,7 +139,25 @@ func (c *Chunker) Next(buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// fill reads until Max bytes are buffered or the stream ends.
+// Size returns the length of the chunk Next returns next, without taking
+// it, so that a caller can size the buffer it passes; io.EOF at the end.
+func (c *Chunker) Size() (int, error) {
+	if c.next > 0 {
+		return c.next, nil
+	}
+	if err := c.fill(); err != nil {
+		return 0, err
+	}
+	if c.end == c.start {
+		return 0, io.EOF
+	}
+	c.next = c.cut(c.buf[c.start:c.end])
+	return c.next, nil
+}
+
+// fill reads until Max bytes are buffered or the stream ends. The
+// read-ahead starts small and doubles while the stream fills it, up to
+// readAhead*Max.
 func (c *Chunker) fill() error {
 	if c.end-c.start >= c.cfg.Max || c.eof {
 		return nil
@@ -148,6 +170,11 @@ func (c *Chunker) fill() error {
 		c.start = 0
 	}
 	for c.end-c.start < c.cfg.Max && !c.eof {
+		if c.end == len(c.buf) { // only while the read-ahead is below Max
+			grown := make([]byte, min(2*len(c.buf), readAhead*c.cfg.Max))
+			c.end = copy(grown, c.buf[c.start:c.end])
+			c.start, c.buf = 0, grown
+		}
 		n, err := c.r.Read(c.buf[c.end:])
 		c.end += n
 		if errors.Is(err, io.EOF) {

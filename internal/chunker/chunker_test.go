@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/iotest"
 )
@@ -177,6 +178,37 @@ func TestGoldenCutPoints(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("cut %d at %d, want %d", i, got[i], want[i])
 		}
+	}
+}
+
+// TestCutPointsIgnoreReads checks that how the stream arrives (a byte
+// at a time, so the read-ahead grows from its first size) moves no cut.
+func TestCutPointsIgnoreReads(t *testing.T) {
+	data := pseudoRandom(3<<20, 7)
+	want := cutPoints(chunkAll(t, bytes.NewReader(data), DefaultConfig()))
+	got := cutPoints(chunkAll(t, iotest.OneByteReader(bytes.NewReader(data)), DefaultConfig()))
+	if !slices.Equal(got, want) {
+		t.Errorf("one byte at a time: cuts %v, want %v", got, want)
+	}
+}
+
+// TestSizeThenNext checks that Size announces what Next returns, however
+// often it is asked, and that a small stream never grows the read-ahead.
+func TestSizeThenNext(t *testing.T) {
+	c := New(bytes.NewReader(pseudoRandom(1000, 3)), DefaultConfig())
+	for range 2 {
+		if n, err := c.Size(); n != 1000 || err != nil {
+			t.Fatalf("Size() = %d, %v; want 1000, nil", n, err)
+		}
+	}
+	if chunk, err := c.Next(nil); len(chunk) != 1000 || err != nil {
+		t.Fatalf("Next() = %d bytes, %v; want 1000, nil", len(chunk), err)
+	}
+	if _, err := c.Size(); !errors.Is(err, io.EOF) {
+		t.Errorf("Size() at the end: %v, want io.EOF", err)
+	}
+	if len(c.buf) > firstRead {
+		t.Errorf("read-ahead of %d bytes for a 1000-byte stream, want at most %d", len(c.buf), firstRead)
 	}
 }
 

@@ -42,6 +42,19 @@ func BenchmarkAdd(b *testing.B) {
 	}
 }
 
+// BenchmarkAddSmall adds one 1 KiB object per iteration, the unit of a
+// pinning node's load: what it costs beyond its bytes is per object.
+func BenchmarkAddSmall(b *testing.B) {
+	data := randomBytes(1<<10, 9)
+	b.ReportAllocs()
+	for b.Loop() {
+		src := NewReaderSource("small", bytes.NewReader(data))
+		if _, err := Add(context.Background(), src, testSecret(1), &discardSink{}, AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkStoredBytes reports stored bytes beyond the plaintext, in % (every
 // block: chunks with their tags and padding, tree nodes, manifest, root)
 // for one 1 GiB random file and for a mix of 500 files whose sizes are

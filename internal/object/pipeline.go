@@ -127,14 +127,18 @@ func (p *pipeline) chunkFile(ctx context.Context, r io.Reader, cfg chunker.Confi
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		if gear != nil && cap(buf) < sealedChunkSize(cfg.Max)-sealOverhead {
-			buf = make([]byte, 0, sealedChunkSize(cfg.Max)-sealOverhead) // room to pad in place
-		}
-		chunk, err := c.Next(buf[:0:cap(buf)])
+		size, err := c.Size()
 		if errors.Is(err, io.EOF) {
 			p.buffers <- buf
 			return nil
 		}
+		if err != nil {
+			return err
+		}
+		if room := paddedRoom(size, cfg); gear != nil && cap(buf) < room {
+			buf = make([]byte, 0, room) // room to pad in place
+		}
+		chunk, err := c.Next(buf[:0:cap(buf)])
 		if err != nil {
 			return err
 		}
@@ -144,6 +148,19 @@ func (p *pipeline) chunkFile(ctx context.Context, r io.Reader, cfg chunker.Confi
 			return err
 		}
 	}
+}
+
+// paddedRoom is the capacity a buffer for an encrypted chunk of size
+// bytes gets, so that it is padded to its size class in place. A chunk
+// below cfg.Min ends its file (a small file, or a large file's tail) and
+// gets just its own room; any other gets room for the largest chunk, so
+// the pooled buffer serves every later chunk of a large file without
+// growing.
+func paddedRoom(size int, cfg chunker.Config) int {
+	if size >= cfg.Min {
+		size = cfg.Max
+	}
+	return sealedChunkSize(size) - sealOverhead
 }
 
 func (p *pipeline) send(ctx context.Context, it item) error {
