@@ -53,6 +53,7 @@ func BenchmarkSmallObjects(b *testing.B) {
 			nodes = append(nodes, startReplNode(b, m[0], m[0], m[1], nil))
 		}
 		federate(b, nodes)
+		burstProfiled := profileCPU(b, nodes[0], os.Getenv("CAIRN_BENCH_BURST_PROFILE"), 30)
 		start := time.Now()
 		var wg sync.WaitGroup
 		for _, n := range nodes {
@@ -69,6 +70,7 @@ func BenchmarkSmallObjects(b *testing.B) {
 			return true
 		})
 		settled := time.Since(start)
+		<-burstProfiled
 		total := float64(perNode * len(nodes))
 		b.ReportMetric(total/added.Seconds(), "objects/s-added")
 		b.ReportMetric(total/settled.Seconds(), "objects/s-backed-up")
@@ -77,7 +79,7 @@ func BenchmarkSmallObjects(b *testing.B) {
 		for i, n := range nodes {
 			cpu0[i], out0[i] = procCPU(b, n.d.cmd.Process.Pid), bytesOut(b, n)
 		}
-		profiled := profileIdle(b, nodes[0], idle)
+		profiled := profileCPU(b, nodes[0], os.Getenv("CAIRN_BENCH_PROFILE"), max(int(idle.Seconds())-5, 1))
 		window := time.NewTimer(idle)
 		<-window.C
 		<-profiled
@@ -100,18 +102,17 @@ func BenchmarkSmallObjects(b *testing.B) {
 	}
 }
 
-// profileIdle writes a CPU profile of n over most of the idle window to
-// CAIRN_BENCH_PROFILE, when it is set (go tool pprof reads it with the
-// cairn binary); the channel closes when it is written.
-func profileIdle(b *testing.B, n *replNode, idle time.Duration) <-chan struct{} {
+// profileCPU writes a CPU profile of n over the next seconds to path,
+// when path is set (go tool pprof reads it with the cairn binary); the
+// channel closes when it is written. CAIRN_BENCH_PROFILE profiles most of
+// the idle window, CAIRN_BENCH_BURST_PROFILE the first 30 s of the adds.
+func profileCPU(b *testing.B, n *replNode, path string, seconds int) <-chan struct{} {
 	done := make(chan struct{})
-	path := os.Getenv("CAIRN_BENCH_PROFILE")
 	if path == "" {
 		close(done)
 		return done
 	}
 	addr, token := repoAPI(b, n.repo)
-	seconds := max(int(idle.Seconds())-5, 1)
 	go func() {
 		defer close(done)
 		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
@@ -132,7 +133,7 @@ func profileIdle(b *testing.B, n *replNode, idle time.Duration) <-chan struct{} 
 			err = errors.Join(err, f.Close())
 		}
 		if err != nil {
-			b.Errorf("write the idle profile: %v", err)
+			b.Errorf("write the profile %s: %v", path, err)
 		}
 	}()
 	return done
