@@ -77,53 +77,71 @@ func capacityWeight(free uint64) float64 {
 	return float64(1 + bits.Len64(free>>30))
 }
 
-// diversify reorders a scored list: one member per operator first (those
-// in uncovered regions first while any remain), then the rest in order,
-// and returns the first limit. ops and regions seed what is already
+// diversify returns the first limit members of a scored list's
+// diversified order (see rankOrder). ops and regions seed what is already
 // covered; they are not modified.
 func diversify(list []scored, ops, regions map[string]bool, limit int) []Member {
-	usedOps := cloneSet(ops)
-	usedRegions := cloneSet(regions)
-	taken := make([]bool, len(list))
-	limit = min(limit, len(list))
-	out := make([]Member, 0, limit)
-	for len(out) < limit {
-		i := pickNext(list, taken, usedOps, usedRegions)
-		if i < 0 {
-			break
-		}
-		taken[i] = true
-		usedOps[list[i].m.Operator] = true
-		usedRegions[list[i].m.Region] = true
-		out = append(out, list[i].m)
-	}
-	for i, s := range list {
-		if len(out) == limit {
-			break
-		}
-		if !taken[i] {
-			out = append(out, s.m)
-		}
+	o := newRankOrder(list, ops, regions)
+	out := make([]Member, 0, min(limit, len(list)))
+	for len(out) < cap(out) {
+		m, _ := o.next()
+		out = append(out, m)
 	}
 	return out
 }
 
-// pickNext returns the best untaken member of a new operator, preferring a
-// new region, or -1 when every operator is used.
-func pickNext(list []scored, taken []bool, ops, regions map[string]bool) int {
-	first := -1
-	for i, s := range list {
-		if taken[i] || ops[s.m.Operator] {
-			continue
-		}
-		if !regions[s.m.Region] {
-			return i
-		}
-		if first < 0 {
-			first = i
+// rankOrder walks a scored list in its diversified order (rule 2 above),
+// one member at a time, so that a caller needing a few members pays for
+// those only. It picks exactly what a scan of the whole list per pick
+// would, in O(1) amortized per member: the operators and regions used
+// only grow, so a member passed over for either stays passed over, and
+// each of the three cursors below moves forward only.
+type rankOrder struct {
+	list         []scored
+	taken        []bool
+	ops, regions map[string]bool // used so far, seeded by the caller's
+	// fresh is the next member that may be of a new operator in a new
+	// region, newOp the next that may be of a new operator; rest walks
+	// everybody else once no operator is new.
+	fresh, newOp, rest int
+}
+
+func newRankOrder(list []scored, ops, regions map[string]bool) *rankOrder {
+	return &rankOrder{list: list, taken: make([]bool, len(list)), ops: cloneSet(ops), regions: cloneSet(regions)}
+}
+
+// next returns the next member, or false when every member was returned.
+func (o *rankOrder) next() (Member, bool) {
+	if i := o.pick(); i >= 0 {
+		m := o.list[i].m
+		o.taken[i] = true
+		o.ops[m.Operator], o.regions[m.Region] = true, true
+		return m, true
+	}
+	for ; o.rest < len(o.list); o.rest++ {
+		if !o.taken[o.rest] {
+			o.rest++
+			return o.list[o.rest-1].m, true
 		}
 	}
-	return first
+	return Member{}, false
+}
+
+// pick returns the best member of a new operator, preferring a new
+// region, or -1 when every operator is used. A taken member's operator
+// is used, so neither cursor stops on one.
+func (o *rankOrder) pick() int {
+	for ; o.fresh < len(o.list); o.fresh++ {
+		if m := o.list[o.fresh].m; !o.ops[m.Operator] && !o.regions[m.Region] {
+			return o.fresh
+		}
+	}
+	for ; o.newOp < len(o.list); o.newOp++ {
+		if !o.ops[o.list[o.newOp].m.Operator] {
+			return o.newOp
+		}
+	}
+	return -1
 }
 
 func cloneSet(s map[string]bool) map[string]bool {

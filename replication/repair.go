@@ -105,25 +105,41 @@ func (c *Core) busyWith(obj ObjectID, now time.Time) bool {
 // candidates returns the next width peers that should fetch obj: members
 // this node sees as reachable first, in rank order, then unreachable ones
 // (see reach.go), so that a lost member does not hold a new copy up for a
-// RepairEscalation.
+// RepairEscalation. It walks the ranking only as far as it must: the
+// unreachable ones are kept for a second pass in case the reachable ones
+// do not fill width.
 func (c *Core) candidates(obj ObjectID, v *view, width int) []PeerID {
+	if width == 0 {
+		return nil
+	}
 	holders := map[PeerID]bool{}
 	for _, h := range v.st.Holders {
 		holders[h.Peer] = h.State != HolderReleased && h.State != HolderRevoked
 	}
 	ops := cloneSet(v.coverOps)
-	ranked := diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs, len(c.roster))
 	var out []PeerID
-	for _, reachable := range []bool{true, false} {
-		for _, m := range ranked {
-			if len(out) == width {
-				return out
-			}
-			if _, down := c.down[m.Peer]; down == reachable || holders[m.Peer] || ops[m.Operator] {
-				continue
-			}
+	take := func(m Member) (full bool) {
+		if !ops[m.Operator] {
 			ops[m.Operator] = true
 			out = append(out, m.Peer)
+		}
+		return len(out) == width
+	}
+	var unreachable []Member
+	order := newRankOrder(scoreAll(obj, c.roster), v.coverOps, v.coverRegs)
+	for m, ok := order.next(); ok; m, ok = order.next() {
+		_, down := c.down[m.Peer]
+		switch {
+		case holders[m.Peer]:
+		case down:
+			unreachable = append(unreachable, m)
+		case take(m):
+			return out
+		}
+	}
+	for _, m := range unreachable {
+		if take(m) {
+			return out
 		}
 	}
 	return out
