@@ -35,16 +35,20 @@ func Rank(obj ObjectID, members []Member) []Member {
 	return diversify(scoreAll(obj, members), nil, nil, len(members))
 }
 
+// scored is a member with its score for one object. It points into the
+// caller's members, which stay as they are while it is used: a list of
+// these sorts faster than one of whole members.
 type scored struct {
-	m     Member
+	m     *Member
 	score float64
 }
 
 // scoreAll returns members sorted best first by weighted rendezvous score.
 func scoreAll(obj ObjectID, members []Member) []scored {
-	out := make([]scored, 0, len(members))
-	for _, m := range members {
-		out = append(out, scored{m: m, score: Score(obj, m)})
+	sc := newScorer(obj)
+	out := make([]scored, len(members))
+	for i := range members {
+		out[i] = scored{m: &members[i], score: sc.score(members[i])}
 	}
 	slices.SortFunc(out, func(a, b scored) int {
 		if a.score != b.score {
@@ -60,13 +64,29 @@ func scoreAll(obj ObjectID, members []Member) []scored {
 
 // Score is the weighted rendezvous score of member m for obj; higher wins.
 func Score(obj ObjectID, m Member) float64 {
-	h := sha256.New()
-	h.Write([]byte("cairn/placement/v1"))
-	h.Write([]byte(obj))
-	h.Write([]byte{0})
-	h.Write([]byte(m.Peer))
-	var sum [sha256.Size]byte
-	x := binary.BigEndian.Uint64(h.Sum(sum[:0]))
+	sc := newScorer(obj)
+	return sc.score(m)
+}
+
+// scorer scores members for one object, hashing from one buffer that
+// holds the part of the input every member shares.
+type scorer struct {
+	buf    []byte
+	prefix int
+}
+
+func newScorer(obj ObjectID) scorer {
+	buf := make([]byte, 0, len(placementTag)+len(obj)+1+64)
+	buf = append(append(append(buf, placementTag...), obj...), 0)
+	return scorer{buf: buf, prefix: len(buf)}
+}
+
+const placementTag = "cairn/placement/v1"
+
+func (s *scorer) score(m Member) float64 {
+	s.buf = append(s.buf[:s.prefix], m.Peer...)
+	sum := sha256.Sum256(s.buf)
+	x := binary.BigEndian.Uint64(sum[:8])
 	u := (float64(x>>11) + 0.5) / (1 << 53) // uniform in (0,1), never 0 or 1
 	return capacityWeight(m.FreeBytes) / -math.Log(u)
 }
@@ -113,7 +133,7 @@ func newRankOrder(list []scored, ops, regions map[string]bool) *rankOrder {
 // next returns the next member, or false when every member was returned.
 func (o *rankOrder) next() (Member, bool) {
 	if i := o.pick(); i >= 0 {
-		m := o.list[i].m
+		m := *o.list[i].m
 		o.taken[i] = true
 		o.ops[m.Operator], o.regions[m.Region] = true, true
 		return m, true
@@ -121,7 +141,7 @@ func (o *rankOrder) next() (Member, bool) {
 	for ; o.rest < len(o.list); o.rest++ {
 		if !o.taken[o.rest] {
 			o.rest++
-			return o.list[o.rest-1].m, true
+			return *o.list[o.rest-1].m, true
 		}
 	}
 	return Member{}, false

@@ -79,6 +79,11 @@ func TestRankingMatchesReference(t *testing.T) {
 	for trial := range 400 {
 		members := randomRoster(r)
 		obj := ObjectID(fmt.Sprintf("bafyrank%d", trial))
+		for _, m := range members {
+			if got, want := Score(obj, m), refScore(obj, m); got != want {
+				t.Fatalf("trial %d: Score(%s) = %v, want %v", trial, m.Peer, got, want)
+			}
+		}
 		if got, want := peers(Rank(obj, members)), peers(refRank(obj, members)); !slices.Equal(got, want) {
 			t.Fatalf("trial %d: Rank = %v, want %v", trial, got, want)
 		}

@@ -25,12 +25,17 @@ func refTopRanked(obj ObjectID, members []Member, n int) []PeerID {
 	return out
 }
 
-func refScoreAll(obj ObjectID, members []Member) []scored {
-	out := make([]scored, 0, len(members))
+type refScored struct {
+	m     Member
+	score float64
+}
+
+func refScoreAll(obj ObjectID, members []Member) []refScored {
+	out := make([]refScored, 0, len(members))
 	for _, m := range members {
-		out = append(out, scored{m: m, score: refScore(obj, m)})
+		out = append(out, refScored{m: m, score: refScore(obj, m)})
 	}
-	slices.SortFunc(out, func(a, b scored) int {
+	slices.SortFunc(out, func(a, b refScored) int {
 		if a.score != b.score {
 			if a.score > b.score {
 				return -1
@@ -54,7 +59,7 @@ func refScore(obj ObjectID, m Member) float64 {
 	return capacityWeight(m.FreeBytes) / -math.Log(u)
 }
 
-func refDiversify(list []scored, ops, regions map[string]bool, limit int) []Member {
+func refDiversify(list []refScored, ops, regions map[string]bool, limit int) []Member {
 	usedOps := cloneSet(ops)
 	usedRegions := cloneSet(regions)
 	taken := make([]bool, len(list))
@@ -81,7 +86,7 @@ func refDiversify(list []scored, ops, regions map[string]bool, limit int) []Memb
 	return out
 }
 
-func refPickNext(list []scored, taken []bool, ops, regions map[string]bool) int {
+func refPickNext(list []refScored, taken []bool, ops, regions map[string]bool) int {
 	first := -1
 	for i, s := range list {
 		if taken[i] || ops[s.m.Operator] {
