@@ -24,7 +24,8 @@ import (
 //     only when it is itself among them, fewest-copies-first, at most
 //     MaxConcurrentRepairs at a time, the groups of holders the fetches
 //     would come from taking turns (no group fills every slot while
-//     another waits), and only objects whose owner's policy it verified.
+//     another waits), only objects whose owner's policy it verified, and
+//     only while it can reach a member that claims a copy.
 //   - Release: when verified copies have stayed above the target for
 //     ReleaseGrace, the lowest-ranked verified holder that is not pinned
 //     releases its own copy. Copies never drop below the target by this,
@@ -58,7 +59,7 @@ func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 	if v.e == nil || v.e.policy == nil {
 		return
 	}
-	if slices.Contains(v.candidates, c.self) {
+	if slices.Contains(v.candidates, c.self) && c.reachesHolder(v) {
 		from := sources(v)
 		c.repairs[obj] = repairJob{copies: v.st.Copies, from: from, group: sourceGroup(from)}
 	}
@@ -143,6 +144,22 @@ func (c *Core) candidates(obj ObjectID, v *view, width int) []PeerID {
 		}
 	}
 	return out
+}
+
+// reachesHolder reports whether another member claiming a copy in v is
+// not unreachable from this node, so that a fetch has somewhere to come
+// from. A node cut off from every holder starts no fetch, rather than one
+// that fails and is retried every RepairGrace; when a holder connects
+// again, PeerUp queues every object short of its target for a new look.
+// A claimant not counted now (stale, failed) still qualifies: it may be
+// the last copy, and the node fetches from whoever has the blocks.
+func (c *Core) reachesHolder(v *view) bool {
+	for _, h := range v.st.Holders {
+		if _, down := c.down[h.Peer]; !h.Local && !down && claims(h.State) {
+			return true
+		}
+	}
+	return false
 }
 
 // sources lists holders a fetch can use: verified first, then unverified.
