@@ -138,10 +138,11 @@ func (o *rankOrder) next() (Member, bool) {
 		o.ops[m.Operator], o.regions[m.Region] = true, true
 		return m, true
 	}
-	for ; o.rest < len(o.list); o.rest++ {
-		if !o.taken[o.rest] {
-			o.rest++
-			return *o.list[o.rest-1].m, true
+	for o.rest < len(o.list) {
+		i := o.rest
+		o.rest++
+		if !o.taken[i] {
+			return *o.list[i].m, true
 		}
 	}
 	return Member{}, false
