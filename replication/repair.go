@@ -24,7 +24,8 @@ import (
 //     only when it is itself among them, fewest-copies-first, at most
 //     MaxConcurrentRepairs at a time, the groups of holders the fetches
 //     would come from taking turns (no group fills every slot while
-//     another waits), and only objects whose owner's policy it verified.
+//     another waits), only objects whose owner's policy it verified, and
+//     only while it can reach a member that claims a copy.
 //   - Release: when verified copies have stayed above the target for
 //     ReleaseGrace, the lowest-ranked verified holder that is not pinned
 //     releases its own copy. Copies never drop below the target by this,
@@ -58,7 +59,7 @@ func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 	if v.e == nil || v.e.policy == nil {
 		return
 	}
-	if slices.Contains(v.candidates, c.self) {
+	if slices.Contains(v.candidates, c.self) && c.reachesHolder(v) {
 		from := sources(v)
 		c.repairs[obj] = repairJob{copies: v.st.Copies, from: from, group: sourceGroup(from)}
 	}
@@ -105,28 +106,60 @@ func (c *Core) busyWith(obj ObjectID, now time.Time) bool {
 // candidates returns the next width peers that should fetch obj: members
 // this node sees as reachable first, in rank order, then unreachable ones
 // (see reach.go), so that a lost member does not hold a new copy up for a
-// RepairEscalation.
+// RepairEscalation. It walks the ranking only as far as it must: the
+// unreachable ones are kept for a second pass in case the reachable ones
+// do not fill width.
 func (c *Core) candidates(obj ObjectID, v *view, width int) []PeerID {
+	if width == 0 {
+		return nil
+	}
 	holders := map[PeerID]bool{}
 	for _, h := range v.st.Holders {
 		holders[h.Peer] = h.State != HolderReleased && h.State != HolderRevoked
 	}
 	ops := cloneSet(v.coverOps)
-	ranked := diversify(scoreAll(obj, c.roster), v.coverOps, v.coverRegs, len(c.roster))
 	var out []PeerID
-	for _, reachable := range []bool{true, false} {
-		for _, m := range ranked {
-			if len(out) == width {
-				return out
-			}
-			if _, down := c.down[m.Peer]; down == reachable || holders[m.Peer] || ops[m.Operator] {
-				continue
-			}
+	take := func(m Member) (full bool) {
+		if !ops[m.Operator] {
 			ops[m.Operator] = true
 			out = append(out, m.Peer)
 		}
+		return len(out) == width
+	}
+	var unreachable []Member
+	order := newRankOrder(scoreAll(obj, c.roster), v.coverOps, v.coverRegs)
+	for m, ok := order.next(); ok; m, ok = order.next() {
+		_, down := c.down[m.Peer]
+		switch {
+		case holders[m.Peer]:
+		case down:
+			unreachable = append(unreachable, m)
+		case take(m):
+			return out
+		}
+	}
+	for _, m := range unreachable {
+		if take(m) {
+			return out
+		}
 	}
 	return out
+}
+
+// reachesHolder reports whether another member claiming a copy in v is
+// not unreachable from this node, so that a fetch has somewhere to come
+// from. A node cut off from every holder starts no fetch, rather than one
+// that fails and is retried every RepairGrace; when a holder connects
+// again, PeerUp queues every object short of its target for a new look.
+// A claimant not counted now (stale, failed) still qualifies: it may be
+// the last copy, and the node fetches from whoever has the blocks.
+func (c *Core) reachesHolder(v *view) bool {
+	for _, h := range v.st.Holders {
+		if _, down := c.down[h.Peer]; !h.Local && !down && claims(h.State) {
+			return true
+		}
+	}
+	return false
 }
 
 // sources lists holders a fetch can use: verified first, then unverified.
