@@ -74,7 +74,8 @@ type Config struct {
 	// ReleaseGrace is how long copies must stay above the target before
 	// the lowest-ranked holder releases its copy (default 10 min).
 	ReleaseGrace time.Duration
-	// MaxConcurrentRepairs caps fetches started by repair (default 4).
+	// MaxConcurrentRepairs caps fetches started by repair (default 16:
+	// four kept a burst of small objects waiting on round trips).
 	MaxConcurrentRepairs int
 
 	// MaxClockSkew is how far in the future an attestation's IssuedAt may
@@ -113,7 +114,7 @@ func DefaultConfig() Config {
 		ReconnectGrace:       10 * time.Second,
 		RepairEscalation:     time.Minute,
 		ReleaseGrace:         10 * time.Minute,
-		MaxConcurrentRepairs: 4,
+		MaxConcurrentRepairs: 16,
 		MaxClockSkew:         30 * time.Second,
 		ChallengeRate:        5,
 		ChallengeBurst:       50,

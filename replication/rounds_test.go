@@ -98,8 +98,11 @@ func TestRoundsCatchALossOfOnePercent(t *testing.T) {
 // or not.
 func TestRoundsVouchForUnsampledCopies(t *testing.T) {
 	s, objs := manyPlaced(t, 250)
-	for _, n := range s.nodes { // a sample well short of the copies shared
-		n.core.cfg.RoundSample = 20
+	for _, n := range s.nodes {
+		// A sample well short of the copies shared: a's rounds, every tenth
+		// of an interval once one failed, must leave copies of b undrawn
+		// for as long as the copies take to stop counting.
+		n.core.cfg.RoundSample = 5
 	}
 	cfg := simConfig("a")
 	s.run(2 * cfg.ProofFreshness)

@@ -173,8 +173,14 @@ func (d *daemonProc) stop() {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	waitEvery(t, 20*time.Millisecond, timeout, what, cond)
+}
+
+// waitEvery is waitFor polling every period.
+func waitEvery(t testing.TB, period, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.After(timeout)
-	poll := time.NewTicker(20 * time.Millisecond)
+	poll := time.NewTicker(period)
 	defer poll.Stop()
 	for !cond() {
 		select {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,9 +51,10 @@ func BenchmarkSmallObjects(b *testing.B) {
 	for range b.N {
 		var nodes []*replNode
 		for _, m := range smallObjectsMembers[:members] {
-			nodes = append(nodes, startReplNode(b, m[0], m[0], m[1], nil))
+			nodes = append(nodes, startReplNode(b, m[0], m[0], m[1], benchSettings(b)))
 		}
 		federate(b, nodes)
+		burstCPU := daemonsCPU(b, nodes)
 		burstProfiled := profileCPU(b, nodes[0], os.Getenv("CAIRN_BENCH_BURST_PROFILE"), 30)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -61,7 +63,10 @@ func BenchmarkSmallObjects(b *testing.B) {
 		}
 		wg.Wait()
 		added := time.Since(start)
-		waitFor(b, 30*time.Minute, "every member to count every object it records backed up", func() bool {
+		// Polled once a second, not waitFor's 50 times: each poll is a
+		// status pass over every object on each member, which would
+		// otherwise take a good share of the CPU being measured.
+		waitEvery(b, time.Second, 2*time.Hour, "every member to count every object it records backed up", func() bool {
 			for _, n := range nodes {
 				if !allBackedUp(b, n, perNode) {
 					return false
@@ -74,6 +79,8 @@ func BenchmarkSmallObjects(b *testing.B) {
 		total := float64(perNode * len(nodes))
 		b.ReportMetric(total/added.Seconds(), "objects/s-added")
 		b.ReportMetric(total/settled.Seconds(), "objects/s-backed-up")
+		// CPU per object is what a faster or quieter machine does not change.
+		b.ReportMetric(float64((daemonsCPU(b, nodes)-burstCPU).Milliseconds())/total, "cpu-ms/object-backed-up")
 
 		cpu0, out0, at0 := make([]time.Duration, len(nodes)), make([]float64, len(nodes)), time.Now()
 		for i, n := range nodes {
@@ -100,6 +107,15 @@ func BenchmarkSmallObjects(b *testing.B) {
 			n.d.stop()
 		}
 	}
+}
+
+// daemonsCPU is the CPU time the daemons of nodes have used so far.
+func daemonsCPU(b *testing.B, nodes []*replNode) time.Duration {
+	var sum time.Duration
+	for _, n := range nodes {
+		sum += procCPU(b, n.d.cmd.Process.Pid)
+	}
+	return sum
 }
 
 // profileCPU writes a CPU profile of n over the next seconds to path,
@@ -211,4 +227,22 @@ func envInt(b *testing.B, name string, def int) int {
 		b.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
+}
+
+// benchSettings reads CAIRN_BENCH_SETTINGS, config fields to set on every
+// member as name=value pairs separated by commas (see setConfig), to
+// compare settings in the same run of the benchmark.
+func benchSettings(b *testing.B) map[string]string {
+	settings := map[string]string{}
+	for kv := range strings.SplitSeq(os.Getenv("CAIRN_BENCH_SETTINGS"), ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			b.Fatalf("CAIRN_BENCH_SETTINGS: %q is not name=value", kv)
+		}
+		settings[k] = v
+	}
+	return settings
 }
