@@ -92,17 +92,20 @@ func BenchmarkSmallObjects(b *testing.B) {
 		<-profiled
 		elapsed := time.Since(at0)
 		var cpu time.Duration
-		var sent, held float64
+		var sent, held, resident float64
 		for i, n := range nodes {
 			cpu += procCPU(b, n.d.cmd.Process.Pid) - cpu0[i]
 			sent += bytesOut(b, n) - out0[i]
 			held += float64(heldObjects(b, n))
+			resident += float64(procMemory(b, n.d.cmd.Process.Pid, "VmRSS"))
 		}
 		k := float64(len(nodes))
 		b.ReportMetric(cpu.Seconds()/k/elapsed.Minutes(), "cpu-s/node/min-idle")
 		b.ReportMetric(sent/k/elapsed.Seconds()/1024, "KiB/s/node-idle")
 		b.ReportMetric(cpu.Seconds()*1e6/held/elapsed.Hours(), "cpu-us/held-object/h-idle")
 		b.ReportMetric(sent/held/elapsed.Hours(), "bytes/held-object/h-idle")
+		b.ReportMetric(held/k, "held-objects/node")
+		b.ReportMetric(resident/k/(1<<20), "resident-MiB/node")
 		for _, n := range nodes {
 			n.d.stop()
 		}
