@@ -183,6 +183,9 @@ func sources(v *view) []PeerID {
 // be its own, with valid policies) so cannot hold up the repairs of
 // objects other members hold.
 func (c *Core) startRepairs(now time.Time) {
+	if len(c.fetching) >= c.cfg.MaxConcurrentRepairs || len(c.repairs) == 0 {
+		return // no slot, or nothing queued: no need to order the queue
+	}
 	objs, groups := c.repairOrder()
 	share := c.cfg.MaxConcurrentRepairs
 	if groups > 1 {
@@ -220,23 +223,33 @@ func sourceGroup(from []PeerID) string {
 
 // repairOrder returns the queued objects in the order to fetch them, and
 // how many groups they come from: by copies, then by each object's place
-// among its group's queued objects, then by ID.
+// among its group's queued objects (in order of copies, then ID), then by
+// ID.
 func (c *Core) repairOrder() ([]ObjectID, int) {
-	objs := sortedKeys(c.repairs)
-	slices.SortStableFunc(objs, func(a, b ObjectID) int { return cmp.Compare(c.repairs[a].copies, c.repairs[b].copies) })
-	turn := make(map[ObjectID]int, len(objs))
-	seen := map[string]int{}
-	for _, obj := range objs {
-		g := c.repairs[obj].group
-		turn[obj] = seen[g]
-		seen[g]++
+	type queued struct {
+		obj          ObjectID
+		copies, turn int
+		group        string
 	}
-	slices.SortStableFunc(objs, func(a, b ObjectID) int {
-		if d := cmp.Compare(c.repairs[a].copies, c.repairs[b].copies); d != 0 {
-			return d
-		}
-		return cmp.Compare(turn[a], turn[b])
+	q := make([]queued, 0, len(c.repairs))
+	for obj, job := range c.repairs {
+		q = append(q, queued{obj: obj, copies: job.copies, group: job.group})
+	}
+	slices.SortFunc(q, func(a, b queued) int {
+		return cmp.Or(cmp.Compare(a.copies, b.copies), strings.Compare(string(a.obj), string(b.obj)))
 	})
+	seen := map[string]int{}
+	for i := range q {
+		q[i].turn = seen[q[i].group]
+		seen[q[i].group]++
+	}
+	slices.SortStableFunc(q, func(a, b queued) int {
+		return cmp.Or(cmp.Compare(a.copies, b.copies), cmp.Compare(a.turn, b.turn))
+	})
+	objs := make([]ObjectID, len(q))
+	for i := range q {
+		objs[i] = q[i].obj
+	}
 	return objs, len(seen)
 }
 
