@@ -30,7 +30,8 @@ import (
 // federation adds until every member counts every object it records
 // backed up, then lets the federation idle for CAIRN_BENCH_IDLE (default
 // 60 s) and reports, per node, CPU seconds per minute and bytes sent per
-// second, and both per held object per hour.
+// second, and both per held object per hour. With CAIRN_BENCH_KILL set
+// it then SIGKILLs a member (see killOneHolder).
 func BenchmarkSmallObjects(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("reads /proc: Linux only")
@@ -106,10 +107,59 @@ func BenchmarkSmallObjects(b *testing.B) {
 		b.ReportMetric(sent/held/elapsed.Hours(), "bytes/held-object/h-idle")
 		b.ReportMetric(held/k, "held-objects/node")
 		b.ReportMetric(resident/k/(1<<20), "resident-MiB/node")
+		if os.Getenv("CAIRN_BENCH_KILL") != "" {
+			killOneHolder(b, nodes, perNode)
+		}
 		for _, n := range nodes {
 			n.d.stop()
 		}
 	}
+}
+
+// killOneHolder SIGKILLs a member holding a copy of one of the first
+// member's objects and reports how soon the first member sees that copy
+// gone, and how soon every other member counts every object it records
+// backed up again, the lost copies made again elsewhere.
+func killOneHolder(b *testing.B, nodes []*replNode, perNode int) {
+	byPeer := map[string]*replNode{}
+	for _, n := range nodes {
+		byPeer[n.id.PeerID] = n
+	}
+	c := apiClient(b, nodes[0].repo)
+	objs, err := c.List(context.Background())
+	if err != nil || len(objs) == 0 {
+		b.Fatalf("list the first member's objects: %d, %v", len(objs), err)
+	}
+	var cid string
+	for _, o := range objs[len(objs)/2:] {
+		if o.Role == node.RoleOwner && !o.Catalog {
+			cid = o.ID
+			break
+		}
+	}
+	v, err := c.Status(context.Background(), cid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	victim := pickRemoteHolder(b, v, byPeer)
+	lost := heldObjects(b, victim)
+	killed := time.Now()
+	victim.d.kill()
+	waitFor(b, 10*time.Minute, "the killed holder's copy to drop", func() bool {
+		v, err := c.Status(context.Background(), cid)
+		return err == nil && v.Copies < 3
+	})
+	b.ReportMetric(time.Since(killed).Seconds(), "s-kill-to-copy-dropped")
+	b.ReportMetric(float64(lost), "copies-on-killed-member")
+	waitEvery(b, time.Second, 2*time.Hour, "every other member to count every object backed up again", func() bool {
+		for _, n := range nodes {
+			if n != victim && !allBackedUp(b, n, perNode) {
+				return false
+			}
+		}
+		return true
+	})
+	b.ReportMetric(time.Since(killed).Seconds(), "s-kill-to-all-backed-up")
 }
 
 // daemonsCPU is the CPU time the daemons of nodes have used so far.
