@@ -39,6 +39,7 @@ type Core struct {
 	above   map[ObjectID]time.Time // since when verified copies exceed target
 	rounds  roundBook
 	repairs map[ObjectID]repairJob // objects this node should fetch
+	order   repairOrdering         // the order they are fetched in
 	// fetching holds, for each object being fetched, its source group
 	// (see repairJob); its length is the number of fetches in flight.
 	fetching  map[ObjectID]string

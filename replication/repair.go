@@ -62,6 +62,7 @@ func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
 	if slices.Contains(v.candidates, c.self) && c.reachesHolder(v) {
 		from := sources(v)
 		c.repairs[obj] = repairJob{copies: v.st.Copies, from: from, group: sourceGroup(from)}
+		c.order.added = true
 	}
 }
 
@@ -186,7 +187,7 @@ func (c *Core) startRepairs(now time.Time) {
 	if len(c.fetching) >= c.cfg.MaxConcurrentRepairs || len(c.repairs) == 0 {
 		return // no slot, or nothing queued: no need to order the queue
 	}
-	objs, groups := c.repairOrder()
+	objs, groups := c.queuedInOrder(now)
 	share := c.cfg.MaxConcurrentRepairs
 	if groups > 1 {
 		share = max(1, share-1)
@@ -199,8 +200,8 @@ func (c *Core) startRepairs(now time.Time) {
 		if len(c.fetching) >= c.cfg.MaxConcurrentRepairs {
 			return
 		}
-		job := c.repairs[obj]
-		if busy[job.group] >= share {
+		job, queued := c.repairs[obj]
+		if !queued || busy[job.group] >= share {
 			continue
 		}
 		busy[job.group]++
@@ -219,6 +220,44 @@ func sourceGroup(from []PeerID) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// repairOrdering keeps the order of the repair queue between Ticks, so
+// that a queue of a hundred thousand objects is not sorted again each
+// time a fetch ends: objects queued since it was made wait for the next
+// ordering, at most reorderPeriod later, or until every object it lists
+// has started.
+type repairOrdering struct {
+	objs   []ObjectID // the queue as ordered at; some may have started or left since
+	head   int        // objs before head have all left the queue
+	groups int
+	at     time.Time
+	added  bool // objects queued (or queued again) since at
+}
+
+// reorderPeriod is how long a queue of queued objects keeps its order
+// while objects are added: a second, and a second more per 10,000
+// queued, so that ordering never takes more than a few percent of a core.
+func reorderPeriod(queued int) time.Duration {
+	return time.Duration(1+queued/10_000) * time.Second
+}
+
+// queuedInOrder returns the queued objects in the order to fetch them (a
+// listed object may have left the queue since) and how many groups they
+// come from, ordering the queue again when its order is stale.
+func (c *Core) queuedInOrder(now time.Time) ([]ObjectID, int) {
+	o := &c.order
+	for o.head < len(o.objs) {
+		if _, queued := c.repairs[o.objs[o.head]]; queued {
+			break
+		}
+		o.head++
+	}
+	if o.head == len(o.objs) || (o.added && now.Sub(o.at) >= reorderPeriod(len(c.repairs))) {
+		o.objs, o.groups = c.repairOrder()
+		o.head, o.at, o.added = 0, now, false
+	}
+	return o.objs[o.head:], o.groups
 }
 
 // repairOrder returns the queued objects in the order to fetch them, and
