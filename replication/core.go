@@ -305,7 +305,7 @@ func (c *Core) Tick(now time.Time) Actions {
 		c.dirty[obj] = true
 	}
 	dirty := sortedKeys(c.dirty)
-	clear(c.dirty)
+	c.dirty = drained(c.dirty)
 	for _, obj := range dirty {
 		c.evaluate(obj, now)
 	}
@@ -399,7 +399,7 @@ func (c *Core) publish(now time.Time) {
 			c.out.Publish = append(c.out.Publish, Outgoing{Attestation: a, To: to})
 		}
 	}
-	clear(c.toAttest)
+	c.toAttest = drained(c.toAttest)
 }
 
 // attest builds, signs and records this node's attestation for obj.
@@ -453,6 +453,19 @@ func (c *Core) localProofs(obj ObjectID) []Proof {
 	}
 	sortedByPeer(out)
 	return out
+}
+
+// drained returns an empty set to use instead of m, whose keys were just
+// taken. A map keeps the table of its largest size, and ranging over it
+// costs that size however few keys are left: clearing the set of dirty
+// objects after a burst of 30,000 made every later Tick walk 30,000
+// empty slots (5 % of an idle node's CPU). A small one is reused.
+func drained[V any](m map[ObjectID]V) map[ObjectID]V {
+	if len(m) > 64 {
+		return map[ObjectID]V{}
+	}
+	clear(m)
+	return m
 }
 
 // sortedKeys returns m's keys (object or peer IDs), sorted.
