@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -22,8 +24,11 @@ type Scenario struct {
 	// 0: until ctx ends, and a phase that does not converge fails the run.
 	Settle time.Duration
 	// Progress, if set, hears each phase's figures as soon as they are
-	// measured, so a run too large to finish still reports its burst.
-	Progress func(msg string)
+	// measured, so a run too large to finish still reports its burst,
+	// and every ProgressEvery (0: 30 s) how far the adds and the settling
+	// have got, so a run that stalls shows where.
+	Progress      func(msg string)
+	ProgressEvery time.Duration
 }
 
 // Result is what one scenario measured.
@@ -97,6 +102,35 @@ func Run(ctx context.Context, cfg Config, s Scenario) (Result, error) {
 	return res, nil
 }
 
+// watch reports what c is doing every s.ProgressEvery, with the process's
+// heap and goroutines, until the returned stop is called.
+func (s Scenario) watch(c *Cluster, what func() string) (stop func()) {
+	if s.Progress == nil {
+		return func() {}
+	}
+	every := s.ProgressEvery
+	if every == 0 {
+		every = 30 * time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				s.progress("%s; heap %.0f MiB in use, %d goroutines", what(), float64(ms.HeapInuse)/(1<<20), runtime.NumGoroutine())
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
 func (s Scenario) progress(format string, args ...any) {
 	if s.Progress != nil {
 		s.Progress(fmt.Sprintf("%d nodes, %d objects: ", s.Nodes, s.Objects) + fmt.Sprintf(format, args...))
@@ -137,7 +171,12 @@ func settle(ctx context.Context, c *Cluster, s Scenario) (time.Duration, int, er
 		wctx, cancel = context.WithTimeout(ctx, s.Settle)
 		defer cancel()
 	}
+	start := time.Now()
+	stop := s.watch(c, func() string {
+		return fmt.Sprintf("settling: %d objects unsettled after %s", c.unsettled.Load(), time.Since(start).Round(time.Second))
+	})
 	d, unsettled, err := c.WaitSettled(wctx, s.Poll)
+	stop()
 	if err != nil && s.Settle > 0 && ctx.Err() == nil {
 		return d, unsettled, nil // did not converge in time: recorded, not fatal
 	}
@@ -146,7 +185,12 @@ func settle(ctx context.Context, c *Cluster, s Scenario) (time.Duration, int, er
 
 func (r *Result) burst(ctx context.Context, c *Cluster) error {
 	before, start := c.Traffic.Snapshot(), time.Now()
-	if _, err := c.AddObjects(ctx, r.Objects, r.ObjectBytes); err != nil {
+	stop := r.watch(c, func() string {
+		return fmt.Sprintf("adding: %d of %d objects added after %s", c.added.Load(), r.Objects, time.Since(start).Round(time.Second))
+	})
+	_, err := c.AddObjects(ctx, r.Objects, r.ObjectBytes)
+	stop()
+	if err != nil {
 		return err
 	}
 	r.Add = time.Since(start)

@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
@@ -110,6 +111,10 @@ type Cluster struct {
 	mn      mocknet.Mocknet
 	Members []*Member
 	Traffic Traffic
+
+	// added counts the objects AddObjects has added, and unsettled the
+	// unsettled objects WaitSettled saw last, for progress reports.
+	added, unsettled atomic.Int64
 
 	mu   sync.Mutex
 	dark map[string]bool // regions cut off; guarded by mu
@@ -275,6 +280,7 @@ func (c *Cluster) AddObjects(ctx context.Context, count, size int) ([]string, er
 			return fmt.Errorf("sim: add %s on %s: %w", name, m.ID, err)
 		}
 		ids[i] = res.CID
+		c.added.Add(1)
 		return nil
 	})
 	return ids, err
@@ -386,6 +392,7 @@ func (c *Cluster) WaitSettled(ctx context.Context, every time.Duration) (time.Du
 			return false
 		}
 		last = n
+		c.unsettled.Store(int64(n))
 		return n == 0
 	})
 	if err != nil {

@@ -3,9 +3,12 @@ package sim
 import (
 	"context"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // CAIRN_SIM_PPROF
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -56,6 +59,9 @@ func TestSmallFederationConverges(t *testing.T) {
 // CAIRN_SIM_LOW_WATER how many members each node dials (default: all),
 // and CAIRN_SIM_CHALLENGE_INTERVAL the challenge interval (default 10s;
 // the timeout is half of it, proofs stay fresh three intervals).
+// CAIRN_SIM_PPROF, an address such as localhost:6060, serves
+// net/http/pprof there: a run that stalls can be profiled while it runs,
+// where -test.cpuprofile would be written only at its end.
 func TestScale(t *testing.T) {
 	sizes, err := scaleSizes()
 	if err != nil {
@@ -63,6 +69,13 @@ func TestScale(t *testing.T) {
 	}
 	if len(sizes) == 0 {
 		t.Skip("set CAIRN_SIM_SIZES (or CAIRN_SIM_NODES and CAIRN_SIM_OBJECTS) to run the scale simulation")
+	}
+	if addr := os.Getenv("CAIRN_SIM_PPROF"); addr != "" {
+		srv := &http.Server{Addr: addr}
+		var wg sync.WaitGroup
+		wg.Go(func() { srv.ListenAndServe() })
+		defer wg.Wait()
+		defer srv.Close()
 	}
 	steady := 30 * time.Second
 	if v := os.Getenv("CAIRN_SIM_STEADY"); v != "" {
