@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +60,34 @@ type ownerSecrets struct {
 type index struct {
 	ds  datastore.Batching
 	key atomic.Pointer[[32]byte] // the owner's index key
+	// records serialises the writes of one object's record with
+	// putIfAbsent's look at it, by a stripe of the object ID: a repair
+	// fetch ending while the owner's recovery records the same object
+	// must not turn the owner's record into a holder's. Held only over
+	// one record's read and write in the local datastore, never across
+	// the network, and only against writes of IDs of the same stripe.
+	records [64]sync.Mutex
+}
+
+// lockRecord locks id's stripe and returns its unlock.
+func (ix *index) lockRecord(id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	mu := &ix.records[h.Sum32()%uint32(len(ix.records))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// putIfAbsent records r unless a record of its object exists (owned or
+// held already), and reports whether it did.
+func (ix *index) putIfAbsent(ctx context.Context, r ObjectRecord) (bool, error) {
+	defer ix.lockRecord(r.ID)()
+	if _, err := ix.get(ctx, r.ID); err == nil {
+		return false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	return true, ix.write(ctx, r)
 }
 
 func (ix *index) setKey(k [32]byte) { ix.key.Store(&k) }
@@ -65,6 +95,11 @@ func (ix *index) setKey(k [32]byte) { ix.key.Store(&k) }
 func objectKey(id string) datastore.Key { return datastore.NewKey("/objects/" + id) }
 
 func (ix *index) put(ctx context.Context, r ObjectRecord) error {
+	defer ix.lockRecord(r.ID)()
+	return ix.write(ctx, r)
+}
+
+func (ix *index) write(ctx context.Context, r ObjectRecord) error {
 	data, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode record of %s: %w", r.ID, err)

@@ -285,10 +285,11 @@ func (n *Node) recordHeld(ctx context.Context, root cid.Cid, encrypted bool) err
 		}
 		stored += int64(size)
 	}
-	return n.disk.index.put(ctx, ObjectRecord{
+	_, err = n.disk.index.putIfAbsent(ctx, ObjectRecord{
 		ID: root.String(), Role: RoleHolder, Encrypted: encrypted, Size: stored,
 		StoredBytes: stored, AddedAt: time.Now().UTC(),
 	})
+	return err
 }
 
 // ObjectInfo is one line of `cairn ls`.
