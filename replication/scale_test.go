@@ -316,9 +316,33 @@ func (r *scaleRun) heal() {
 		s.objs[i].observer = int32(i % len(s.nodes))
 	}
 	s.judgeAll()
+	s.markSince(healMarks, "after heal")
 	r.begin("heal")
 	took, ok := s.runUntil(s.fixedBound(), r.settled)
 	r.end(took, ok)
+	if rest := healMarks[len(healMarks)-1] - took; rest > 0 {
+		r.begin("after heal")
+		s.run(rest)
+		r.end(rest, true)
+	}
+}
+
+// healMarks are the times after heal at which markSince logs what was
+// sent since: the burst a region's return causes, and how it spreads. The
+// heal phase itself can end at once (every object is counted on live
+// copies already), so the run goes on to the last mark.
+var healMarks = []time.Duration{250 * time.Millisecond, time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+
+// markSince logs, at each of marks after now, the messages sent since
+// now. The events it queues change neither the randomness nor the order
+// of the others, so a run repeats exactly with or without them.
+func (s *scaleSim) markSince(marks []time.Duration, label string) {
+	start, from := s.tally, s.now
+	for _, d := range marks {
+		s.push(event{at: from + d, kind: evFunc, fn: func() {
+			s.t.Logf("%s +%-6s %s", label, d, s.tally.sub(start).sent())
+		}})
+	}
 }
 
 // release runs until no object has more copies than its target: the
@@ -343,6 +367,14 @@ func (r *scaleRun) report() {
 	if len(r.failed) > 0 {
 		r.t.Errorf("phases that did not end within their bound: %s", strings.Join(r.failed, ", "))
 	}
+}
+
+// sent formats the messages of a tally by kind, with their bytes.
+func (t scaleTally) sent() string {
+	kb := func(k int) float64 { return float64(t.bytes[k]) / 1e3 }
+	return fmt.Sprintf("att %d (%.0f KB), ch %d (%.0f KB), resp %d (%.0f KB), st %d (%.0f KB); lost %d; fetched %d",
+		t.msgs[msgAttest], kb(msgAttest), t.msgs[msgChallenge], kb(msgChallenge), t.msgs[msgResponse], kb(msgResponse),
+		t.msgs[msgStatement], kb(msgStatement), t.lost, t.fetches)
 }
 
 // line formats a phase as one row of the report.
