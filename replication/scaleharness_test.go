@@ -23,15 +23,17 @@ import (
 // noticed. Everything random comes from seeded ChaCha8 sources, so a run
 // repeats exactly.
 type scaleSim struct {
-	t     testing.TB
-	cfg   scaleConfig
-	base  time.Time
-	now   time.Duration // since base
-	rng   *rand.Rand
-	queue eventQueue
-	seq   uint64
-	nodes []*scaleNode
-	byID  map[PeerID]*scaleNode
+	t    testing.TB
+	cfg  scaleConfig
+	base time.Time
+	now  time.Duration // since base
+	rng  *rand.Rand
+	// syncRng draws the peer of each periodic anti-entropy exchange.
+	syncRng *rand.Rand
+	queue   eventQueue
+	seq     uint64
+	nodes   []*scaleNode
+	byID    map[PeerID]*scaleNode
 	// owners holds, by node, the key that signs the policies of the
 	// objects it owns (object i belongs to node i mod nodes).
 	owners  []ed25519.PrivateKey
@@ -74,6 +76,7 @@ const (
 	msgChallenge
 	msgResponse
 	msgStatement
+	msgSync // anti-entropy: a summary, or the attestations answering it
 	msgKinds
 )
 
@@ -89,6 +92,7 @@ type scaleTally struct {
 	noSource   int64 // fetches started with an empty From
 	fetchBytes int64 // objectSize per successful fetch: repair traffic
 	ticks      int64
+	syncAtts   int64 // attestations anti-entropy answers carried
 }
 
 func (a scaleTally) sub(b scaleTally) scaleTally {
@@ -104,14 +108,22 @@ func (a scaleTally) sub(b scaleTally) scaleTally {
 	a.noSource -= b.noSource
 	a.fetchBytes -= b.fetchBytes
 	a.ticks -= b.ticks
+	a.syncAtts -= b.syncAtts
 	return a
 }
 
-func (a scaleTally) messages() int64 {
-	return a.msgs[msgAttest] + a.msgs[msgChallenge] + a.msgs[msgResponse] + a.msgs[msgStatement]
+func (a scaleTally) messages() (n int64) {
+	for k := range msgKinds {
+		n += a.msgs[k]
+	}
+	return n
 }
-func (a scaleTally) control() int64 {
-	return a.bytes[msgAttest] + a.bytes[msgChallenge] + a.bytes[msgResponse] + a.bytes[msgStatement]
+
+func (a scaleTally) control() (n int64) {
+	for k := range msgKinds {
+		n += a.bytes[k]
+	}
+	return n
 }
 
 const (
@@ -130,7 +142,8 @@ const (
 func newScaleSim(t testing.TB, cfg scaleConfig) *scaleSim {
 	s := &scaleSim{t: t, cfg: cfg, logged: time.Now(), base: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
 		rng: rand.New(rand.NewChaCha8(seedOf("scale loss", cfg.seed))), byID: map[PeerID]*scaleNode{},
-		objs: make([]scaleObject, cfg.objects), rejects: map[string]int{}}
+		syncRng: rand.New(rand.NewChaCha8(seedOf("scale sync", cfg.seed))),
+		objs:    make([]scaleObject, cfg.objects), rejects: map[string]int{}}
 	members := make([]Member, cfg.nodes)
 	for i := range members {
 		id := scalePeer(i)
@@ -148,6 +161,7 @@ func newScaleSim(t testing.TB, cfg scaleConfig) *scaleSim {
 		s.nodes = append(s.nodes, n)
 		s.byID[m.Peer] = n
 		s.push(event{at: scalePeriod * time.Duration(i) / time.Duration(cfg.nodes), kind: evPeriodic, to: n.idx})
+		s.push(event{at: scaleSyncPeriod * time.Duration(i+1) / time.Duration(cfg.nodes), kind: evSync, to: n.idx})
 	}
 	return s
 }
@@ -255,6 +269,7 @@ const (
 	evTick     evKind = iota // an input tick of node to
 	evPeriodic               // the idle tick of node to, which queues the next
 	evAttest                 // att arrives at to from from
+	evSync                   // the periodic anti-entropy of node to, which queues the next
 	evFunc                   // fn runs
 )
 
@@ -336,6 +351,10 @@ func (s *scaleSim) step() {
 	case evPeriodic:
 		s.tick(s.nodes[e.to])
 		e.at += scalePeriod
+		s.push(e)
+	case evSync:
+		s.periodicSync(s.nodes[e.to])
+		e.at += scaleSyncPeriod
 		s.push(e)
 	case evAttest:
 		s.receive(s.nodes[e.from], s.nodes[e.to], e.att)
@@ -480,9 +499,7 @@ func (s *scaleSim) receive(from, to *scaleNode, att *Attestation) {
 	if !s.linked(from, to) {
 		return
 	}
-	if err := to.core.Receive(*att, s.time()); err != nil && !errors.Is(err, ErrReplay) {
-		s.reject("attestation", err)
-	}
+	s.accept(to, att)
 	s.wake(to)
 }
 
@@ -493,12 +510,7 @@ func (s *scaleSim) state(from *scaleNode, st *Statement) {
 		if to == from {
 			continue
 		}
-		s.post(from, to, msgStatement, size, func() {
-			if err := to.core.ReceiveStatement(*st, s.time()); err != nil && !errors.Is(err, ErrReplay) {
-				s.reject("statement", err)
-			}
-			s.wake(to)
-		})
+		s.post(from, to, msgStatement, size, func() { s.acceptStatement(to, st) })
 	}
 }
 
