@@ -68,6 +68,9 @@ type scaleNode struct {
 	dark    bool // cut off from every other node
 	held    int  // copies it holds
 	tickDue bool // an input tick is queued
+	// outbox holds, by peer index, the attestations not delivered yet
+	// (scaledeliver_test.go).
+	outbox map[int32]*scaleOutbox
 }
 
 // Message kinds, for the byte tally.
@@ -93,6 +96,8 @@ type scaleTally struct {
 	fetchBytes int64 // objectSize per successful fetch: repair traffic
 	ticks      int64
 	syncAtts   int64 // attestations anti-entropy answers carried
+	signed     int64 // attestations signed (each sent to its whole To)
+	replays    int64 // attestations received not newer than the record
 }
 
 func (a scaleTally) sub(b scaleTally) scaleTally {
@@ -109,6 +114,8 @@ func (a scaleTally) sub(b scaleTally) scaleTally {
 	a.fetchBytes -= b.fetchBytes
 	a.ticks -= b.ticks
 	a.syncAtts -= b.syncAtts
+	a.signed -= b.signed
+	a.replays -= b.replays
 	return a
 }
 
@@ -357,7 +364,7 @@ func (s *scaleSim) step() {
 		e.at += scaleSyncPeriod
 		s.push(e)
 	case evAttest:
-		s.receive(s.nodes[e.from], s.nodes[e.to], e.att)
+		s.delivered(s.nodes[e.from], s.nodes[e.to], e.att)
 	case evFunc:
 		e.fn()
 	}
@@ -483,24 +490,16 @@ func (s *scaleSim) carryOut(n *scaleNode, a Actions) {
 	}
 }
 
-// publish sends one attestation to every peer it is addressed to.
+// publish delivers one attestation to every peer it is addressed to.
 func (s *scaleSim) publish(n *scaleNode, out *Outgoing) {
 	att := &out.Attestation
 	size := s.encodedLen(att)
+	if att.Holder == n.id && att.IssuedAt.Equal(s.time().Truncate(time.Millisecond)) {
+		s.tally.signed++ // not a record tellNewcomers passes on
+	}
 	for _, p := range out.To {
-		to := s.byID[p]
-		if at, ok := s.send(n, to, msgAttest, size); ok {
-			s.push(event{at: at, kind: evAttest, att: att, from: n.idx, to: to.idx})
-		}
+		s.deliver(n, s.byID[p], att, size)
 	}
-}
-
-func (s *scaleSim) receive(from, to *scaleNode, att *Attestation) {
-	if !s.linked(from, to) {
-		return
-	}
-	s.accept(to, att)
-	s.wake(to)
 }
 
 // state sends a node's statement to every other node.

@@ -54,14 +54,17 @@ func (s *scaleSim) syncLedger(a, b *scaleNode) {
 }
 
 // connected is what node.connectionOpened does about replication when a
-// and b connect, at both ends: PeerUp, a ledger sync each way, and each
-// one's latest statement to the other.
+// and b connect, at both ends: PeerUp, a ledger sync each way, what
+// waits in each one's outbox for the other, and each one's latest
+// statement.
 func (s *scaleSim) connected(a, b *scaleNode) {
 	now := s.time()
 	a.core.PeerUp(b.id, now)
 	b.core.PeerUp(a.id, now)
 	s.syncLedger(a, b)
 	s.syncLedger(b, a)
+	s.redeliver(a, b)
+	s.redeliver(b, a)
 	s.pushStatement(a, b)
 	s.pushStatement(b, a)
 	s.wake(a)
@@ -79,7 +82,11 @@ func (s *scaleSim) pushStatement(from, to *scaleNode) {
 // accept is node.receiveAttestation: replays are routine (delivery and
 // anti-entropy overlap), other refusals are counted.
 func (s *scaleSim) accept(to *scaleNode, att *Attestation) {
-	if err := to.core.Receive(*att, s.time()); err != nil && !errors.Is(err, ErrReplay) {
+	err := to.core.Receive(*att, s.time())
+	switch {
+	case errors.Is(err, ErrReplay):
+		s.tally.replays++
+	case err != nil:
 		s.reject("attestation", err)
 	}
 }
