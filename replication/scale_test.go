@@ -297,9 +297,11 @@ func (s *scaleSim) liveObserver(i int) int32 {
 	return 0
 }
 
-// heal reconnects the dark region and gives every object back to its
-// owner to judge. Each pair that connects again does what the node does
-// (connected): PeerUp, anti-entropy and statements, at both ends.
+// heal lets the dark region back onto the network and gives every
+// object back to its owner to judge. Its nodes connect again over the
+// next member check (reconnect), and each pair does then what the node
+// does (connected): PeerUp, anti-entropy, redelivery and statements, at
+// both ends.
 func (r *scaleRun) heal() {
 	s := r.s
 	var back []*scaleNode
@@ -307,15 +309,8 @@ func (r *scaleRun) heal() {
 		if n.dark {
 			back = append(back, n)
 		}
-		n.dark = false
 	}
-	for _, a := range s.nodes {
-		for _, b := range s.nodes {
-			if a.idx < b.idx && (slices.Contains(back, a) || slices.Contains(back, b)) {
-				s.connected(a, b)
-			}
-		}
-	}
+	s.reconnect(back)
 	for i := range s.objs {
 		s.objs[i].observer = int32(i % len(s.nodes))
 	}

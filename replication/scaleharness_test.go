@@ -34,6 +34,9 @@ type scaleSim struct {
 	seq     uint64
 	nodes   []*scaleNode
 	byID    map[PeerID]*scaleNode
+	// apart holds the pairs that may connect again and have not yet
+	// (reconnect).
+	apart map[[2]int32]bool
 	// owners holds, by node, the key that signs the policies of the
 	// objects it owns (object i belongs to node i mod nodes).
 	owners  []ed25519.PrivateKey
@@ -406,8 +409,10 @@ func (s *scaleSim) runUntil(limit time.Duration, done func() bool) (time.Duratio
 // The network.
 
 // linked reports whether messages pass between a and b: a dark node is cut
-// off from every other.
-func (s *scaleSim) linked(a, b *scaleNode) bool { return !a.dark && !b.dark }
+// off from every other, and a pair healing is cut off until it connects.
+func (s *scaleSim) linked(a, b *scaleNode) bool {
+	return !a.dark && !b.dark && (len(s.apart) == 0 || !s.apart[pairOf(a, b)])
+}
 
 func (s *scaleSim) latency(a, b *scaleNode) time.Duration {
 	d := max(a.region-b.region, b.region-a.region)

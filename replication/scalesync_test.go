@@ -3,6 +3,7 @@ package replication
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -51,6 +52,49 @@ func (s *scaleSim) syncLedger(a, b *scaleNode) {
 			s.wake(a)
 		})
 	})
+}
+
+// scaleMemberCheck is node's memberCheckInterval: how often a node dials
+// the members it is not connected to.
+const scaleMemberCheck = 2 * time.Second
+
+// reconnect lets the nodes of back reach the others again, and connects
+// each pair as the node does: at the first member check of either end
+// (each node checks at a phase of its own), a dial's round trip later.
+// The dial backoff of members that stayed unreachable (up to a minute)
+// would postpone all of it, not spread it further: every pair failed on
+// the same schedule.
+func (s *scaleSim) reconnect(back []*scaleNode) {
+	if s.apart == nil {
+		s.apart = map[[2]int32]bool{}
+	}
+	for _, n := range back {
+		n.dark = false
+	}
+	for _, a := range s.nodes {
+		for _, b := range s.nodes {
+			if a.idx >= b.idx || !(slices.Contains(back, a) || slices.Contains(back, b)) {
+				continue
+			}
+			k := pairOf(a, b)
+			s.apart[k] = true
+			at := s.now + min(s.untilCheck(a), s.untilCheck(b)) + 2*s.latency(a, b)
+			s.push(event{at: at, kind: evFunc, fn: func() {
+				delete(s.apart, k)
+				s.connected(a, b)
+			}})
+		}
+	}
+}
+
+// untilCheck is the time to n's next member check.
+func (s *scaleSim) untilCheck(n *scaleNode) time.Duration {
+	phase := scaleMemberCheck * time.Duration(n.idx) / time.Duration(len(s.nodes))
+	return ((phase-s.now)%scaleMemberCheck + scaleMemberCheck) % scaleMemberCheck
+}
+
+func pairOf(a, b *scaleNode) [2]int32 {
+	return [2]int32{min(a.idx, b.idx), max(a.idx, b.idx)}
 }
 
 // connected is what node.connectionOpened does about replication when a
