@@ -371,8 +371,8 @@ func (r *scaleRun) report() {
 // sent formats the messages of a tally by kind, with their bytes.
 func (t scaleTally) sent() string {
 	kb := func(k int) float64 { return float64(t.bytes[k]) / 1e3 }
-	return fmt.Sprintf("att %d (%.0f KB; %d signed), ch %d (%.0f KB), resp %d (%.0f KB), st %d (%.0f KB), sync %d (%.0f KB, %d att); lost %d, replays %d; fetched %d",
-		t.msgs[msgAttest], kb(msgAttest), t.signed, t.msgs[msgChallenge], kb(msgChallenge), t.msgs[msgResponse], kb(msgResponse),
+	return fmt.Sprintf("att %d (%.0f KB; %d signed, %d resent), ch %d (%.0f KB), resp %d (%.0f KB), st %d (%.0f KB), sync %d (%.0f KB, %d att); lost %d, replays %d; fetched %d",
+		t.msgs[msgAttest], kb(msgAttest), t.signed, t.resent, t.msgs[msgChallenge], kb(msgChallenge), t.msgs[msgResponse], kb(msgResponse),
 		t.msgs[msgStatement], kb(msgStatement), t.msgs[msgSync], kb(msgSync), t.syncAtts, t.lost, t.replays, t.fetches)
 }
 

@@ -102,6 +102,7 @@ func (s *scaleSim) redeliver(n, to *scaleNode) {
 	slices.SortFunc(keys, func(a, b deliveryKey) int {
 		return cmp.Or(strings.Compare(string(a.obj), string(b.obj)), strings.Compare(string(a.holder), string(b.holder)))
 	})
+	s.tally.resent += int64(len(keys))
 	for _, k := range keys {
 		att := q.pending[k]
 		delete(q.pending, k)

@@ -101,6 +101,7 @@ type scaleTally struct {
 	syncAtts   int64 // attestations anti-entropy answers carried
 	signed     int64 // attestations signed (each sent to its whole To)
 	replays    int64 // attestations received not newer than the record
+	resent     int64 // attestations sent again from an outbox
 }
 
 func (a scaleTally) sub(b scaleTally) scaleTally {
@@ -119,6 +120,7 @@ func (a scaleTally) sub(b scaleTally) scaleTally {
 	a.syncAtts -= b.syncAtts
 	a.signed -= b.signed
 	a.replays -= b.replays
+	a.resent -= b.resent
 	return a
 }
 
