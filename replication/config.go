@@ -60,8 +60,9 @@ type Config struct {
 	// RepairGrace is how long verified copies must stay below the target
 	// before repair starts (default 5 s), so that a restart causes no storm.
 	RepairGrace time.Duration
-	// ReconnectGrace is how long after this node starts (its first Tick)
-	// repair waits before fetching around holders (default 10 s): members
+	// ReconnectGrace is how long after this node starts (its first Tick),
+	// or gets its first connection back after losing every member, repair
+	// waits before fetching around holders (default 10 s): members
 	// reconnect, re-attest and are challenged again within a few seconds
 	// of a restart, and until then proofs that went stale while the
 	// federation was down say nothing about the copies. First placement

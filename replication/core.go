@@ -53,6 +53,10 @@ type Core struct {
 	// when (see reach.go); started is the time of the first Tick.
 	down    map[PeerID]time.Time
 	started time.Time
+	// isolated: every other member is down; rejoined is when the first
+	// of them came back after that (reach.go).
+	isolated bool
+	rejoined time.Time
 }
 
 // localObject is an object this node holds, or is fetching.
@@ -185,6 +189,7 @@ func (c *Core) SetMembers(members []Member, now time.Time) {
 		}
 	}, func(a, b Member) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
 	c.markHoldersDirty(changed)
+	c.isolated = c.isolated && c.cutOff() // a new member is not one lost
 }
 
 // markHoldersDirty queues every object that changed peers hold or vouch for.

@@ -12,7 +12,9 @@ import (
 // must not start fetches that have nowhere to come from (the core
 // simulation at 100 nodes saw one cut-off node start 151,000 failed
 // fetches in under three minutes). When a holder is reachable again the
-// object is considered at once, and fetched from it.
+// object is fetched from it, ReconnectGrace after that first connection
+// back: until then the other holders may only be slower to reconnect
+// (TestRejoinHoldsRepair).
 func TestCutOffNodeStartsNoFetches(t *testing.T) {
 	s, objs := fourOperators(t)
 	s.run(simConfig("any").ReconnectGrace) // past the hold after start
@@ -34,7 +36,8 @@ func TestCutOffNodeStartsNoFetches(t *testing.T) {
 	}
 
 	// Two of the three holders die while d is away; the third comes
-	// back: d is the next candidate and fetches from it.
+	// back: d is the next candidate and fetches from it once the
+	// ReconnectGrace of its return has passed.
 	for _, p := range s.holdersWithBlocks(obj) {
 		if p != "a" {
 			s.stop(p)
@@ -43,9 +46,12 @@ func TestCutOffNodeStartsNoFetches(t *testing.T) {
 	d.isolated = false
 	back := s.now
 	s.connect(d, s.byID["a"])
-	s.runUntil(5*time.Second, "d fetching the object from a", func() bool { return d.core.Holds(obj) })
+	grace := simConfig("any").ReconnectGrace
+	s.runUntil(grace+5*time.Second, "d fetching the object from a", func() bool { return d.core.Holds(obj) })
 	if f := s.fetchesAfter(back); len(f) == 0 || f[0].node != d.id || f[0].obj != obj {
 		t.Errorf("fetches after a came back: %+v, want d fetching %s first", f, obj)
+	} else if f[0].at.Sub(back) < grace {
+		t.Errorf("d fetched %s after its return, want at least ReconnectGrace (%s)", f[0].at.Sub(back), grace)
 	}
 }
 

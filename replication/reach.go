@@ -19,7 +19,10 @@ import (
 // After this node starts it has seen no connection yet: every member is
 // taken to be reachable, and repair (not first placement) waits
 // ReconnectGrace from the first Tick, so that members can reconnect and
-// prove their copies again before anything is fetched around them.
+// prove their copies again before anything is fetched around them. The
+// same holds when this node lost every other member (a partition, its own
+// network down) and gets a first connection back: the others follow over
+// the next seconds, and repair waits ReconnectGrace from that first one.
 
 // PeerDown records that this node lost its connection to peer (or could
 // not dial it): copies peer claims stop counting until PeerUp. Repeated
@@ -34,6 +37,7 @@ func (c *Core) PeerDown(peer PeerID, now time.Time) {
 	c.down[peer] = now
 	c.cancelChallengesTo(peer)
 	c.markPeerDirty(peer)
+	c.isolated = c.cutOff()
 }
 
 // PeerUp records that peer is connected again.
@@ -42,6 +46,9 @@ func (c *Core) PeerUp(peer PeerID, now time.Time) {
 		return
 	}
 	delete(c.down, peer)
+	if _, member := c.members[peer]; member && c.isolated {
+		c.isolated, c.rejoined = false, now
+	}
 	if pr := c.rounds.pairs[peer]; pr != nil {
 		// Prove its copies again now rather than at the pair's next round.
 		pr.next = now
@@ -80,8 +87,33 @@ func (c *Core) markPeerDirty(peer PeerID) {
 	}
 }
 
-// repairHold is the earliest time repair may start after this node
-// started: ReconnectGrace after its first Tick.
+// repairHold is the earliest time repair may start: ReconnectGrace after
+// this node started (its first Tick), or after it got its first
+// connection back having lost every other (rejoined). A node cut off from
+// every member sees every other copy as unreachable; when the network
+// lets it back, its connections return one by one over a few seconds,
+// and until the holders of an object are back it would fetch that object
+// from the first one that is.
 func (c *Core) repairHold() time.Time {
-	return c.started.Add(c.cfg.ReconnectGrace)
+	start := c.started
+	if c.rejoined.After(start) {
+		start = c.rejoined
+	}
+	return start.Add(c.cfg.ReconnectGrace)
+}
+
+// cutOff reports whether this node has other members and has lost its
+// connection to every one of them.
+func (c *Core) cutOff() bool {
+	others := 0
+	for p := range c.members {
+		if p == c.self {
+			continue
+		}
+		if _, down := c.down[p]; !down {
+			return false
+		}
+		others++
+	}
+	return others > 0
 }

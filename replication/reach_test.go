@@ -147,3 +147,103 @@ func TestPeerDownMarksWhatThePeerAttested(t *testing.T) {
 		t.Fatalf("dirty after p's return and an unknown peer's disconnect: %v", c.dirty)
 	}
 }
+
+// TestRejoinHoldsRepair: a node cut off from every member sees every copy
+// unreachable and, past RepairGrace, wants to fetch them. When the
+// network lets it back, its connections return one at a time; it must
+// not fetch from the first holder back a copy of an object whose other
+// holders are only slower to reconnect. It waits ReconnectGrace from its
+// first connection back, as after a start. (In the scale simulation,
+// healing a region made its nodes fetch such copies, and every holder
+// then checked and signed for the new copy and told it every record.)
+func TestRejoinHoldsRepair(t *testing.T) {
+	s := placed(t)
+	cfg := simConfig("any")
+	s.run(cfg.ReconnectGrace) // past the hold after start
+	holders := s.holdersWithBlocks(obj1)
+	var r *simNode // holds no copy
+	for _, n := range s.nodes {
+		if !slices.Contains(holders, n.id) {
+			r = n
+			break
+		}
+	}
+	link := func(o *simNode, up bool) {
+		s.cut[[2]PeerID{r.id, o.id}] = !up
+		if up {
+			r.core.PeerUp(o.id, s.now)
+			o.core.PeerUp(r.id, s.now)
+		} else {
+			r.core.PeerDown(o.id, s.now)
+			o.core.PeerDown(r.id, s.now)
+		}
+	}
+	for _, o := range s.nodes {
+		if o != r {
+			link(o, false)
+		}
+	}
+	s.run(3 * cfg.RepairGrace)
+	if v := r.core.view(obj1, s.now); !slices.Contains(r.core.repairCandidates(obj1, v, s.now), r.id) {
+		t.Fatalf("%s, cut off, is no candidate to fetch %s: the test no longer sets up what it means to", r.id, obj1)
+	}
+	back := s.now
+	link(s.byID[holders[0]], true)
+	s.run(cfg.RepairGrace + time.Second) // a slow reconnect, within ReconnectGrace
+	for _, o := range s.nodes {
+		if o != r && o.id != holders[0] {
+			link(o, true)
+		}
+	}
+	s.run(cfg.ReconnectGrace)
+	for _, f := range s.fetchesAfter(back) {
+		t.Errorf("%s fetched %s %s after its first connection came back", f.node, f.obj, f.at.Sub(back))
+	}
+	if got := s.status(string(r.id), obj1).Copies; got != 3 {
+		t.Errorf("%s counts %d copies of %s once every member is back, want 3", r.id, got, obj1)
+	}
+}
+
+// TestRepairHoldAfterRejoin: only a node that had other members and lost
+// every one of them holds repair when one comes back; a peer that is not
+// a member neither cuts it off nor brings it back.
+func TestRepairHoldAfterRejoin(t *testing.T) {
+	members := []Member{{Peer: "self", Operator: "S"}, {Peer: "a", Operator: "A"}, {Peer: "b", Operator: "B"}}
+	grace := simConfig("self").ReconnectGrace
+	later := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name    string
+		members []Member
+		steps   func(c *Core) // at later
+		want    time.Time
+	}{
+		{"one member lost", members, func(c *Core) { c.PeerDown("a", later); c.PeerUp("a", later) }, t0.Add(grace)},
+		{"every member lost, one back", members, func(c *Core) {
+			c.PeerDown("a", later)
+			c.PeerDown("b", later)
+			c.PeerUp("b", later)
+		}, later.Add(grace)},
+		{"every member lost, a stranger back", members, func(c *Core) {
+			c.PeerDown("a", later)
+			c.PeerDown("b", later)
+			c.PeerUp("x", later)
+		}, t0.Add(grace)},
+		{"alone, a stranger lost and back", members[:1], func(c *Core) { c.PeerDown("x", later); c.PeerUp("x", later) }, t0.Add(grace)},
+		{"every member lost, then a new one", members, func(c *Core) {
+			c.PeerDown("a", later)
+			c.PeerDown("b", later)
+			c.SetMembers(append(slices.Clone(members), Member{Peer: "c", Operator: "C"}), later)
+			c.PeerUp("a", later)
+		}, t0.Add(grace)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCore(t, "self")
+			c.SetMembers(tc.members, t0)
+			c.Tick(t0)
+			tc.steps(c)
+			if got := c.repairHold(); !got.Equal(tc.want) {
+				t.Errorf("repair held until %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -170,7 +170,7 @@ func newScaleRun(t *testing.T, cfg scaleConfig) *scaleRun {
 	r := &scaleRun{t: t}
 	t.Logf("%d nodes x %d objects, R=%d, %d regions, loss %g %%, idle %s, objects of %d KiB fetched at %d Mbit/s per node, %d bytes per message on top of its encoding",
 		cfg.nodes, cfg.objects, cfg.target, cfg.regions, 100*cfg.loss, cfg.idle, cfg.objectSize>>10, cfg.bandwidth*8/1e6, scaleOverhead)
-	t.Logf("B/copy/h: control bytes sent (attestations, rounds and their answers, statements, lost ones included) per node per hour, over the copies the node holds; fetches are repair traffic")
+	t.Logf("B/copy/h: control bytes sent (attestations, rounds and their answers, statements, anti-entropy, lost ones included) per node per hour, over the copies the node holds; fetches are repair traffic")
 	wall := time.Now()
 	r.s = newScaleSim(t, cfg)
 	for i := range cfg.objects {
@@ -258,7 +258,7 @@ func (r *scaleRun) dark(region int) {
 			lost += n.held
 		}
 	}
-	s.setReach(peerDown)
+	s.cut()
 	for i := range s.objs {
 		if s.nodes[s.objs[i].observer].dark {
 			s.objs[i].observer = s.liveObserver(i)
@@ -272,24 +272,17 @@ func (r *scaleRun) dark(region int) {
 	r.end(took, ok)
 }
 
-// setReach tells every node about each peer across the cut: PeerDown or
-// PeerUp.
-func (s *scaleSim) setReach(f func(*Core, PeerID, time.Time)) {
+// cut tells every node about each peer across the cut: PeerDown.
+func (s *scaleSim) cut() {
 	now := s.time()
 	for _, a := range s.nodes {
 		for _, b := range s.nodes {
 			if a != b && (a.dark || b.dark) {
-				f(a.core, b.id, now)
+				a.core.PeerDown(b.id, now)
 			}
 		}
 	}
 }
-
-// peerDown and peerUp are the core's methods as functions, for setReach.
-var (
-	peerDown = (*Core).PeerDown
-	peerUp   = (*Core).PeerUp
-)
 
 // liveObserver picks a node to judge object i while its owner is dark:
 // the first live source the owner knows (holders first).
@@ -304,21 +297,51 @@ func (s *scaleSim) liveObserver(i int) int32 {
 	return 0
 }
 
-// heal reconnects the dark region (PeerUp on both sides) and gives every
-// object back to its owner to judge.
+// heal lets the dark region back onto the network and gives every
+// object back to its owner to judge. Its nodes connect again over the
+// next member check (reconnect), and each pair does then what the node
+// does (connected): PeerUp, anti-entropy, redelivery and statements, at
+// both ends.
 func (r *scaleRun) heal() {
 	s := r.s
-	s.setReach(peerUp)
+	var back []*scaleNode
 	for _, n := range s.nodes {
-		n.dark = false
+		if n.dark {
+			back = append(back, n)
+		}
 	}
+	s.reconnect(back)
 	for i := range s.objs {
 		s.objs[i].observer = int32(i % len(s.nodes))
 	}
 	s.judgeAll()
+	s.markSince(healMarks, "after heal")
 	r.begin("heal")
 	took, ok := s.runUntil(s.fixedBound(), r.settled)
 	r.end(took, ok)
+	if rest := healMarks[len(healMarks)-1] - took; rest > 0 {
+		r.begin("after heal")
+		s.run(rest)
+		r.end(rest, true)
+	}
+}
+
+// healMarks are the times after heal at which markSince logs what was
+// sent since: the burst a region's return causes, and how it spreads. The
+// heal phase itself can end at once (every object is counted on live
+// copies already), so the run goes on to the last mark.
+var healMarks = []time.Duration{250 * time.Millisecond, time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+
+// markSince logs, at each of marks after now, the messages sent since
+// now. The events it queues change neither the randomness nor the order
+// of the others, so a run repeats exactly with or without them.
+func (s *scaleSim) markSince(marks []time.Duration, label string) {
+	start, from := s.tally, s.now
+	for _, d := range marks {
+		s.push(event{at: from + d, kind: evFunc, fn: func() {
+			s.t.Logf("%s +%-6s %s", label, d, s.tally.sub(start).sent())
+		}})
+	}
 }
 
 // release runs until no object has more copies than its target: the
@@ -345,20 +368,32 @@ func (r *scaleRun) report() {
 	}
 }
 
+// sent formats the messages of a tally by kind, with their bytes.
+func (t scaleTally) sent() string {
+	kb := func(k int) float64 { return float64(t.bytes[k]) / 1e3 }
+	return fmt.Sprintf("att %d (%.0f KB; %d signed, %d resent), ch %d (%.0f KB), resp %d (%.0f KB), st %d (%.0f KB), sync %d (%.0f KB, %d att); lost %d, replays %d; fetched %d",
+		t.msgs[msgAttest], kb(msgAttest), t.signed, t.resent, t.msgs[msgChallenge], kb(msgChallenge), t.msgs[msgResponse], kb(msgResponse),
+		t.msgs[msgStatement], kb(msgStatement), t.msgs[msgSync], kb(msgSync), t.syncAtts, t.lost, t.replays, t.fetches)
+}
+
 // line formats a phase as one row of the report.
 func (p scalePhase) line() string {
-	perCopyHour := 0.0
-	if p.sim > 0 && p.liveCopies > 0 {
-		perCopyHour = float64(p.tally.control()) / float64(p.liveCopies) / p.sim.Hours()
+	perCopyHour := func(bytes int64) float64 {
+		if p.sim <= 0 || p.liveCopies == 0 {
+			return 0
+		}
+		return float64(bytes) / float64(p.liveCopies) / p.sim.Hours()
 	}
 	state := "ended"
 	if !p.ended {
 		state = "NOT ENDED"
 	}
 	t := p.tally
-	return fmt.Sprintf("%-11s %-9s sim %10s wall %9s cpu %7.1fs | %7.0f B/copy/h | msgs %d (att %d, ch %d, resp %d, st %d; lost %d) | fetched %d (%.0f MB), failed %d (%d by dark nodes, %d with no source) | ticks %d | copies %d backed %d over %d | heap %d MiB",
-		p.name, state, p.sim.Round(time.Millisecond), p.wall.Round(time.Millisecond), p.cpu, perCopyHour,
-		t.messages(), t.msgs[msgAttest], t.msgs[msgChallenge], t.msgs[msgResponse], t.msgs[msgStatement], t.lost,
+	return fmt.Sprintf("%-11s %-9s sim %10s wall %9s cpu %7.1fs | %7.0f B/copy/h (att %.0f, ch %.0f, resp %.0f, st %.0f, sync %.0f) | msgs %d (att %d, ch %d, resp %d, st %d, sync %d carrying %d att; lost %d) | fetched %d (%.0f MB), failed %d (%d by dark nodes, %d with no source) | ticks %d | copies %d backed %d over %d | heap %d MiB",
+		p.name, state, p.sim.Round(time.Millisecond), p.wall.Round(time.Millisecond), p.cpu, perCopyHour(t.control()),
+		perCopyHour(t.bytes[msgAttest]), perCopyHour(t.bytes[msgChallenge]), perCopyHour(t.bytes[msgResponse]),
+		perCopyHour(t.bytes[msgStatement]), perCopyHour(t.bytes[msgSync]),
+		t.messages(), t.msgs[msgAttest], t.msgs[msgChallenge], t.msgs[msgResponse], t.msgs[msgStatement], t.msgs[msgSync], t.syncAtts, t.lost,
 		t.fetches, float64(t.fetchBytes)/1e6, t.fetchFails, t.darkFetch, t.noSource, t.ticks,
 		p.liveCopies, p.backed, p.over, p.heap>>20)
 }

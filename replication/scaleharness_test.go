@@ -23,15 +23,20 @@ import (
 // noticed. Everything random comes from seeded ChaCha8 sources, so a run
 // repeats exactly.
 type scaleSim struct {
-	t     testing.TB
-	cfg   scaleConfig
-	base  time.Time
-	now   time.Duration // since base
-	rng   *rand.Rand
-	queue eventQueue
-	seq   uint64
-	nodes []*scaleNode
-	byID  map[PeerID]*scaleNode
+	t    testing.TB
+	cfg  scaleConfig
+	base time.Time
+	now  time.Duration // since base
+	rng  *rand.Rand
+	// syncRng draws the peer of each periodic anti-entropy exchange.
+	syncRng *rand.Rand
+	queue   eventQueue
+	seq     uint64
+	nodes   []*scaleNode
+	byID    map[PeerID]*scaleNode
+	// apart holds the pairs that may connect again and have not yet
+	// (reconnect).
+	apart map[[2]int32]bool
 	// owners holds, by node, the key that signs the policies of the
 	// objects it owns (object i belongs to node i mod nodes).
 	owners  []ed25519.PrivateKey
@@ -66,6 +71,9 @@ type scaleNode struct {
 	dark    bool // cut off from every other node
 	held    int  // copies it holds
 	tickDue bool // an input tick is queued
+	// outbox holds, by peer index, the attestations not delivered yet
+	// (scaledeliver_test.go).
+	outbox map[int32]*scaleOutbox
 }
 
 // Message kinds, for the byte tally.
@@ -74,6 +82,7 @@ const (
 	msgChallenge
 	msgResponse
 	msgStatement
+	msgSync // anti-entropy: a summary, or the attestations answering it
 	msgKinds
 )
 
@@ -89,6 +98,10 @@ type scaleTally struct {
 	noSource   int64 // fetches started with an empty From
 	fetchBytes int64 // objectSize per successful fetch: repair traffic
 	ticks      int64
+	syncAtts   int64 // attestations anti-entropy answers carried
+	signed     int64 // attestations signed (each sent to its whole To)
+	replays    int64 // attestations received not newer than the record
+	resent     int64 // attestations sent again from an outbox
 }
 
 func (a scaleTally) sub(b scaleTally) scaleTally {
@@ -104,14 +117,25 @@ func (a scaleTally) sub(b scaleTally) scaleTally {
 	a.noSource -= b.noSource
 	a.fetchBytes -= b.fetchBytes
 	a.ticks -= b.ticks
+	a.syncAtts -= b.syncAtts
+	a.signed -= b.signed
+	a.replays -= b.replays
+	a.resent -= b.resent
 	return a
 }
 
-func (a scaleTally) messages() int64 {
-	return a.msgs[msgAttest] + a.msgs[msgChallenge] + a.msgs[msgResponse] + a.msgs[msgStatement]
+func (a scaleTally) messages() (n int64) {
+	for k := range msgKinds {
+		n += a.msgs[k]
+	}
+	return n
 }
-func (a scaleTally) control() int64 {
-	return a.bytes[msgAttest] + a.bytes[msgChallenge] + a.bytes[msgResponse] + a.bytes[msgStatement]
+
+func (a scaleTally) control() (n int64) {
+	for k := range msgKinds {
+		n += a.bytes[k]
+	}
+	return n
 }
 
 const (
@@ -130,7 +154,8 @@ const (
 func newScaleSim(t testing.TB, cfg scaleConfig) *scaleSim {
 	s := &scaleSim{t: t, cfg: cfg, logged: time.Now(), base: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
 		rng: rand.New(rand.NewChaCha8(seedOf("scale loss", cfg.seed))), byID: map[PeerID]*scaleNode{},
-		objs: make([]scaleObject, cfg.objects), rejects: map[string]int{}}
+		syncRng: rand.New(rand.NewChaCha8(seedOf("scale sync", cfg.seed))),
+		objs:    make([]scaleObject, cfg.objects), rejects: map[string]int{}}
 	members := make([]Member, cfg.nodes)
 	for i := range members {
 		id := scalePeer(i)
@@ -148,6 +173,7 @@ func newScaleSim(t testing.TB, cfg scaleConfig) *scaleSim {
 		s.nodes = append(s.nodes, n)
 		s.byID[m.Peer] = n
 		s.push(event{at: scalePeriod * time.Duration(i) / time.Duration(cfg.nodes), kind: evPeriodic, to: n.idx})
+		s.push(event{at: scaleSyncPeriod * time.Duration(i+1) / time.Duration(cfg.nodes), kind: evSync, to: n.idx})
 	}
 	return s
 }
@@ -255,6 +281,7 @@ const (
 	evTick     evKind = iota // an input tick of node to
 	evPeriodic               // the idle tick of node to, which queues the next
 	evAttest                 // att arrives at to from from
+	evSync                   // the periodic anti-entropy of node to, which queues the next
 	evFunc                   // fn runs
 )
 
@@ -337,8 +364,12 @@ func (s *scaleSim) step() {
 		s.tick(s.nodes[e.to])
 		e.at += scalePeriod
 		s.push(e)
+	case evSync:
+		s.periodicSync(s.nodes[e.to])
+		e.at += scaleSyncPeriod
+		s.push(e)
 	case evAttest:
-		s.receive(s.nodes[e.from], s.nodes[e.to], e.att)
+		s.delivered(s.nodes[e.from], s.nodes[e.to], e.att)
 	case evFunc:
 		e.fn()
 	}
@@ -380,8 +411,10 @@ func (s *scaleSim) runUntil(limit time.Duration, done func() bool) (time.Duratio
 // The network.
 
 // linked reports whether messages pass between a and b: a dark node is cut
-// off from every other.
-func (s *scaleSim) linked(a, b *scaleNode) bool { return !a.dark && !b.dark }
+// off from every other, and a pair healing is cut off until it connects.
+func (s *scaleSim) linked(a, b *scaleNode) bool {
+	return !a.dark && !b.dark && (len(s.apart) == 0 || !s.apart[pairOf(a, b)])
+}
 
 func (s *scaleSim) latency(a, b *scaleNode) time.Duration {
 	d := max(a.region-b.region, b.region-a.region)
@@ -464,26 +497,16 @@ func (s *scaleSim) carryOut(n *scaleNode, a Actions) {
 	}
 }
 
-// publish sends one attestation to every peer it is addressed to.
+// publish delivers one attestation to every peer it is addressed to.
 func (s *scaleSim) publish(n *scaleNode, out *Outgoing) {
 	att := &out.Attestation
 	size := s.encodedLen(att)
+	if att.Holder == n.id && att.IssuedAt.Equal(s.time().Truncate(time.Millisecond)) {
+		s.tally.signed++ // not a record tellNewcomers passes on
+	}
 	for _, p := range out.To {
-		to := s.byID[p]
-		if at, ok := s.send(n, to, msgAttest, size); ok {
-			s.push(event{at: at, kind: evAttest, att: att, from: n.idx, to: to.idx})
-		}
+		s.deliver(n, s.byID[p], att, size)
 	}
-}
-
-func (s *scaleSim) receive(from, to *scaleNode, att *Attestation) {
-	if !s.linked(from, to) {
-		return
-	}
-	if err := to.core.Receive(*att, s.time()); err != nil && !errors.Is(err, ErrReplay) {
-		s.reject("attestation", err)
-	}
-	s.wake(to)
 }
 
 // state sends a node's statement to every other node.
@@ -493,12 +516,7 @@ func (s *scaleSim) state(from *scaleNode, st *Statement) {
 		if to == from {
 			continue
 		}
-		s.post(from, to, msgStatement, size, func() {
-			if err := to.core.ReceiveStatement(*st, s.time()); err != nil && !errors.Is(err, ErrReplay) {
-				s.reject("statement", err)
-			}
-			s.wake(to)
-		})
+		s.post(from, to, msgStatement, size, func() { s.acceptStatement(to, st) })
 	}
 }
 

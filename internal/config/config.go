@@ -81,8 +81,9 @@ type Replication struct {
 	ProofFreshness    Duration `toml:"proof_freshness"`
 	RepairGrace       Duration `toml:"repair_grace"`
 	RepairEscalation  Duration `toml:"repair_escalation"`
-	// ReconnectGrace is how long after the daemon starts repair waits for
-	// members to reconnect and prove their copies again.
+	// ReconnectGrace is how long after the daemon starts, or gets a first
+	// connection back after losing every member, repair waits for members
+	// to reconnect and prove their copies again.
 	ReconnectGrace  Duration `toml:"reconnect_grace"`
 	ReleaseGrace    Duration `toml:"release_grace"`
 	RepairMiBPerSec int      `toml:"repair_mib_per_second"`
