@@ -346,7 +346,9 @@ func TestStatementsComeOnlyFromTheirVerifier(t *testing.T) {
 		return ok
 	})
 	renamed := own
-	renamed.Verifier, renamed.Seq = replication.PeerID(b.net.host.ID().String()), own.Seq+1
+	// Far above any sequence number b signed itself (its clock in ms),
+	// or a would drop the statement as a replay without counting it.
+	renamed.Verifier, renamed.Seq = replication.PeerID(b.net.host.ID().String()), own.Seq+1<<40
 	renamed.Rounds = []replication.RoundPass{{Holder: replication.PeerID(a.net.host.ID().String()), PassedAt: own.IssuedAt}}
 	junk := [][]byte{marshal(t, &own), marshal(t, &renamed), []byte("trust me")}
 	before := a.rejected.count("statement")
