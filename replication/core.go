@@ -42,21 +42,14 @@ type Core struct {
 	order   repairOrdering         // the order they are fetched in
 	// fetching holds, for each object being fetched, its source group
 	// (see repairJob); its length is the number of fetches in flight.
-	fetching  map[ObjectID]string
-	limiter   *limiter // incoming challenges, per member
-	attests   *limiter // incoming attestations, per member
-	out       Actions
-	toAttest  map[ObjectID]bool
-	checkSalt uint64
-	deleted   map[ObjectID]bool // tombstoned: never challenged, repaired or released
-	// down holds the members this node lost its connection to, and since
-	// when (see reach.go); started is the time of the first Tick.
-	down    map[PeerID]time.Time
-	started time.Time
-	// isolated: every other member is down; rejoined is when the first
-	// of them came back after that (reach.go).
-	isolated bool
-	rejoined time.Time
+	fetching     map[ObjectID]string
+	limiter      *limiter // incoming challenges, per member
+	attests      *limiter // incoming attestations, per member
+	out          Actions
+	toAttest     map[ObjectID]bool
+	checkSalt    uint64
+	deleted      map[ObjectID]bool // tombstoned: never challenged, repaired or released
+	reachability                   // which members this node reaches (reach.go)
 }
 
 // localObject is an object this node holds, or is fetching.
@@ -149,8 +142,9 @@ func New(cfg Config, self PeerID) (*Core, error) {
 	return &Core{cfg: cfg, self: self, log: log, members: map[PeerID]Member{}, revoked: map[PeerID]bool{},
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, rounds: newRoundBook(),
-		repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{}, down: map[PeerID]time.Time{},
-		limiter: newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
+		repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
+		reachability: reachability{down: map[PeerID]time.Time{}},
+		limiter:      newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 
 // Ledger gives read access to the replica ledger (Summary, Missing, All).

@@ -24,6 +24,18 @@ import (
 // network down) and gets a first connection back: the others follow over
 // the next seconds, and repair waits ReconnectGrace from that first one.
 
+// reachability is what this node knows of its connections to members.
+type reachability struct {
+	// down holds the members this node lost its connection to, and since
+	// when; started is the time of the first Tick.
+	down    map[PeerID]time.Time
+	started time.Time
+	// isolated: every other member is down; rejoined is when the first
+	// of them came back after that.
+	isolated bool
+	rejoined time.Time
+}
+
 // PeerDown records that this node lost its connection to peer (or could
 // not dial it): copies peer claims stop counting until PeerUp. Repeated
 // calls keep the earliest time.
