@@ -154,6 +154,7 @@ func (c *Core) Ledger() *Ledger { return c.ledger }
 // SetMembers replaces the verified roster. Peers that were members and
 // are missing now count as revoked: their records stop counting at once.
 func (c *Core) SetMembers(members []Member, now time.Time) {
+	hadOthers := c.otherMembers() > 0
 	next := make(map[PeerID]Member, len(members))
 	for _, m := range members {
 		next[m.Peer] = m
@@ -184,6 +185,7 @@ func (c *Core) SetMembers(members []Member, now time.Time) {
 	}, func(a, b Member) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
 	c.markHoldersDirty(changed)
 	c.isolated = c.isolated && c.cutOff() // a new member is not one lost
+	c.joined(hadOthers, now)
 }
 
 // markHoldersDirty queues every object that changed peers hold or vouch for.

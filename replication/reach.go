@@ -23,6 +23,13 @@ import (
 // same holds when this node lost every other member (a partition, its own
 // network down) and gets a first connection back: the others follow over
 // the next seconds, and repair waits ReconnectGrace from that first one.
+//
+// And when this node joins a federation (its roster gets its first other
+// member): it learns what the members hold over its first seconds, one
+// member's records at a time, and an object it has heard of from one
+// holder looks new though it may be backed up. So first placement of an
+// object attested before the join waits ReconnectGrace from it as well;
+// objects added since are placed at once.
 
 // reachability is what this node knows of its connections to members.
 type reachability struct {
@@ -31,7 +38,7 @@ type reachability struct {
 	down    map[PeerID]time.Time
 	started time.Time
 	// isolated: every other member is down; rejoined is when the first
-	// of them came back after that.
+	// of them came back after that, or when this node joined a federation.
 	isolated bool
 	rejoined time.Time
 }
@@ -112,6 +119,34 @@ func (c *Core) repairHold() time.Time {
 		start = c.rejoined
 	}
 	return start.Add(c.cfg.ReconnectGrace)
+}
+
+// placementHold is the earliest time this node may place a copy of an
+// object whose first attestation it knows of was issued at firstIssued
+// (unix ms): at once for an object attested since this node last joined
+// or rejoined, else not before repairHold.
+func (c *Core) placementHold(firstIssued int64) time.Time {
+	if firstIssued == 0 || firstIssued >= c.rejoined.UnixMilli() {
+		return time.Time{}
+	}
+	return c.repairHold()
+}
+
+// joined notes, when a new roster gives this node its first other
+// member, that it has just joined a federation.
+func (c *Core) joined(hadOthers bool, now time.Time) {
+	if !hadOthers && c.otherMembers() > 0 {
+		c.rejoined = now
+	}
+}
+
+// otherMembers is how many members the roster has besides this node.
+func (c *Core) otherMembers() int {
+	n := len(c.members)
+	if _, self := c.members[c.self]; self {
+		n--
+	}
+	return n
 }
 
 // cutOff reports whether this node has other members and has lost its
