@@ -2,20 +2,12 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/ipld/merkledag"
-	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	ipld "github.com/ipfs/go-ipld-format"
-	"golang.org/x/time/rate"
 
 	"github.com/cairn-fed/cairn/internal/object"
-	"github.com/cairn-fed/cairn/node/blockstore"
 )
 
 // AddOptions are the choices of `cairn add`.
@@ -122,15 +114,9 @@ func (n *Node) recordOwned(ctx context.Context, res object.Result, dag cid.Cid, 
 // the capability's key.
 func (n *Node) Open(ctx context.Context, capability string) (*object.Object, error) {
 	defer n.writingBlocks()() // until its blocks are counted (blockgate.go)
-	cp, err := object.ParseCapability(capability)
+	cp, err := n.readable(capability)
 	if err != nil {
-		if _, cerr := cid.Decode(strings.TrimSpace(capability)); cerr == nil {
-			return nil, fmt.Errorf("%w; %s is a CID, not a capability: `cairn ls --json` lists the capabilities of your objects, and `cairn export CID -o FILE.car` writes a CID's DAG as a bundle", err, strings.TrimSpace(capability))
-		}
 		return nil, err
-	}
-	if n.isDeleted(cp.Root().String()) {
-		return nil, fmt.Errorf("%w: %s was deleted by its owner or a takedown", ErrDeleted, cp.Root())
 	}
 	if err := n.fetch(ctx, cp.Root()); err != nil {
 		return nil, err
@@ -143,130 +129,6 @@ func (n *Node) Open(ctx context.Context, capability string) (*object.Object, err
 		return nil, err
 	}
 	return obj, nil
-}
-
-// fetch makes sure every block of the DAG under root is in the local store:
-// from disk when it is all here, else from connected peers over bitswap.
-func (n *Node) fetch(ctx context.Context, root cid.Cid) error {
-	return n.fetchLimited(ctx, root, nil)
-}
-
-// fetchLimited is fetch with the received bytes paced by limit, if not nil.
-func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limiter) error {
-	complete, err := n.haveAll(ctx, root)
-	if err != nil || complete {
-		return err
-	}
-	if len(n.net.host.Network().Peers()) == 0 {
-		return n.noSource(root, ErrNoPeers)
-	}
-	n.dialSources(root)
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
-	defer cancel()
-	ctx, stalled := n.watchProgress(ctx)
-	batch := n.disk.blocks.NewBatch()
-	serv := blockservice.New(fetchStore{Store: n.disk.blocks, batch: batch, limit: limit}, n.net.bitswap)
-	if err := merkledag.FetchGraph(ctx, root, merkledag.NewDAGService(serv)); err != nil {
-		batch.Discard()
-		switch {
-		case stalled():
-			return n.noSource(root, fmt.Errorf("no peer sent a block for %s (fetch.stall_timeout); is a member that holds it connected?", n.cfg.Fetch.StallTimeout))
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return n.noSource(root, fmt.Errorf("no connected peer provided every block within %s (fetch.timeout); is a node holding it connected?", n.cfg.Fetch.Timeout))
-		}
-		return fmt.Errorf("fetch %s: %w", root, err)
-	}
-	if err := batch.Commit(ctx); err != nil {
-		return fmt.Errorf("fetch %s: make blocks durable: %w", root, err)
-	}
-	return nil
-}
-
-// fetchStore is the block store a fetch writes through: received blocks go
-// to one batch, made durable together when the whole object is here,
-// instead of one sync per block. Reads see only blocks already published.
-type fetchStore struct {
-	*blockstore.Store
-	batch *blockstore.Batch
-	limit *rate.Limiter // paces what is received; nil: no limit
-}
-
-func (f fetchStore) Put(ctx context.Context, b blocks.Block) error {
-	if f.limit != nil {
-		if err := f.limit.WaitN(ctx, min(len(b.RawData()), f.limit.Burst())); err != nil {
-			return err
-		}
-	}
-	return f.batch.Put(ctx, b)
-}
-
-func (f fetchStore) PutMany(ctx context.Context, bs []blocks.Block) error {
-	for _, b := range bs {
-		if err := f.Put(ctx, b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// errStalled cancels a fetch that stopped receiving blocks.
-var errStalled = errors.New("fetch stalled")
-
-// watchProgress cancels ctx when the DAG walk under it makes no progress
-// for fetch.stall_timeout, and reports whether that is why it ended.
-func (n *Node) watchProgress(ctx context.Context) (context.Context, func() bool) {
-	var progress merkledag.ProgressTracker
-	ctx, cancel := context.WithCancelCause(ctx)
-	ctx = progress.DeriveContext(ctx)
-	stall := n.cfg.Fetch.StallTimeout.Duration
-	go func() {
-		tick := time.NewTicker(stall / 4)
-		defer tick.Stop()
-		last, since := -1, time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-tick.C:
-				if v := progress.Value(); v != last {
-					last, since = v, now
-				} else if now.Sub(since) >= stall {
-					cancel(errStalled)
-					return
-				}
-			}
-		}
-	}()
-	return ctx, func() bool { return errors.Is(context.Cause(ctx), errStalled) }
-}
-
-// ErrNoPeers means blocks are missing and no peer is there to ask.
-var ErrNoPeers = errors.New("node: some blocks are not on this node and no peer is connected; " +
-	"`cairn peers` shows the members and when each was last seen; connect one that holds them with `cairn connect MULTIADDR`")
-
-// noSource is the error of a fetch no peer could serve. Outside a
-// federation the way forward is to be admitted to one, not to connect:
-// members refuse every node they have not admitted.
-func (n *Node) noSource(root cid.Cid, cause error) error {
-	if !n.inFederation() {
-		return fmt.Errorf("fetch %s: some blocks are not on this node, and only members of a federation can fetch them from its members: %w", root, ErrNoFederation)
-	}
-	return fmt.Errorf("fetch %s: %w", root, cause)
-}
-
-// haveAll reports whether every block of the object at root is stored
-// here. A corrupt block is an error, not a missing one.
-func (n *Node) haveAll(ctx context.Context, root cid.Cid) (bool, error) {
-	complete := true
-	err := object.Walk(ctx, root, n.disk.blocks, func(c cid.Cid) error {
-		has, err := n.disk.blocks.Has(ctx, c)
-		complete = complete && has
-		return err
-	})
-	if ipld.IsNotFound(err) {
-		return false, nil
-	}
-	return complete, err
 }
 
 func (n *Node) recordHeld(ctx context.Context, root cid.Cid, encrypted bool) error {

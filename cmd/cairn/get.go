@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -38,8 +39,8 @@ func newGetCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("get: %w", err)
 			}
 			defer stream.Close()
-			progress := startReceiveProgress(os.Stderr, false)
-			err = extract(progress.wrap(stream), out, dir)
+			progress := startReceiveProgress(os.Stderr, stream.ContentSize, false)
+			err = extract(stream, out, dir, &progress.done)
 			progress.stop()
 			if err != nil {
 				return fmt.Errorf("get: %w", err)
@@ -55,9 +56,10 @@ func newGetCommand(g *globals) *cobra.Command {
 }
 
 // extract writes the stream to out and reads it to the end, so an error the
-// daemon reports after the last file still fails the command.
-func extract(stream io.Reader, out string, dir bool) error {
-	if err := archive.Extract(stream, out, dir); err != nil {
+// daemon reports after the last file still fails the command. It counts
+// the bytes of file contents written into written.
+func extract(stream io.Reader, out string, dir bool, written *atomic.Int64) error {
+	if err := archive.ExtractCounting(stream, out, dir, written); err != nil {
 		return err
 	}
 	if _, err := io.Copy(io.Discard, stream); err != nil {
@@ -75,7 +77,7 @@ func getToStdout(cmd *cobra.Command, c *api.Client, capability string) error {
 		return fmt.Errorf("get: %w", err)
 	}
 	defer stream.Close()
-	progress := startReceiveProgress(os.Stderr, false)
+	progress := startReceiveProgress(os.Stderr, stream.ContentSize, false)
 	_, err = io.Copy(cmd.OutOrStdout(), progress.wrap(stream))
 	progress.stop()
 	if err != nil {

@@ -29,9 +29,10 @@ func startProgress(out *os.File, total int64, quiet bool) *progress {
 	return newProgress(out, "sent", total, quiet)
 }
 
-// startReceiveProgress draws what is received, of a total not known.
-func startReceiveProgress(out *os.File, quiet bool) *progress {
-	return newProgress(out, "received", 0, quiet)
+// startReceiveProgress draws what is received, of total bytes (0: not
+// known).
+func startReceiveProgress(out *os.File, total int64, quiet bool) *progress {
+	return newProgress(out, "received", total, quiet)
 }
 
 func newProgress(out *os.File, verb string, total int64, quiet bool) *progress {
@@ -74,7 +75,7 @@ func (p *progress) line() string {
 		return fmt.Sprintf("%s %s, %.1f MB/s", humanBytes(done), p.verb, rate)
 	}
 	const width = 30
-	filled := int(width * done / max(p.total, 1))
+	filled := int(width * min(done, p.total) / max(p.total, 1))
 	bar := make([]byte, width)
 	for i := range bar {
 		bar[i] = '-'

@@ -14,7 +14,7 @@ func TestReceiveProgressLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startReceiveProgress(f, false)
+	p := startReceiveProgress(f, 0, false)
 	if _, err := io.Copy(io.Discard, p.wrap(strings.NewReader(strings.Repeat("x", 3<<20)))); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // ErrUnsafePath means a tar entry's name would land outside the output.
@@ -147,6 +148,12 @@ func openListed(p string, fi fs.FileInfo) (*os.File, error) {
 // Everything is written under a temporary name beside out and renamed into
 // place at the end, so a failed get leaves nothing at out.
 func Extract(r io.Reader, out string, asDir bool) error {
+	return ExtractCounting(r, out, asDir, nil)
+}
+
+// ExtractCounting is Extract that adds the bytes of file contents it
+// writes to written, if not nil, as it goes: for a progress bar.
+func ExtractCounting(r io.Reader, out string, asDir bool, written *atomic.Int64) error {
 	if _, err := os.Lstat(out); err == nil {
 		return fmt.Errorf("%s exists already; choose another output path", out)
 	}
@@ -160,7 +167,7 @@ func Extract(r io.Reader, out string, asDir bool) error {
 		return err
 	}
 	defer root.Close()
-	x := &extractor{root: root, dir: tmp, asDir: asDir}
+	x := &extractor{root: root, dir: tmp, asDir: asDir, written: written}
 	if err := x.run(tar.NewReader(r)); err != nil {
 		return err
 	}
@@ -181,6 +188,9 @@ type extractor struct {
 	asDir  bool
 	top    string // the top-level directory being stripped, once known
 	single string // the path of a lone top-level file, once written
+
+	written *atomic.Int64 // bytes of file contents written; may be nil
+	buf     []byte        // for copying file contents, allocated once
 }
 
 func (x *extractor) run(tr *tar.Reader) error {
@@ -255,11 +265,33 @@ func (x *extractor) writeOut(r io.Reader, target string, perm fs.FileMode) error
 	if err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	if x.buf == nil {
+		x.buf = make([]byte, copyBuffer)
+	}
+	if _, err := io.CopyBuffer(countingWriter{f, x.written}, r, x.buf); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", target, err)
 	}
 	return f.Close()
+}
+
+// copyBuffer is the largest write of file contents: large sequential
+// writes, where io.Copy into a file makes 32 KiB ones.
+const copyBuffer = 1 << 20
+
+// countingWriter writes to w and counts what it wrote into n, if not nil.
+// It hides w's ReadFrom, so copies use their own, larger buffer.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if c.n != nil {
+		c.n.Add(int64(n))
+	}
+	return n, err
 }
 
 // safePath cleans a stream's slash path into a relative local path,

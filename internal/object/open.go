@@ -166,44 +166,5 @@ func (o *Object) writeContents(ctx context.Context, e *Entry, w io.Writer) error
 	if o.header.DAG {
 		return o.writeDAGFile(ctx, e, w)
 	}
-	var buf []byte
-	for i, ref := range e.chunks {
-		plain, err := o.readChunk(ctx, ref, buf[:0])
-		if err != nil {
-			return fmt.Errorf("read %s chunk %d: %w", e.Path, i, err)
-		}
-		if _, err := w.Write(plain); err != nil {
-			return fmt.Errorf("write %s: %w", e.Path, err)
-		}
-		buf = plain
-	}
-	return nil
-}
-
-func (o *Object) readChunk(ctx context.Context, ref chunkRef, dst []byte) ([]byte, error) {
-	c, err := o.data.leaf(ctx, ref.leaf)
-	if err != nil {
-		return nil, err
-	}
-	data, err := getBlock(ctx, o.g, c)
-	if err != nil {
-		return nil, err
-	}
-	if o.header.Encrypted {
-		if o.header.Version >= 2 && len(data) != sealedChunkSize(int(ref.size)) {
-			return nil, fmt.Errorf("%w: chunk %s has %d bytes, a %d-byte chunk seals to %d", ErrCorruptBlock, c, len(data), ref.size, sealedChunkSize(int(ref.size)))
-		}
-		if data, err = open(dst, ref.key, data); err != nil {
-			return nil, fmt.Errorf("%w: chunk %s fails authentication", ErrCorruptBlock, c)
-		}
-		if o.header.Version >= 2 {
-			if data, err = unpadChunk(data, int(ref.size)); err != nil {
-				return nil, fmt.Errorf("%w: chunk %s: %w", ErrCorruptBlock, c, err)
-			}
-		}
-	}
-	if len(data) != int(ref.size) {
-		return nil, fmt.Errorf("%w: chunk %s has %d bytes, manifest says %d", ErrCorruptBlock, c, len(data), ref.size)
-	}
-	return data, nil
+	return o.writeChunks(ctx, e, w)
 }

@@ -91,16 +91,16 @@ func (c *Client) Add(ctx context.Context, body io.Reader, contentType string, op
 
 // Get opens the tar stream of the object a capability names. Reading it to
 // the end returns the daemon's error if the stream broke off.
-func (c *Client) Get(ctx context.Context, capability string) (io.ReadCloser, error) {
+func (c *Client) Get(ctx context.Context, capability string) (*Stream, error) {
 	return c.get(ctx, getRequest{Capability: capability})
 }
 
 // GetContents streams the contents of an object that is a single file.
-func (c *Client) GetContents(ctx context.Context, capability string) (io.ReadCloser, error) {
+func (c *Client) GetContents(ctx context.Context, capability string) (*Stream, error) {
 	return c.get(ctx, getRequest{Capability: capability, Contents: true})
 }
 
-func (c *Client) get(ctx context.Context, r getRequest) (io.ReadCloser, error) {
+func (c *Client) get(ctx context.Context, r getRequest) (*Stream, error) {
 	body, _ := json.Marshal(r)
 	req, err := c.request(ctx, http.MethodPost, "/api/v1/get", bytes.NewReader(body))
 	if err != nil {
@@ -110,15 +110,23 @@ func (c *Client) get(ctx context.Context, r getRequest) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &trailerReader{resp: resp}, nil
+	size, err := strconv.ParseInt(resp.Header.Get(sizeHeader), 10, 64)
+	if err != nil {
+		size = 0 // an older daemon: the size is not known
+	}
+	return &Stream{resp: resp, ContentSize: size}, nil
 }
 
-// trailerReader turns an error trailer into a read error at the end.
-type trailerReader struct {
+// Stream is an object coming from the daemon. An error the daemon reports
+// after the last byte (in a trailer) is a read error at the end.
+type Stream struct {
 	resp *http.Response
+	// ContentSize is the bytes of file contents the stream holds (a tar
+	// stream is a little larger); 0 when not known.
+	ContentSize int64
 }
 
-func (t *trailerReader) Read(p []byte) (int, error) {
+func (t *Stream) Read(p []byte) (int, error) {
 	n, err := t.resp.Body.Read(p)
 	if err == io.EOF {
 		if msg := t.resp.Trailer.Get(errorTrailer); msg != "" {
@@ -128,7 +136,7 @@ func (t *trailerReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (t *trailerReader) Close() error { return t.resp.Body.Close() }
+func (t *Stream) Close() error { return t.resp.Body.Close() }
 
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader

@@ -110,5 +110,5 @@ func (c *Client) Export(ctx context.Context, object string) (io.ReadCloser, erro
 	if err != nil {
 		return nil, err
 	}
-	return &trailerReader{resp: resp}, nil
+	return &Stream{resp: resp}, nil
 }

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,7 +34,7 @@ type Backend interface {
 	Peers() []node.Peer
 	Connect(ctx context.Context, addr string) error
 	Add(ctx context.Context, src object.Source, opts node.AddOptions) (node.AddResult, error)
-	Open(ctx context.Context, capability string) (*object.Object, error)
+	Read(ctx context.Context, capability string) (*object.Object, func(readErr error) error, error)
 	List(ctx context.Context) ([]node.ObjectInfo, error)
 	Members() []node.MemberInfo
 	FederationCreate(ctx context.Context, name, operator, region string) (node.FederationInfo, error)
@@ -230,102 +229,6 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]string{"connected": req.Addr})
-}
-
-func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
-	opts, err := addOptions(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	var src object.Source
-	switch ct := r.Header.Get("Content-Type"); ct {
-	case ContentTar:
-		src = object.NewTarSource(r.Body)
-	case ContentFile, "":
-		src = object.NewReaderSource(opts.Name, r.Body)
-	default:
-		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("add takes %s or %s, not %q", ContentTar, ContentFile, ct))
-		return
-	}
-	res, err := s.backend.Add(r.Context(), src, opts)
-	if err != nil {
-		s.logger.Warn("add failed", "err", err)
-		writeError(w, statusOf(err), err)
-		return
-	}
-	writeJSON(w, res)
-}
-
-func addOptions(r *http.Request) (node.AddOptions, error) {
-	q := r.URL.Query()
-	opts := node.AddOptions{
-		Name:        q.Get("name"),
-		Unencrypted: q.Get("unencrypted") == "true",
-		New:         q.Get("new") == "true",
-	}
-	if v := q.Get("replicas"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 64 {
-			return opts, fmt.Errorf("replicas must be a whole number from 1 to 64, got %q", v)
-		}
-		opts.Replicas = n
-	}
-	return opts, nil
-}
-
-type getRequest struct {
-	Capability string `json:"capability"`
-	// Contents asks for the contents of an object that is one file,
-	// instead of a tar stream.
-	Contents bool `json:"contents,omitempty"`
-}
-
-// handleGet streams the object as a tar; an error after the first byte is
-// reported in the X-Cairn-Error trailer.
-func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
-	var req getRequest
-	if !readJSON(w, r, &req) {
-		return
-	}
-	obj, err := s.backend.Open(r.Context(), req.Capability)
-	if err != nil {
-		writeError(w, statusOf(err), err)
-		return
-	}
-	write := obj.WriteTar
-	contentType := ContentTar
-	if req.Contents {
-		entries := obj.Entries()
-		if len(entries) != 1 || entries[0].Kind != object.KindFile {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("%w: the object holds %d entries; write it to a directory with -o DIR", errNotOneFile, len(entries)))
-			return
-		}
-		write = func(ctx context.Context, w io.Writer) error { return obj.WriteFile(ctx, entries[0].Path, w) }
-		contentType = ContentFile
-	}
-	w.Header().Set("Trailer", errorTrailer)
-	w.Header().Set("Content-Type", contentType)
-	if err := write(r.Context(), w); err != nil {
-		s.logger.Warn("get stream failed", "err", err)
-		w.Header().Set(errorTrailer, err.Error())
-	}
-}
-
-// errNotOneFile: the contents of an object that is not a single file
-// were asked for.
-var errNotOneFile = errors.New("api: not a single file")
-
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	objs, err := s.backend.List(r.Context())
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	if objs == nil {
-		objs = []node.ObjectInfo{}
-	}
-	writeJSON(w, objs)
 }
 
 // statusOf maps an error to the HTTP status that tells the client whose fault it is.

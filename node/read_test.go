@@ -1,0 +1,97 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/cairn-fed/cairn/internal/object"
+)
+
+// errCutOff is the failure of a client that goes away mid-get.
+var errCutOff = errors.New("client went away")
+
+// cutOffWriter takes limit bytes, then fails like a closed connection.
+type cutOffWriter struct {
+	bytes.Buffer
+	limit int
+}
+
+func (w *cutOffWriter) Write(p []byte) (int, error) {
+	if w.Len()+len(p) > w.limit {
+		return 0, errCutOff
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestReadStreamsAndAnInterruptedGetResumes: a member that holds nothing
+// of an object reads it while it arrives from the one holder. A read cut
+// off part way keeps the blocks that arrived and records no copy; the next
+// read gets the rest and the same bytes, and records the copy.
+func TestReadStreamsAndAnInterruptedGetResumes(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	data := make([]byte, 12<<20)
+	rand.NewChaCha8([32]byte{'r', 'e', 'a', 'd'}).Read(data)
+	added, err := a.Add(ctx, object.NewReaderSource("big.bin", bytes.NewReader(data)), AddOptions{Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cid.MustParse(added.CID)
+	all, err := object.Links(ctx, root, a.disk.blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() int {
+		n := 0
+		for _, c := range all {
+			if ok, _ := b.disk.blocks.Has(ctx, c); ok {
+				n++
+			}
+		}
+		return n
+	}
+
+	obj, finish, err := b.Read(ctx, added.Capability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := &cutOffWriter{limit: 3 << 20}
+	readErr := obj.WriteFile(ctx, "big.bin", cut)
+	if !errors.Is(readErr, errCutOff) {
+		t.Fatalf("read cut off at 3 MiB: %v", readErr)
+	}
+	if err := finish(readErr); !errors.Is(err, errCutOff) {
+		t.Fatalf("finish of a cut-off read: %v, want the cut-off", err)
+	}
+	kept := held()
+	if kept == 0 || kept == len(all) {
+		t.Fatalf("after a read cut off at 3 of 12 MiB, b keeps %d of %d blocks; want some, not all", kept, len(all))
+	}
+	if _, err := b.disk.index.get(ctx, added.CID); err == nil {
+		t.Fatal("a cut-off read recorded a copy")
+	}
+
+	obj, finish, err = b.Read(ctx, added.Capability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	readErr = obj.WriteFile(ctx, "big.bin", &got)
+	if err := finish(readErr); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("read %d bytes, not the %d added", got.Len(), len(data))
+	}
+	if n := held(); n != len(all) {
+		t.Errorf("after a complete read b holds %d of %d blocks", n, len(all))
+	}
+	if rec, err := b.disk.index.get(ctx, added.CID); err != nil || rec.Role != RoleHolder {
+		t.Errorf("after a complete read b's record is %+v, %v; want a holder's", rec, err)
+	}
+}
