@@ -183,13 +183,14 @@ func sameContents(b *testing.B, pathA, pathB string) bool {
 
 // cairnOp measures `cairn ARGS` against the daemon d. If the directory
 // profile is set, it saves the daemon's CPU profile and execution trace
-// over the first 5 s there, as car-NAME-profile.out and car-NAME-trace.out.
+// over the first 5 s there (the profile over CAIRN_BENCH_PROFILE_SECONDS,
+// if set), as car-NAME-profile.out and car-NAME-trace.out.
 func cairnOp(b *testing.B, d *daemonProc, profile, name string, args ...string) opRun {
 	var saved []<-chan struct{}
 	if profile != "" {
-		for _, kind := range []string{"profile", "trace"} {
-			saved = append(saved, saveDaemonProfile(b, d.repo, kind, 5, filepath.Join(profile, "car-"+name+"-"+kind+".out")))
-		}
+		seconds := envInt(b, "CAIRN_BENCH_PROFILE_SECONDS", 5)
+		saved = append(saved, saveDaemonProfile(b, d.repo, "profile", seconds, filepath.Join(profile, "car-"+name+"-profile.out")))
+		saved = append(saved, saveDaemonProfile(b, d.repo, "trace", min(seconds, 5), filepath.Join(profile, "car-"+name+"-trace.out")))
 	}
 	r := measureOp(b, d.cmd.Process.Pid, cairnCmd(b.Context(), d.repo, args...))
 	for _, s := range saved {
