@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,17 +17,47 @@ import (
 func newAddCommand(g *globals) *cobra.Command {
 	var opts node.AddOptions
 	var quiet bool
+	var each string
+	var jobs int
 	cmd := &cobra.Command{
-		Use:   "add PATH|-",
+		Use:   "add PATH...|-|--each DIR",
 		Short: "Encrypt and store a file, a directory or stdin; print its capability",
 		Long: "Add chunks the data, encrypts every chunk on this node and stores it.\n" +
 			"It prints the object ID (CID) and the capability: keep the capability, it is\n" +
-			"the only way to read the data back (`cairn get CAPABILITY -o OUT`).",
-		Args: cobra.ExactArgs(1),
+			"the only way to read the data back (`cairn get CAPABILITY -o OUT`).\n\n" +
+			"Several paths, or --each DIR (every file and directory in DIR), make one object\n" +
+			"each, added --jobs at a time; it prints a line per object, and their\n" +
+			"capabilities are in `cairn ls --json` and the catalog.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if each != "" {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if jobs < 1 || jobs > 64 {
+				return fmt.Errorf("add: --jobs must be from 1 to 64, got %d", jobs)
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			if each != "" || len(args) > 1 {
+				if opts.Name != "" {
+					return errManyNamed
+				}
+				paths := args
+				if each != "" {
+					if paths, err = eachEntry(each, os.Stderr); err != nil {
+						return err
+					}
+				}
+				for _, p := range paths {
+					if p == "-" {
+						return errors.New("add: - (stdin) is one object on its own")
+					}
+				}
+				return addMany(cmd, g, c, paths, opts, jobs, quiet)
 			}
 			body, contentType, total, err := openAddSource(args[0], &opts)
 			if err != nil {
@@ -52,6 +83,8 @@ func newAddCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.Unencrypted, "unencrypted", false, "store PLAINTEXT: storage peers can read it (marked as such everywhere)")
 	cmd.Flags().BoolVar(&opts.New, "new", false, "make a new object even if identical content was added before")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "name shown to you in `cairn ls` (default: the file name)")
+	cmd.Flags().StringVar(&each, "each", "", "add every file and directory in `DIR` as its own object")
+	cmd.Flags().IntVar(&jobs, "jobs", 8, "with several objects: how many to add at once")
 	quietFlag(cmd, &quiet)
 	return cmd
 }

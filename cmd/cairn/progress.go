@@ -21,6 +21,8 @@ type progress struct {
 	start time.Time
 	quit  chan struct{}
 	wg    sync.WaitGroup
+	// active: out is a terminal and the bar is drawn.
+	active bool
 }
 
 // startProgress draws what is sent to out only when it is a terminal and
@@ -40,9 +42,18 @@ func newProgress(out *os.File, verb string, total int64, quiet bool) *progress {
 	if quiet || !isTerminal(out) {
 		return p
 	}
+	p.active = true
 	p.wg.Add(1)
 	go p.draw()
 	return p
+}
+
+// clearLine erases the progress line, if one is drawn, so another line
+// can be printed in its place (the next tick draws it again below).
+func (p *progress) clearLine() {
+	if p.active {
+		fmt.Fprint(p.out, "\r\033[K")
+	}
 }
 
 func (p *progress) wrap(r io.Reader) io.Reader { return &countingReader{r: r, n: &p.done} }

@@ -34,8 +34,14 @@ type Client struct {
 
 // NewClient makes a client for the API at addr (host:port).
 func NewClient(addr, token string) *Client {
-	return &Client{base: "http://" + addr, token: token, http: &http.Client{}}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxConnections // `cairn add --each` sends many requests at once
+	return &Client{base: "http://" + addr, token: token, http: &http.Client{Transport: t}}
 }
+
+// maxConnections is how many connections to the daemon a client keeps
+// open for reuse.
+const maxConnections = 16
 
 // Dial finds the daemon of a repository through its api file and token.
 func Dial(r *repo.Repo) (*Client, error) {
