@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -59,13 +61,14 @@ func newAddCommand(g *globals) *cobra.Command {
 				}
 				return addMany(cmd, g, c, paths, opts, jobs, quiet)
 			}
-			body, contentType, total, err := openAddSource(args[0], &opts)
-			if err != nil {
-				return err
+			total := int64(0)
+			if args[0] != "-" {
+				if total, err = sourceSize(args[0]); err != nil {
+					return err
+				}
 			}
-			defer body.Close()
 			progress := startProgress(os.Stderr, total, quiet)
-			res, err := c.Add(cmd.Context(), progress.wrap(body), contentType, opts)
+			res, err := addPath(cmd.Context(), c, args[0], opts, progress)
 			progress.stop()
 			if err != nil {
 				return fmt.Errorf("add %s: %w", args[0], err)
@@ -87,6 +90,68 @@ func newAddCommand(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&jobs, "jobs", 8, "with several objects: how many to add at once")
 	quietFlag(cmd, &quiet)
 	return cmd
+}
+
+// addPath adds one path as one object. A regular file is passed, open, to
+// a daemon on this machine, which reads it itself (node/api/localfile.go);
+// anything else, or when the daemon's socket cannot be reached, is
+// streamed. Either way the object is the same.
+func addPath(ctx context.Context, c *api.Client, path string, opts node.AddOptions, progress *progress) (node.AddResult, error) {
+	if path != "-" {
+		res, err := addPassed(ctx, c, path, opts, progress)
+		if !errors.Is(err, errNotPassed) && !errors.Is(err, api.ErrNoSocket) {
+			return res, err
+		}
+	}
+	body, contentType, _, err := openAddSource(path, &opts)
+	if err != nil {
+		return node.AddResult{}, err
+	}
+	defer body.Close()
+	return c.Add(ctx, progress.wrap(body), contentType, opts)
+}
+
+// errNotPassed: the path is not a regular file, so it is streamed.
+var errNotPassed = errors.New("add: not a regular file")
+
+// addPassed passes the regular file at path to the daemon, and follows
+// the daemon's reading through the file's offset, which the two share.
+func addPassed(ctx context.Context, c *api.Client, path string, opts node.AddOptions, progress *progress) (node.AddResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return node.AddResult{}, fmt.Errorf("add: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return node.AddResult{}, errNotPassed
+	}
+	name := filepath.Base(filepath.Clean(path))
+	if opts.Name == "" {
+		opts.Name = name
+	}
+	stop := make(chan struct{})
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		var shown int64
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if off, err := f.Seek(0, io.SeekCurrent); err == nil && off > shown {
+					progress.done.Add(off - shown)
+					shown = off
+				}
+			}
+		}
+	}()
+	res, err := c.AddPassedFile(ctx, f, name, opts)
+	close(stop)
+	<-followed
+	return res, err
 }
 
 // openAddSource opens what to send: a file or directory as a tar stream

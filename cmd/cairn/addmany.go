@@ -127,12 +127,7 @@ func addMany(cmd *cobra.Command, g *globals, c *api.Client, paths []string, opts
 // addOne adds one path of a multiple add.
 func addOne(cmd *cobra.Command, c *api.Client, path string, opts node.AddOptions, progress *progress) addedOne {
 	opts.Name = ""
-	body, contentType, _, err := openAddSource(path, &opts)
-	if err != nil {
-		return addedOne{Path: path, Error: err.Error()}
-	}
-	defer body.Close()
-	res, err := c.Add(cmd.Context(), progress.wrap(body), contentType, opts)
+	res, err := addPath(cmd.Context(), c, path, opts, progress)
 	if err != nil {
 		return addedOne{Path: path, Error: err.Error()}
 	}

@@ -252,7 +252,7 @@ func cairnAddEach(b *testing.B, p *dataPath, profile string) (add, backedUp opRu
 	}
 	cpu0 := totalCPU(b, pids)
 	start := time.Now()
-	add = cairnOp(b, nodes[0].d, profile, "add-each", "add", "--each", "-q", p.dir)
+	add = cairnOp(b, nodes[0].d, profile, "add-each", "add", "-q", "--each", p.dir)
 	waitEvery(b, time.Second, 30*time.Minute, "every small object backed_up", func() bool { return allBackedUp(b, nodes[0], p.files) })
 	backedUp = opRun{wall: time.Since(start), cpu: totalCPU(b, pids) - cpu0}
 	return add, backedUp

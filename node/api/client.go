@@ -29,7 +29,8 @@ type Client struct {
 	base       string
 	token      string
 	http       *http.Client
-	notRunning error // returned when the daemon cannot be reached
+	notRunning error  // returned when the daemon cannot be reached
+	socket     string // the daemon's Unix socket (localfile.go); "" when not known
 }
 
 // NewClient makes a client for the API at addr (host:port).
@@ -55,6 +56,7 @@ func Dial(r *repo.Repo) (*Client, error) {
 	}
 	c := NewClient(addr, token)
 	c.notRunning = r.NotRunning()
+	c.socket = r.Path(repo.SocketFile)
 	return c, nil
 }
 
@@ -83,9 +85,18 @@ func (c *Client) List(ctx context.Context) ([]node.ObjectInfo, error) {
 
 // Add streams body (a tar of a directory, or one file's bytes) to the node.
 func (c *Client) Add(ctx context.Context, body io.Reader, contentType string, opts node.AddOptions) (node.AddResult, error) {
+	return c.addRequest(ctx, body, contentType, addQuery(opts))
+}
+
+// addQuery is the query of an add with opts.
+func addQuery(opts node.AddOptions) url.Values {
 	q := storeQuery(opts.Name, opts.Replicas)
 	q.Set("unencrypted", strconv.FormatBool(opts.Unencrypted))
 	q.Set("new", strconv.FormatBool(opts.New))
+	return q
+}
+
+func (c *Client) addRequest(ctx context.Context, body io.Reader, contentType string, q url.Values) (node.AddResult, error) {
 	req, err := c.request(ctx, http.MethodPost, "/api/v1/add?"+q.Encode(), body)
 	if err != nil {
 		return node.AddResult{}, err

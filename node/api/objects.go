@@ -19,14 +19,22 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var src object.Source
-	switch ct := r.Header.Get("Content-Type"); ct {
-	case ContentTar:
+	switch ct := r.Header.Get("Content-Type"); {
+	case r.URL.Query().Get("passed") == "true":
+		if src, err = passedFileSource(r, r.URL.Query().Get("entry")); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+	case ct == ContentTar:
 		src = object.NewTarSource(r.Body)
-	case ContentFile, "":
+	case ct == ContentFile, ct == "":
 		src = object.NewReaderSource(opts.Name, r.Body)
 	default:
 		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("add takes %s or %s, not %q", ContentTar, ContentFile, ct))
 		return
+	}
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close() // a passed file, even if the add stops before reading it
 	}
 	res, err := s.backend.Add(r.Context(), src, opts)
 	if err != nil {

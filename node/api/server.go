@@ -105,7 +105,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	// Streams (get, export, import, events) may run for hours: only idle
 	// connections are timed out.
 	s.srv = &http.Server{Handler: s.checkHost(dashboard.Handler(s.authorize(mux))), ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout: 2 * time.Minute}
+		IdleTimeout: 2 * time.Minute, ConnContext: withConn}
 	s.monitorRoutes(mux) // events, health, /metrics: after srv, so that streams end on Shutdown
 	return s
 }

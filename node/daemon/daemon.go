@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/cairn-fed/cairn/internal/config"
@@ -66,6 +67,7 @@ func serve(ctx context.Context, r *repo.Repo, n *node.Node, opts Options) error 
 		return err
 	}
 	defer r.RemoveAPIAddr()
+	defer serveLocal(r, srv, opts.Logger)()
 	stopMetrics, err := startMetrics(r, n, opts)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -140,4 +142,43 @@ func startMetrics(r *repo.Repo, n *node.Node, opts Options) (stop func(), err er
 		opts.MetricsReady(l.Addr().String())
 	}
 	return stop, nil
+}
+
+// maxSocketPath is the longest path a Unix socket may have (sun_path,
+// with its terminating NUL).
+const maxSocketPath = 107
+
+// serveLocal serves the API on the repository's Unix socket too, where a
+// client on this machine passes the files it adds instead of streaming
+// them. Without the socket (a path too long, a filesystem without
+// sockets) clients stream, so a failure is logged, not fatal. The
+// function it returns removes the socket; srv's Shutdown closes it.
+func serveLocal(r *repo.Repo, srv *api.Server, logger *slog.Logger) func() {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	path := r.Path(repo.SocketFile)
+	if len(path) > maxSocketPath {
+		logger.Info("no API socket: the repository's path is too long for one; adds stream their files", "path", path)
+		return func() {}
+	}
+	_ = os.Remove(path) // left by a daemon that was killed: this one holds the repository's lock
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err == nil {
+		err = os.Chmod(path, 0o600)
+	}
+	if err != nil {
+		logger.Warn("no API socket; adds stream their files", "path", path, "err", err)
+		if l != nil {
+			l.Close()
+		}
+		return func() {}
+	}
+	l.SetUnlinkOnClose(false)
+	go func() {
+		if err := srv.ServeLocal(l); err != nil {
+			logger.Warn("API socket stopped; adds stream their files", "err", err)
+		}
+	}()
+	return func() { _ = os.Remove(path) }
 }

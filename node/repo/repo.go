@@ -26,10 +26,13 @@ const (
 	OwnerFile    = "owner.key"
 	TokenFile    = "api.token"
 	APIFile      = "api"
-	PinsFile     = "pins_api" // the Pinning Service API address while the daemon runs
-	LockFile     = "repo.lock"
-	BlocksDir    = "blocks"
-	IndexDir     = "index"
+	// SocketFile is the API's Unix socket while the daemon runs: a client
+	// on this machine passes it the files it adds (node/api/localfile.go).
+	SocketFile = "api.sock"
+	PinsFile   = "pins_api" // the Pinning Service API address while the daemon runs
+	LockFile   = "repo.lock"
+	BlocksDir  = "blocks"
+	IndexDir   = "index"
 	// RosterFile holds the latest verified federation roster.
 	RosterFile = "federation.roster"
 	// AuthorityFile holds the federation authority key, on the node that
