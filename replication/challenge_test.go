@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -274,5 +275,71 @@ func TestChallengeAllowanceWeighsBlocks(t *testing.T) {
 	rate, burst := a.challengeAllowance()
 	if most := int((burst+rate)/(64/float64(a.cfg.ChallengeLeaves))) + 1; allowed > most {
 		t.Errorf("%d rounds of one 64-block item allowed in 100 ms, want at most %d", allowed, most)
+	}
+}
+
+// TestLateAnswerQueuesFirstCheckAgain: the answer to a round that
+// carried a new copy's first check comes after the deadline, before a
+// Tick expired the round (a loaded challenger). Nothing is judged, as for
+// a round lost on the way, and the copy is queued again at once, as the
+// expiry would queue it: it is not left unchecked until the pair's next
+// sampled round, an interval later.
+func TestLateAnswerQueuesFirstCheckAgain(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}})
+	a, b := s.byID["a"].core, s.byID["b"].core
+	hold := func(obj ObjectID, at time.Time) {
+		s.must(a.Track(obj, TrackOptions{Target: 2, Leaves: 4, Pinned: true}, at))
+		s.must(b.Track(obj, TrackOptions{Target: 2, Leaves: 4}, at))
+		for _, out := range b.Tick(at).Publish {
+			s.must(a.Receive(out.Attestation, at))
+		}
+	}
+	roundOf := func(acts Actions) *Challenge {
+		for _, ch := range acts.Challenges {
+			if ch.Holder == "b" {
+				return &ch
+			}
+		}
+		return nil
+	}
+	answer := func(ch *Challenge) (Response, [][32]byte) {
+		resp := Response{ID: ch.ID, Answers: make([]Answer, len(ch.Items))}
+		want := make([][32]byte, len(ch.Items))
+		for i, it := range ch.Items {
+			want[i] = Digest(ch.Nonce, pick(testBlocks(it.Object, 4), it.Leaves))
+			resp.Answers[i].Digest = want[i]
+		}
+		return resp, want
+	}
+
+	hold("bafyold", t0)
+	first := roundOf(a.Tick(t0))
+	if first == nil || !first.Sampled {
+		t.Fatalf("a's first round with b: %+v, want a sampled one", first)
+	}
+	resp, want := answer(first)
+	if _, err := a.ChallengeResponse("b", resp, want, t0.Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(200 * time.Millisecond)
+	hold("bafynew", now)
+	round := roundOf(a.Tick(now))
+	if round == nil || round.Sampled || len(round.Items) != 1 || round.Items[0].Object != "bafynew" {
+		t.Fatalf("round for b's new copy: %+v, want one unsampled item, bafynew", round)
+	}
+
+	late := round.Deadline.Add(time.Millisecond)
+	resp, want = answer(round)
+	results, err := a.ChallengeResponse("b", resp, want, late)
+	if err != nil || len(results) != 1 || results[0] != ResultNone {
+		t.Fatalf("answer after the deadline: %v, %v; want the item unjudged", results, err)
+	}
+	if _, _, ok := a.ledger.Check("bafynew", "a", "b"); ok {
+		t.Fatal("an answer after the deadline was recorded as a check")
+	}
+	again := roundOf(a.Tick(late.Add(time.Millisecond)))
+	if again == nil || !slices.ContainsFunc(again.Items, func(it Item) bool { return it.Object == "bafynew" }) {
+		t.Fatalf("next Tick after the late answer: round %+v; want b's new copy checked again at once, not at the next sampled round (in %s)",
+			again, a.rounds.pairs["b"].next.Sub(late))
 	}
 }

@@ -17,7 +17,8 @@ import (
 // a zero digest leaves the item unjudged (ResultNone: this node could not
 // read its own copy, which says nothing about the holder's), as does an
 // item whose object this node no longer holds. An answer of the wrong
-// length fails every item.
+// length fails every item. An answer after the deadline is taken as lost,
+// as the next Tick would have taken it (see expireChallenges).
 func (c *Core) ChallengeResponse(from PeerID, resp Response, expected [][32]byte, now time.Time) ([]Result, error) {
 	ch, ok := c.rounds.pending[resp.ID]
 	if !ok || ch.Holder != from {
@@ -27,12 +28,15 @@ func (c *Core) ChallengeResponse(from PeerID, resp Response, expected [][32]byte
 		return nil, fmt.Errorf("response %d: %d expected digests for %d items: %w", resp.ID, len(expected), len(ch.Items), ErrMalformed)
 	}
 	results := make([]Result, len(ch.Items))
+	if now.After(ch.Deadline) {
+		// Past the deadline, before a Tick expired the round: as if lost.
+		c.expire(ch, now)
+		return results, nil
+	}
 	for i := range ch.Items {
 		switch {
 		case expected[i] == [32]byte{} || !c.Holds(ch.Items[i].Object):
 			results[i] = ResultNone
-		case now.After(ch.Deadline):
-			results[i] = ResultNone // as if lost: see expireChallenges
 		case len(resp.Answers) != len(ch.Items):
 			results[i] = ResultFail
 		case resp.Answers[i].Refused:
@@ -165,11 +169,17 @@ func (c *Core) expireChallenges(now time.Time) {
 	}
 	slices.Sort(late)
 	for _, id := range late {
-		ch := c.rounds.pending[id]
-		c.finishChallenge(ch, make([]Result, len(ch.Items)), now)
-		for _, it := range ch.Items {
-			c.dirty[it.Object] = true
-		}
+		c.expire(c.rounds.pending[id], now)
+	}
+}
+
+// expire ends a round that was not answered by its deadline, judging no
+// item. Its copies are looked at again: those still waiting for a first
+// check are queued for the pair's next round (scheduleChallenges).
+func (c *Core) expire(ch *Challenge, now time.Time) {
+	c.finishChallenge(ch, make([]Result, len(ch.Items)), now)
+	for _, it := range ch.Items {
+		c.dirty[it.Object] = true
 	}
 }
 

@@ -199,6 +199,11 @@ func (r *Result) burst(ctx context.Context, c *Cluster) error {
 	if err != nil {
 		return fmt.Errorf("after the burst: %w", err)
 	}
+	if unsettled > 0 {
+		for _, l := range c.Lagging(ctx, 5) {
+			r.progress("not backed up after the burst: %s", l)
+		}
+	}
 	r.Burst = r.Add + wait
 	r.BurstGossip, r.BurstOther = perNodeMinute(c.Traffic.Snapshot().Sub(before), r.Nodes, r.Burst)
 	return nil

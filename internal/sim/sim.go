@@ -372,12 +372,46 @@ func (c *Cluster) Lagging(ctx context.Context, n int) []string {
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s seen by %s (%s): %s, %d/%d copies;", id, worst.Operator, worst.Region, v.State, v.Copies, v.Target)
+		writeHolders(&b, v, time.Now())
+		// What each holder sees of the others tells a check never made
+		// from one made and not heard of.
 		for _, h := range v.Holders {
-			fmt.Fprintf(&b, " %s/%s %s %s;", h.Operator, h.Region, h.State, h.Reason)
+			m := c.member(h.PeerID)
+			if m == nil || m == worst {
+				continue
+			}
+			if hv, err := m.Node.Status(ctx, id); err == nil {
+				fmt.Fprintf(&b, "\n\tby holder %s: %s, %d/%d copies;", m.Operator, hv.State, hv.Copies, hv.Target)
+				writeHolders(&b, hv, time.Now())
+			}
 		}
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// writeHolders describes each holder of v: its state, why it does not
+// count, and how long ago its copy was checked and verified.
+func writeHolders(b *strings.Builder, v netstat.ObjectView, now time.Time) {
+	ago := func(t *time.Time) string {
+		if t == nil {
+			return "never"
+		}
+		return now.Sub(*t).Round(time.Second).String()
+	}
+	for _, h := range v.Holders {
+		fmt.Fprintf(b, " %s/%s %s %s (checked %s, verified %s ago);", h.Operator, h.Region, h.State, h.Reason, ago(h.CheckedAt), ago(h.VerifiedAt))
+	}
+}
+
+// member returns the member whose peer ID is id, or nil.
+func (c *Cluster) member(id string) *Member {
+	for _, m := range c.Members {
+		if m.ID.String() == id {
+			return m
+		}
+	}
+	return nil
 }
 
 // WaitSettled waits until no member not cut off records an object it

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	_ "net/http/pprof" // CAIRN_SIM_PPROF
 	"os"
@@ -59,7 +60,8 @@ func TestSmallFederationConverges(t *testing.T) {
 // CAIRN_SIM_LOW_WATER how many members each node dials (default: all),
 // and CAIRN_SIM_CHALLENGE_INTERVAL the challenge interval (default 10s;
 // the timeout is half of it, proofs stay fresh three intervals).
-// CAIRN_SIM_PPROF, an address such as localhost:6060, serves
+// CAIRN_SIM_LOG, a file name, writes every node's log there at debug
+// level. CAIRN_SIM_PPROF, an address such as localhost:6060, serves
 // net/http/pprof there: a run that stalls can be profiled while it runs,
 // where -test.cpuprofile would be written only at its end.
 func TestScale(t *testing.T) {
@@ -103,12 +105,21 @@ func TestScale(t *testing.T) {
 			t.Fatalf("CAIRN_SIM_LOW_WATER: %v", err)
 		}
 	}
+	var logger *slog.Logger
+	if path := os.Getenv("CAIRN_SIM_LOG"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatalf("CAIRN_SIM_LOG: %v", err)
+		}
+		defer f.Close()
+		logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	var results []Result
 	for _, s := range sizes {
 		s.ObjectBytes, s.Steady, s.Poll, s.Settle = 256, steady, time.Second, settleFor
 		s.Progress = func(msg string) { t.Log(msg) }
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
-		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: repl, LowWater: lowWater}, s)
+		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: repl, LowWater: lowWater, Logger: logger}, s)
 		cancel()
 		if err != nil {
 			t.Errorf("%d nodes, %d objects: %v", s.Nodes, s.Objects, err)
