@@ -294,9 +294,17 @@ func (n *Node) onMemberDisconnected(p peer.ID) {
 	n.peerDown(p)
 }
 
-// peerDown reports p unreachable to the core.
+// peerDown reports p unreachable to the core, unless it is connected
+// again: the check and the report are one step under the core's lock, as
+// onPeerUp's are, so a connection that opens between them cannot leave
+// p down (onPeerUp would find it not down yet and do nothing, and the
+// down record would stay until that connection closed).
 func (n *Node) peerDown(p peer.ID) {
-	n.repl.Do(func(c *replication.Core) { c.PeerDown(replication.PeerID(p.String()), time.Now()) })
+	n.repl.Do(func(c *replication.Core) {
+		if n.net.host.Network().Connectedness(p) != network.Connected {
+			c.PeerDown(replication.PeerID(p.String()), time.Now())
+		}
+	})
 }
 
 // onPeerUp reports a connected peer to the core, which counts the copies
@@ -305,7 +313,12 @@ func (n *Node) onPeerUp(p peer.ID) {
 	id := replication.PeerID(p.String())
 	var down bool
 	n.repl.Read(func(c *replication.Core) { _, down = c.Unreachable(id) })
-	if down {
-		n.repl.Do(func(c *replication.Core) { c.PeerUp(id, time.Now()) })
+	if !down {
+		return // the common case, under the shared lock only
 	}
+	n.repl.Do(func(c *replication.Core) {
+		if _, down := c.Unreachable(id); down && n.net.host.Network().Connectedness(p) == network.Connected {
+			c.PeerUp(id, time.Now())
+		}
+	})
 }
