@@ -222,10 +222,19 @@ func cairnRestore(b *testing.B, p *dataPath, profile string) opRun {
 	}
 	out := filepath.Join(b.TempDir(), "restored.bin")
 	defer os.Remove(out)
+	sent := make([]float64, len(p.holders))
+	for i, h := range p.holders {
+		sent[i] = bytesOut(b, h)
+	}
 	run := cairnOp(b, n.d, profile, "get", "get", p.capability, "-o", out)
 	if !sameContents(b, out, p.file) {
 		b.Fatal("cairn get wrote other bytes than the file")
 	}
+	shares := make([]string, len(p.holders))
+	for i, h := range p.holders {
+		shares[i] = fmt.Sprintf("%s %.0f MB", h.operator, (bytesOut(b, h)-sent[i])/1e6)
+	}
+	b.Logf("cairn get: sent by each holder: %s", strings.Join(shares, ", "))
 	return run
 }
 
