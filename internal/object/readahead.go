@@ -11,10 +11,12 @@ import (
 
 // readAhead is how many chunks of a file are fetched, verified and
 // decrypted at once while the one before them is written: enough to keep
-// several holders sending and every core opening chunks. A file being read
-// holds at most about twice readAhead chunks in memory (sealed and open),
-// 64 MiB at the largest chunk size.
-const readAhead = 16
+// several holders sending and every core opening chunks. A 1 GiB restore
+// from three holders took 7.2 s with 16 and 5.9 s with 48 (BENCHMARKS.md).
+// A file being read holds at most about twice readAhead chunks in memory
+// (sealed and open): about 100 MiB at the default chunk sizes (1 MiB at
+// most), 192 MiB at the largest a manifest allows.
+const readAhead = 48
 
 // openedChunk is a chunk on its way from a reading goroutine to the writer.
 type openedChunk struct {
