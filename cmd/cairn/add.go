@@ -92,10 +92,11 @@ func newAddCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// addPath adds one path as one object. A regular file is passed, open, to
-// a daemon on this machine, which reads it itself (node/api/localfile.go);
-// anything else, or when the daemon's socket cannot be reached, is
-// streamed. Either way the object is the same.
+// addPath adds one path as one object. A regular file of passMin bytes or
+// more is passed, open, to a daemon on this machine, which reads it
+// itself (node/api/localfile.go); anything else, or when the daemon's
+// socket cannot be reached, is streamed over a kept connection. Either
+// way the object is the same.
 func addPath(ctx context.Context, c *api.Client, path string, opts node.AddOptions, progress *progress) (node.AddResult, error) {
 	if path != "-" {
 		res, err := addPassed(ctx, c, path, opts, progress)
@@ -111,7 +112,13 @@ func addPath(ctx context.Context, c *api.Client, path string, opts node.AddOptio
 	return c.Add(ctx, progress.wrap(body), contentType, opts)
 }
 
-// errNotPassed: the path is not a regular file, so it is streamed.
+// passMin is the smallest file passed rather than streamed: below it the
+// connection a passed file needs costs about what streaming saves (2,000
+// files of 4 KiB, 8 at a time: 3.00 s passed, 2.72 s streamed).
+const passMin = 1 << 20
+
+// errNotPassed: the path is not a regular file of passMin bytes or more,
+// so it is streamed.
 var errNotPassed = errors.New("add: not a regular file")
 
 // addPassed passes the regular file at path to the daemon, and follows
@@ -122,7 +129,7 @@ func addPassed(ctx context.Context, c *api.Client, path string, opts node.AddOpt
 		return node.AddResult{}, fmt.Errorf("add: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() < passMin {
 		return node.AddResult{}, errNotPassed
 	}
 	name := filepath.Base(filepath.Clean(path))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,5 +66,36 @@ func TestAddEachMakesOneObjectPerEntry(t *testing.T) {
 	}
 	if out, err := cairnResult(t, a, nil, "add", "--name", "x", filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")); err == nil {
 		t.Errorf("--name with two paths was accepted:\n%s", out)
+	}
+}
+
+// TestAddPassesALargeFileToTheDaemon: the daemon serves its socket in the
+// repository, a large file added through it reads back, and it is the
+// same object as the same bytes streamed from standard input under the
+// same name and mode.
+func TestAddPassesALargeFileToTheDaemon(t *testing.T) {
+	a := initRepo(t, "a")
+	startDaemon(t, a)
+	if fi, err := os.Stat(filepath.Join(a, "api.sock")); err != nil || fi.Mode().Type() != os.ModeSocket {
+		t.Fatalf("the daemon serves no socket in its repository: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "big.bin")
+	data := sampleData(t, 3<<20, "PASSED")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var passed node.AddResult
+	cairnJSON(t, a, &passed, "add", path)
+	out, err := cairnResult(t, a, bytes.NewReader(data), "add", "-q", "--name", "big.bin", "-")
+	if err != nil {
+		t.Fatalf("add from stdin: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(out); got != passed.CID {
+		t.Errorf("the file passed is object %s, the same bytes streamed %s", passed.CID, got)
+	}
+	restored := filepath.Join(t.TempDir(), "restored.bin")
+	cairn(t, a, "get", passed.Capability, "-o", restored)
+	if got, err := os.ReadFile(restored); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the passed file reads back as %d bytes, %v; want the %d added", len(got), err, len(data))
 	}
 }
