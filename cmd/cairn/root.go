@@ -36,7 +36,7 @@ func newRootCommand() *cobra.Command {
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
-		newInitCommand(g), newDaemonCommand(g), newAddCommand(g), newGetCommand(g),
+		newInitCommand(g), newDaemonCommand(g), newAddCommand(g), newGetCommand(g), newVerifyCommand(g),
 		newLsCommand(g), newIDCommand(g), newConnectCommand(g), newPeersCommand(g),
 		newDemoCommand(g), newBenchCommand(g), newFederationCommand(g), newStatusCommand(g), newRmCommand(g), newUndeleteCommand(g),
 	)

@@ -106,6 +106,12 @@ func (c *Client) addRequest(ctx context.Context, body io.Reader, contentType str
 	return res, c.do(req, &res)
 }
 
+// Verify runs a restore drill on the daemon and returns its outcome.
+func (c *Client) Verify(ctx context.Context, req node.DrillRequest) (node.Drill, error) {
+	var d node.Drill
+	return d, c.call(ctx, http.MethodPost, "/api/v1/verify", req, &d)
+}
+
 // Get opens the tar stream of the object a capability names. Reading it to
 // the end returns the daemon's error if the stream broke off.
 func (c *Client) Get(ctx context.Context, capability string) (*Stream, error) {

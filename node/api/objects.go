@@ -138,3 +138,26 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, objs)
 }
+
+// handleVerify runs a restore drill (node/drill.go) and answers its
+// outcome; a drill that finds failures is still a 200: they are its
+// findings.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	var req node.DrillRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.Sample < 0 || req.Sample > maxDrillSample {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sample must be from 1 to %d, got %d", maxDrillSample, req.Sample))
+		return
+	}
+	d, err := s.backend.Verify(r.Context(), req)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, d)
+}
+
+// maxDrillSample bounds one drill's sample; --all reads every object.
+const maxDrillSample = 100000

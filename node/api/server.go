@@ -35,6 +35,7 @@ type Backend interface {
 	Connect(ctx context.Context, addr string) error
 	Add(ctx context.Context, src object.Source, opts node.AddOptions) (node.AddResult, error)
 	Read(ctx context.Context, capability string) (*object.Object, func(readErr error) error, error)
+	Verify(ctx context.Context, req node.DrillRequest) (node.Drill, error)
 	List(ctx context.Context) ([]node.ObjectInfo, error)
 	Members() []node.MemberInfo
 	FederationCreate(ctx context.Context, name, operator, region string) (node.FederationInfo, error)
@@ -93,6 +94,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	mux.HandleFunc("POST /api/v1/connect", s.handleConnect)
 	mux.HandleFunc("POST /api/v1/add", s.handleAdd)
 	mux.HandleFunc("POST /api/v1/get", s.handleGet)
+	mux.HandleFunc("POST /api/v1/verify", s.handleVerify)
 	mux.HandleFunc("GET /api/v1/ls", s.handleList)
 	s.federationRoutes(mux)
 	s.statusRoutes(mux)
@@ -270,6 +272,7 @@ var errorStatuses = []struct {
 	{node.ErrOwnsObjects, http.StatusConflict},
 	{node.ErrRecovering, http.StatusConflict},
 	{node.ErrNoCatalog, http.StatusNotFound},
+	{node.ErrNothingToDrill, http.StatusNotFound},
 	{node.ErrNoPeers, http.StatusServiceUnavailable},
 	{node.ErrNotDurable, http.StatusServiceUnavailable},
 	{blockstore.ErrNoSpace, http.StatusInsufficientStorage},

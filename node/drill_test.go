@@ -1,0 +1,73 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// TestDrillReadsFromTheOtherMembersOnly: a drill reads an object of the
+// owner's back from the member holding a copy and names its operator;
+// once that member has lost the object's blocks, the drill fails, though
+// every block is still on the owner's own node: a drill never reads its
+// own blocks, as a restore on a new machine could not.
+func TestDrillReadsFromTheOtherMembersOnly(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPairWith(t, nil, func(r *repo.Repo) {
+		r.Config.Fetch.StallTimeout.Duration = time.Second // a drill with no source ends soon
+	})
+	data := make([]byte, 3<<20)
+	rand.NewChaCha8([32]byte{'d', 'r', 'i', 'l', 'l'}).Read(data)
+	added, err := a.Add(ctx, object.NewReaderSource("drill.bin", bytes.NewReader(data)), AddOptions{Name: "drill.bin", Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "b to hold a copy", func() bool {
+		rec, err := b.disk.index.get(ctx, added.CID)
+		return err == nil && rec.Role == RoleHolder
+	})
+
+	d, err := a.Verify(ctx, DrillRequest{Sample: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Passed != 1 || d.Failed != 0 || len(d.Objects) != 1 {
+		t.Fatalf("drill of one object b holds: %+v", d)
+	}
+	if o := d.Objects[0]; o.CID != added.CID || o.Name != "drill.bin" || o.Bytes != int64(len(data)) || !slices.Equal(o.From, []string{"op-b"}) {
+		t.Errorf("drill outcome %+v: want %s, drill.bin, %d bytes, from op-b", o, added.CID, len(data))
+	}
+	if last, ok, err := a.LastDrill(ctx); err != nil || !ok || last.Passed != 1 {
+		t.Errorf("latest drill kept: %+v, %v, %v", last, ok, err)
+	}
+
+	all, err := object.Links(ctx, cid.MustParse(added.CID), a.disk.blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range all[1:] { // b keeps the root: it still answers for the object
+		if err := b.disk.blocks.DeleteBlock(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err = a.Verify(ctx, DrillRequest{Capabilities: []string{added.Capability}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Failed != 1 || d.Objects[0].Error == "" {
+		t.Fatalf("drill after the only other holder lost the blocks: %+v; want a failure, not a read of a's own blocks", d)
+	}
+
+	if _, err := b.Verify(ctx, DrillRequest{Sample: 1}); !errors.Is(err, ErrNothingToDrill) {
+		t.Errorf("drill on a node whose owner added nothing: %v, want ErrNothingToDrill", err)
+	}
+}
