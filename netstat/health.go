@@ -26,7 +26,38 @@ type Health struct {
 	TombstonesPending int           `json:"tombstones_pending"` // deletions not yet acknowledged by every holder
 	Flagged           []FlaggedPeer `json:"flagged"`
 	RosterVersion     uint64        `json:"roster_version"`
-	AsOf              time.Time     `json:"as_of"`
+	// LastDrill is the latest restore drill (cairn verify); nil if none.
+	LastDrill *DrillSummary `json:"last_drill,omitempty"`
+	AsOf      time.Time     `json:"as_of"`
+}
+
+// DrillSummary is what a restore drill found: when it ran, how many of
+// the owner's objects it read back from the other members, from which
+// operators, and each object that did not read back, with why.
+type DrillSummary struct {
+	At        time.Time `json:"at"`
+	Objects   int       `json:"objects"`
+	Operators []string  `json:"operators,omitempty"`
+	Failures  []string  `json:"failures,omitempty"` // "CID: why"
+}
+
+// String renders a drill: "2026-12-07 04:50 UTC: 10 objects read back
+// from library, school" or, with failures, one line per failure below.
+func (d DrillSummary) String() string {
+	s := d.At.UTC().Format("2006-01-02 15:04 MST") + ": "
+	read := d.Objects - len(d.Failures)
+	if len(d.Failures) == 0 {
+		s += plural(read, "object", "objects") + " read back"
+	} else {
+		s += fmt.Sprintf("%d of %d objects did NOT read back", len(d.Failures), d.Objects)
+	}
+	if len(d.Operators) > 0 {
+		s += " (blocks from " + strings.Join(d.Operators, ", ") + ")"
+	}
+	for _, f := range d.Failures {
+		s += "\n    " + f
+	}
+	return s
 }
 
 // Flag says why a peer needs an operator's attention.
@@ -175,6 +206,11 @@ func (h Health) String() string {
 	}
 	if h.RosterVersion == 0 {
 		lines[len(lines)-1] += " (this node belongs to no federation yet: see `cairn federation --help`)"
+	}
+	if h.LastDrill == nil {
+		lines = append(lines, "last restore drill: none yet (`cairn verify` runs one)")
+	} else {
+		lines = append(lines, "last restore drill: "+h.LastDrill.String())
 	}
 	if len(h.Flagged) == 0 {
 		lines = append(lines, "flagged peers: none")

@@ -84,11 +84,21 @@ func TestHealthRendering(t *testing.T) {
 		"repair queue: 1 object",
 		"tombstones pending acknowledgement: 2",
 		"roster version: 7",
+		"last restore drill: none yet (`cairn verify` runs one)",
 		"flagged peers: none",
 	}, "\n")
 	if got := h.String(); got != want {
 		t.Errorf("String():\n%s\nwant\n%s", got, want)
 	}
+	h.LastDrill = &DrillSummary{At: epoch, Objects: 10, Operators: []string{"library", "school"}}
+	if got, want := h.LastDrill.String(), epoch.Format("2006-01-02 15:04 MST")+": 10 objects read back (blocks from library, school)"; got != want {
+		t.Errorf("drill: %q, want %q", got, want)
+	}
+	h.LastDrill.Failures = []string{"bafyx: no other member sent a block"}
+	if got := h.LastDrill.String(); !strings.Contains(got, "1 of 10 objects did NOT read back") || !strings.Contains(got, "\n    bafyx: no other member sent a block") {
+		t.Errorf("drill with a failure: %q", got)
+	}
+	h.LastDrill = nil
 	b, _ := json.Marshal(h)
 	for _, k := range []string{`"members_online":4`, `"members_total":5`, `"storage_used_bytes":1288490189`, `"storage_free_bytes":40802189312`,
 		`"challenges_passed":1200`, `"challenges_failed":3`, `"repair_queue":1`, `"tombstones_pending":2`, `"flagged":[]`, `"roster_version":7`} {

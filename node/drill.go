@@ -18,13 +18,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/netstat"
 )
 
 // Restore drills. A backup is judged by its restore, so a drill does what
 // a restore on a new machine would: it fetches objects this node's owner
 // added from the other members only (never from this node's own blocks),
 // checks every block against its CID and decrypts every chunk, and keeps
-// nothing. `cairn verify` runs one on demand.
+// nothing. `cairn verify` runs one on demand, and drillLoop one every
+// drill.interval.
 
 // DrillObject is the outcome of one object's drill.
 type DrillObject struct {
@@ -89,6 +91,25 @@ func (n *Node) Verify(ctx context.Context, req DrillRequest) (Drill, error) {
 		n.logger.Warn("keep the latest drill", "err", err)
 	}
 	return d, nil
+}
+
+// summary is what cairn health shows of d.
+func (d Drill) summary() *netstat.DrillSummary {
+	ops := map[string]bool{}
+	s := &netstat.DrillSummary{At: d.At, Objects: len(d.Objects)}
+	for _, o := range d.Objects {
+		for _, op := range o.From {
+			ops[op] = true
+		}
+		if o.Error != "" {
+			s.Failures = append(s.Failures, o.CID+": "+o.Error)
+		}
+	}
+	for op := range ops {
+		s.Operators = append(s.Operators, op)
+	}
+	slices.Sort(s.Operators)
+	return s
 }
 
 // LastDrill returns the latest drill this node ran; ok is false if none.
@@ -228,4 +249,42 @@ func (n *Node) operatorsSince(before map[peer.ID]uint64) []string {
 			}
 		}
 	})
+}
+
+// firstDrillAfter is how long after the node starts its first scheduled
+// drill runs when it has never run one (or drill.interval, if shorter).
+const firstDrillAfter = 10 * time.Minute
+
+// drillLoop runs a drill of drill.sample objects every drill.interval,
+// counted from the latest drill, kept across restarts. A node whose owner
+// added nothing here has nothing to drill and waits for the next time.
+func (n *Node) drillLoop(ctx context.Context) {
+	interval := n.cfg.Drill.Interval.Duration
+	if interval == 0 {
+		return
+	}
+	next := time.Now().Add(min(interval, firstDrillAfter))
+	if last, ok, err := n.LastDrill(ctx); err == nil && ok {
+		next = last.At.Add(interval)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		d, err := n.Verify(ctx, DrillRequest{Sample: n.cfg.Drill.Sample})
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, ErrNothingToDrill):
+		case err != nil:
+			n.logger.Warn("restore drill", "err", err)
+		case d.Failed > 0:
+			n.logger.Warn("restore drill: objects did not read back from the other members", "failed", d.Failed, "of", len(d.Objects))
+		default:
+			n.logger.Info("restore drill: every object read back from the other members", "objects", d.Passed)
+		}
+		next = time.Now().Add(interval)
+	}
 }

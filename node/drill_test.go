@@ -49,6 +49,9 @@ func TestDrillReadsFromTheOtherMembersOnly(t *testing.T) {
 	if last, ok, err := a.LastDrill(ctx); err != nil || !ok || last.Passed != 1 {
 		t.Errorf("latest drill kept: %+v, %v, %v", last, ok, err)
 	}
+	if h, err := a.Health(ctx); err != nil || h.LastDrill == nil || h.LastDrill.Objects != 1 || len(h.LastDrill.Failures) != 0 {
+		t.Errorf("health after a drill: %+v, %v", h.LastDrill, err)
+	}
 
 	all, err := object.Links(ctx, cid.MustParse(added.CID), a.disk.blocks)
 	if err != nil {
@@ -70,4 +73,26 @@ func TestDrillReadsFromTheOtherMembersOnly(t *testing.T) {
 	if _, err := b.Verify(ctx, DrillRequest{Sample: 1}); !errors.Is(err, ErrNothingToDrill) {
 		t.Errorf("drill on a node whose owner added nothing: %v, want ErrNothingToDrill", err)
 	}
+}
+
+// TestScheduledDrill: with drill.interval set, the node runs drills on
+// its own and keeps the latest.
+func TestScheduledDrill(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPairWith(t, nil, func(r *repo.Repo) {
+		r.Config.Drill.Interval.Duration = time.Second
+		r.Config.Drill.Sample = 5
+	})
+	added, err := a.Add(ctx, object.NewReaderSource("kept.txt", bytes.NewReader(bytes.Repeat([]byte("kept "), 100000))), AddOptions{Name: "kept.txt", Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "b to hold a copy", func() bool {
+		_, err := b.disk.index.get(ctx, added.CID)
+		return err == nil
+	})
+	waitUntil(t, 30*time.Second, "a scheduled drill that read the object back", func() bool {
+		d, ok, err := a.LastDrill(ctx)
+		return err == nil && ok && d.Passed == 1 && d.Objects[0].CID == added.CID
+	})
 }

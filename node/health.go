@@ -42,6 +42,11 @@ func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 			roster[m.Peer] = m
 		}
 	}
+	if d, ok, err := n.LastDrill(ctx); err != nil {
+		n.logger.Warn("health: the latest drill", "err", err)
+	} else if ok {
+		h.LastDrill = d.summary()
+	}
 	h.Flagged = append(viewer.FlagFailing(snap.Challenges, now), viewer.FlagLaggards(th.Laggards, roster, now)...)
 	h.Flagged = append(h.Flagged, viewer.FlagOverBound(n.overBoundPeers(roster), now)...)
 	slices.SortStableFunc(h.Flagged, func(a, b netstat.FlaggedPeer) int { return strings.Compare(a.PeerID, b.PeerID) })

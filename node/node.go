@@ -189,6 +189,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	if err := n.startCatalog(context.Background()); err != nil {
 		return nil, err
 	}
+	n.spawn(n.drillLoop) // restore drills (drill.go)
 	if err := n.startEvents(r); err != nil {
 		return nil, err
 	}

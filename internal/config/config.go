@@ -30,6 +30,7 @@ type Config struct {
 	Replication Replication `toml:"replication"`
 	Deletion    Deletion    `toml:"deletion"`
 	Catalog     Catalog     `toml:"catalog"`
+	Drill       Drill       `toml:"drill"`
 	Pins        Pins        `toml:"pins"`
 	Metrics     Metrics     `toml:"metrics"`
 }
@@ -46,6 +47,15 @@ type Catalog struct {
 	// Interval batches the catalog's changes: a new version is written at
 	// most this often, and this long after a change at the latest.
 	Interval Duration `toml:"interval"`
+}
+
+// Drill schedules restore drills: `cairn verify` on a timer.
+type Drill struct {
+	// Interval is how often the node reads a sample of its owner's
+	// objects back from the other members; 0 turns scheduled drills off.
+	Interval Duration `toml:"interval"`
+	// Sample is how many objects a scheduled drill reads.
+	Sample int `toml:"sample"`
 }
 
 // Swarm configures the libp2p host.
@@ -154,7 +164,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validatePins, c.validateMetrics} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validateDrill, c.validatePins, c.validateMetrics} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -282,6 +292,17 @@ func (c Config) validateDeletion() error {
 func (c Config) validateCatalog() error {
 	if i := c.Catalog.Interval.Duration; i < 100*time.Millisecond || i > 24*time.Hour {
 		return invalid("catalog.interval", "must be between 100ms and 24h, got %s", i)
+	}
+	return nil
+}
+
+func (c Config) validateDrill() error {
+	d := c.Drill
+	switch {
+	case d.Interval.Duration != 0 && (d.Interval.Duration < time.Second || d.Interval.Duration > 90*24*time.Hour):
+		return invalid("drill.interval", "must be 0 (off) or between 1s and 2160h, got %s", d.Interval)
+	case d.Sample < 1 || d.Sample > 10000:
+		return invalid("drill.sample", "must be between 1 and 10000, got %d", d.Sample)
 	}
 	return nil
 }
