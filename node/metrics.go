@@ -46,6 +46,10 @@ var (
 		[]string{"peer", "operator", "region"}, nil)
 	descTraffic = prometheus.NewDesc("cairn_p2p_bytes_total",
 		"Bytes this node sent to and received from federation members since it started, every protocol, by direction (in, out).", []string{"direction"}, nil)
+	descDrillAt = prometheus.NewDesc("cairn_drill_last_timestamp_seconds",
+		"When the latest restore drill ran (Unix time); absent before the first.", nil, nil)
+	descDrillObjects = prometheus.NewDesc("cairn_drill_last_objects",
+		"Objects the latest restore drill read from the other members, by result (passed: read back, checked and decrypted; failed).", []string{"result"}, nil)
 	descEvents = prometheus.NewDesc("cairn_events_total",
 		"Events appended to this node's event stream since it was created (the last event's sequence).", nil, nil)
 )
@@ -60,7 +64,7 @@ var _ prometheus.Collector = metricsCollector{}
 
 func (metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descObjects, descUnder, descRepairQueue, descPendingAttestations, descRepairs, descChallenges,
-		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents, descOverBound, descTraffic} {
+		descTombstoneLag, descTombstonesPending, descPeers, descStored, descFree, descRoster, descEvents, descOverBound, descTraffic, descDrillAt, descDrillObjects} {
 		ch <- d
 	}
 }
@@ -93,6 +97,11 @@ func (m metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if log := n.EventLog(); log != nil {
 		ch <- counter(descEvents, float64(log.End().Seq()))
+	}
+	if d, ok, err := n.LastDrill(context.Background()); err == nil && ok {
+		ch <- gauge(descDrillAt, float64(d.At.Unix()))
+		ch <- gauge(descDrillObjects, float64(d.Passed), "passed")
+		ch <- gauge(descDrillObjects, float64(d.Failed), "failed")
 	}
 	if t := n.net.traffic; t != nil {
 		total := t.GetBandwidthTotals()
