@@ -24,13 +24,14 @@ const (
 	EventPeerJoined                     // a member came online (or joined the roster)
 	EventPeerLeft                       // a member went offline (or left the roster)
 	EventStateChanged                   // the object's state changed (From, To)
+	EventDrillFinished                  // a restore drill read the object from the other members (Detail: "ok" or why not; Operator: who sent blocks)
 	numEventTypes
 )
 
 var eventWords = [numEventTypes]string{
 	"unknown", "object_added", "copy_verified", "target_reached", "copy_lost",
 	"repair_started", "repair_finished", "tombstone_applied", "deletion_acknowledged",
-	"peer_joined", "peer_left", "state_changed",
+	"peer_joined", "peer_left", "state_changed", "drill_finished",
 }
 
 // String returns the snake_case word, for example "copy_verified".

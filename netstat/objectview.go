@@ -24,7 +24,10 @@ type ObjectView struct {
 	Verified   string     `json:"verified,omitempty"` // "verified 12 s ago", "(stale)" appended when old
 	Stale      bool       `json:"stale"`
 	Text       string     `json:"summary"` // Summary()
-	AsOf       time.Time  `json:"as_of"`   // when the view was computed
+	// DrillFailure says why the latest restore drill could not read the
+	// object back from the other members.
+	DrillFailure string    `json:"drill_failure,omitempty"`
+	AsOf         time.Time `json:"as_of"` // when the view was computed
 	// DeletionView is set (and its fields appear) once a tombstone deletes
 	// the object.
 	*DeletionView
@@ -80,6 +83,9 @@ func (v ObjectView) Summary() string {
 	case StateReplicating:
 		return v.offline("replicating: " + v.copiesOf() + v.pending())
 	case StateAtRisk:
+		if v.DrillFailure != "" {
+			return "at risk: the latest restore drill could not read it back from the other members: " + v.DrillFailure
+		}
 		return v.offline("at risk: " + v.copiesOf() + v.lastFull())
 	}
 	return v.offline(v.copiesLine())

@@ -124,6 +124,9 @@ type Facts struct {
 	// is unknown).
 	PastGrace bool
 	Deletion  Deletion
+	// DrillFailed: the latest restore drill could not read the object
+	// back from the other members, whatever their proofs say.
+	DrillFailed bool
 }
 
 // State derives the object's state from the facts. The rules, first
@@ -139,7 +142,19 @@ type Facts struct {
 //  5. at_risk: 0 < Copies < Target after having reached the target, or
 //     past the grace.
 //  6. replicating: otherwise (new, below target, within the grace).
+//
+// A live object whose latest restore drill failed is at least at_risk:
+// backed_up, replicating and local_only become at_risk, lost stays lost.
 func (f Facts) State() State {
+	s := f.copiesState()
+	if f.DrillFailed && f.Deletion == Live && s.Severity() > StateAtRisk.Severity() {
+		return StateAtRisk
+	}
+	return s
+}
+
+// copiesState is State before the drill is taken into account.
+func (f Facts) copiesState() State {
 	switch {
 	case f.Deletion == Deleted:
 		return StateDeleted

@@ -92,3 +92,24 @@ func TestSeverityOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedDrillIsAtLeastAtRisk: an object that the latest restore drill
+// could not read back from the other members is at_risk, whatever its
+// proofs say, unless it is worse off (lost) or deleted.
+func TestFailedDrillIsAtLeastAtRisk(t *testing.T) {
+	for _, tt := range []struct {
+		f    Facts
+		want State
+	}{
+		{Facts{Target: 3, Copies: 3, OwnerHolds: true, OthersHold: true, EverFull: true, DrillFailed: true}, StateAtRisk},
+		{Facts{Target: 3, Copies: 1, OwnerHolds: true, OthersHold: true, Pending: true, DrillFailed: true}, StateAtRisk},
+		{Facts{Target: 3, OwnerHolds: true, DrillFailed: true}, StateAtRisk},
+		{Facts{Target: 3, Copies: 0, OthersHold: true, EverFull: true, DrillFailed: true}, StateLost},
+		{Facts{Target: 3, Copies: 3, OthersHold: true, Deletion: Deleted, DrillFailed: true}, StateDeleted},
+		{Facts{Target: 3, Copies: 3, OwnerHolds: true, OthersHold: true, EverFull: true}, StateBackedUp},
+	} {
+		if got := tt.f.State(); got != tt.want {
+			t.Errorf("%+v: %s, want %s", tt.f, got, tt.want)
+		}
+	}
+}

@@ -35,6 +35,9 @@ type ObjectInput struct {
 	// FirstSeen is when this node added or first heard of the object;
 	// zero when unknown, which counts as past the grace.
 	FirstSeen time.Time
+	// DrillFailure says why the latest restore drill could not read the
+	// object back from the other members; "" when it did or did not try.
+	DrillFailure string
 }
 
 // known reports whether anything at all is recorded about the object.
@@ -49,7 +52,7 @@ func (v *Viewer) Facts(in ObjectInput, now time.Time) Facts {
 	st := in.Status
 	f := Facts{Target: st.Target, Copies: st.Copies, EverFull: !st.LastFullyReplicatedAt.IsZero(),
 		PastGrace: in.FirstSeen.IsZero() || now.Sub(in.FirstSeen) >= v.cfg.AtRiskGrace,
-		Deletion:  deletionOf(in.Deletion)}
+		Deletion:  deletionOf(in.Deletion), DrillFailed: in.DrillFailure != ""}
 	for _, h := range st.Holders {
 		if !claims(h.State) {
 			continue
@@ -107,6 +110,7 @@ func (v *Viewer) Object(in ObjectInput, now time.Time) (ObjectView, error) {
 		ov.Holders = append(ov.Holders, v.holder(h, now))
 	}
 	v.setVerified(&ov, st, now)
+	ov.DrillFailure = in.DrillFailure
 	if in.Deletion.Deleted {
 		ov.DeletionView = v.deletion(in.Deletion, now)
 	}

@@ -87,6 +87,9 @@ func (n *Node) Verify(ctx context.Context, req DrillRequest) (Drill, error) {
 	if err == nil {
 		err = n.disk.meta.Put(ctx, lastDrillKey, data)
 	}
+	if err == nil {
+		err = n.noteDrill(ctx, d)
+	}
 	if err != nil {
 		n.logger.Warn("keep the latest drill", "err", err)
 	}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
 
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -68,6 +70,14 @@ func TestDrillReadsFromTheOtherMembersOnly(t *testing.T) {
 	}
 	if d.Failed != 1 || d.Objects[0].Error == "" {
 		t.Fatalf("drill after the only other holder lost the blocks: %+v; want a failure, not a read of a's own blocks", d)
+	}
+	v, err := a.Status(ctx, added.CID)
+	if err != nil || v.State != netstat.StateAtRisk || v.DrillFailure == "" || !strings.Contains(v.Text, "restore drill") {
+		t.Errorf("status after a failed drill: %s %q (%v); want at_risk saying the drill failed", v.State, v.Text, err)
+	}
+	page, err := a.StatusPage(ctx, netstat.PageCursor{}, 10)
+	if err != nil || page.Tally.Count(netstat.StateAtRisk) != 1 {
+		t.Errorf("status page after a failed drill: %+v, %v; want the object at_risk", page.Tally, err)
 	}
 
 	if _, err := b.Verify(ctx, DrillRequest{Sample: 1}); !errors.Is(err, ErrNothingToDrill) {

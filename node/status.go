@@ -44,6 +44,7 @@ func (n *Node) statusInput(ctx context.Context, id string) netstat.ObjectInput {
 		}
 	}
 	in.Deletion = n.deletionProgress(id, now)
+	in.DrillFailure = n.drillFailure(ctx, id)
 	return in
 }
 

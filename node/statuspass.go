@@ -82,6 +82,9 @@ func (n *Node) summarise(ctx context.Context, now time.Time) ([]status.Summary, 
 			n.settleAge(ctx, &sums[i], now)
 		}
 	}
+	if err := n.settleDrills(ctx, sums); err != nil {
+		return nil, err
+	}
 	return sums, nil
 }
 
