@@ -271,8 +271,8 @@ func checkPeersPage(t *testing.T, tab *browserTab, nodes []*replNode) {
 		}
 	}
 	tab.run(t, chromedp.Click(`#advanced`, chromedp.ByQuery))
-	tab.waitJS(t, 5*time.Second, "peer IDs, addresses and this node's challenge counts in advanced mode", fmt.Sprintf(
-		`document.body.innerText.includes(%q) && document.body.innerText.includes('/ip4/127.0.0.1/') && document.querySelector('#health').offsetParent !== null`, nodes[1].id.PeerID))
+	tab.waitJS(t, 5*time.Second, "peer IDs, addresses, this node's challenge counts and its latest drill in advanced mode", fmt.Sprintf(
+		`document.body.innerText.includes(%q) && document.body.innerText.includes('/ip4/127.0.0.1/') && document.querySelector('#health').offsetParent !== null && document.querySelector('#health').innerText.toLowerCase().includes('last restore drill')`, nodes[1].id.PeerID))
 	tab.run(t, chromedp.Click(`#advanced`, chromedp.ByQuery))
 }
 

@@ -466,9 +466,20 @@ function healthCard(hl) {
         fact('Challenges passed', String(hl.challenges_passed)),
         fact('Challenges failed', String(hl.challenges_failed)),
         fact('Repair queue', String(hl.repair_queue)),
-        fact('Deletions not yet confirmed', String(hl.tombstones_pending))),
+        fact('Deletions not yet confirmed', String(hl.tombstones_pending)),
+        fact('Last restore drill', drillText(hl.last_drill))),
+      ((hl.last_drill && hl.last_drill.failures) || []).map((f) => h('div', { class: 't-orange' },
+        '⚠ did not read back from the other members: ', f)),
       (hl.flagged || []).map((f) => h('div', { class: 't-orange' },
         '⚠ ', f.operator || shortID(f.peer_id), ': ', f.reason, f.age ? ' (since ' + f.age + ')' : ''))));
+}
+
+// drillText says what the latest restore drill (cairn verify) found.
+function drillText(d) {
+  if (!d) return 'none yet';
+  const failed = (d.failures || []).length;
+  const what = failed ? failed + ' of ' + d.objects + ' did not read back' : d.objects + ' read back';
+  return what + ', ' + ago(Date.now() - Date.parse(d.at));
 }
 
 function connections(conns) {
