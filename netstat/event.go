@@ -24,7 +24,7 @@ const (
 	EventPeerJoined                     // a member came online (or joined the roster)
 	EventPeerLeft                       // a member went offline (or left the roster)
 	EventStateChanged                   // the object's state changed (From, To)
-	EventDrillFinished                  // a restore drill read the object from the other members (Detail: "ok" or why not; Operator: who sent blocks)
+	EventDrillFinished                  // a restore drill read the object from the other members (Detail: "ok (blocks from OPERATORS)" or why not)
 	numEventTypes
 )
 

@@ -65,6 +65,11 @@ var lastDrillKey = datastore.NewKey("/drill/last")
 
 // Verify runs a drill and keeps its outcome as the latest.
 func (n *Node) Verify(ctx context.Context, req DrillRequest) (Drill, error) {
+	if len(n.net.host.Network().Peers()) == 0 {
+		// Reaching nobody says nothing about the copies: no drill, rather
+		// than one that marks every object it tried at risk.
+		return Drill{}, fmt.Errorf("verify: %w", ErrNoPeers)
+	}
 	targets, err := n.drillTargets(ctx, req)
 	if err != nil {
 		return Drill{}, err
@@ -281,6 +286,10 @@ func (n *Node) drillLoop(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, ErrNothingToDrill):
+		case errors.Is(err, ErrNoPeers):
+			n.logger.Info("restore drill postponed: no member is connected")
+			next = time.Now().Add(min(interval, firstDrillAfter))
+			continue
 		case err != nil:
 			n.logger.Warn("restore drill", "err", err)
 		case d.Failed > 0:

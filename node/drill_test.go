@@ -106,3 +106,21 @@ func TestScheduledDrill(t *testing.T) {
 		return err == nil && ok && d.Passed == 1 && d.Objects[0].CID == added.CID
 	})
 }
+
+// TestDrillWithNobodyConnectedIsNoDrill: with no member connected a drill
+// would only say that nobody answered; it is refused, and no object is
+// marked at risk for it.
+func TestDrillWithNobodyConnectedIsNoDrill(t *testing.T) {
+	ctx := context.Background()
+	a := startTestNode(t, "alone")
+	added, err := a.Add(ctx, object.NewReaderSource("alone.txt", bytes.NewReader([]byte("alone"))), AddOptions{Name: "alone.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(ctx, DrillRequest{Sample: 10}); !errors.Is(err, ErrNoPeers) {
+		t.Fatalf("drill with nobody connected: %v, want ErrNoPeers", err)
+	}
+	if a.drillFailure(ctx, added.CID) != "" {
+		t.Error("a refused drill marked the object as failing")
+	}
+}

@@ -36,6 +36,9 @@ func (n *Node) noteDrill(ctx context.Context, d Drill) error {
 		key := drillFailedPrefix.ChildString(o.CID)
 		var err error
 		detail := "ok"
+		if len(o.From) > 0 {
+			detail += " (blocks from " + strings.Join(o.From, ", ") + ")"
+		}
 		if o.Error == "" {
 			err = n.disk.meta.Delete(ctx, key)
 		} else {
@@ -45,8 +48,7 @@ func (n *Node) noteDrill(ctx context.Context, d Drill) error {
 		if err != nil {
 			return fmt.Errorf("record the drill of %s: %w", o.CID, err)
 		}
-		n.obs.Queue(netstat.Event{At: d.At, Type: netstat.EventDrillFinished, Object: o.CID,
-			Detail: detail, Operator: strings.Join(o.From, ",")})
+		n.obs.Queue(netstat.Event{At: d.At, Type: netstat.EventDrillFinished, Object: o.CID, Detail: detail})
 		ids = append(ids, o.CID)
 	}
 	n.noteChanged(ids...)

@@ -35,7 +35,7 @@ func hostileSettings() map[string]string {
 	s["stall_timeout"] = `"2s"`
 	// A's catalog settles within a second of A's last change, before the
 	// suite takes the state attacks must not change.
-	s["interval"] = `"200ms"`
+	s["catalog.interval"] = `"200ms"`
 	// New catalog versions may be placed on M first, which never fetches:
 	// the next honest member in line takes over within seconds.
 	s["repair_escalation"] = `"2s"`

@@ -17,7 +17,7 @@ import (
 // second, and keep deleted objects in the trash for the whole test.
 func recoverySettings() map[string]string {
 	s := maps.Clone(fastReplication)
-	s["interval"] = `"500ms"`
+	s["catalog.interval"] = `"500ms"`
 	s["trash_window"] = `"1h"`
 	return s
 }

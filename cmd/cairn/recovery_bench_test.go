@@ -351,7 +351,7 @@ type catalogCostResult struct {
 // the run.
 func catalogCostOnce(t *testing.T, interval string, count int) catalogCostResult {
 	settings := maps.Clone(fastReplication)
-	settings["interval"] = strconv.Quote(interval)
+	settings["catalog.interval"] = strconv.Quote(interval)
 	nodes := ownersFederation(t, settings)
 	owner, holders := nodes[1], []*replNode{nodes[0], nodes[2], nodes[3]}
 	files := benchFiles(t, count+1, 1<<10)

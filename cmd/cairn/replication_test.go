@@ -25,7 +25,7 @@ var fastReplication = map[string]string{
 	// No catalog version within a test's minutes unless it asks for one
 	// (the first waits an interval after the start): catalog versions are
 	// objects, which the counts of most tests would see.
-	"interval": `"1h"`,
+	"catalog.interval": `"1h"`,
 }
 
 // replNode is a daemon of a replication test with its place in the roster.

@@ -24,7 +24,7 @@ var restartReplication = map[string]string{
 	"release_grace":   `"1h"`,
 	// The owners' catalogs settle before the snapshot, and a restart must
 	// not write a version of its own.
-	"interval": `"500ms"`,
+	"catalog.interval": `"500ms"`,
 }
 
 // ignoredFields are the JSON fields left out when the outputs before and
