@@ -24,75 +24,101 @@ type openedChunk struct {
 	err   error
 }
 
-// writeChunks writes a file's chunks to w in order, while up to readAhead
-// later chunks are fetched, verified and decrypted, each in its own
-// goroutine. The tree of leaves is walked by one goroutine, in order. It
-// returns once every goroutine it started has stopped.
-func (o *Object) writeChunks(ctx context.Context, e *Entry, w io.Writer) error {
+// chunkStream fetches, verifies and decrypts the chunks of a list of
+// files, in order, up to readAhead at once, each in its own goroutine,
+// across file boundaries: a directory of small files is read ahead as a
+// large file is. One goroutine walks the tree of leaves, in order.
+type chunkStream struct {
+	o       *Object
+	cancel  context.CancelFunc
+	pending chan chan openedChunk
+	free    chan []byte // decryption buffers the writer is done with
+	readers sync.WaitGroup
+}
+
+// streamChunks starts reading the chunks of files, in order.
+func (o *Object) streamChunks(ctx context.Context, files []*Entry) *chunkStream {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pending := make(chan chan openedChunk, readAhead)
-	var readers sync.WaitGroup
-	free := make(chan []byte, readAhead+2) // decryption buffers the writer is done with
+	s := &chunkStream{o: o, cancel: cancel, pending: make(chan chan openedChunk, readAhead), free: make(chan []byte, readAhead+2)}
 	go func() {
-		defer close(pending)
-		for i, ref := range e.chunks {
-			done := make(chan openedChunk, 1)
-			c, err := o.data.leaf(ctx, ref.leaf)
-			if err != nil {
-				done <- openedChunk{err: fmt.Errorf("read %s chunk %d: %w", e.Path, i, err)}
-			} else {
-				readers.Go(func() {
-					var dst []byte
-					select {
-					case dst = <-free:
-					default:
-					}
-					plain, err := o.openChunk(ctx, c, ref, dst)
-					if err != nil {
-						err = fmt.Errorf("read %s chunk %d: %w", e.Path, i, err)
-					}
-					done <- openedChunk{plain: plain, err: err}
-				})
-			}
-			select {
-			case pending <- done:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
+		defer close(s.pending)
+		for _, e := range files {
+			for i, ref := range e.chunks {
+				if !s.start(ctx, e, i, ref) {
+					return
+				}
 			}
 		}
 	}()
-	err := o.writeInOrder(pending, w, e.Path, free)
-	cancel()
-	for range pending { // let the walker end
-	}
-	readers.Wait()
-	return err
+	return s
 }
 
-// writeInOrder writes each chunk as it comes out of pending, and stops at
-// the first error. The buffer of a decrypted chunk goes back to free; that
-// of a plaintext one is the block's own, which others may still read.
-func (o *Object) writeInOrder(pending <-chan chan openedChunk, w io.Writer, path string, free chan<- []byte) error {
-	for done := range pending {
+// start queues chunk i of e and starts reading it; false when the stream
+// is cancelled or the chunk's leaf cannot be found (its error is queued).
+func (s *chunkStream) start(ctx context.Context, e *Entry, i int, ref chunkRef) bool {
+	done := make(chan openedChunk, 1)
+	c, err := s.o.data.leaf(ctx, ref.leaf)
+	if err != nil {
+		done <- openedChunk{err: fmt.Errorf("read %s chunk %d: %w", e.Path, i, err)}
+	} else {
+		s.readers.Go(func() {
+			var dst []byte
+			select {
+			case dst = <-s.free:
+			default:
+			}
+			plain, err := s.o.openChunk(ctx, c, ref, dst)
+			if err != nil {
+				err = fmt.Errorf("read %s chunk %d: %w", e.Path, i, err)
+			}
+			done <- openedChunk{plain: plain, err: err}
+		})
+	}
+	select {
+	case s.pending <- done:
+	case <-ctx.Done():
+		return false
+	}
+	return err == nil
+}
+
+// writeFile writes the next len(e.chunks) chunks of the stream, e's, to w.
+func (s *chunkStream) writeFile(e *Entry, w io.Writer) error {
+	for range e.chunks {
+		done, ok := <-s.pending
+		if !ok {
+			return fmt.Errorf("read %s: %w", e.Path, context.Canceled)
+		}
 		c := <-done
 		if c.err != nil {
 			return c.err
 		}
 		if _, err := w.Write(c.plain); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			return fmt.Errorf("write %s: %w", e.Path, err)
 		}
-		if o.header.Encrypted {
+		if s.o.header.Encrypted { // a plaintext chunk is the block's own bytes, which others may still read
 			select {
-			case free <- c.plain[:0]:
+			case s.free <- c.plain[:0]:
 			default:
 			}
 		}
 	}
 	return nil
+}
+
+// close stops the stream and waits for every goroutine it started.
+func (s *chunkStream) close() {
+	s.cancel()
+	for range s.pending { // let the walker end
+	}
+	s.readers.Wait()
+}
+
+// writeChunks writes one file's chunks to w, reading ahead.
+func (o *Object) writeChunks(ctx context.Context, e *Entry, w io.Writer) error {
+	s := o.streamChunks(ctx, []*Entry{e})
+	defer s.close()
+	return s.writeFile(e, w)
 }
 
 // openChunk fetches the chunk c, verifies it and decrypts it into dst.
