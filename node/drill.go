@@ -185,9 +185,9 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 		return fail(n.noSource(cp.Root(), ErrNoPeers))
 	}
 	n.dialSources(cp.Root())
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ctx, stalled, progress := n.watchProgress(ctx)
+	ctx, stalled, progress := n.watchProgress(ctx, nil) // no overall limit: a large object takes its time
 	before := n.receivedFrom()
 	g := &othersGetter{from: n.net.bitswap.NewSession(ctx), progress: func(b blocks.Block) { progress.Update(uint64(len(b.RawData()))) }}
 	obj, err := object.Open(ctx, cp, g)

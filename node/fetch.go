@@ -32,7 +32,7 @@ func (n *Node) fetchLimited(ctx context.Context, root cid.Cid, limit *rate.Limit
 	if err := n.canFetch(root); err != nil {
 		return err
 	}
-	f := n.startFetching(ctx, limit)
+	f := n.startFetching(ctx, limit, n.cfg.Fetch.Timeout.Duration, nil)
 	defer f.cancel()
 	if err := merkledag.FetchGraph(f.ctx, root, merkledag.NewDAGService(f.serv)); err != nil {
 		f.batch.Discard()
@@ -66,10 +66,16 @@ type fetching struct {
 	serv     blockservice.BlockService // the store, then bitswap; writes into batch
 }
 
-func (n *Node) startFetching(ctx context.Context, limit *rate.Limiter) *fetching {
+// startFetching starts a fetch bounded by timeout (0: none) and by
+// fetch.stall_timeout without a block while waiting reports true (nil:
+// always waiting).
+func (n *Node) startFetching(ctx context.Context, limit *rate.Limiter, timeout time.Duration, waiting func() bool) *fetching {
 	f := &fetching{}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Fetch.Timeout.Duration)
-	f.ctx, f.stalled, f.progress = n.watchProgress(ctx)
+	cancel := context.CancelFunc(func() {})
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	f.ctx, f.stalled, f.progress = n.watchProgress(ctx, waiting)
 	f.cancel = cancel
 	f.batch = n.disk.blocks.NewBatch()
 	f.serv = blockservice.New(fetchStore{Store: n.disk.blocks, batch: f.batch, limit: limit}, n.net.bitswap)
@@ -119,8 +125,10 @@ var errStalled = errors.New("fetch stalled")
 
 // watchProgress cancels ctx when the blocks counted by the returned
 // tracker (a DAG walk under ctx counts its own) stop growing for
-// fetch.stall_timeout, and reports whether that is why it ended.
-func (n *Node) watchProgress(ctx context.Context) (context.Context, func() bool, *merkledag.ProgressTracker) {
+// fetch.stall_timeout while waiting reports true (nil: always), and
+// reports whether that is why it ended. A reader that pauses (a slow disk,
+// a pager) asks for nothing and so does not stall.
+func (n *Node) watchProgress(ctx context.Context, waiting func() bool) (context.Context, func() bool, *merkledag.ProgressTracker) {
 	progress := new(merkledag.ProgressTracker)
 	ctx, cancel := context.WithCancelCause(ctx)
 	ctx = progress.DeriveContext(ctx)
@@ -134,7 +142,7 @@ func (n *Node) watchProgress(ctx context.Context) (context.Context, func() bool,
 			case <-ctx.Done():
 				return
 			case now := <-tick.C:
-				if v := progress.Value(); v != last {
+				if v := progress.Value(); v != last || (waiting != nil && !waiting()) {
 					last, since = v, now
 				} else if now.Sub(since) >= stall {
 					cancel(errStalled)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -60,8 +61,11 @@ func (n *Node) Read(ctx context.Context, capability string) (obj *object.Object,
 	if err := n.canFetch(root); err != nil {
 		return nil, nil, err
 	}
-	f := n.startFetching(ctx, nil)
-	g := &readingGetter{f: f}
+	// No overall fetch.timeout: the stream lasts as long as the client
+	// reads. Only a fetch waiting fetch.stall_timeout for a block fails.
+	g := &readingGetter{}
+	f := n.startFetching(ctx, nil, 0, func() bool { return g.waiting.Load() > 0 })
+	g.f = f
 	if obj, err = object.Open(f.ctx, cp, g); err != nil {
 		f.keep()
 		return nil, nil, n.fetchFailed(root, f, err)
@@ -106,10 +110,13 @@ func (f *fetching) keep() error {
 // members over bitswap, into the fetch's batch. Each call ends when its
 // own context or the fetch's (timeout, stall) ends.
 type readingGetter struct {
-	f *fetching
+	f       *fetching
+	waiting atomic.Int32 // Gets under way
 }
 
 func (g *readingGetter) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := context.AfterFunc(g.f.ctx, func() { cancel(context.Cause(g.f.ctx)) })

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -95,5 +96,49 @@ func TestReadStreamsAndAnInterruptedGetResumes(t *testing.T) {
 	}
 	if rec, err := b.disk.index.get(ctx, added.CID); err != nil || rec.Role != RoleHolder {
 		t.Errorf("after a complete read b's record is %+v, %v; want a holder's", rec, err)
+	}
+}
+
+// pausingWriter pauses once, after its first write, as a slow disk or a
+// pager does.
+type pausingWriter struct {
+	bytes.Buffer
+	pause  time.Duration
+	paused bool
+}
+
+func (w *pausingWriter) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if !w.paused {
+		w.paused = true
+		<-time.After(w.pause) // the reader's own pause: what the test is about
+	}
+	return n, err
+}
+
+// TestReadSurvivesAPausingReader: a reader that stops reading for longer
+// than fetch.stall_timeout asks for nothing meanwhile, so the fetch has
+// not stalled and the read goes on (it failed, blaming the peers, when the
+// stall clock ran while nobody asked for a block).
+func TestReadSurvivesAPausingReader(t *testing.T) {
+	ctx := context.Background()
+	a, b := federatedPair(t, nil)
+	b.cfg.Fetch.StallTimeout.Duration = time.Second
+	data := make([]byte, 40<<20) // more chunks than are read ahead
+	rand.NewChaCha8([32]byte{'p', 'a', 'u', 's', 'e'}).Read(data)
+	added, err := a.Add(ctx, object.NewReaderSource("big.bin", bytes.NewReader(data)), AddOptions{Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, finish, err := b.Read(ctx, added.Capability)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &pausingWriter{pause: 3 * time.Second}
+	if err := finish(obj.WriteFile(ctx, "big.bin", w)); err != nil {
+		t.Fatalf("a read that paused 3 s with a 1 s stall timeout: %v", err)
+	}
+	if !bytes.Equal(w.Bytes(), data) {
+		t.Fatalf("read %d bytes, not the %d added", w.Len(), len(data))
 	}
 }

@@ -167,6 +167,10 @@ func passedFileSource(r *http.Request, name string) (object.Source, error) {
 		f.Close()
 		return nil, fmt.Errorf("api: entry name: %w", err)
 	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil { // the client's offset is shared, and may not be 0
+		f.Close()
+		return nil, fmt.Errorf("api: the passed file cannot be read from its start: %w", err)
+	}
 	e := object.Entry{Path: name, Kind: object.KindFile, Mode: fi.Mode().Perm(), Size: fi.Size()}
 	return &passedFile{f: f, entry: e, r: &sizedReader{r: io.LimitReader(f, fi.Size()), want: fi.Size()}}, nil
 }
@@ -237,6 +241,7 @@ func (c *Client) AddPassedFile(ctx context.Context, f *os.File, entry string, op
 		return c, nil
 	}}
 	defer oneShot.CloseIdleConnections()
+	defer used.Do(func() { conn.Close() }) // never dialled (a cancelled context): close it here
 	local := *c
 	local.http = &http.Client{Transport: oneShot}
 	q := addQuery(opts)
