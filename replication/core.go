@@ -300,6 +300,7 @@ func (c *Core) Tick(now time.Time) Actions {
 	if c.started.IsZero() {
 		c.started = now
 	}
+	c.endJoinWatch(now)
 	c.expireChallenges(now)
 	c.expireRounds(now)
 	for _, obj := range c.wakes.due(now) {

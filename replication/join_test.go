@@ -69,3 +69,50 @@ func TestJoiningNodeWaitsForTheLedgerBeforePlacing(t *testing.T) {
 	}
 
 }
+
+// TestJoinHoldSurvivesReissuedRecords: a holder that re-issues its record
+// of an old object just after a node joined (new proofs, or a member that
+// lies) does not make the object look new to the node: it was first heard
+// of with an attestation issued before the join.
+func TestJoinHoldSurvivesReissuedRecords(t *testing.T) {
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}, {"c", "C", "eu"}})
+	var objs []ObjectID
+	for i := range 12 {
+		obj := ObjectID(fmt.Sprintf("bafyold-%d", i))
+		s.add("a", obj, 3)
+		objs = append(objs, obj)
+	}
+	s.runUntil(10*time.Second, "every object on a, b and c", func() bool { return s.allBackedUp(objs) })
+	newcomer := Member{Peer: "d", Operator: "D", Region: "us", PublicKey: testKey("d").Public().(ed25519.PublicKey)}
+	d, err := New(simConfig("d"), newcomer.Peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetMembers([]Member{newcomer}, s.now)
+	d.Tick(s.now)
+	s.run(time.Minute)
+	all := append(append([]Member(nil), s.members...), newcomer)
+	d.SetMembers(all, s.now)
+	for _, n := range s.nodes {
+		n.core.SetMembers(all, s.now)
+	}
+	for _, att := range s.byID["a"].core.Missing(d.Ledger().Summary(), "d") {
+		if att.Holder == "a" {
+			if err := d.Receive(att, s.now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, obj := range objs { // a re-issues every record 100 ms after the join
+		att, ok := s.byID["a"].core.attest(obj, s.now.Add(100*time.Millisecond))
+		if !ok {
+			t.Fatalf("a has no record of %s to re-issue", obj)
+		}
+		if err := d.Receive(att, s.now.Add(200*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f := d.Tick(s.now.Add(time.Second)).Fetches; len(f) > 0 {
+		t.Fatalf("a second after joining, with a's records re-issued since, d fetches %d copies of objects already backed up", len(f))
+	}
+}

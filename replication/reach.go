@@ -41,6 +41,11 @@ type reachability struct {
 	// of them came back after that, or when this node joined a federation.
 	isolated bool
 	rejoined time.Time
+	// joinSeen holds, from a join until the hold after it ends, the issue
+	// time (unix ms) of the first attestation this node received of each
+	// object: a holder re-issuing its record after the join (new proofs,
+	// or a member lying) must not make an old object look new.
+	joinSeen map[ObjectID]int64
 }
 
 // PeerDown records that this node lost its connection to peer (or could
@@ -121,11 +126,15 @@ func (c *Core) repairHold() time.Time {
 	return start.Add(c.cfg.ReconnectGrace)
 }
 
-// placementHold is the earliest time this node may place a copy of an
-// object whose first attestation it knows of was issued at firstIssued
-// (unix ms): at once for an object attested since this node last joined
-// or rejoined, else not before repairHold.
-func (c *Core) placementHold(firstIssued int64) time.Time {
+// placementHold is the earliest time this node may place a copy of obj,
+// whose holders' current attestations were issued at firstIssued at the
+// earliest (unix ms): at once for an object attested since this node last
+// joined or rejoined, else not before repairHold. The first attestation
+// received since the join counts too, whatever re-issued it later.
+func (c *Core) placementHold(obj ObjectID, firstIssued int64) time.Time {
+	if seen, ok := c.joinSeen[obj]; ok && (firstIssued == 0 || seen < firstIssued) {
+		firstIssued = seen
+	}
 	if firstIssued == 0 || firstIssued >= c.rejoined.UnixMilli() {
 		return time.Time{}
 	}
@@ -137,6 +146,31 @@ func (c *Core) placementHold(firstIssued int64) time.Time {
 func (c *Core) joined(hadOthers bool, now time.Time) {
 	if !hadOthers && c.otherMembers() > 0 {
 		c.rejoined = now
+		c.joinSeen = map[ObjectID]int64{}
+	}
+}
+
+// noteSeenSinceJoin records the issue time of the first attestation of
+// a's object received since the join, while the hold after it lasts.
+func (c *Core) noteSeenSinceJoin(a Attestation) {
+	if c.joinSeen == nil {
+		return
+	}
+	if _, ok := c.joinSeen[a.Object]; !ok && len(c.joinSeen) < maxJoinSeen {
+		c.joinSeen[a.Object] = a.IssuedAt.UnixMilli()
+	}
+}
+
+// maxJoinSeen bounds joinSeen (about 100 bytes an object, for
+// ReconnectGrace after a join): past it, objects are judged by their
+// holders' current attestations alone.
+const maxJoinSeen = 200_000
+
+// endJoinWatch forgets the first attestations seen since the join once
+// the hold after it is over: they decide nothing any more.
+func (c *Core) endJoinWatch(now time.Time) {
+	if c.joinSeen != nil && !now.Before(c.repairHold()) {
+		c.joinSeen = nil
 	}
 }
 

@@ -54,6 +54,7 @@ func (c *Core) receive(a Attestation, now time.Time, limitRate bool) error {
 	if a.Holder == c.self {
 		c.restoreOwn(a)
 	}
+	c.noteSeenSinceJoin(a)
 	if c.ledger.Apply(a) {
 		c.dirty[a.Object] = true
 	}

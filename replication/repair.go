@@ -81,7 +81,7 @@ func (c *Core) repairCandidates(obj ObjectID, v *view, now time.Time) []PeerID {
 		if hold := c.repairHold(); start.Before(hold) {
 			start = hold
 		}
-	} else if hold := c.placementHold(v.e.firstIssued()); start.Before(hold) {
+	} else if hold := c.placementHold(obj, v.e.firstIssued()); start.Before(hold) {
 		start = hold
 	}
 	if now.Before(start) {
