@@ -57,8 +57,9 @@ type DrillRequest struct {
 	All          bool     `json:"all,omitempty"`
 }
 
-// ErrNothingToDrill: the owner has added no object here to drill.
-var ErrNothingToDrill = errors.New("node: no object of this node's owner to verify; add one, or name a capability")
+// ErrNothingToDrill: the owner has added no object here that a sample
+// would read (none is backed up yet, or none at all).
+var ErrNothingToDrill = errors.New("node: no backed-up object of this node's owner to verify; wait until one is backed up, use --all, or name a capability")
 
 // lastDrillKey keeps the latest drill in the metadata store.
 var lastDrillKey = datastore.NewKey("/drill/last")
@@ -152,19 +153,35 @@ func (n *Node) drillTargets(ctx context.Context, req DrillRequest) ([]drillTarge
 	if err != nil {
 		return nil, err
 	}
+	// A sample reads again every object a drill could not read back (its
+	// at_risk clears only when one does), then backed-up objects picked
+	// at random: one still replicating would fail for being new.
+	var failed []drillTarget
 	for _, o := range objs {
-		if o.Role == RoleOwner && o.Capability != "" {
-			out = append(out, drillTarget{Capability: o.Capability, Name: o.Name})
+		if o.Role != RoleOwner || o.Capability == "" {
+			continue
+		}
+		t := drillTarget{Capability: o.Capability, Name: o.Name}
+		switch {
+		case req.All:
+			out = append(out, t)
+		case n.drillFailure(ctx, o.ID) != "":
+			failed = append(failed, t)
+		default:
+			if v, err := n.Status(ctx, o.ID); err == nil && v.State == netstat.StateBackedUp {
+				out = append(out, t)
+			}
 		}
 	}
-	if len(out) == 0 {
+	if len(out)+len(failed) == 0 {
 		return nil, ErrNothingToDrill
 	}
 	if !req.All && req.Sample > 0 && req.Sample < len(out) {
 		rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 		out = out[:req.Sample]
-		slices.SortFunc(out, func(a, b drillTarget) int { return strings.Compare(a.Name, b.Name) })
 	}
+	out = append(failed, out...)
+	slices.SortFunc(out, func(a, b drillTarget) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 

@@ -33,9 +33,10 @@ func TestDrillReadsFromTheOtherMembersOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "b to hold a copy", func() bool {
+	waitUntil(t, 30*time.Second, "b to hold a verified copy", func() bool {
 		rec, err := b.disk.index.get(ctx, added.CID)
-		return err == nil && rec.Role == RoleHolder
+		v, serr := a.Status(ctx, added.CID)
+		return err == nil && rec.Role == RoleHolder && serr == nil && v.State == netstat.StateBackedUp
 	})
 
 	d, err := a.Verify(ctx, DrillRequest{Sample: 10})
@@ -122,5 +123,31 @@ func TestDrillWithNobodyConnectedIsNoDrill(t *testing.T) {
 	}
 	if a.drillFailure(ctx, added.CID) != "" {
 		t.Error("a refused drill marked the object as failing")
+	}
+}
+
+// TestDrillSampleSkipsObjectsNotBackedUp: a sampled drill reads backed-up
+// objects; one that cannot reach its target yet would fail for being new,
+// and stay at_risk for it.
+func TestDrillSampleSkipsObjectsNotBackedUp(t *testing.T) {
+	ctx := context.Background()
+	a, _ := federatedPair(t, nil)
+	kept, err := a.Add(ctx, object.NewReaderSource("kept.txt", bytes.NewReader(bytes.Repeat([]byte("kept "), 1000))), AddOptions{Name: "kept.txt", Replicas: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Add(ctx, object.NewReaderSource("wants-three.txt", bytes.NewReader([]byte("three copies, two members"))), AddOptions{Name: "wants-three.txt", Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "kept.txt backed up", func() bool {
+		v, err := a.Status(ctx, kept.CID)
+		return err == nil && v.State == netstat.StateBackedUp
+	})
+	d, err := a.Verify(ctx, DrillRequest{Sample: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Objects) != 1 || d.Objects[0].CID != kept.CID || d.Failed != 0 {
+		t.Errorf("sampled drill: %+v; want kept.txt alone, read back", d.Objects)
 	}
 }
