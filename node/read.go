@@ -78,6 +78,9 @@ func (n *Node) Read(ctx context.Context, capability string) (obj *object.Object,
 		if readErr != nil {
 			return n.fetchFailed(root, f, readErr)
 		}
+		if n.isDeleted(root.String()) { // deleted while it was read: keep no copy
+			return fmt.Errorf("%w while it was read: %s", ErrDeleted, root)
+		}
 		if err := n.fetch(ctx, root); err != nil {
 			return err
 		}

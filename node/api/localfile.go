@@ -62,8 +62,9 @@ type fdConn struct {
 	first []byte // the first byte, when it was not the marker
 	err   error  // of the first read
 
-	mu   sync.Mutex
-	file *os.File // passed ahead of the request, until the handler takes it
+	mu     sync.Mutex
+	file   *os.File // passed ahead of the request, until the handler takes it
+	closed bool     // a file received after Close is closed at once
 }
 
 func (c *fdConn) Read(p []byte) (int, error) {
@@ -99,9 +100,11 @@ func (c *fdConn) receive() {
 	}
 	if n == 1 && buf[0] == fdMarker && len(fds) > 0 {
 		c.mu.Lock()
-		c.file = os.NewFile(uintptr(fds[0]), "file passed by the client")
+		if !c.closed {
+			c.file = os.NewFile(uintptr(fds[0]), "file passed by the client")
+			fds = fds[1:]
+		}
 		c.mu.Unlock()
-		fds = fds[1:]
 	} else {
 		c.first = buf[:n]
 	}
@@ -120,6 +123,9 @@ func (c *fdConn) take() *os.File {
 }
 
 func (c *fdConn) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	if f := c.take(); f != nil {
 		f.Close()
 	}

@@ -148,7 +148,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Sample < 0 || req.Sample > maxDrillSample {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("sample must be from 1 to %d, got %d", maxDrillSample, req.Sample))
+		writeError(w, http.StatusBadRequest, fmt.Errorf("sample must be from 0 (every backed-up object) to %d, got %d", maxDrillSample, req.Sample))
 		return
 	}
 	d, err := s.backend.Verify(r.Context(), req)

@@ -89,6 +89,7 @@ func serve(ctx context.Context, r *repo.Repo, n *node.Node, opts Options) error 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
+		srv.Shutdown(context.Background()) // the socket's listener too
 		return err
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
