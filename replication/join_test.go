@@ -16,31 +16,10 @@ import (
 // benchmark's fresh member fetched a whole 1 GiB copy this way, 26 ms
 // after joining.)
 func TestJoiningNodeWaitsForTheLedgerBeforePlacing(t *testing.T) {
-	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}, {"c", "C", "eu"}})
-	var objs []ObjectID
-	for i := range 12 {
-		obj := ObjectID(fmt.Sprintf("bafyold-%d", i))
-		s.add("a", obj, 3)
-		objs = append(objs, obj)
-	}
-	s.runUntil(10*time.Second, "every object on a, b and c", func() bool { return s.allBackedUp(objs) })
-
-	newcomer := Member{Peer: "d", Operator: "D", Region: "us", PublicKey: testKey("d").Public().(ed25519.PublicKey)}
 	cfg := simConfig("d")
 	cfg.ReconnectGrace = 3 * time.Second // shorter than ProofFreshness: the others stand still below
-	d, err := New(cfg, newcomer.Peer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.SetMembers([]Member{newcomer}, s.now) // running, in no federation yet
-	d.Tick(s.now)
-	s.run(time.Minute)
+	s, d, objs := joinLate(t, cfg)
 
-	all := append(append([]Member(nil), s.members...), newcomer)
-	d.SetMembers(all, s.now) // joined
-	for _, n := range s.nodes {
-		n.core.SetMembers(all, s.now)
-	}
 	received := 0
 	for _, att := range s.byID["a"].core.Missing(d.Ledger().Summary(), "d") {
 		if att.Holder == "a" { // only a's records have arrived
@@ -75,27 +54,7 @@ func TestJoiningNodeWaitsForTheLedgerBeforePlacing(t *testing.T) {
 // lies) does not make the object look new to the node: it was first heard
 // of with an attestation issued before the join.
 func TestJoinHoldSurvivesReissuedRecords(t *testing.T) {
-	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}, {"c", "C", "eu"}})
-	var objs []ObjectID
-	for i := range 12 {
-		obj := ObjectID(fmt.Sprintf("bafyold-%d", i))
-		s.add("a", obj, 3)
-		objs = append(objs, obj)
-	}
-	s.runUntil(10*time.Second, "every object on a, b and c", func() bool { return s.allBackedUp(objs) })
-	newcomer := Member{Peer: "d", Operator: "D", Region: "us", PublicKey: testKey("d").Public().(ed25519.PublicKey)}
-	d, err := New(simConfig("d"), newcomer.Peer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.SetMembers([]Member{newcomer}, s.now)
-	d.Tick(s.now)
-	s.run(time.Minute)
-	all := append(append([]Member(nil), s.members...), newcomer)
-	d.SetMembers(all, s.now)
-	for _, n := range s.nodes {
-		n.core.SetMembers(all, s.now)
-	}
+	s, d, objs := joinLate(t, simConfig("d"))
 	for _, att := range s.byID["a"].core.Missing(d.Ledger().Summary(), "d") {
 		if att.Holder == "a" {
 			if err := d.Receive(att, s.now); err != nil {
@@ -115,4 +74,33 @@ func TestJoinHoldSurvivesReissuedRecords(t *testing.T) {
 	if f := d.Tick(s.now.Add(time.Second)).Fetches; len(f) > 0 {
 		t.Fatalf("a second after joining, with a's records re-issued since, d fetches %d copies of objects already backed up", len(f))
 	}
+}
+
+// joinLate backs up 12 objects of a's on a, b and c, then has d, running
+// for a minute in no federation, join them; nothing of the ledger has
+// reached d yet.
+func joinLate(t *testing.T, cfg Config) (*sim, *Core, []ObjectID) {
+	t.Helper()
+	s := newSim(t, []simSpec{{"a", "A", "eu"}, {"b", "B", "us"}, {"c", "C", "eu"}})
+	var objs []ObjectID
+	for i := range 12 {
+		obj := ObjectID(fmt.Sprintf("bafyold-%d", i))
+		s.add("a", obj, 3)
+		objs = append(objs, obj)
+	}
+	s.runUntil(10*time.Second, "every object on a, b and c", func() bool { return s.allBackedUp(objs) })
+	newcomer := Member{Peer: "d", Operator: "D", Region: "us", PublicKey: testKey("d").Public().(ed25519.PublicKey)}
+	d, err := New(cfg, newcomer.Peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetMembers([]Member{newcomer}, s.now) // running, in no federation yet
+	d.Tick(s.now)
+	s.run(time.Minute)
+	all := append(append([]Member(nil), s.members...), newcomer)
+	d.SetMembers(all, s.now) // joined
+	for _, n := range s.nodes {
+		n.core.SetMembers(all, s.now)
+	}
+	return s, d, objs
 }

@@ -55,21 +55,6 @@ type ownedPolicy struct {
 	owner ed25519.PublicKey
 }
 
-// firstIssued is the earliest issue time (unix ms) of the attestations
-// of e's holders; 0 when e is nil or has none.
-func (e *objectEntry) firstIssued() int64 {
-	var first int64
-	if e == nil {
-		return 0
-	}
-	for i := range e.pairs {
-		if p := e.pairs[i].issued; first == 0 || p < first {
-			first = p
-		}
-	}
-	return first
-}
-
 // owner returns the owner key of e's policy; nil when none is known.
 func (e *objectEntry) owner() ed25519.PublicKey {
 	if e.policy == nil {

@@ -198,3 +198,18 @@ func (c *Core) cutOff() bool {
 	}
 	return others > 0
 }
+
+// firstIssued is the earliest issue time (unix ms) of the attestations
+// of e's holders; 0 when e is nil or has none.
+func (e *objectEntry) firstIssued() int64 {
+	var first int64
+	if e == nil {
+		return 0
+	}
+	for i := range e.pairs {
+		if p := e.pairs[i].issued; first == 0 || p < first {
+			first = p
+		}
+	}
+	return first
+}

@@ -147,6 +147,10 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
+	if len(req.Capabilities) > maxDrillSample {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("a drill reads at most %d capabilities, got %d; run several", maxDrillSample, len(req.Capabilities)))
+		return
+	}
 	if req.Sample < 0 || req.Sample > maxDrillSample {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("sample must be from 0 (every backed-up object) to %d, got %d", maxDrillSample, req.Sample))
 		return
