@@ -37,6 +37,11 @@ type catalogState struct {
 	lastWritten      time.Time      // guarded by mu
 	lastError        string         // why the last write failed, if it did; guarded by mu
 	heads            *catalog.Heads // every member's latest head, this owner's too; guarded by mu
+	// held is set on a node restored from a snapshot until it has caught
+	// up with the catalog the members keep (restored.go): a version
+	// written from the snapshot's listing would follow an older head and
+	// leave out what the owner added since. Guarded by mu.
+	held bool
 }
 
 // CatalogInfo is what `cairn catalog` shows of the owner's catalog.
@@ -77,7 +82,7 @@ func (n *Node) catalogLoop(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			n.cat.mu.Lock()
-			due := n.cat.changes != n.cat.written && now.Sub(n.cat.lastWritten) >= interval
+			due := n.cat.changes != n.cat.written && now.Sub(n.cat.lastWritten) >= interval && !n.cat.held
 			n.cat.mu.Unlock()
 			if !due {
 				continue

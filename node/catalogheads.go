@@ -62,6 +62,7 @@ func (n *Node) startCatalog(ctx context.Context) error {
 	// a restart alone writes nothing, and a fresh node batches its first
 	// adds.
 	n.cat.lastWritten = time.Now()
+	n.cat.held = n.restored()
 	// A stored head that no longer verifies (a clock stepped back) or is
 	// over its publisher's bound is skipped with a warning: the members
 	// send their heads again on connection.

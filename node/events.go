@@ -21,15 +21,12 @@ import (
 // the wiring: the reports other node code makes, and eventSource, what
 // the recorder reads of the node.
 
-// eventsDir is the event log's directory inside the repository.
-const eventsDir = "events"
-
 // startEvents opens the event log and starts recording. It runs once
 // the ledger is restored, and lists the objects known now: the recorder
 // takes their baseline, while any object added from here on is reported
 // as added.
 func (n *Node) startEvents(r *repo.Repo) error {
-	log, err := eventlog.Open(r.Path(eventsDir), eventlog.DefaultConfig(), n.logger.With("part", "events"))
+	log, err := eventlog.Open(r.Path(repo.EventsDir), eventlog.DefaultConfig(), n.logger.With("part", "events"))
 	if err != nil {
 		return err
 	}

@@ -190,6 +190,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.spawn(n.drillLoop) // restore drills (drill.go)
+	n.spawn(n.catchUp)   // after a restore from a snapshot (restored.go)
 	if err := n.startEvents(r); err != nil {
 		return nil, err
 	}
@@ -197,6 +198,9 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 }
 
 func (n *Node) openStorage(r *repo.Repo, owner *keys.Owner) error {
+	if err := removeSnapshotWork(r); err != nil {
+		return err
+	}
 	bs, err := blockstore.Open(r.Path(repo.BlocksDir), blockstore.DefaultConfig(), n.logger)
 	if err != nil {
 		return fmt.Errorf("open block store: %w", err)

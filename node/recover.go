@@ -72,14 +72,12 @@ func (n *Node) mayAdopt(ctx context.Context, owner *keys.Owner) error {
 	if n.ownerKeys().Secret() == owner.Secret() {
 		return nil
 	}
-	recs, err := n.disk.index.list(ctx)
+	owns, err := n.ownsObjects(ctx)
 	if err != nil {
 		return err
 	}
-	for _, r := range recs {
-		if r.Role == RoleOwner {
-			return ErrOwnsObjects
-		}
+	if owns {
+		return ErrOwnsObjects
 	}
 	return nil
 }

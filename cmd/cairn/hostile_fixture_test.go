@@ -128,16 +128,16 @@ func setupHostile(t *testing.T) *hostileFed {
 	return f
 }
 
-// snapshot is what an attack must not change, by "node aspect".
-type snapshot map[string]string
+// aspects is what an attack must not change, by "node aspect".
+type aspects map[string]string
 
 // snapshot records, on every honest node: its object list, its view of
 // obj (target, copies, state, the honest holders and their states, any
 // deletion), the block files on its disk, and how often its log shows a
 // repair fetch, a failed challenge or a lost copy of obj.
-func (f *hostileFed) snapshot(t testing.TB, obj string) snapshot {
+func (f *hostileFed) snapshot(t testing.TB, obj string) aspects {
 	t.Helper()
-	s := snapshot{}
+	s := aspects{}
 	for _, n := range f.honest {
 		s[n.name+" ls"] = lsLine(t, n)
 		s[n.name+" status"] = f.statusLine(t, n, obj)
@@ -153,7 +153,7 @@ func (f *hostileFed) snapshot(t testing.TB, obj string) snapshot {
 }
 
 // diff lists the aspects that differ, as "aspect: before -> after".
-func (s snapshot) diff(after snapshot) []string {
+func (s aspects) diff(after aspects) []string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(s)) {
 		if s[k] != after[k] {
@@ -165,7 +165,7 @@ func (s snapshot) diff(after snapshot) []string {
 
 // watch polls the honest nodes for hostileWindow and returns the first
 // change from base it sees, or nil if nothing changed.
-func (f *hostileFed) watch(t testing.TB, obj string, base snapshot) []string {
+func (f *hostileFed) watch(t testing.TB, obj string, base aspects) []string {
 	t.Helper()
 	end := time.Now().Add(hostileWindow)
 	for time.Now().Before(end) {

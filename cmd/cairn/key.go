@@ -206,6 +206,11 @@ func (in *ownerKeyInput) register(fs *pflag.FlagSet) {
 	}
 }
 
+// given reports whether any of the flags names an owner key.
+func (in *ownerKeyInput) given() bool {
+	return in.paperKey != "" || in.keyFile != "" || len(in.shares) > 0
+}
+
 // read returns the owner key the flags name, exactly one way.
 func (in *ownerKeyInput) read(stdin io.Reader) (*keys.Owner, error) {
 	var given []string

@@ -103,6 +103,10 @@ func (o *Owner) CatalogKey() ed25519.PrivateKey {
 // keeping heads cannot open the catalog.
 func (o *Owner) CatalogSealKey() [32]byte { return o.derive("catalog seal key v1") }
 
+// SnapshotKey seals the node's secret keys inside a snapshot of its
+// repository (package node/snapshot): restoring one takes the owner key.
+func (o *Owner) SnapshotKey() [32]byte { return o.derive("snapshot key v1") }
+
 // SigningKey signs what only the owner may say (tombstones, for example).
 func (o *Owner) SigningKey() ed25519.PrivateKey {
 	seed := o.derive("signing key v1")

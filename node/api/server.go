@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-fed/cairn/node/dashboard"
 	"github.com/cairn-fed/cairn/node/origins"
 	"github.com/cairn-fed/cairn/node/pins"
+	"github.com/cairn-fed/cairn/node/snapshot"
 )
 
 // Backend is what the API serves: a running node.
@@ -56,6 +57,7 @@ type Backend interface {
 	Export(ctx context.Context, root cid.Cid, w io.Writer) error
 	Import(ctx context.Context, r io.Reader, opts node.ImportOptions) (node.ImportResult, error)
 	Pin(ctx context.Context, root cid.Cid, opts node.PinOptions) (node.ImportResult, error)
+	Snapshot(ctx context.Context, w io.Writer, opts node.SnapshotOptions) (snapshot.Summary, error)
 }
 
 var _ Backend = (*node.Node)(nil)
@@ -101,6 +103,7 @@ func NewServer(backend Backend, token string, logger *slog.Logger) *Server {
 	s.deletionRoutes(mux)
 	s.recoverRoutes(mux)
 	s.exportRoutes(mux)
+	s.snapshotRoutes(mux)
 	s.pinRoutes(mux)
 	s.pinsTokenRoutes(mux)
 	profilingRoutes(mux)

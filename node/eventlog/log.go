@@ -302,3 +302,26 @@ func (l *Log) Start() netstat.Cursor {
 	defer l.mu.Unlock()
 	return netstat.CursorAt(l.segs[0].first - 1)
 }
+
+// SegmentFile is one segment as a copy of the log takes it: its file and
+// how many of its bytes are synced.
+type SegmentFile struct {
+	Name string // the file name inside the log's directory
+	Path string
+	Size int64 // copy exactly these bytes: what follows is not synced yet
+}
+
+// Synced lists the segments with their synced sizes and the cursor of the
+// last synced event, taken at one instant: copying each file's first Size
+// bytes gives a log that opens with exactly the events up to that cursor.
+// The oldest files may be deleted by retention while they are copied; a
+// copier skips a file that is gone.
+func (l *Log) Synced() ([]SegmentFile, netstat.Cursor) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	files := make([]SegmentFile, len(l.segs))
+	for i, s := range l.segs {
+		files[i] = SegmentFile{Name: segmentName(s.first), Path: segmentPath(l.dir, s.first), Size: s.size}
+	}
+	return files, netstat.CursorAt(l.durableSeq)
+}

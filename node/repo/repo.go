@@ -38,6 +38,12 @@ const (
 	// AuthorityFile holds the federation authority key, on the node that
 	// keeps it.
 	AuthorityFile = "federation.authority"
+	// RestoredFile marks a repository restored from a snapshot (it holds
+	// the snapshot's header) until the daemon has caught up with what the
+	// federation did since.
+	RestoredFile = "restored.json"
+	// EventsDir holds the event log.
+	EventsDir = "events"
 )
 
 // Sentinel errors callers branch on.

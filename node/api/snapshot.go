@@ -1,0 +1,83 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/snapshot"
+)
+
+// summaryTrailer carries a finished snapshot's summary (JSON).
+const summaryTrailer = "X-Cairn-Snapshot"
+
+type snapshotRequest struct {
+	Blocks bool `json:"blocks"`
+}
+
+func (s *Server) snapshotRoutes(mux *routes) {
+	mux.HandleFunc("POST /api/v1/snapshot", s.handleSnapshot)
+}
+
+// handleSnapshot streams a snapshot of the node as a tar; its summary
+// follows in a trailer, or the error that cut it short.
+func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
+	var req snapshotRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	sw := &startedWriter{w: w, start: func() {
+		w.Header().Set("Trailer", errorTrailer+", "+summaryTrailer)
+		w.Header().Set("Content-Type", ContentTar)
+	}}
+	sum, err := s.backend.Snapshot(r.Context(), sw, node.SnapshotOptions{Blocks: req.Blocks})
+	if err != nil {
+		if !sw.started {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		s.logger.Warn("snapshot stream failed", "err", err)
+		w.Header().Set(errorTrailer, err.Error())
+		return
+	}
+	text, _ := json.Marshal(sum)
+	w.Header().Set(summaryTrailer, string(text))
+}
+
+// SnapshotStream is a snapshot as the daemon sends it.
+type SnapshotStream struct{ Stream }
+
+// Summary returns what the snapshot holds, once the stream was read to
+// its end without an error.
+func (s *SnapshotStream) Summary() (snapshot.Summary, error) {
+	var sum snapshot.Summary
+	text := s.resp.Trailer.Get(summaryTrailer)
+	if text == "" {
+		return sum, fmt.Errorf("the daemon sent no snapshot summary: the snapshot is incomplete")
+	}
+	if err := json.Unmarshal([]byte(text), &sum); err != nil {
+		return sum, fmt.Errorf("read the snapshot summary: %w", err)
+	}
+	return sum, nil
+}
+
+// Snapshot asks the node for a snapshot of itself; the reader ends with
+// the daemon's error if the stream broke off.
+func (c *Client) Snapshot(ctx context.Context, blocks bool) (*SnapshotStream, error) {
+	body, _ := json.Marshal(snapshotRequest{Blocks: blocks})
+	req, err := c.request(ctx, http.MethodPost, "/api/v1/snapshot", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	return &SnapshotStream{Stream{resp: resp}}, nil
+}
+
+var _ io.ReadCloser = (*SnapshotStream)(nil)

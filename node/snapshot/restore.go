@@ -1,0 +1,430 @@
+package snapshot
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/cairn-fed/cairn/internal/atomicfile"
+	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// Unlock returns the owner key that opens a snapshot whose header is h:
+// from the passphrase that seals ownerKeyFile (nil unless h.OwnerKey) or
+// from a paper key.
+type Unlock func(h Header, ownerKeyFile []byte) (*keys.Owner, error)
+
+// repoFiles are the repository files and directories a snapshot carries.
+// Keys are not among them: they travel sealed (Secrets).
+var repoFiles = map[string]bool{ // name -> is a directory of files
+	repo.ConfigFile: false,
+	repo.RosterFile: false,
+	repo.IndexDir:   true,
+	repo.EventsDir:  true,
+}
+
+// checkRepoName accepts the names of repository files a snapshot may
+// carry: no other file, nothing outside the repository, one level of
+// directory at most.
+func checkRepoName(name string) error {
+	first, rest, nested := strings.Cut(name, "/")
+	dir, known := repoFiles[first]
+	if !known || nested != dir || path.Clean(name) != name || strings.Contains(rest, "/") || rest == "." || rest == ".." {
+		return fmt.Errorf("%w: %q is not a repository file a snapshot carries", ErrCorrupt, name)
+	}
+	return nil
+}
+
+// Restore reads a snapshot from r into a new repository at dir, which
+// must be absent or empty. It builds the repository in a hidden directory
+// beside dir and renames it into place only once every entry matched the
+// manifest and is synced, so dir is the whole snapshot or absent. The
+// repository is marked restored (repo.RestoredFile): the daemon catches
+// up with the federation when it starts.
+func Restore(r io.Reader, dir string, unlock Unlock) (Summary, error) {
+	dir = filepath.Clean(dir)
+	if err := checkTarget(dir); err != nil {
+		return Summary{}, err
+	}
+	parent, base := filepath.Split(dir)
+	if parent == "" {
+		parent = "."
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return Summary{}, fmt.Errorf("snapshot: create %s: %w", parent, err)
+	}
+	removeStale(parent, base)
+	tmp, err := os.MkdirTemp(parent, stalePrefix(base))
+	if err != nil {
+		return Summary{}, fmt.Errorf("snapshot: restore into %s: %w", parent, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	rs := &restorer{tr: tar.NewReader(r), dir: tmp, unlock: unlock}
+	sum, err := rs.run()
+	if err != nil {
+		return sum, err
+	}
+	if err := syncDirs(tmp); err != nil {
+		return sum, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return sum, fmt.Errorf("snapshot: move the restored repository into place: %w", err)
+	}
+	done = true
+	return sum, atomicfile.SyncDir(parent)
+}
+
+// checkTarget refuses a target that holds anything, naming the node whose
+// repository it is when it is one.
+func checkTarget(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot: restore into %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if r, err := repo.Open(dir); err == nil {
+		if priv, err := r.Identity(); err == nil {
+			if id, err := peer.IDFromPrivateKey(priv); err == nil {
+				return fmt.Errorf("%w: %s holds the repository of node %s; restore into a new directory", ErrNotEmpty, dir, id)
+			}
+		}
+	}
+	return fmt.Errorf("%w: %s holds %d entries (%s, ...); restore into a new or empty directory", ErrNotEmpty, dir, len(entries), entries[0].Name())
+}
+
+// stalePrefix names the hidden directories restores into dir build in.
+func stalePrefix(base string) string { return "." + base + ".restoring-" }
+
+// removeStale removes what a restore into the same directory that was
+// killed left behind.
+func removeStale(parent, base string) {
+	stale, _ := filepath.Glob(filepath.Join(parent, stalePrefix(base)+"*"))
+	for _, s := range stale {
+		os.RemoveAll(s)
+	}
+}
+
+// restorer reads one snapshot into dir.
+type restorer struct {
+	tr     *tar.Reader
+	dir    string
+	unlock Unlock
+	seen   []Entry
+	sum    Summary
+	blocks *blockstore.Store // opened at the first block
+}
+
+func (rs *restorer) run() (Summary, error) {
+	head, err := rs.readHeader()
+	if err != nil {
+		return rs.sum, err
+	}
+	if err := rs.readKeys(head); err != nil {
+		return rs.sum, err
+	}
+	for {
+		hdr, err := rs.next()
+		if err != nil {
+			return rs.sum, err
+		}
+		switch name := hdr.Name; {
+		case name == manifestEntry:
+			if err := rs.checkManifest(hdr); err != nil {
+				return rs.sum, err
+			}
+			return rs.sum, rs.finish(head)
+		case strings.HasPrefix(name, repoPrefix):
+			err = rs.restoreFile(hdr)
+		case strings.HasPrefix(name, blockPrefix):
+			err = rs.restoreBlock(hdr)
+		default:
+			err = fmt.Errorf("%w: unexpected entry %q", ErrCorrupt, name)
+		}
+		if err != nil {
+			return rs.sum, err
+		}
+	}
+}
+
+// next returns the next entry, which must be a regular file.
+func (rs *restorer) next() (*tar.Header, error) {
+	hdr, err := rs.tr.Next()
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%w: it ends after %d entries, before its manifest; take the snapshot again", ErrTruncated, len(rs.seen))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %v", ErrCorrupt, len(rs.seen)+1, err)
+	}
+	if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 {
+		return nil, fmt.Errorf("%w: entry %q is not a regular file", ErrCorrupt, hdr.Name)
+	}
+	return hdr, nil
+}
+
+// readSmall reads an entry of at most limit bytes and records it.
+func (rs *restorer) readSmall(hdr *tar.Header, limit int64) ([]byte, error) {
+	if hdr.Size > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrCorrupt, hdr.Name, hdr.Size, limit)
+	}
+	data, err := io.ReadAll(rs.tr)
+	if err != nil {
+		return nil, rs.readError(hdr, err)
+	}
+	rs.record(hdr.Name, data)
+	return data, nil
+}
+
+func (rs *restorer) readError(hdr *tar.Header, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: it ends inside %s; take the snapshot again", ErrTruncated, hdr.Name)
+	}
+	return fmt.Errorf("snapshot: read %s: %w", hdr.Name, err)
+}
+
+func (rs *restorer) record(name string, data []byte) {
+	sum := sha256.Sum256(data)
+	rs.seen = append(rs.seen, Entry{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+	rs.sum.Bytes += int64(len(data))
+}
+
+func (rs *restorer) readHeader() ([]byte, error) {
+	hdr, err := rs.tr.Next()
+	if err != nil || hdr.Name != headerEntry {
+		return nil, fmt.Errorf("%w: it does not start with %s", ErrNotSnapshot, headerEntry)
+	}
+	head, err := rs.readSmall(hdr, maxHeaderBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(head, &rs.sum.Header); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+	}
+	if f := rs.sum.Header.Format; f != Format {
+		return nil, fmt.Errorf("%w: format %d; this cairn reads format %d", ErrNotSnapshot, f, Format)
+	}
+	return head, nil
+}
+
+// readKeys reads the owner key file and the sealed keys, has the caller
+// unlock the owner key, and writes the repository's key files.
+func (rs *restorer) readKeys(head []byte) error {
+	h := rs.sum.Header
+	hdr, err := rs.next()
+	if err != nil {
+		return err
+	}
+	var ownerFile []byte
+	if hdr.Name == ownerKeyEntry && h.OwnerKey {
+		if ownerFile, err = rs.readSmall(hdr, maxHeaderBytes); err != nil {
+			return err
+		}
+		if hdr, err = rs.next(); err != nil {
+			return err
+		}
+	}
+	want := keysEntry
+	if h.OwnerKey && ownerFile == nil {
+		want = ownerKeyEntry // the header says it is included
+	}
+	if hdr.Name != want {
+		return fmt.Errorf("%w: %q where %s was expected", ErrCorrupt, hdr.Name, want)
+	}
+	sealed, err := rs.readSmall(hdr, maxKeysBytes)
+	if err != nil {
+		return err
+	}
+	owner, err := rs.unlock(h, ownerFile)
+	if err != nil {
+		return fmt.Errorf("snapshot: unlock the owner key: %w", err)
+	}
+	if got := owner.Fingerprint(); got != h.Owner {
+		return fmt.Errorf("%w: it is %s, the snapshot's is %s", ErrWrongOwner, got, h.Owner)
+	}
+	secrets, err := openSecrets(sealed, owner, head)
+	if err != nil {
+		return err
+	}
+	if ownerFile == nil {
+		if ownerFile, err = owner.Marshal(nil); err != nil { // the repository had it bare
+			return err
+		}
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return fmt.Errorf("snapshot: generate API token: %w", err)
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{repo.IdentityFile, secrets.Identity},
+		{repo.OwnerFile, ownerFile},
+		{repo.TokenFile, []byte(hex.EncodeToString(token) + "\n")},
+		{repo.AuthorityFile, secrets.Authority},
+	}
+	for _, f := range files {
+		if f.data == nil {
+			continue
+		}
+		if _, err := rs.create(f.name, bytes.NewReader(f.data)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// create writes a new file of the repository, synced, and returns its
+// SHA-256.
+func (rs *restorer) create(name string, r io.Reader) (string, error) {
+	p := filepath.Join(rs.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", fmt.Errorf("snapshot: restore %s: %w", name, err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("snapshot: restore %s: %w", name, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("snapshot: restore %s: %w", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (rs *restorer) restoreFile(hdr *tar.Header) error {
+	name := strings.TrimPrefix(hdr.Name, repoPrefix)
+	if err := checkRepoName(name); err != nil {
+		return err
+	}
+	sum, err := rs.create(name, rs.tr)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return rs.readError(hdr, err)
+		}
+		return err
+	}
+	rs.seen = append(rs.seen, Entry{Name: hdr.Name, Size: hdr.Size, SHA256: sum})
+	rs.sum.Bytes += hdr.Size
+	rs.sum.Files++
+	return nil
+}
+
+func (rs *restorer) restoreBlock(hdr *tar.Header) error {
+	text := strings.TrimPrefix(hdr.Name, blockPrefix)
+	c, err := cid.Decode(text)
+	if err != nil || c.String() != text {
+		return fmt.Errorf("%w: %q does not name a block", ErrCorrupt, hdr.Name)
+	}
+	data, err := rs.readSmall(hdr, maxBlockBytes)
+	if err != nil {
+		return err
+	}
+	if sum, err := c.Prefix().Sum(data); err != nil || !sum.Equals(c) {
+		return fmt.Errorf("%w: block %s does not hash to its CID", ErrCorrupt, c)
+	}
+	b, err := blocks.NewBlockWithCid(data, c)
+	if err != nil {
+		return fmt.Errorf("%w: block %s: %v", ErrCorrupt, c, err)
+	}
+	if rs.blocks == nil {
+		if rs.blocks, err = blockstore.Open(filepath.Join(rs.dir, repo.BlocksDir), blockstore.DefaultConfig(), slog.New(slog.DiscardHandler)); err != nil {
+			return fmt.Errorf("snapshot: restore blocks: %w", err)
+		}
+	}
+	if err := rs.blocks.Put(context.Background(), b); err != nil {
+		return fmt.Errorf("snapshot: restore block %s: %w", c, err)
+	}
+	rs.sum.Blocks++
+	return nil
+}
+
+// checkManifest checks that the manifest lists exactly the entries read,
+// and that nothing follows it.
+func (rs *restorer) checkManifest(hdr *tar.Header) error {
+	if hdr.Size > maxManifestBytes {
+		return fmt.Errorf("%w: manifest of %d bytes", ErrCorrupt, hdr.Size)
+	}
+	data, err := io.ReadAll(rs.tr)
+	if err != nil {
+		return rs.readError(hdr, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("%w: manifest: %v", ErrCorrupt, err)
+	}
+	if len(m.Entries) != len(rs.seen) {
+		return fmt.Errorf("%w: the manifest lists %d entries, the snapshot holds %d", ErrCorrupt, len(m.Entries), len(rs.seen))
+	}
+	for i, e := range m.Entries {
+		if e != rs.seen[i] {
+			return fmt.Errorf("%w: %s does not match the manifest", ErrCorrupt, rs.seen[i].Name)
+		}
+	}
+	if _, err := rs.tr.Next(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: entries follow the manifest", ErrCorrupt)
+	}
+	return nil
+}
+
+// finish checks that the repository is whole and marks it restored.
+func (rs *restorer) finish(head []byte) error {
+	for _, need := range []string{repo.ConfigFile, repo.IndexDir} {
+		if _, err := os.Stat(filepath.Join(rs.dir, need)); err != nil {
+			return fmt.Errorf("%w: it holds no %s", ErrCorrupt, need)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(rs.dir, repo.BlocksDir), 0o700); err != nil {
+		return fmt.Errorf("snapshot: create the block store: %w", err)
+	}
+	_, err := rs.create(repo.RestoredFile, bytes.NewReader(head))
+	return err
+}
+
+// syncDirs makes the names in every directory under root durable.
+func syncDirs(root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return atomicfile.SyncDir(p)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,290 @@
+package snapshot
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+
+	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/node/repo"
+)
+
+// fixture is a small repository's worth of files and a snapshot of it.
+type fixture struct {
+	owner *keys.Owner
+	src   string // the repository the snapshot was taken of
+	data  []byte // the snapshot
+}
+
+func newFixture(t *testing.T, sealedOwner []byte, withBlock bool) fixture {
+	t.Helper()
+	owner, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	files := map[string]string{
+		repo.ConfigFile:               "[swarm]\n",
+		repo.RosterFile:               "roster",
+		repo.IndexDir + "/000001.sst": strings.Repeat("index ", 1000),
+		repo.IndexDir + "/MANIFEST":   "manifest",
+		repo.EventsDir + "/1.evlog":   "events and more not synced",
+	}
+	for name, body := range files {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	h := Header{Node: "12D3KooWnode", Federation: "test", Created: time.Unix(1800000000, 0).UTC(), Cursor: "c1"}
+	w, err := NewWriter(&buf, h, sealedOwner, Secrets{Identity: []byte("identity"), Authority: []byte("authority")}, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{repo.ConfigFile, repo.RosterFile, repo.IndexDir + "/000001.sst", repo.IndexDir + "/MANIFEST"} {
+		if err := w.AddFile(name, filepath.Join(src, filepath.FromSlash(name)), -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.AddFile(repo.EventsDir+"/1.evlog", filepath.Join(src, repo.EventsDir, "1.evlog"), int64(len("events"))); err != nil {
+		t.Fatal(err)
+	}
+	if withBlock {
+		if err := w.AddBlock(blocks.NewBlock([]byte("a block"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return fixture{owner: owner, src: src, data: buf.Bytes()}
+}
+
+func (f fixture) unlock(_ Header, _ []byte) (*keys.Owner, error) { return f.owner, nil }
+
+func TestRoundTrip(t *testing.T) {
+	f := newFixture(t, nil, true)
+	dir := filepath.Join(t.TempDir(), "restored")
+	sum, err := Restore(bytes.NewReader(f.data), dir, f.unlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Files != 5 || sum.Blocks != 1 || sum.Header.Node != "12D3KooWnode" || sum.Header.Owner != f.owner.Fingerprint() {
+		t.Fatalf("summary %+v", sum)
+	}
+	for name, want := range map[string]string{
+		repo.ConfigFile: "[swarm]\n", repo.RosterFile: "roster", repo.IdentityFile: "identity",
+		repo.AuthorityFile: "authority", repo.EventsDir + "/1.evlog": "events",
+	} {
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil || string(got) != want {
+			t.Errorf("%s restored as %q (%v), want %q", name, got, err, want)
+		}
+	}
+	owner, err := os.ReadFile(filepath.Join(dir, repo.OwnerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := keys.Unmarshal(owner, nil); err != nil || o.Secret() != f.owner.Secret() {
+		t.Errorf("owner key restored as %v (%v)", o, err)
+	}
+	for _, name := range []string{repo.TokenFile, repo.RestoredFile, repo.BlocksDir} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("restored repository lacks %s: %v", name, err)
+		}
+	}
+	if _, err := Restore(bytes.NewReader(f.data), dir, f.unlock); !errors.Is(err, ErrNotEmpty) {
+		t.Errorf("restore into a restored repository: %v, want ErrNotEmpty", err)
+	}
+}
+
+func TestSealedOwnerKeyTravelsAsItIs(t *testing.T) {
+	owner, _ := keys.Generate()
+	sealed, err := owner.Marshal([]byte("pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, _ := owner.Marshal(nil)
+	if _, err := NewWriter(io.Discard, Header{}, bare, Secrets{Identity: []byte("x")}, owner); err == nil {
+		t.Error("a bare owner key went into a snapshot")
+	}
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, Header{}, sealed, Secrets{Identity: []byte("x")}, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("\"identity\"")) {
+		t.Error("the identity key is in the clear")
+	}
+	var got []byte
+	unlock := func(h Header, file []byte) (*keys.Owner, error) {
+		got = file
+		return keys.Unmarshal(file, []byte("pass"))
+	}
+	// The snapshot holds no config: it is refused after the keys open.
+	if _, err := Restore(bytes.NewReader(buf.Bytes()), filepath.Join(t.TempDir(), "r"), unlock); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a snapshot without config: %v, want ErrCorrupt", err)
+	}
+	if !bytes.Equal(got, sealed) {
+		t.Error("unlock was not handed the sealed owner key file")
+	}
+}
+
+// TestRestoreRefusesBadSnapshots cuts, alters and rearranges a snapshot:
+// each is refused with the error that says so, and the target is absent.
+func TestRestoreRefusesBadSnapshots(t *testing.T) {
+	f := newFixture(t, nil, true)
+	other, _ := keys.Generate()
+	cases := map[string]struct {
+		data   []byte
+		unlock Unlock
+		want   error
+	}{
+		"empty":        {nil, f.unlock, ErrNotSnapshot},
+		"not a tar":    {[]byte(strings.Repeat("x", 2000)), f.unlock, ErrNotSnapshot},
+		"wrong owner":  {f.data, func(Header, []byte) (*keys.Owner, error) { return other, nil }, ErrWrongOwner},
+		"cut in half":  {f.data[:len(f.data)/2], f.unlock, ErrTruncated},
+		"no manifest":  {withoutEntry(t, f.data, manifestEntry), f.unlock, ErrTruncated},
+		"changed file": {rewriteEntry(t, f.data, repoPrefix+repo.RosterFile, []byte("ROSTER")), f.unlock, ErrCorrupt},
+		"escape":       {renameEntry(t, f.data, repoPrefix+repo.RosterFile, repoPrefix+"../evil"), f.unlock, ErrCorrupt},
+		"key file":     {renameEntry(t, f.data, repoPrefix+repo.RosterFile, repoPrefix+repo.IdentityFile), f.unlock, ErrCorrupt},
+		"deep path":    {renameEntry(t, f.data, repoPrefix+repo.IndexDir+"/MANIFEST", repoPrefix+repo.IndexDir+"/a/b"), f.unlock, ErrCorrupt},
+		"bad block":    {rewriteBlock(t, f.data), f.unlock, ErrCorrupt},
+		"swapped keys": {swapKeys(t, f.data, newFixture(t, nil, false).data), f.unlock, ErrCorrupt},
+		"extra entry":  {appendEntry(t, f.data), f.unlock, ErrCorrupt},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "restored")
+			_, err := Restore(bytes.NewReader(c.data), dir, c.unlock)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("a refused restore left %s: %v", dir, err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".*")); len(left) > 0 {
+				t.Errorf("a refused restore left %v", left)
+			}
+		})
+	}
+}
+
+// entries reads every entry of a tar.
+func entries(t *testing.T, data []byte) ([]*tar.Header, [][]byte) {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(data))
+	var hs []*tar.Header
+	var bodies [][]byte
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return hs, bodies
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		hs, bodies = append(hs, h), append(bodies, b)
+	}
+}
+
+func build(t *testing.T, hs []*tar.Header, bodies [][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i, h := range hs {
+		h.Size = int64(len(bodies[i]))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(bodies[i])
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+func edit(t *testing.T, data []byte, fn func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte)) []byte {
+	hs, bodies := entries(t, data)
+	hs, bodies = fn(hs, bodies)
+	return build(t, hs, bodies)
+}
+
+func withoutEntry(t *testing.T, data []byte, name string) []byte {
+	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
+		for i, h := range hs {
+			if h.Name == name {
+				return append(hs[:i:i], hs[i+1:]...), append(bodies[:i:i], bodies[i+1:]...)
+			}
+		}
+		t.Fatalf("no entry %s", name)
+		return nil, nil
+	})
+}
+
+func rewriteEntry(t *testing.T, data []byte, name string, body []byte) []byte {
+	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
+		for i, h := range hs {
+			if h.Name == name {
+				bodies[i] = body
+			}
+		}
+		return hs, bodies
+	})
+}
+
+func renameEntry(t *testing.T, data []byte, from, to string) []byte {
+	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
+		for _, h := range hs {
+			if h.Name == from {
+				h.Name = to
+			}
+		}
+		return hs, bodies
+	})
+}
+
+func rewriteBlock(t *testing.T, data []byte) []byte {
+	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
+		for i, h := range hs {
+			if strings.HasPrefix(h.Name, blockPrefix) {
+				bodies[i] = []byte("another block")
+			}
+		}
+		return hs, bodies
+	})
+}
+
+// swapKeys puts the sealed keys of another snapshot into data.
+func swapKeys(t *testing.T, data, other []byte) []byte {
+	oh, ob := entries(t, other)
+	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
+		for i, h := range hs {
+			for j := range oh {
+				if h.Name == keysEntry && oh[j].Name == keysEntry {
+					bodies[i] = ob[j]
+				}
+			}
+		}
+		return hs, bodies
+	})
+}
+
+func appendEntry(t *testing.T, data []byte) []byte {
+	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
+		return append(hs, &tar.Header{Name: repoPrefix + repo.RosterFile, Typeflag: tar.TypeReg, Mode: 0o600}), append(bodies, []byte("late"))
+	})
+}
