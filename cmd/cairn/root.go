@@ -44,6 +44,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newDashboardCommand(g), newKeyCommand(g))
 	root.AddCommand(newRecoverCommand(g), newCatalogCommand(g), newExportCommand(g), newImportCommand(g), newPinCommand(g), newPinsCommand(g))
 	root.AddCommand(newConfigCommand(g), newVersionCommand(g))
+	root.AddCommand(newMirrorCommand(g))
 	return root
 }
 
