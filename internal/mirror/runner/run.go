@@ -44,7 +44,7 @@ func (r *Runner) Stats() Stats { return r.n.snapshot() }
 // is retried after a growing wait, except for a state that belongs to
 // another node or format, which no retry mends.
 func (r *Runner) Run(ctx context.Context) error {
-	wait := time.Second
+	wait := min(time.Second, r.cfg.RetryMax)
 	for {
 		err := r.session(ctx)
 		switch {
