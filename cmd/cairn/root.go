@@ -45,6 +45,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newRecoverCommand(g), newCatalogCommand(g), newExportCommand(g), newImportCommand(g), newPinCommand(g), newPinsCommand(g))
 	root.AddCommand(newConfigCommand(g), newVersionCommand(g))
 	root.AddCommand(newSnapshotCommand(g), newRestoreCommand(g))
+	root.AddCommand(newMirrorCommand(g))
 	return root
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // logic are the packages that must stay free of IO, relative to the module root.
-var logic = []string{"replication", "tombstone", "netstat", "federation", "catalog"}
+var logic = []string{"replication", "tombstone", "netstat", "federation", "catalog", "internal/mirror"}
 
 // forbidden may not be imported directly by a logic package.
 var forbidden = []string{"net", "os", "syscall", "math/rand", "crypto/rand", "github.com/libp2p/", "github.com/ipfs/boxo"}

@@ -1,0 +1,218 @@
+package mirror
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-fed/cairn/netstat"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func objs(cids ...string) []Object {
+	var out []Object
+	for _, c := range cids {
+		out = append(out, Object{CID: c, Name: "n-" + c})
+	}
+	return out
+}
+
+func cidsOf(os []Object) []string {
+	var out []string
+	for _, o := range os {
+		out = append(out, o.CID)
+	}
+	return out
+}
+
+// stateWith is a state holding cids, put at t0.
+func stateWith(cids ...string) *State {
+	s := NewState("12D3node", FormatCAR)
+	for _, o := range objs(cids...) {
+		s.Put(o, 10, t0)
+	}
+	return s
+}
+
+func TestDecide(t *testing.T) {
+	day := 24 * time.Hour
+	after30 := Policy{Mode: After, After: 30 * day}
+	for _, tc := range []struct {
+		name       string
+		state      *State
+		in         Input
+		put, rm    []string
+		wantInDoc  []string // object IDs the state holds afterwards
+		wantMarked []string // of them, marked deleted
+	}{
+		{name: "empty mirror puts every live object in order", state: stateWith(),
+			in:  Input{Live: objs("b", "a"), Now: t0},
+			put: []string{"a", "b"}},
+		{name: "present objects are not put again", state: stateWith("a"),
+			in:  Input{Live: objs("a", "b"), Now: t0},
+			put: []string{"b"}, wantInDoc: []string{"a"}},
+		{name: "keep marks a deleted object and keeps it", state: stateWith("a", "b"),
+			in:        Input{Live: objs("a"), Policy: Policy{Mode: Keep}, Now: t0},
+			wantInDoc: []string{"a", "b"}, wantMarked: []string{"b"}},
+		{name: "delete removes at once", state: stateWith("a", "b"),
+			in: Input{Live: objs("a"), Policy: Policy{Mode: Delete}, Now: t0},
+			rm: []string{"b"}, wantInDoc: []string{"a", "b"}, wantMarked: []string{"b"}},
+		{name: "after=30d waits", state: stateWith("a"),
+			in:        Input{Live: nil, Policy: after30, Now: t0},
+			wantInDoc: []string{"a"}, wantMarked: []string{"a"}},
+		{name: "a key at the target the state lost is put again when live", state: stateWith(),
+			in:  Input{Live: objs("a"), Present: []string{"a.car", StateKey, ".a.car.tmp-1"}, Now: t0},
+			put: []string{"a"}},
+		{name: "a key at the target the state lost is deleted now when not live", state: stateWith(),
+			in: Input{Present: []string{"z.car"}, Policy: Policy{Mode: Delete}, Now: t0},
+			rm: []string{"z"}, wantInDoc: []string{"z"}, wantMarked: []string{"z"}},
+		{name: "a live object missing at the target is put again", state: stateWith("a"),
+			in:  Input{Live: objs("a"), Present: []string{}, Now: t0},
+			put: []string{"a"}, wantInDoc: []string{"a"}},
+		{name: "a deleted object missing at the target is forgotten", state: stateWith("a"),
+			in: Input{Present: []string{}, Now: t0}},
+		{name: "keys of the other format are not objects", state: stateWith(),
+			in: Input{Present: []string{"a.tar"}, Policy: Policy{Mode: Delete}, Now: t0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Decide(tc.state, tc.in)
+			if got := cidsOf(p.Put); !reflect.DeepEqual(got, tc.put) {
+				t.Errorf("put %v, want %v", got, tc.put)
+			}
+			if !reflect.DeepEqual(p.Remove, tc.rm) {
+				t.Errorf("remove %v, want %v", p.Remove, tc.rm)
+			}
+			var in, marked []string
+			for _, c := range []string{"a", "b", "z"} {
+				if e, ok := tc.state.Objects[c]; ok {
+					in = append(in, c)
+					if e.DeletedAt != nil {
+						marked = append(marked, c)
+					}
+				}
+			}
+			if !reflect.DeepEqual(in, tc.wantInDoc) || !reflect.DeepEqual(marked, tc.wantMarked) {
+				t.Errorf("state holds %v marked %v, want %v marked %v", in, marked, tc.wantInDoc, tc.wantMarked)
+			}
+		})
+	}
+}
+
+// TestAfterPolicyRemovesWhenDue: a copy kept under after=30d is removed
+// by the first pass at or after 30 days from when the deletion was seen,
+// and an undelete before then clears the mark.
+func TestAfterPolicyRemovesWhenDue(t *testing.T) {
+	pol := Policy{Mode: After, After: 30 * 24 * time.Hour}
+	s := stateWith("a", "b")
+	Decide(s, Input{Policy: pol, Now: t0})
+	due, ok := s.NextRemoval()
+	if !ok || !due.Equal(t0.Add(pol.After)) {
+		t.Fatalf("next removal %v %v, want %v", due, ok, t0.Add(pol.After))
+	}
+	if p := Decide(s, Input{Live: objs("b"), Policy: pol, Now: due.Add(-time.Second)}); len(p.Remove) != 0 {
+		t.Fatalf("removed %v before it was due", p.Remove)
+	}
+	if s.Objects["b"].DeletedAt != nil {
+		t.Fatal("undeleted object still marked deleted")
+	}
+	p := Decide(s, Input{Live: objs("b"), Policy: pol, Now: due})
+	if !reflect.DeepEqual(p.Remove, []string{"a"}) {
+		t.Fatalf("remove %v at the due time, want [a]", p.Remove)
+	}
+	s.Removed("a")
+	if _, ok := s.NextRemoval(); ok {
+		t.Fatal("a removal is still due after the only one was done")
+	}
+	if n, d := s.Counts(); n != 1 || d != 0 {
+		t.Fatalf("counts %d, %d, want 1, 0", n, d)
+	}
+}
+
+func TestDecideIsIdempotent(t *testing.T) {
+	s := stateWith("a", "b")
+	in := Input{Live: objs("b", "c"), Present: []string{"a.car", "b.car"}, Policy: Policy{Mode: Keep}, Now: t0}
+	first := Decide(s, in)
+	for _, o := range first.Put {
+		s.Put(o, 1, t0)
+	}
+	in.Present = append(in.Present, "c.car")
+	if second := Decide(s, Input{Live: in.Live, Present: in.Present, Policy: in.Policy, Now: t0.Add(time.Hour)}); len(second.Put)+len(second.Remove) != 0 {
+		t.Fatalf("second pass does %+v, want nothing", second)
+	}
+}
+
+func TestStateRoundTripAndRefusals(t *testing.T) {
+	s := stateWith("a")
+	s.Cursor = "abc"
+	b, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b, "12D3node", FormatCAR)
+	if err != nil || !reflect.DeepEqual(got, s) {
+		t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, got, s)
+	}
+	_, err = Decode(b, "12D3other", FormatCAR)
+	if !errors.Is(err, ErrOtherNode) || !contains(err.Error(), "12D3node", "12D3other") {
+		t.Fatalf("another node's state: %v", err)
+	}
+	if _, err := Decode(b, "12D3node", FormatDecrypted); !errors.Is(err, ErrOtherFormat) {
+		t.Fatalf("another format: %v", err)
+	}
+	for _, bad := range []string{"", "{}", "[1]", `{"version":9,"node":"x"}`} {
+		if _, err := Decode([]byte(bad), "x", FormatCAR); !errors.Is(err, ErrBadState) {
+			t.Errorf("Decode(%q) = %v, want ErrBadState", bad, err)
+		}
+	}
+}
+
+func contains(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestParsePolicy(t *testing.T) {
+	for in, want := range map[string]Policy{
+		"keep": {Mode: Keep}, "delete": {Mode: Delete},
+		"after=30d": {Mode: After, After: 30 * 24 * time.Hour}, "after=1h30m0s": {Mode: After, After: 90 * time.Minute},
+	} {
+		got, err := ParsePolicy(in)
+		if err != nil || got != want || got.String() != in {
+			t.Errorf("ParsePolicy(%q) = %+v %v (%s), want %+v", in, got, err, got.String(), want)
+		}
+	}
+	for _, bad := range []string{"", "drop", "after=", "after=-1d", "after=0s", "after=xd", "after=99999d"} {
+		if _, err := ParsePolicy(bad); err == nil {
+			t.Errorf("ParsePolicy(%q) accepted", bad)
+		}
+	}
+}
+
+func TestKeysAndRelevance(t *testing.T) {
+	if k := Key("bafy", FormatCAR); k != "bafy.car" {
+		t.Fatalf("Key = %q", k)
+	}
+	for key, want := range map[string]bool{"bafy.car": true, ".bafy.car.tmp-1": false, StateKey: false, "x/bafy.car": false, ".car": false, "bafy.tar": false} {
+		if _, ok := ObjectOf(key, FormatCAR); ok != want {
+			t.Errorf("ObjectOf(%q) = %v, want %v", key, ok, want)
+		}
+	}
+	for ev, want := range map[netstat.Event]bool{
+		{Type: netstat.EventObjectAdded}:      true,
+		{Type: netstat.EventTombstoneApplied}: true,
+		{Type: netstat.EventCopyVerified}:     false,
+		{Type: netstat.EventStateChanged, From: netstat.StateDeleting, To: netstat.StateBackedUp}:    true,
+		{Type: netstat.EventStateChanged, From: netstat.StateReplicating, To: netstat.StateBackedUp}: false,
+	} {
+		if got := Relevant(ev); got != want {
+			t.Errorf("Relevant(%s) = %v, want %v", ev.Describe(), got, want)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairn-fed/cairn/internal/mirror"
+	"github.com/cairn-fed/cairn/netstat"
+)
+
+// Runner mirrors one daemon to one target. Its state is owned by the
+// goroutine that calls Run; Stats may be read from any goroutine.
+type Runner struct {
+	src Source
+	dst Target
+	cfg Config
+	n   counters
+}
+
+// New returns a runner; cfg is checked with Validate.
+func New(src Source, dst Target, cfg Config) (*Runner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 30 * time.Second
+	}
+	if cfg.SaveEvery == 0 {
+		cfg.SaveEvery = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Runner{src: src, dst: dst, cfg: cfg}, nil
+}
+
+// Stats returns the counters so far.
+func (r *Runner) Stats() Stats { return r.n.snapshot() }
+
+// Run mirrors until done: one pass, or with Follow until ctx ends (then
+// it returns nil). A failed pass ends Run without Follow; with Follow it
+// is retried after a growing wait, except for a state that belongs to
+// another node or format, which no retry mends.
+func (r *Runner) Run(ctx context.Context) error {
+	wait := min(time.Second, r.cfg.RetryMax)
+	for {
+		err := r.session(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil || !r.cfg.Follow, errors.Is(err, mirror.ErrOtherNode), errors.Is(err, mirror.ErrOtherFormat), errors.Is(err, mirror.ErrBadState):
+			return err
+		}
+		r.n.errors.Add(1)
+		r.cfg.Logger.Warn("mirror pass failed; trying again", "target", r.dst.String(), "in", wait, "err", err)
+		r.report(Report{Action: "retry", Error: err.Error()})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, r.cfg.RetryMax)
+	}
+}
+
+// session loads the state, then runs passes: one, or with Follow one
+// each time an event or a due removal asks for it. The first pass also
+// lists the target, so keys a crash left unrecorded are adopted.
+func (r *Runner) session(ctx context.Context) error {
+	st, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	listTarget := true
+	for {
+		if err := r.pass(ctx, st, listTarget); err != nil {
+			return err
+		}
+		listTarget = false
+		if !r.cfg.Follow {
+			return nil
+		}
+		if err := r.waitForChange(ctx, st); err != nil {
+			return err
+		}
+	}
+}
+
+// load reads the state at the target, checking it belongs to this node.
+func (r *Runner) load(ctx context.Context) (*mirror.State, error) {
+	node, err := r.src.NodeID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ask the daemon for its peer ID: %w", err)
+	}
+	b, err := r.dst.ReadState(ctx)
+	if errors.Is(err, ErrNoState) {
+		return mirror.NewState(node, r.cfg.Format), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the mirror state at %s: %w", r.dst, err)
+	}
+	st, err := mirror.Decode(b, node, r.cfg.Format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.dst, err)
+	}
+	return st, nil
+}
+
+// pass brings the target up to date with the node as of now.
+func (r *Runner) pass(ctx context.Context, st *mirror.State, listTarget bool) error {
+	end, err := r.catchUp(ctx, st.Cursor)
+	if err != nil {
+		return err
+	}
+	live, err := r.src.Live(ctx) // listed after the cursor: nothing before end is missed
+	if err != nil {
+		return fmt.Errorf("list the owner's objects: %w", err)
+	}
+	in := mirror.Input{Live: live, Policy: r.cfg.Policy, Now: r.cfg.Now()}
+	if listTarget {
+		if in.Present, err = r.dst.Keys(ctx); err != nil {
+			return fmt.Errorf("list %s: %w", r.dst, err)
+		}
+		if in.Present == nil {
+			in.Present = []string{}
+		}
+	}
+	plan := mirror.Decide(st, in)
+	if err := r.apply(ctx, st, plan); err != nil {
+		return err
+	}
+	st.Cursor = end
+	if err := r.save(ctx, st); err != nil {
+		return err
+	}
+	present, deleted := st.Counts()
+	r.n.present.Store(int64(present))
+	r.n.deleted.Store(int64(deleted))
+	r.n.passes.Add(1)
+	r.n.lastPass.Store(r.cfg.Now().Unix())
+	r.report(Report{Action: "pass"})
+	return nil
+}
+
+// catchUp reads the stored events after cursor and returns the cursor
+// after the last; an unusable cursor starts over from the oldest event.
+func (r *Runner) catchUp(ctx context.Context, cursor string) (string, error) {
+	end, err := r.src.Events(ctx, cursor, false, func(netstat.Event) error { return nil })
+	if errors.Is(err, ErrCursor) && cursor != "" {
+		r.cfg.Logger.Warn("the daemon cannot resume the event stream at the mirror's cursor; reading it from the start, and the full listing covers any gap", "err", err)
+		end, err = r.src.Events(ctx, "", false, func(netstat.Event) error { return nil })
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the daemon's events: %w", err)
+	}
+	return end, nil
+}
+
+// apply puts, then removes, writing the state after each put at most
+// every SaveEvery, and after every removal.
+func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) error {
+	saved := r.cfg.Now()
+	for _, o := range plan.Put {
+		n, err := r.put(ctx, o)
+		if err != nil {
+			return err
+		}
+		st.Put(o, n, r.cfg.Now())
+		if now := r.cfg.Now(); now.Sub(saved) >= r.cfg.SaveEvery {
+			if err := r.save(ctx, st); err != nil {
+				return err
+			}
+			saved = now
+		}
+	}
+	for _, cid := range plan.Remove {
+		key := st.Objects[cid].Key
+		if err := r.dst.Remove(ctx, key); err != nil {
+			return fmt.Errorf("remove %s from %s: %w", key, r.dst, err)
+		}
+		st.Removed(cid)
+		if err := r.save(ctx, st); err != nil {
+			return err
+		}
+		r.n.removed.Add(1)
+		r.report(Report{Action: "remove", CID: cid})
+	}
+	return nil
+}
+
+// put streams one object from the daemon into the target.
+func (r *Runner) put(ctx context.Context, o mirror.Object) (int64, error) {
+	key := mirror.Key(o.CID, r.cfg.Format)
+	src, err := r.src.Open(ctx, o, r.cfg.Format)
+	if err != nil {
+		return 0, fmt.Errorf("read %s from the daemon: %w", o.CID, err)
+	}
+	defer src.Close()
+	n, err := r.dst.Put(ctx, key, src)
+	if err != nil {
+		return 0, fmt.Errorf("put %s to %s: %w", key, r.dst, err)
+	}
+	r.n.put.Add(1)
+	r.n.putBytes.Add(n)
+	r.report(Report{Action: "put", CID: o.CID, Bytes: n})
+	return n, nil
+}
+
+func (r *Runner) save(ctx context.Context, st *mirror.State) error {
+	b, err := st.Encode()
+	if err != nil {
+		return err
+	}
+	if err := r.dst.WriteState(ctx, b); err != nil {
+		return fmt.Errorf("write the mirror state to %s: %w", r.dst, err)
+	}
+	return nil
+}
+
+// errWake stops following the stream: a pass is due.
+var errWake = errors.New("mirror: a pass is due")
+
+// waitForChange follows the event stream from the state's cursor until an
+// event may change the mirror, or a kept copy falls due.
+func (r *Runner) waitForChange(ctx context.Context, st *mirror.State) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if due, ok := st.NextRemoval(); ok {
+		var stop context.CancelFunc
+		fctx, stop = context.WithDeadline(fctx, due)
+		defer stop()
+	}
+	_, err := r.src.Events(fctx, st.Cursor, true, func(ev netstat.Event) error {
+		if mirror.Relevant(ev) {
+			return errWake
+		}
+		return nil
+	})
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, errWake), fctx.Err() != nil: // woken, or a removal is due
+		return nil
+	case err == nil:
+		return errors.New("the daemon ended the event stream")
+	}
+	return fmt.Errorf("follow the daemon's events: %w", err)
+}
+
+func (r *Runner) report(rep Report) {
+	if r.cfg.Report != nil {
+		rep.Stats = r.n.snapshot()
+		r.cfg.Report(rep)
+	}
+}

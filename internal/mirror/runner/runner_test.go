@@ -1,0 +1,218 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-fed/cairn/internal/mirror"
+	"github.com/cairn-fed/cairn/internal/mirror/runner"
+	"github.com/cairn-fed/cairn/internal/mirror/target"
+	"github.com/cairn-fed/cairn/netstat"
+)
+
+// fakeNode is a daemon in memory: live objects and an event log.
+type fakeNode struct {
+	mu       sync.Mutex
+	id       string
+	live     map[string]string // guarded by mu; CID -> contents
+	events   []netstat.Event   // guarded by mu
+	oldest   uint64            // guarded by mu; cursors before this are expired
+	notify   chan struct{}     // closed and replaced when an event is added
+	openFail error             // guarded by mu
+}
+
+func newFakeNode(id string) *fakeNode {
+	return &fakeNode{id: id, live: map[string]string{}, notify: make(chan struct{})}
+}
+
+func (f *fakeNode) add(cid, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.live[cid] = body
+	f.emit(netstat.EventObjectAdded, cid)
+}
+
+func (f *fakeNode) del(cid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.live, cid)
+	f.emit(netstat.EventTombstoneApplied, cid)
+}
+
+func (f *fakeNode) emit(t netstat.EventType, cid string) {
+	f.events = append(f.events, netstat.Event{Seq: uint64(len(f.events) + 1), Type: t, Object: cid})
+	close(f.notify)
+	f.notify = make(chan struct{})
+}
+
+func (f *fakeNode) NodeID(context.Context) (string, error) { return f.id, nil }
+
+func (f *fakeNode) Live(context.Context) ([]mirror.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []mirror.Object
+	for c := range f.live {
+		out = append(out, mirror.Object{CID: c})
+	}
+	return out, nil
+}
+
+func (f *fakeNode) Events(ctx context.Context, since string, follow bool, each func(netstat.Event) error) (string, error) {
+	var after uint64
+	if since != "" {
+		c, err := netstat.ParseCursor(since)
+		if err != nil {
+			return since, err
+		}
+		after = c.Seq()
+	}
+	for {
+		f.mu.Lock()
+		if after < f.oldest || after > uint64(len(f.events)) {
+			f.mu.Unlock()
+			return since, fmt.Errorf("%w: cursor %d", runner.ErrCursor, after)
+		}
+		evs, wake := f.events[after:], f.notify
+		f.mu.Unlock()
+		for _, ev := range evs {
+			if err := each(ev); err != nil {
+				return netstat.CursorAt(after).String(), err
+			}
+			after = ev.Seq
+		}
+		if !follow {
+			return netstat.CursorAt(after).String(), nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return netstat.CursorAt(after).String(), ctx.Err()
+		}
+	}
+}
+
+func (f *fakeNode) Open(_ context.Context, o mirror.Object, _ mirror.Format) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.openFail != nil {
+		return nil, f.openFail
+	}
+	return io.NopCloser(strings.NewReader(f.live[o.CID])), nil
+}
+
+func newRunner(t *testing.T, n *fakeNode, tg runner.Target, follow bool, pol mirror.Policy) *runner.Runner {
+	t.Helper()
+	r, err := runner.New(n, tg, runner.Config{
+		Format: mirror.FormatCAR, Policy: pol, Follow: follow, RetryMax: 50 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+func has(tg *target.Memory, cid, body string) bool {
+	b, ok := tg.Get(mirror.Key(cid, mirror.FormatCAR))
+	return ok && string(b) == body
+}
+
+// TestRunnerFollows: a following runner puts objects as they are added,
+// removes them on deletion under the delete policy, survives a target
+// that fails for a while, and stops cleanly when its context ends.
+func TestRunnerFollows(t *testing.T) {
+	n := newFakeNode("node-a")
+	n.add("a", "alpha")
+	tg := target.NewMemory()
+	r := newRunner(t, n, tg, true, mirror.Policy{Mode: mirror.Delete})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	waitUntil(t, "the first object", func() bool { return has(tg, "a", "alpha") })
+	tg.SetFail(true)
+	n.add("b", "beta")
+	waitUntil(t, "a failed pass", func() bool { return r.Stats().Errors > 0 })
+	tg.SetFail(false)
+	waitUntil(t, "the object added while the target failed", func() bool { return has(tg, "b", "beta") })
+	n.del("a")
+	waitUntil(t, "the deleted object removed", func() bool { _, ok := tg.Get("a.car"); return !ok })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+	if p := tg.Puts("a.car"); p != 1 {
+		t.Errorf("a.car put %d times, want 1", p)
+	}
+}
+
+// TestRunnerExpiredCursor: when the daemon no longer has the mirror's
+// cursor (a trimmed or renumbered log), the runner reads from the oldest
+// event and the listing covers the gap.
+func TestRunnerExpiredCursor(t *testing.T) {
+	n := newFakeNode("node-a")
+	n.add("a", "alpha")
+	tg := target.NewMemory()
+	if err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.add("b", "beta")
+	n.mu.Lock()
+	n.events = nil // the log was reset: the saved cursor is ahead of it
+	n.mu.Unlock()
+	if err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background()); err != nil {
+		t.Fatalf("run with a cursor the daemon lost: %v", err)
+	}
+	if !has(tg, "b", "beta") || tg.Puts("a.car") != 1 {
+		t.Fatalf("after the reset: b there %v, a put %d times", has(tg, "b", "beta"), tg.Puts("a.car"))
+	}
+}
+
+// TestRunnerRefusesAnotherNode: a state written by a mirror of another
+// node stops the runner, even when following, naming both nodes.
+func TestRunnerRefusesAnotherNode(t *testing.T) {
+	tg := target.NewMemory()
+	if err := newRunner(t, newFakeNode("node-a"), tg, false, mirror.Policy{}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err := newRunner(t, newFakeNode("node-b"), tg, true, mirror.Policy{}).Run(context.Background())
+	if !errors.Is(err, mirror.ErrOtherNode) || !strings.Contains(err.Error(), "node-a") || !strings.Contains(err.Error(), "node-b") {
+		t.Fatalf("Run = %v, want ErrOtherNode naming both", err)
+	}
+}
+
+// TestRunnerReadFailure: a daemon that cannot read an object fails a
+// one-shot run with the object named, and nothing is recorded for it.
+func TestRunnerReadFailure(t *testing.T) {
+	n := newFakeNode("node-a")
+	n.add("a", "alpha")
+	n.openFail = errors.New("blocks unavailable")
+	tg := target.NewMemory()
+	err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "read a from the daemon") {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, ok := tg.Get(mirror.StateKey); ok {
+		t.Fatal("a state was written for a pass that failed before any put")
+	}
+}
