@@ -191,6 +191,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	}
 	n.spawn(n.drillLoop) // restore drills (drill.go)
 	n.spawn(n.catchUp)   // after a restore from a snapshot (restored.go)
+	n.spawn(n.snapshotLoop)
 	if err := n.startEvents(r); err != nil {
 		return nil, err
 	}

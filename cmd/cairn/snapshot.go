@@ -13,17 +13,19 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/node"
 	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/node/snapshot"
 )
 
 func newSnapshotCommand(g *globals) *cobra.Command {
 	var (
-		out    string
-		blocks bool
+		out        string
+		blocks     bool
+		federation bool
 	)
 	cmd := &cobra.Command{
-		Use:   "snapshot -o FILE|DIR/ [--blocks]",
+		Use:   "snapshot (-o FILE|DIR/ | --federation) [--blocks]",
 		Short: "Write a point-in-time snapshot of this node (index, ledger, tombstones, roster, events, config; keys sealed)",
 		Long: `Writes a consistent snapshot of the running node as one tar file: its object
 index, replication ledger, tombstones and every other record of its metadata
@@ -37,15 +39,28 @@ copies back from the members.
 -o FILE writes that file; -o DIR/ (or an existing directory) writes
 DIR/cairn-snapshot-TIME.tar; -o - writes to standard output. The file appears
 only once the whole snapshot is written. The daemon keeps running throughout.
-Bring a node back with cairn restore FILE --repo NEWDIR.`,
+--federation stores the snapshot in the federation instead, as an object of
+the owner's that replicates like any other (the newest snapshot.keep are
+kept there); cairn get CAPABILITY -o FILE brings it back from any node that
+holds the owner key. Bring a node back with cairn restore FILE --repo NEWDIR.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return errors.New("snapshot: say where to write with -o FILE, -o DIR/ or -o -")
+			if (out == "") == !federation {
+				return errors.New("snapshot: say where to write with -o FILE, -o DIR/ or -o -, or store it in the federation with --federation")
 			}
 			c, err := g.client()
 			if err != nil {
 				return err
+			}
+			if federation {
+				res, err := c.StoreSnapshot(cmd.Context(), blocks)
+				if err != nil {
+					return fmt.Errorf("snapshot: %w", err)
+				}
+				return g.print(cmd.OutOrStdout(), res, func() {
+					fmt.Fprintf(cmd.OutOrStdout(), "Stored snapshot %s in the federation as %s (%s).\nRead it back with: cairn get %s -o %s\n",
+						res.Name, res.CID, humanBytes(res.Size), res.Capability, res.Name)
+				})
 			}
 			stream, err := c.Snapshot(cmd.Context(), blocks)
 			if err != nil {
@@ -77,6 +92,7 @@ Bring a node back with cairn restore FILE --repo NEWDIR.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write, a directory ending in / to name one in, or - for standard output")
 	cmd.Flags().BoolVar(&blocks, "blocks", false, "include every stored block")
+	cmd.Flags().BoolVar(&federation, "federation", false, "store the snapshot in the federation as an object of the owner's")
 	return cmd
 }
 
@@ -89,7 +105,7 @@ type snapshotAnswer struct {
 // snapshotPath is the file -o names: in a directory, a name with the time.
 func snapshotPath(out string, now time.Time) string {
 	if info, err := os.Stat(out); strings.HasSuffix(out, "/") || (err == nil && info.IsDir()) {
-		return filepath.Join(out, "cairn-snapshot-"+now.UTC().Format("20060102T150405Z")+".tar")
+		return filepath.Join(out, node.SnapshotName(now))
 	}
 	return out
 }

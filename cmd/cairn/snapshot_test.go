@@ -138,3 +138,51 @@ func storedEvents(t testing.TB, repoDir string) []netstat.Event {
 	}
 	return events
 }
+
+// TestScheduledSnapshots: with snapshot.interval set, the daemon writes
+// snapshots into snapshot.dir, keeps the newest snapshot.keep there and
+// in the federation (as objects of the owner's, the older ones deleted),
+// and each restores.
+func TestScheduledSnapshots(t *testing.T) {
+	repoDir := initRepo(t, "scheduled")
+	setConfig(t, repoDir, map[string]string{"snapshot.interval": `"1s"`, "snapshot.keep": "2", "snapshot.federation": "true"})
+	d := startDaemon(t, repoDir)
+	dir := filepath.Join(repoDir, "snapshots")
+	var names []string
+	waitFor(t, 30*time.Second, "four scheduled snapshots", func() bool {
+		names, _ = filepath.Glob(filepath.Join(dir, "cairn-snapshot-*.tar"))
+		return strings.Count(d.output(), "snapshot stored in the federation") >= 4
+	})
+	if len(names) != 2 {
+		t.Errorf("the directory keeps %d snapshots, want 2: %v", len(names), names)
+	}
+	var objs []node.ObjectInfo
+	cairnJSON(t, repoDir, &objs, "ls")
+	live := 0
+	for _, o := range objs {
+		if !strings.HasPrefix(o.Name, "cairn-snapshot-") || o.Role != node.RoleOwner {
+			continue
+		}
+		var v netstat.ObjectView
+		cairnJSON(t, repoDir, &v, "status", o.ID)
+		if v.State != netstat.StateDeleting && v.State != netstat.StateDeleted {
+			live++
+		}
+	}
+	if live < 2 || live > 3 { // the fifth may be stored while the listing is read
+		t.Errorf("%d snapshots are live in the federation, want 2 (at most 3 while one is stored): %+v", live, objs)
+	}
+	key, err := os.ReadFile(filepath.Join(repoDir, repo.OwnerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "owner.key")
+	os.WriteFile(keyFile, key, 0o600)
+	cairn(t, filepath.Join(t.TempDir(), "back"), "restore", names[0], "--key-file", keyFile)
+
+	var stored node.AddResult
+	cairnJSON(t, repoDir, &stored, "snapshot", "--federation")
+	got := filepath.Join(t.TempDir(), "from-the-federation.tar")
+	cairn(t, repoDir, "get", stored.Capability, "-o", got)
+	cairn(t, filepath.Join(t.TempDir(), "again"), "restore", got, "--key-file", keyFile)
+}

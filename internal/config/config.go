@@ -31,6 +31,7 @@ type Config struct {
 	Deletion    Deletion    `toml:"deletion"`
 	Catalog     Catalog     `toml:"catalog"`
 	Drill       Drill       `toml:"drill"`
+	Snapshot    Snapshot    `toml:"snapshot"`
 	Pins        Pins        `toml:"pins"`
 	Metrics     Metrics     `toml:"metrics"`
 }
@@ -56,6 +57,21 @@ type Drill struct {
 	Interval Duration `toml:"interval"`
 	// Sample is how many objects a scheduled drill reads.
 	Sample int `toml:"sample"`
+}
+
+// Snapshot schedules snapshots of the node: `cairn snapshot` on a timer.
+type Snapshot struct {
+	// Interval is how often the daemon writes one; 0 turns them off.
+	Interval Duration `toml:"interval"`
+	// Dir is where they go, relative to the repository unless absolute.
+	Dir string `toml:"dir"`
+	// Keep is how many of the newest scheduled snapshots stay in Dir.
+	Keep int `toml:"keep"`
+	// Blocks includes every stored block.
+	Blocks bool `toml:"blocks"`
+	// Federation also stores each one in the federation as an object of
+	// the owner's.
+	Federation bool `toml:"federation"`
 }
 
 // Swarm configures the libp2p host.
@@ -164,7 +180,7 @@ func decode(base Config, data []byte) (Config, error) {
 
 // Validate checks every field and names the first one that is wrong.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validateDrill, c.validatePins, c.validateMetrics} {
+	for _, check := range []func() error{c.validateSwarm, c.validateAPI, c.validateAdd, c.validateFetch, c.validateReplication, c.validateDeletion, c.validateCatalog, c.validateDrill, c.validateSnapshot, c.validatePins, c.validateMetrics} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -303,6 +319,19 @@ func (c Config) validateDrill() error {
 		return invalid("drill.interval", "must be 0 (off) or between 1s and 2160h, got %s", d.Interval)
 	case d.Sample < 1 || d.Sample > 10000:
 		return invalid("drill.sample", "must be between 1 and 10000, got %d", d.Sample)
+	}
+	return nil
+}
+
+func (c Config) validateSnapshot() error {
+	s := c.Snapshot
+	switch {
+	case s.Interval.Duration != 0 && (s.Interval.Duration < time.Second || s.Interval.Duration > 90*24*time.Hour):
+		return invalid("snapshot.interval", "must be 0 (off) or between 1s and 2160h, got %s", s.Interval)
+	case s.Interval.Duration != 0 && s.Dir == "":
+		return invalid("snapshot.dir", "must name a directory when snapshot.interval is set")
+	case s.Keep < 1 || s.Keep > 10000:
+		return invalid("snapshot.keep", "must be between 1 and 10000, got %d", s.Keep)
 	}
 	return nil
 }

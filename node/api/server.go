@@ -58,6 +58,7 @@ type Backend interface {
 	Import(ctx context.Context, r io.Reader, opts node.ImportOptions) (node.ImportResult, error)
 	Pin(ctx context.Context, root cid.Cid, opts node.PinOptions) (node.ImportResult, error)
 	Snapshot(ctx context.Context, w io.Writer, opts node.SnapshotOptions) (snapshot.Summary, error)
+	StoreSnapshot(ctx context.Context, opts node.SnapshotOptions) (node.AddResult, error)
 }
 
 var _ Backend = (*node.Node)(nil)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/cairn-fed/cairn/node"
@@ -17,6 +16,9 @@ const summaryTrailer = "X-Cairn-Snapshot"
 
 type snapshotRequest struct {
 	Blocks bool `json:"blocks"`
+	// Federation stores the snapshot in the federation instead of
+	// sending it: the answer is the object added.
+	Federation bool `json:"federation,omitempty"`
 }
 
 func (s *Server) snapshotRoutes(mux *routes) {
@@ -28,6 +30,15 @@ func (s *Server) snapshotRoutes(mux *routes) {
 func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 	var req snapshotRequest
 	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.Federation {
+		res, err := s.backend.StoreSnapshot(r.Context(), node.SnapshotOptions{Blocks: req.Blocks})
+		if err != nil {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, res)
 		return
 	}
 	sw := &startedWriter{w: w, start: func() {
@@ -80,4 +91,10 @@ func (c *Client) Snapshot(ctx context.Context, blocks bool) (*SnapshotStream, er
 	return &SnapshotStream{Stream{resp: resp}}, nil
 }
 
-var _ io.ReadCloser = (*SnapshotStream)(nil)
+// StoreSnapshot asks the node to store a snapshot of itself in the
+// federation.
+func (c *Client) StoreSnapshot(ctx context.Context, blocks bool) (node.AddResult, error) {
+	var res node.AddResult
+	err := c.call(ctx, http.MethodPost, "/api/v1/snapshot", snapshotRequest{Blocks: blocks, Federation: true}, &res)
+	return res, err
+}

@@ -1,0 +1,186 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cairn-fed/cairn/internal/atomicfile"
+	"github.com/cairn-fed/cairn/internal/object"
+)
+
+// Scheduled snapshots: every snapshot.interval the daemon writes one into
+// snapshot.dir and keeps the newest snapshot.keep there; with
+// snapshot.federation it also stores each in the federation as an object
+// of the owner's, and deletes the older ones beyond keep.
+
+// Names of scheduled snapshots: the prefix, then the time, which sorts.
+const (
+	scheduledPrefix = "cairn-snapshot-"
+	scheduledSuffix = ".tar"
+	scheduledTime   = "20060102T150405Z"
+)
+
+// firstSnapshotDelay is how long after start the first scheduled snapshot
+// waits when the directory holds none yet.
+const firstSnapshotDelay = time.Minute
+
+// SnapshotName is the name a snapshot taken at t goes by, in a directory
+// and in the federation.
+func SnapshotName(t time.Time) string {
+	return scheduledPrefix + t.UTC().Format(scheduledTime) + scheduledSuffix
+}
+
+// snapshotTime reads the time back from a name SnapshotName made.
+func snapshotTime(name string) (time.Time, bool) {
+	s, ok := strings.CutPrefix(name, scheduledPrefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	if s, ok = strings.CutSuffix(s, scheduledSuffix); !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(scheduledTime, s)
+	return t, err == nil
+}
+
+// snapshotDir is where scheduled snapshots go.
+func (n *Node) snapshotDir() string {
+	dir := n.cfg.Snapshot.Dir
+	if !filepath.IsAbs(dir) {
+		dir = n.disk.repo.Path(dir)
+	}
+	return dir
+}
+
+// scheduledSnapshots lists the scheduled snapshots in dir, oldest first.
+func scheduledSnapshots(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if _, ok := snapshotTime(e.Name()); ok && e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// snapshotLoop writes a snapshot every snapshot.interval after the newest
+// one in the directory (so restarts do not reset the clock).
+func (n *Node) snapshotLoop(ctx context.Context) {
+	interval := n.cfg.Snapshot.Interval.Duration
+	if interval <= 0 {
+		return
+	}
+	next := time.Now().Add(min(interval, firstSnapshotDelay))
+	if names := scheduledSnapshots(n.snapshotDir()); len(names) > 0 {
+		last, _ := snapshotTime(names[len(names)-1])
+		next = last.Add(interval)
+	}
+	for {
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		if _, err := n.scheduledSnapshot(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			n.logger.Warn("scheduled snapshot failed; trying again in a minute", "err", err)
+			next = time.Now().Add(min(interval, time.Minute))
+			continue
+		}
+		next = time.Now().Add(interval)
+	}
+}
+
+// scheduledSnapshot writes one snapshot into the directory, stores it in
+// the federation if configured, and prunes. It returns the file's path.
+func (n *Node) scheduledSnapshot(ctx context.Context, now time.Time) (string, error) {
+	dir := n.snapshotDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("snapshot directory: %w", err)
+	}
+	path := filepath.Join(dir, SnapshotName(now))
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := n.Snapshot(ctx, pw, SnapshotOptions{Blocks: n.cfg.Snapshot.Blocks})
+		pw.CloseWithError(err)
+	}()
+	_, err := atomicfile.WriteFrom(path, pr, 0o600)
+	pr.CloseWithError(err) // a failed write ends the snapshot too
+	if err != nil {
+		return "", err
+	}
+	n.logger.Info("snapshot written", "path", path)
+	if n.cfg.Snapshot.Federation {
+		if err := n.storeSnapshot(ctx, path); err != nil {
+			return path, err
+		}
+	}
+	names := scheduledSnapshots(dir)
+	for _, old := range names[:max(0, len(names)-n.cfg.Snapshot.Keep)] {
+		if err := os.Remove(filepath.Join(dir, old)); err != nil {
+			n.logger.Warn("prune an old snapshot", "name", old, "err", err)
+		}
+	}
+	return path, nil
+}
+
+// storeSnapshot adds a snapshot file as an object of the owner's.
+func (n *Node) storeSnapshot(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("store the snapshot in the federation: %w", err)
+	}
+	defer f.Close()
+	_, err = n.addSnapshot(ctx, filepath.Base(path), f)
+	return err
+}
+
+// StoreSnapshot takes a snapshot and stores it in the federation as an
+// object of the owner's, named as a scheduled one is: it replicates like
+// any other, and counts among the snapshot.keep kept there.
+func (n *Node) StoreSnapshot(ctx context.Context, opts SnapshotOptions) (AddResult, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := n.Snapshot(ctx, pw, opts)
+		pw.CloseWithError(err)
+	}()
+	res, err := n.addSnapshot(ctx, SnapshotName(time.Now()), pr)
+	pr.CloseWithError(err)
+	return res, err
+}
+
+// addSnapshot adds a snapshot as an object of the owner's and deletes the
+// stored snapshots beyond snapshot.keep, oldest first.
+func (n *Node) addSnapshot(ctx context.Context, name string, r io.Reader) (AddResult, error) {
+	res, err := n.Add(ctx, object.NewReaderSource(name, r), AddOptions{Name: name})
+	if err != nil {
+		return res, fmt.Errorf("store the snapshot in the federation: %w", err)
+	}
+	n.logger.Info("snapshot stored in the federation", "cid", res.CID)
+	objs, err := n.List(ctx)
+	if err != nil {
+		return res, fmt.Errorf("list stored snapshots: %w", err)
+	}
+	var stored []ObjectInfo
+	for _, o := range objs {
+		if _, ok := snapshotTime(o.Name); ok && o.Role == RoleOwner && !n.isDeleted(o.ID) {
+			stored = append(stored, o)
+		}
+	}
+	slices.SortFunc(stored, func(a, b ObjectInfo) int { return strings.Compare(a.Name, b.Name) })
+	for _, old := range stored[:max(0, len(stored)-n.cfg.Snapshot.Keep)] {
+		if _, err := n.Delete(ctx, old.ID); err != nil {
+			n.logger.Warn("delete an old snapshot from the federation", "cid", old.ID, "err", err)
+		}
+	}
+	return res, nil
+}
