@@ -101,7 +101,7 @@ func (t *tour) heading(title string) {
 }
 
 func (t *tour) play(ctx context.Context) error {
-	steps := []func(context.Context) error{t.start, t.federate, t.addAndFetch, t.replicate, t.drill, t.outsider, t.deleteObject, t.loseTheMachine}
+	steps := []func(context.Context) error{t.start, t.federate, t.addAndFetch, t.replicate, t.drill, t.snapshotNode, t.outsider, t.deleteObject, t.loseTheMachine}
 	for _, s := range steps {
 		if err := s(ctx); err != nil {
 			return err

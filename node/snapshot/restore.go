@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -20,7 +19,6 @@ import (
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/internal/keys"
@@ -96,41 +94,6 @@ func Restore(r io.Reader, dir string, unlock Unlock) (Summary, error) {
 	}
 	done = true
 	return sum, atomicfile.SyncDir(parent)
-}
-
-// checkTarget refuses a target that holds anything, naming the node whose
-// repository it is when it is one.
-func checkTarget(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("snapshot: restore into %s: %w", dir, err)
-	}
-	if len(entries) == 0 {
-		return nil
-	}
-	if r, err := repo.Open(dir); err == nil {
-		if priv, err := r.Identity(); err == nil {
-			if id, err := peer.IDFromPrivateKey(priv); err == nil {
-				return fmt.Errorf("%w: %s holds the repository of node %s; restore into a new directory", ErrNotEmpty, dir, id)
-			}
-		}
-	}
-	return fmt.Errorf("%w: %s holds %d entries (%s, ...); restore into a new or empty directory", ErrNotEmpty, dir, len(entries), entries[0].Name())
-}
-
-// stalePrefix names the hidden directories restores into dir build in.
-func stalePrefix(base string) string { return "." + base + ".restoring-" }
-
-// removeStale removes what a restore into the same directory that was
-// killed left behind.
-func removeStale(parent, base string) {
-	stale, _ := filepath.Glob(filepath.Join(parent, stalePrefix(base)+"*"))
-	for _, s := range stale {
-		os.RemoveAll(s)
-	}
 }
 
 // restorer reads one snapshot into dir.
@@ -414,17 +377,4 @@ func (rs *restorer) finish(head []byte) error {
 	}
 	_, err := rs.create(repo.RestoredFile, bytes.NewReader(head))
 	return err
-}
-
-// syncDirs makes the names in every directory under root durable.
-func syncDirs(root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return atomicfile.SyncDir(p)
-		}
-		return nil
-	})
 }
