@@ -38,7 +38,7 @@ type catalogState struct {
 	lastError        string         // why the last write failed, if it did; guarded by mu
 	heads            *catalog.Heads // every member's latest head, this owner's too; guarded by mu
 	// held is set on a node restored from a snapshot until it has caught
-	// up with the catalog the members keep (restored.go): a version
+	// up with the catalog the members keep (catchup.go): a version
 	// written from the snapshot's listing would follow an older head and
 	// leave out what the owner added since. Guarded by mu.
 	held bool
@@ -58,6 +58,11 @@ type CatalogInfo struct {
 	Pending bool `json:"pending"`
 	// Error says why the last attempt to write a version failed.
 	Error string `json:"error,omitempty"`
+	// CatchingUp is set on a node restored from a snapshot until it has
+	// learned what its owner added and deleted since (catchup.go): its
+	// listing may lack objects that exist, so tools that mirror it should
+	// not remove anything meanwhile.
+	CatchingUp bool `json:"catching_up,omitempty"`
 }
 
 // catalogChanged notes that the owner's listing may have changed; the
@@ -323,6 +328,7 @@ func (n *Node) Catalog() CatalogInfo {
 	defer n.cat.mu.Unlock()
 	info.Pending = n.cat.changes != n.cat.written
 	info.Error = n.cat.lastError
+	info.CatchingUp = n.cat.held
 	if h, ok := n.cat.heads.Get(pub); ok {
 		info.Version, info.WrittenAt = h.Seq, h.Time
 	}

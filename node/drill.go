@@ -38,6 +38,9 @@ type DrillObject struct {
 	From  []string      `json:"from,omitempty"`
 	Took  time.Duration `json:"took_ns"`
 	Error string        `json:"error,omitempty"`
+	// Holders is how each other holder's copy fared when asked to prove
+	// it (drillproof.go).
+	Holders []HolderProof `json:"holders,omitempty"`
 }
 
 // Drill is one run over some objects.
@@ -220,6 +223,16 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 	}
 	for _, e := range obj.Entries() {
 		out.Bytes += e.Size
+	}
+	proofs, err := n.proveHolders(ctx, cp.Root())
+	if err != nil {
+		n.logger.Warn("restore drill: the holders' copies were not proved", "cid", out.CID, "err", err)
+	}
+	out.Holders = proofs
+	for _, p := range proofs {
+		if p.Failed {
+			return fail(fmt.Errorf("the copy on %s (%s) fails: %s", p.Operator, p.PeerID, p.Result))
+		}
 	}
 	out.Took = time.Since(start)
 	return out

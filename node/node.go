@@ -190,7 +190,7 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.spawn(n.drillLoop) // restore drills (drill.go)
-	n.spawn(n.catchUp)   // after a restore from a snapshot (restored.go)
+	n.spawn(n.catchUp)   // after a restore from a snapshot (catchup.go)
 	n.spawn(n.snapshotLoop)
 	if err := n.startEvents(r); err != nil {
 		return nil, err
