@@ -107,6 +107,11 @@ func (o *Owner) CatalogSealKey() [32]byte { return o.derive("catalog seal key v1
 // repository (package node/snapshot): restoring one takes the owner key.
 func (o *Owner) SnapshotKey() [32]byte { return o.derive("snapshot key v1") }
 
+// SnapshotMACKey authenticates a snapshot's manifest, and through it every
+// entry: a snapshot changed by anyone without the owner key does not
+// restore.
+func (o *Owner) SnapshotMACKey() [32]byte { return o.derive("snapshot manifest mac v1") }
+
 // SigningKey signs what only the owner may say (tombstones, for example).
 func (o *Owner) SigningKey() ed25519.PrivateKey {
 	seed := o.derive("signing key v1")

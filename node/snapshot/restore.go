@@ -104,6 +104,7 @@ type restorer struct {
 	seen   []Entry
 	sum    Summary
 	blocks *blockstore.Store // opened at the first block
+	owner  *keys.Owner       // once the keys are read
 }
 
 func (rs *restorer) run() (Summary, error) {
@@ -147,10 +148,21 @@ func (rs *restorer) next() (*tar.Header, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %v", ErrCorrupt, len(rs.seen)+1, err)
 	}
-	if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 {
-		return nil, fmt.Errorf("%w: entry %q is not a regular file", ErrCorrupt, hdr.Name)
+	if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 || sparse(hdr) {
+		return nil, fmt.Errorf("%w: entry %q is not a plain file (cairn snapshot writes only plain files): the file is not a snapshot as written", ErrCorrupt, hdr.Name)
 	}
 	return hdr, nil
+}
+
+// sparse reports a sparse-file entry, which the tar reader expands to its
+// declared size from a few bytes: a snapshot never holds one.
+func sparse(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // readSmall reads an entry of at most limit bytes and records it.
@@ -232,6 +244,7 @@ func (rs *restorer) readKeys(head []byte) error {
 	if got := owner.Fingerprint(); got != h.Owner {
 		return fmt.Errorf("%w: it is %s, the snapshot's is %s", ErrWrongOwner, got, h.Owner)
 	}
+	rs.owner = owner
 	secrets, err := openSecrets(sealed, owner, head)
 	if err != nil {
 		return err
@@ -350,6 +363,9 @@ func (rs *restorer) checkManifest(hdr *tar.Header) error {
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return fmt.Errorf("%w: manifest: %v", ErrCorrupt, err)
+	}
+	if err := m.verify(rs.owner); err != nil {
+		return err
 	}
 	if len(m.Entries) != len(rs.seen) {
 		return fmt.Errorf("%w: the manifest lists %d entries, the snapshot holds %d", ErrCorrupt, len(m.Entries), len(rs.seen))

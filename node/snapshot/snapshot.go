@@ -25,6 +25,7 @@ package snapshot
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -107,6 +108,41 @@ type Entry struct {
 type manifest struct {
 	Format  int     `json:"format"`
 	Entries []Entry `json:"entries"`
+	// MAC is HMAC-SHA256 under the owner's snapshot MAC key of the
+	// manifest without it: the hashes alone anyone could recompute after
+	// changing an entry.
+	MAC []byte `json:"mac"`
+}
+
+// sign sets m.MAC.
+func (m *manifest) sign(owner *keys.Owner) error {
+	mac, err := m.mac(owner)
+	m.MAC = mac
+	return err
+}
+
+// verify checks m.MAC.
+func (m manifest) verify(owner *keys.Owner) error {
+	want, err := m.mac(owner)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(want, m.MAC) {
+		return fmt.Errorf("%w: the manifest is not the owner's: an entry was changed after the snapshot was written", ErrCorrupt)
+	}
+	return nil
+}
+
+func (m manifest) mac(owner *keys.Owner) ([]byte, error) {
+	m.MAC = nil
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: encode manifest: %w", err)
+	}
+	key := owner.SnapshotMACKey()
+	h := hmac.New(sha256.New, key[:])
+	h.Write(data)
+	return h.Sum(nil), nil
 }
 
 // Summary is what a written or restored snapshot holds.
@@ -122,6 +158,7 @@ type Summary struct {
 // for a whole snapshot.
 type Writer struct {
 	tw      *tar.Writer
+	owner   *keys.Owner
 	at      time.Time
 	entries []Entry
 	sum     Summary
@@ -143,7 +180,7 @@ func NewWriter(w io.Writer, h Header, ownerKeyFile []byte, secrets Secrets, owne
 	if err != nil {
 		return nil, err
 	}
-	sw := &Writer{tw: tar.NewWriter(w), at: h.Created, sum: Summary{Header: h}}
+	sw := &Writer{tw: tar.NewWriter(w), owner: owner, at: h.Created, sum: Summary{Header: h}}
 	if err := sw.addBytes(headerEntry, head); err != nil {
 		return nil, err
 	}
@@ -198,7 +235,11 @@ func (w *Writer) AddBlock(b blocks.Block) error {
 // Close writes the manifest and ends the tar stream. It does not close
 // the underlying writer.
 func (w *Writer) Close() (Summary, error) {
-	m, err := json.Marshal(manifest{Format: Format, Entries: w.entries})
+	man := manifest{Format: Format, Entries: w.entries}
+	if err := man.sign(w.owner); err != nil {
+		return w.sum, err
+	}
+	m, err := json.Marshal(man)
 	if err != nil {
 		return w.sum, fmt.Errorf("snapshot: encode manifest: %w", err)
 	}

@@ -3,10 +3,15 @@ package snapshot
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,4 +292,124 @@ func appendEntry(t *testing.T, data []byte) []byte {
 	return edit(t, data, func(hs []*tar.Header, bodies [][]byte) ([]*tar.Header, [][]byte) {
 		return append(hs, &tar.Header{Name: repoPrefix + repo.RosterFile, Typeflag: tar.TypeReg, Mode: 0o600}), append(bodies, []byte("late"))
 	})
+}
+
+// TestRestoreRefusesAChangedEntry: whoever can write the file changes the
+// config and writes a manifest with the new hashes; without the owner key
+// the manifest's MAC does not match, and nothing is restored.
+func TestRestoreRefusesAChangedEntry(t *testing.T) {
+	f := newFixture(t, nil, false)
+	evil := retar(t, f.data, func(name string, data []byte) []byte {
+		if name == repoPrefix+repo.ConfigFile {
+			return []byte("[api]\nlisten = \"0.0.0.0:5001\"\n")
+		}
+		return data
+	}, nil)
+	dir := filepath.Join(t.TempDir(), "r")
+	if _, err := Restore(bytes.NewReader(evil), dir, f.unlock); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "not the owner's") {
+		t.Fatalf("a changed config with a recomputed manifest: %v, want ErrCorrupt saying the manifest is not the owner's", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a refused restore left %s: %v", dir, err)
+	}
+}
+
+// TestRestoreRefusesSparseEntries: a sparse entry of a few bytes would
+// expand to any size on disk; it is refused before anything is written.
+func TestRestoreRefusesSparseEntries(t *testing.T) {
+	const logical = 64 << 20
+	f := newFixture(t, nil, false)
+	evil := retar(t, f.data, nil, func(out *bytes.Buffer, tw *tar.Writer, add func(Entry)) {
+		recs := paxRecord("GNU.sparse.major", "0") + paxRecord("GNU.sparse.minor", "1") +
+			paxRecord("GNU.sparse.numblocks", "1") + paxRecord("GNU.sparse.map", "0,0") + paxRecord("GNU.sparse.size", strconv.Itoa(logical)) +
+			paxRecord("GNU.sparse.name", "repo/index/BIG")
+		out.Write(rawHeader("PaxHeaders/BIG", 'x', int64(len(recs))))
+		out.Write(pad([]byte(recs)))
+		out.Write(rawHeader("repo/index/BIG", '0', 0))
+		sum := sha256.Sum256(make([]byte, logical))
+		add(Entry{Name: "repo/index/BIG", Size: logical, SHA256: hex.EncodeToString(sum[:])})
+	})
+	_, err := Restore(bytes.NewReader(evil), filepath.Join(t.TempDir(), "r"), f.unlock)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "plain file") {
+		t.Fatalf("a sparse entry: %v, want ErrCorrupt saying it is not a plain file", err)
+	}
+}
+
+// retar copies a genuine snapshot, lets edit change the repo/ entries, and
+// writes a fresh manifest: what anyone who can write the file can do.
+func retar(t *testing.T, src []byte, edit func(name string, data []byte) []byte, extra func(out *bytes.Buffer, tw *tar.Writer, add func(Entry))) []byte {
+	tr := tar.NewReader(bytes.NewReader(src))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	var entries []Entry
+	add := func(e Entry) { entries = append(entries, e) }
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		data, _ := io.ReadAll(tr)
+		if hdr.Name == manifestEntry {
+			continue
+		}
+		if edit != nil {
+			data = edit(hdr.Name, data)
+		}
+		hdr.Size = int64(len(data))
+		tw.WriteHeader(hdr)
+		tw.Write(data)
+		sum := sha256.Sum256(data)
+		add(Entry{Name: hdr.Name, Size: hdr.Size, SHA256: hex.EncodeToString(sum[:])})
+	}
+	if extra != nil {
+		tw.Flush()
+		extra(&out, tw, add)
+	}
+	m, _ := json.Marshal(manifest{Format: Format, Entries: entries})
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: manifestEntry, Size: int64(len(m)), Mode: 0o600})
+	tw.Write(m)
+	tw.Close()
+	return out.Bytes()
+}
+
+// rawHeader is a ustar header block.
+func rawHeader(name string, typ byte, size int64) []byte {
+	b := make([]byte, 512)
+	copy(b[0:100], name)
+	copy(b[100:108], "0000600\x00")
+	copy(b[108:116], "0000000\x00")
+	copy(b[116:124], "0000000\x00")
+	copy(b[124:136], fmt.Sprintf("%011o\x00", size))
+	copy(b[136:148], "00000000000\x00")
+	b[156] = typ
+	copy(b[257:263], "ustar\x00")
+	copy(b[263:265], "00")
+	for i := 148; i < 156; i++ {
+		b[i] = ' '
+	}
+	var sum int64
+	for _, c := range b {
+		sum += int64(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+func paxRecord(k, v string) string {
+	body := " " + k + "=" + v + "\n"
+	n := len(body)
+	for {
+		s := strconv.Itoa(n) + body
+		if len(s) == n {
+			return s
+		}
+		n = len(s)
+	}
+}
+
+func pad(b []byte) []byte {
+	if r := len(b) % 512; r != 0 {
+		b = append(b, make([]byte, 512-r)...)
+	}
+	return b
 }
