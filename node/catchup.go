@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -23,23 +24,22 @@ func (n *Node) catchUp(ctx context.Context) {
 		return
 	}
 	n.logger.Info("restored from a snapshot: catching up with the federation")
-	delay := time.Second
+	delay, tries := catchUpFirstDelay, 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, time.Minute)
-		if len(n.net.host.Network().Peers()) == 0 {
-			continue
-		}
-		report, err := n.Recover(ctx, n.ownerKeys(), RecoverOptions{})
-		if owns, lerr := n.ownsObjects(ctx); errors.Is(err, ErrNoCatalog) && lerr == nil && !owns {
-			err = nil // an owner who never added anything has no catalog
-		}
+		delay = min(2*delay, catchUpMaxDelay)
+		tries++
+		report, err := n.catchUpOnce(ctx)
 		if err != nil {
-			n.logger.Warn("catch up after a restore; trying again", "err", err, "in", delay)
+			// Say it at once, then at most every few minutes: the
+			// catalog stays held until this succeeds.
+			if tries == 1 || tries%5 == 0 {
+				n.logger.Warn("restored node: not caught up with the federation yet; its catalog waits", "err", err, "next_try_in", delay)
+			}
 			continue
 		}
 		n.cat.mu.Lock()
@@ -54,23 +54,39 @@ func (n *Node) catchUp(ctx context.Context) {
 	}
 }
 
+// Delays between catch-up attempts: doubling from the first to the most.
+const (
+	catchUpFirstDelay = time.Second
+	catchUpMaxDelay   = time.Minute
+)
+
+// errNobodyAnswered: no member answered the catalog request, so the
+// newest head may be one this node has not seen.
+var errNobodyAnswered = errors.New("no member answered for the owner's catalog; it waits for one (see cairn peers)")
+
+// catchUpOnce makes one attempt. It counts only when a member answered:
+// the head this node kept is the snapshot's, and settling for it would
+// let the next version leave out what was added since.
+func (n *Node) catchUpOnce(ctx context.Context) (RecoverReport, error) {
+	if len(n.net.host.Network().Peers()) == 0 {
+		return RecoverReport{}, fmt.Errorf("no member is connected: %w", errNobodyAnswered)
+	}
+	report, err := n.Recover(ctx, n.ownerKeys(), RecoverOptions{})
+	switch {
+	case report.MembersAsked == 0 && (err == nil || errors.Is(err, ErrNoCatalog)):
+		return report, errNobodyAnswered
+	case errors.Is(err, ErrNoCatalog):
+		// Members answered and none keeps a head: the owner's node was
+		// lost before it wrote a first version, so there is nothing
+		// newer to learn.
+		return report, nil
+	}
+	return report, err
+}
+
 // restored reports whether the node was restored from a snapshot and has
 // not caught up yet.
 func (n *Node) restored() bool {
 	_, err := os.Stat(n.disk.repo.Path(repo.RestoredFile))
 	return err == nil
-}
-
-// ownsObjects reports whether the index records an object of the owner.
-func (n *Node) ownsObjects(ctx context.Context) (bool, error) {
-	recs, err := n.disk.index.list(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, r := range recs {
-		if r.Role == RoleOwner {
-			return true, nil
-		}
-	}
-	return false, nil
 }

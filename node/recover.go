@@ -297,3 +297,17 @@ func (n *Node) learnDeletions(ctx context.Context) {
 	}
 	wg.Wait()
 }
+
+// ownsObjects reports whether the index records an object of the owner.
+func (n *Node) ownsObjects(ctx context.Context) (bool, error) {
+	recs, err := n.disk.index.list(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range recs {
+		if r.Role == RoleOwner {
+			return true, nil
+		}
+	}
+	return false, nil
+}

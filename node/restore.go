@@ -78,7 +78,10 @@ func (n *Node) restoreEntry(ctx context.Context, e catalog.Entry) (bool, error) 
 	// The root block names the object's owner key: owner tombstones that
 	// waited for it (a fresh node knows no owner) apply now.
 	n.retryPending(ctx, e.Object)
-	deleted := n.isDeleted(e.Object)
+	// The catalog's word that it was deleted counts too: the tombstone
+	// may not be here yet, and a node with the blocks (restored from a
+	// snapshot with them) would otherwise track the object again.
+	deleted := n.isDeleted(e.Object) || e.DeletedAt != nil
 	if !deleted {
 		if err := n.fetch(ctx, root); err != nil {
 			// Members do not serve a deleted object: a tombstone heard

@@ -172,7 +172,7 @@ back. Start it only where the node it was taken from runs no more.`,
 				}
 				return keys.Unmarshal(ownerFile, pass)
 			}
-			sum, err := snapshot.Restore(src, dir, unlock)
+			sum, err := snapshot.Restore(cmd.Context(), src, dir, unlock)
 			if err != nil {
 				return fmt.Errorf("restore: %w", err)
 			}

@@ -41,7 +41,7 @@ func (t *tour) snapshotNode(ctx context.Context) error {
 		return err
 	}
 	target := filepath.Join(t.opts.Dir, owner.name+"-restored")
-	if _, err := snapshot.Restore(in, target, func(snapshot.Header, []byte) (*keys.Owner, error) { return ownerKey, nil }); err != nil {
+	if _, err := snapshot.Restore(ctx, in, target, func(snapshot.Header, []byte) (*keys.Owner, error) { return ownerKey, nil }); err != nil {
 		return fmt.Errorf("demo: restore: %w", err)
 	}
 	t.say("   Restored into %s, every entry checked against the manifest (`cairn restore`);", target)

@@ -20,7 +20,6 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 
-	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/internal/keys"
 	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/node/repo"
@@ -53,51 +52,30 @@ func checkRepoName(name string) error {
 }
 
 // Restore reads a snapshot from r into a new repository at dir, which
-// must be absent or empty. It builds the repository in a hidden directory
-// beside dir and renames it into place only once every entry matched the
-// manifest and is synced, so dir is the whole snapshot or absent. The
-// repository is marked restored (repo.RestoredFile): the daemon catches
-// up with the federation when it starts.
-func Restore(r io.Reader, dir string, unlock Unlock) (Summary, error) {
-	dir = filepath.Clean(dir)
-	if err := checkTarget(dir); err != nil {
+// must be absent or empty. The repository appears only once every entry
+// matched the owner's manifest and is synced (see target.go); a restore
+// cut short leaves nothing a daemon would start on, and the next one
+// clears it. The repository is marked restored (repo.RestoredFile): the
+// daemon catches up with the federation when it starts.
+func Restore(ctx context.Context, r io.Reader, dir string, unlock Unlock) (Summary, error) {
+	t, err := newTarget(filepath.Clean(dir))
+	if err != nil {
 		return Summary{}, err
 	}
-	parent, base := filepath.Split(dir)
-	if parent == "" {
-		parent = "."
-	}
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return Summary{}, fmt.Errorf("snapshot: create %s: %w", parent, err)
-	}
-	removeStale(parent, base)
-	tmp, err := os.MkdirTemp(parent, stalePrefix(base))
-	if err != nil {
-		return Summary{}, fmt.Errorf("snapshot: restore into %s: %w", parent, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			os.RemoveAll(tmp)
-		}
-	}()
-	rs := &restorer{tr: tar.NewReader(r), dir: tmp, unlock: unlock}
+	rs := &restorer{ctx: ctx, tr: tar.NewReader(r), dir: t.build, unlock: unlock}
 	sum, err := rs.run()
+	if err == nil {
+		err = t.place()
+	}
 	if err != nil {
-		return sum, err
+		t.discard()
 	}
-	if err := syncDirs(tmp); err != nil {
-		return sum, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return sum, fmt.Errorf("snapshot: move the restored repository into place: %w", err)
-	}
-	done = true
-	return sum, atomicfile.SyncDir(parent)
+	return sum, err
 }
 
 // restorer reads one snapshot into dir.
 type restorer struct {
+	ctx    context.Context
 	tr     *tar.Reader
 	dir    string
 	unlock Unlock
@@ -141,6 +119,9 @@ func (rs *restorer) run() (Summary, error) {
 
 // next returns the next entry, which must be a regular file.
 func (rs *restorer) next() (*tar.Header, error) {
+	if err := rs.ctx.Err(); err != nil {
+		return nil, err
+	}
 	hdr, err := rs.tr.Next()
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, fmt.Errorf("%w: it ends after %d entries, before its manifest; take the snapshot again", ErrTruncated, len(rs.seen))
@@ -343,7 +324,7 @@ func (rs *restorer) restoreBlock(hdr *tar.Header) error {
 			return fmt.Errorf("snapshot: restore blocks: %w", err)
 		}
 	}
-	if err := rs.blocks.Put(context.Background(), b); err != nil {
+	if err := rs.blocks.Put(rs.ctx, b); err != nil {
 		return fmt.Errorf("snapshot: restore block %s: %w", c, err)
 	}
 	rs.sum.Blocks++

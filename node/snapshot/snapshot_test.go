@@ -3,6 +3,7 @@ package snapshot
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -80,7 +81,7 @@ func (f fixture) unlock(_ Header, _ []byte) (*keys.Owner, error) { return f.owne
 func TestRoundTrip(t *testing.T) {
 	f := newFixture(t, nil, true)
 	dir := filepath.Join(t.TempDir(), "restored")
-	sum, err := Restore(bytes.NewReader(f.data), dir, f.unlock)
+	sum, err := Restore(context.Background(), bytes.NewReader(f.data), dir, f.unlock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("restored repository lacks %s: %v", name, err)
 		}
 	}
-	if _, err := Restore(bytes.NewReader(f.data), dir, f.unlock); !errors.Is(err, ErrNotEmpty) {
+	if _, err := Restore(context.Background(), bytes.NewReader(f.data), dir, f.unlock); !errors.Is(err, ErrNotEmpty) {
 		t.Errorf("restore into a restored repository: %v, want ErrNotEmpty", err)
 	}
 }
@@ -140,7 +141,7 @@ func TestSealedOwnerKeyTravelsAsItIs(t *testing.T) {
 		return keys.Unmarshal(file, []byte("pass"))
 	}
 	// The snapshot holds no config: it is refused after the keys open.
-	if _, err := Restore(bytes.NewReader(buf.Bytes()), filepath.Join(t.TempDir(), "r"), unlock); !errors.Is(err, ErrCorrupt) {
+	if _, err := Restore(context.Background(), bytes.NewReader(buf.Bytes()), filepath.Join(t.TempDir(), "r"), unlock); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("a snapshot without config: %v, want ErrCorrupt", err)
 	}
 	if !bytes.Equal(got, sealed) {
@@ -174,7 +175,7 @@ func TestRestoreRefusesBadSnapshots(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "restored")
-			_, err := Restore(bytes.NewReader(c.data), dir, c.unlock)
+			_, err := Restore(context.Background(), bytes.NewReader(c.data), dir, c.unlock)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("got %v, want %v", err, c.want)
 			}
@@ -306,7 +307,7 @@ func TestRestoreRefusesAChangedEntry(t *testing.T) {
 		return data
 	}, nil)
 	dir := filepath.Join(t.TempDir(), "r")
-	if _, err := Restore(bytes.NewReader(evil), dir, f.unlock); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "not the owner's") {
+	if _, err := Restore(context.Background(), bytes.NewReader(evil), dir, f.unlock); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "not the owner's") {
 		t.Fatalf("a changed config with a recomputed manifest: %v, want ErrCorrupt saying the manifest is not the owner's", err)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
@@ -329,7 +330,7 @@ func TestRestoreRefusesSparseEntries(t *testing.T) {
 		sum := sha256.Sum256(make([]byte, logical))
 		add(Entry{Name: "repo/index/BIG", Size: logical, SHA256: hex.EncodeToString(sum[:])})
 	})
-	_, err := Restore(bytes.NewReader(evil), filepath.Join(t.TempDir(), "r"), f.unlock)
+	_, err := Restore(context.Background(), bytes.NewReader(evil), filepath.Join(t.TempDir(), "r"), f.unlock)
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "plain file") {
 		t.Fatalf("a sparse entry: %v, want ErrCorrupt saying it is not a plain file", err)
 	}
@@ -412,4 +413,35 @@ func pad(b []byte) []byte {
 		b = append(b, make([]byte, 512-r)...)
 	}
 	return b
+}
+
+// TestRestoreIntoAnExistingEmptyDirectory: an empty directory (a mount
+// point, a volume) is built in place; what a killed in-place restore left
+// there is cleared by the next restore; a refused one leaves it empty.
+func TestRestoreIntoAnExistingEmptyDirectory(t *testing.T) {
+	f := newFixture(t, nil, true)
+	dir := t.TempDir()
+	if _, err := Restore(context.Background(), bytes.NewReader(f.data[:len(f.data)/2]), dir, f.unlock); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("a truncated snapshot: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("a refused in-place restore left %v", left)
+	}
+	// A restore killed while it moved entries into place.
+	os.Mkdir(filepath.Join(dir, inPlaceDir), 0o700)
+	os.WriteFile(filepath.Join(dir, repo.IdentityFile), []byte("half"), 0o600)
+	if _, err := Restore(context.Background(), bytes.NewReader(f.data), dir, f.unlock); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := os.ReadFile(filepath.Join(dir, repo.IdentityFile)); err != nil || string(id) != "identity" {
+		t.Errorf("identity after the restore: %q, %v", id, err)
+	}
+	for _, name := range []string{repo.ConfigFile, repo.RestoredFile, repo.IndexDir} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("restored in place without %s: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, inPlaceDir)); !os.IsNotExist(err) {
+		t.Errorf("the build directory stayed: %v", err)
+	}
 }

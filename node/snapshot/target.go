@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -13,22 +14,80 @@ import (
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
-// The directory a restore writes: refused unless new or empty, built in a
-// hidden sibling, synced before it is renamed into place.
+// The directory a restore writes. A new directory is built in a hidden
+// sibling and renamed into place once whole, so it is whole or absent. An
+// empty directory that exists already (a mount point, a container volume:
+// a sibling may be on another file system, and a mount point cannot be
+// renamed over) is built inside, in inPlaceDir, and its entries are moved
+// up with the config last, which is what makes a repository. What a
+// killed restore left behind is cleared by the next one.
 
-// checkTarget refuses a target that holds anything, naming the node whose
-// repository it is when it is one.
-func checkTarget(dir string) error {
+// inPlaceDir is where a restore into an existing directory builds.
+const inPlaceDir = ".cairn-restoring"
+
+// target is where one restore builds and where it places the result.
+type target struct {
+	dir     string // the repository to make
+	build   string // where the restore writes
+	inPlace bool
+}
+
+// newTarget prepares the build directory for dir, refusing a dir that
+// holds anything but what a killed restore left there.
+func newTarget(dir string) (*target, error) {
 	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return newSiblingTarget(dir)
+	case err != nil:
+		return nil, fmt.Errorf("snapshot: restore into %s: %w", dir, err)
+	case interruptedInPlace(entries):
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return nil, fmt.Errorf("snapshot: clear an interrupted restore in %s: %w", dir, err)
+			}
+		}
+	case len(entries) > 0:
+		return nil, notEmpty(dir, entries)
 	}
+	t := &target{dir: dir, build: filepath.Join(dir, inPlaceDir), inPlace: true}
+	if err := os.Mkdir(t.build, 0o700); err != nil {
+		return nil, fmt.Errorf("snapshot: restore into %s: %w", dir, err)
+	}
+	return t, nil
+}
+
+func newSiblingTarget(dir string) (*target, error) {
+	parent, base := filepath.Split(dir)
+	if parent == "" {
+		parent = "."
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, fmt.Errorf("snapshot: create %s: %w", parent, err)
+	}
+	if err := removeStale(parent, base); err != nil {
+		return nil, err
+	}
+	build, err := os.MkdirTemp(parent, stalePrefix(base))
 	if err != nil {
-		return fmt.Errorf("snapshot: restore into %s: %w", dir, err)
+		return nil, fmt.Errorf("snapshot: restore into %s: %w", parent, err)
 	}
-	if len(entries) == 0 {
-		return nil
+	return &target{dir: dir, build: build}, nil
+}
+
+// interruptedInPlace reports a directory holding what a killed in-place
+// restore left: its build directory, and no config yet.
+func interruptedInPlace(entries []fs.DirEntry) bool {
+	building, config := false, false
+	for _, e := range entries {
+		building = building || e.Name() == inPlaceDir
+		config = config || e.Name() == repo.ConfigFile
 	}
+	return building && !config
+}
+
+// notEmpty names the node whose repository dir is, when it is one.
+func notEmpty(dir string, entries []fs.DirEntry) error {
 	if r, err := repo.Open(dir); err == nil {
 		if priv, err := r.Identity(); err == nil {
 			if id, err := peer.IDFromPrivateKey(priv); err == nil {
@@ -42,13 +101,69 @@ func checkTarget(dir string) error {
 // stalePrefix names the hidden directories restores into dir build in.
 func stalePrefix(base string) string { return "." + base + ".restoring-" }
 
-// removeStale removes what a restore into the same directory that was
-// killed left behind.
-func removeStale(parent, base string) {
-	stale, _ := filepath.Glob(filepath.Join(parent, stalePrefix(base)+"*"))
-	for _, s := range stale {
-		os.RemoveAll(s)
+// removeStale removes what a killed restore into the same directory left
+// beside it.
+func removeStale(parent, base string) error {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
 	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), stalePrefix(base)) {
+			if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+				return fmt.Errorf("snapshot: remove an interrupted restore: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// discard removes what an unfinished restore wrote: in place, everything
+// in the directory, which held nothing of the user's before.
+func (t *target) discard() {
+	if !t.inPlace {
+		os.RemoveAll(t.build)
+		return
+	}
+	entries, _ := os.ReadDir(t.dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(t.dir, e.Name()))
+	}
+}
+
+// place makes the built repository durable and puts it at t.dir.
+func (t *target) place() error {
+	if err := syncDirs(t.build); err != nil {
+		return err
+	}
+	if !t.inPlace {
+		if err := os.Rename(t.build, t.dir); err != nil {
+			return fmt.Errorf("snapshot: move the restored repository into place: %w", err)
+		}
+		return atomicfile.SyncDir(filepath.Dir(t.dir))
+	}
+	entries, err := os.ReadDir(t.build)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() != repo.ConfigFile {
+			if err := os.Rename(filepath.Join(t.build, e.Name()), filepath.Join(t.dir, e.Name())); err != nil {
+				return fmt.Errorf("snapshot: move %s into place: %w", e.Name(), err)
+			}
+		}
+	}
+	if err := atomicfile.SyncDir(t.dir); err != nil {
+		return err
+	}
+	// The config last: it is what makes the directory a repository.
+	if err := os.Rename(filepath.Join(t.build, repo.ConfigFile), filepath.Join(t.dir, repo.ConfigFile)); err != nil {
+		return fmt.Errorf("snapshot: move the config into place: %w", err)
+	}
+	if err := os.Remove(t.build); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	return atomicfile.SyncDir(t.dir)
 }
 
 // syncDirs makes the names in every directory under root durable.
