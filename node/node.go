@@ -128,6 +128,9 @@ type onDisk struct {
 	index  *index
 	repo   *repo.Repo
 	gate   blockGate // writers of blocks against taking back a failed write's (blockgate.go)
+	// snapshotting is set while a snapshot is written: one at a time,
+	// each reading every file of the metadata store (snapshot.go).
+	snapshotting atomic.Bool
 }
 
 // Options are what a node needs besides its repository.

@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/node/eventlog"
 	"github.com/cairn-fed/cairn/node/repo"
 	"github.com/cairn-fed/cairn/node/snapshot"
 )
@@ -30,6 +32,9 @@ import (
 // are written; what a killed daemon left there is removed at start.
 const snapshotWorkDir = "snapshot.tmp"
 
+// ErrSnapshotRunning: a snapshot is being written already.
+var ErrSnapshotRunning = errors.New("node: a snapshot is being written already; try again when it is done")
+
 // SnapshotOptions are the choices of `cairn snapshot`.
 type SnapshotOptions struct {
 	Blocks bool // include every stored block
@@ -40,8 +45,18 @@ type SnapshotOptions struct {
 // after it, so everything an event up to the cursor reports is in the
 // copy; what happens later is learned again after a restore.
 func (n *Node) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) (snapshot.Summary, error) {
+	if !n.disk.snapshotting.CompareAndSwap(false, true) {
+		return snapshot.Summary{}, ErrSnapshotRunning
+	}
+	defer n.disk.snapshotting.Store(false)
 	r := n.disk.repo
 	segments, cursor := n.obs.Log().Synced()
+	events := openSegments(segments)
+	defer func() {
+		for _, e := range events {
+			e.f.Close()
+		}
+	}()
 	ownerFile, secrets, err := n.snapshotKeys()
 	if err != nil {
 		return snapshot.Summary{}, err
@@ -69,9 +84,8 @@ func (n *Node) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 	if err := addDir(sw, repo.IndexDir, checkpoint); err != nil {
 		return snapshot.Summary{}, err
 	}
-	for _, seg := range segments {
-		// Retention may have deleted the oldest segments since.
-		if err := sw.AddFile(repo.EventsDir+"/"+seg.Name, seg.Path, seg.Size); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	for _, e := range events {
+		if err := sw.AddReader(repo.EventsDir+"/"+e.Name, e.f, e.Size); err != nil {
 			return snapshot.Summary{}, err
 		}
 	}
@@ -81,6 +95,29 @@ func (n *Node) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 		}
 	}
 	return sw.Close()
+}
+
+// openSegment is a segment of the event log, open for copying.
+type openSegment struct {
+	eventlog.SegmentFile
+	f *os.File
+}
+
+// openSegments opens the segments newest first, stopping at one that
+// retention deleted since they were listed: it deletes oldest first, so
+// the segments kept are the newest ones, without a gap. They are
+// returned oldest first.
+func openSegments(segs []eventlog.SegmentFile) []openSegment {
+	var out []openSegment
+	for i := len(segs) - 1; i >= 0; i-- {
+		f, err := os.Open(segs[i].Path)
+		if err != nil {
+			break
+		}
+		out = append(out, openSegment{segs[i], f})
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // snapshotKeys reads the key files a snapshot seals: the owner key file
@@ -100,6 +137,16 @@ func (n *Node) snapshotKeys() ([]byte, snapshot.Secrets, error) {
 	}
 	if s.Authority, err = os.ReadFile(r.Path(repo.AuthorityFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, s, fmt.Errorf("snapshot: read the federation authority key: %w", err)
+	}
+	if name := n.cfg.Swarm.PSKFile; name != "" {
+		path := name
+		if !filepath.IsAbs(path) {
+			path = r.Path(path)
+		}
+		if s.PSK, err = os.ReadFile(path); err != nil {
+			return nil, s, fmt.Errorf("snapshot: read the private-network key of swarm.psk_file: %w", err)
+		}
+		s.PSKFile = name
 	}
 	return ownerFile, s, nil
 }

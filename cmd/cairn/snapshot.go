@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,18 +72,13 @@ holds the owner key. Bring a node back with cairn restore FILE --repo NEWDIR.`,
 				if _, err := io.Copy(cmd.OutOrStdout(), stream); err != nil {
 					return fmt.Errorf("snapshot: %w", err)
 				}
-				_, err := stream.Summary()
-				return err
+				return nil
 			}
 			path := snapshotPath(out, time.Now())
 			if _, err := atomicfile.WriteFrom(path, stream, 0o600); err != nil {
 				return fmt.Errorf("snapshot: %w", err)
 			}
-			sum, err := stream.Summary()
-			if err != nil {
-				os.Remove(path)
-				return fmt.Errorf("snapshot: %w", err)
-			}
+			sum := stream.Summary()
 			return g.print(cmd.OutOrStdout(), snapshotAnswer{Output: path, Summary: sum}, func() {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "Wrote %s: %s\n", path, describeSnapshot(sum))
@@ -150,6 +146,9 @@ back. Start it only where the node it was taken from runs no more.`,
 			if err != nil {
 				return err
 			}
+			if args[0] == "-" && (in.paperKey == "-" || slices.Contains(in.shares, "-")) {
+				return errors.New("restore: the snapshot and the owner key cannot both come from standard input: put one in a file")
+			}
 			src := cmd.InOrStdin()
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -179,6 +178,9 @@ back. Start it only where the node it was taken from runs no more.`,
 			return g.print(cmd.OutOrStdout(), snapshotAnswer{Output: dir, Summary: sum}, func() {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "Restored %s into %s.\n", describeSnapshot(sum), dir)
+				for _, note := range sum.Notes {
+					fmt.Fprintf(w, "Note: %s.\n", note)
+				}
 				fmt.Fprintf(w, "Start it with: cairn daemon --repo %s\n", dir)
 				fmt.Fprintln(w, "It catches up with the federation: objects added and deleted since the snapshot.")
 				fmt.Fprintln(w, "Start it only where the node it was taken from runs no more: both would be the same member.")

@@ -269,6 +269,7 @@ var errorStatuses = []struct {
 	{origins.ErrNoOrigin, http.StatusBadGateway},
 	{object.ErrUnsupportedDAG, http.StatusBadRequest},
 	{node.ErrNotOwner, http.StatusForbidden},
+	{node.ErrSnapshotRunning, http.StatusConflict},
 	{node.ErrInvalidReason, http.StatusBadRequest},
 	{node.ErrNotDeleted, http.StatusConflict},
 	{node.ErrDeleted, http.StatusGone},

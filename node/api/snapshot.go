@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/cairn-fed/cairn/node"
@@ -59,12 +61,28 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(summaryTrailer, string(text))
 }
 
-// SnapshotStream is a snapshot as the daemon sends it.
-type SnapshotStream struct{ Stream }
+// SnapshotStream is a snapshot as the daemon sends it. It ends with an
+// error rather than EOF unless the daemon's summary followed it: a reader
+// that writes a file puts it in place only when the snapshot is whole.
+type SnapshotStream struct {
+	Stream
+	sum snapshot.Summary
+}
 
-// Summary returns what the snapshot holds, once the stream was read to
-// its end without an error.
-func (s *SnapshotStream) Summary() (snapshot.Summary, error) {
+func (s *SnapshotStream) Read(p []byte) (int, error) {
+	n, err := s.Stream.Read(p)
+	if errors.Is(err, io.EOF) {
+		if s.sum, err = s.summary(); err == nil {
+			err = io.EOF
+		}
+	}
+	return n, err
+}
+
+// Summary returns what the snapshot holds, once it was read to its end.
+func (s *SnapshotStream) Summary() snapshot.Summary { return s.sum }
+
+func (s *SnapshotStream) summary() (snapshot.Summary, error) {
 	var sum snapshot.Summary
 	text := s.resp.Trailer.Get(summaryTrailer)
 	if text == "" {
@@ -88,7 +106,7 @@ func (c *Client) Snapshot(ctx context.Context, blocks bool) (*SnapshotStream, er
 	if err != nil {
 		return nil, err
 	}
-	return &SnapshotStream{Stream{resp: resp}}, nil
+	return &SnapshotStream{Stream: Stream{resp: resp}}, nil
 }
 
 // StoreSnapshot asks the node to store a snapshot of itself in the

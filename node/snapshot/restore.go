@@ -248,6 +248,16 @@ func (rs *restorer) readKeys(head []byte) error {
 		{repo.TokenFile, []byte(hex.EncodeToString(token) + "\n")},
 		{repo.AuthorityFile, secrets.Authority},
 	}
+	if secrets.PSKFile != "" {
+		if name := filepath.Clean(secrets.PSKFile); filepath.IsLocal(name) && !strings.ContainsRune(name, filepath.Separator) {
+			files = append(files, struct {
+				name string
+				data []byte
+			}{name, secrets.PSK})
+		} else {
+			rs.sum.Notes = append(rs.sum.Notes, fmt.Sprintf("swarm.psk_file names %s, outside the repository: put the federation's private-network key back there before starting the daemon", secrets.PSKFile))
+		}
+	}
 	for _, f := range files {
 		if f.data == nil {
 			continue

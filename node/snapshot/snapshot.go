@@ -96,6 +96,11 @@ type Header struct {
 type Secrets struct {
 	Identity  []byte `json:"identity"`
 	Authority []byte `json:"authority,omitempty"`
+	// PSK is the libp2p private-network key of swarm.psk_file, and
+	// PSKFile that setting: restored beside the config when it names a
+	// file in the repository.
+	PSK     []byte `json:"psk,omitempty"`
+	PSKFile string `json:"psk_file,omitempty"`
 }
 
 // Entry is one entry of the manifest.
@@ -151,6 +156,8 @@ type Summary struct {
 	Files  int    `json:"files"`
 	Blocks int    `json:"blocks"`
 	Bytes  int64  `json:"bytes"` // of the entries, before tar's framing
+	// Notes say what a restore could not put back by itself.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Writer writes a snapshot. Add the repository's files and blocks, then
@@ -215,7 +222,16 @@ func (w *Writer) AddFile(name, path string, size int64) error {
 		}
 		size = info.Size()
 	}
-	if err := w.add(repoPrefix+name, size, io.LimitReader(f, size)); err != nil {
+	return w.AddReader(name, f, size)
+}
+
+// AddReader adds the first size bytes read from r as the repository file
+// name.
+func (w *Writer) AddReader(name string, r io.Reader, size int64) error {
+	if err := checkRepoName(name); err != nil {
+		return err
+	}
+	if err := w.add(repoPrefix+name, size, io.LimitReader(r, size)); err != nil {
 		return err
 	}
 	w.sum.Files++

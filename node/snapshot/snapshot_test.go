@@ -30,7 +30,7 @@ type fixture struct {
 	data  []byte // the snapshot
 }
 
-func newFixture(t *testing.T, sealedOwner []byte, withBlock bool) fixture {
+func newFixture(t testing.TB, sealedOwner []byte, withBlock bool) fixture {
 	t.Helper()
 	owner, err := keys.Generate()
 	if err != nil {
@@ -443,5 +443,44 @@ func TestRestoreIntoAnExistingEmptyDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, inPlaceDir)); !os.IsNotExist(err) {
 		t.Errorf("the build directory stayed: %v", err)
+	}
+}
+
+// TestPrivateNetworkKeyTravelsSealed: the key of swarm.psk_file comes back
+// beside the config when it is a file of the repository; one elsewhere is
+// named in the summary's notes.
+func TestPrivateNetworkKeyTravelsSealed(t *testing.T) {
+	owner, _ := keys.Generate()
+	for _, c := range []struct{ file, restored, note string }{
+		{"swarm.key", "swarm.key", ""},
+		{"/etc/cairn/swarm.key", "", "/etc/cairn/swarm.key"},
+		{"../swarm.key", "", "../swarm.key"},
+	} {
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, Header{}, nil, Secrets{Identity: []byte("id"), PSK: []byte("psk"), PSKFile: c.file}, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := t.TempDir()
+		os.WriteFile(filepath.Join(src, "c"), []byte("config"), 0o600)
+		os.WriteFile(filepath.Join(src, "i"), []byte("index"), 0o600)
+		w.AddFile(repo.ConfigFile, filepath.Join(src, "c"), -1)
+		w.AddFile(repo.IndexDir+"/x", filepath.Join(src, "i"), -1)
+		if _, err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "r")
+		sum, err := Restore(context.Background(), bytes.NewReader(buf.Bytes()), dir, func(Header, []byte) (*keys.Owner, error) { return owner, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.restored != "" {
+			if got, err := os.ReadFile(filepath.Join(dir, c.restored)); err != nil || string(got) != "psk" {
+				t.Errorf("%s: restored key %q, %v", c.file, got, err)
+			}
+		}
+		if notes := strings.Join(sum.Notes, " "); (c.note == "") != (notes == "") || !strings.Contains(notes, c.note) {
+			t.Errorf("%s: notes %q, want one naming %q", c.file, notes, c.note)
+		}
 	}
 }
