@@ -204,6 +204,10 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 	if len(n.net.host.Network().Peers()) == 0 {
 		return fail(n.noSource(cp.Root(), ErrNoPeers))
 	}
+	holders, err := n.countedHolders(ctx, cp.Root())
+	if err != nil {
+		n.logger.Warn("restore drill: the holders' copies will not be proved", "cid", out.CID, "err", err)
+	}
 	n.dialSources(cp.Root())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -224,7 +228,7 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 	for _, e := range obj.Entries() {
 		out.Bytes += e.Size
 	}
-	proofs, err := n.proveHolders(ctx, cp.Root())
+	proofs, err := n.proveHolders(ctx, cp.Root(), holders)
 	if err != nil {
 		n.logger.Warn("restore drill: the holders' copies were not proved", "cid", out.CID, "err", err)
 	}

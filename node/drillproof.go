@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -41,24 +42,33 @@ type HolderProof struct {
 	Result string `json:"result"`
 }
 
-// proveHolders asks every other holder whose copy of root counts to prove
-// it keeps the object's blocks.
-func (n *Node) proveHolders(ctx context.Context, root cid.Cid) ([]HolderProof, error) {
+// countedHolders lists the other holders whose copy of root counts now.
+// A drill takes them before it reads: a damaged holder that notices while
+// serving the read drops its copy, and must still be named.
+func (n *Node) countedHolders(ctx context.Context, root cid.Cid) ([]netstat.HolderView, error) {
 	v, err := n.Status(ctx, root.String())
 	if err != nil {
 		return nil, fmt.Errorf("the object's holders: %w", err)
 	}
+	self := n.net.host.ID().String()
+	var out []netstat.HolderView
+	for _, h := range v.Holders {
+		if h.PeerID != self && h.State == "verified" {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// proveHolders asks each of holders to prove it keeps root's blocks.
+func (n *Node) proveHolders(ctx context.Context, root cid.Cid, holders []netstat.HolderView) ([]HolderProof, error) {
 	links, err := n.objectLinks(ctx, root)
 	if err != nil {
 		return nil, fmt.Errorf("this node's copy, to check the holders against: %w", err)
 	}
 	item := replication.Item{Object: replication.ObjectID(root.String()), Leaves: proofLeaves(len(links))}
-	self := n.net.host.ID().String()
 	var out []HolderProof
-	for _, h := range v.Holders {
-		if h.PeerID == self || h.State != "verified" {
-			continue
-		}
+	for _, h := range holders {
 		p := HolderProof{PeerID: h.PeerID, Operator: h.Operator, Blocks: len(item.Leaves)}
 		p.Result, p.Failed = n.proveHolder(ctx, replication.PeerID(h.PeerID), item)
 		out = append(out, p)

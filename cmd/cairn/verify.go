@@ -52,6 +52,17 @@ func newVerifyCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
+// provedOperators names the operators whose copies passed their proof.
+func provedOperators(hs []node.HolderProof) string {
+	var ops []string
+	for _, h := range hs {
+		if h.Result == "ok" {
+			ops = append(ops, h.Operator)
+		}
+	}
+	return strings.Join(ops, ", ")
+}
+
 // printDrill writes one line per object and a summary.
 func printDrill(w io.Writer, d node.Drill) {
 	for _, o := range d.Objects {
@@ -68,6 +79,14 @@ func printDrill(w io.Writer, d node.Drill) {
 			from = strings.Join(o.From, ", ")
 		}
 		fmt.Fprintf(w, "ok    %s  %s  %s from %s in %s\n", name, o.CID, humanBytes(o.Bytes), from, o.Took.Round(time.Millisecond))
+		for _, h := range o.Holders {
+			if !h.Failed && h.Result != "ok" {
+				fmt.Fprintf(w, "      the copy on %s was not proved: %s\n", h.Operator, h.Result)
+			}
+		}
+		if proved := provedOperators(o.Holders); proved != "" {
+			fmt.Fprintf(w, "      copies proved intact by %s\n", proved)
+		}
 	}
 	fmt.Fprintf(w, "Verified %d objects from the other members: %d read back, %d failed.\n", len(d.Objects), d.Passed, d.Failed)
 }
