@@ -111,11 +111,15 @@ type Plan struct {
 // objects the node deleted (and clears the mark of any it undeleted), and
 // returns what to put and what to remove. A key at the target the state
 // does not know (a put whose state write a crash cut off) is adopted:
-// put again when live, else treated as deleted now.
+// put again when live, else treated as deleted now; only keys named
+// CID.car (CID.tar) for a valid CID are, so no other file is touched. A
+// live object whose ID is not a valid CID is left out: it has no key.
 func Decide(s *State, in Input) Plan {
 	live := make(map[string]Object, len(in.Live))
 	for _, o := range in.Live {
-		live[o.CID] = o
+		if ValidCID(o.CID) {
+			live[o.CID] = o
+		}
 	}
 	present, listed := presentSet(in.Present, s.Format), in.Present != nil
 	for cid := range present {

@@ -176,7 +176,7 @@ func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) 
 		}
 	}
 	for _, cid := range plan.Remove {
-		key := st.Objects[cid].Key
+		key := mirror.Key(cid, r.cfg.Format) // never the state's: it may have been altered
 		if err := r.dst.Remove(ctx, key); err != nil {
 			return fmt.Errorf("remove %s from %s: %w", key, r.dst, err)
 		}

@@ -11,11 +11,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+
 	"github.com/cairn-fed/cairn/internal/mirror"
 	"github.com/cairn-fed/cairn/internal/mirror/runner"
 	"github.com/cairn-fed/cairn/internal/mirror/target"
 	"github.com/cairn-fed/cairn/netstat"
 )
+
+// id is the CID of a raw block holding name: tests name objects "a",
+// "b", and the runner sees real object IDs.
+func id(name string) string {
+	h, err := multihash.Sum([]byte(name), multihash.SHA2_256, -1)
+	if err != nil {
+		panic(err)
+	}
+	return cid.NewCidV1(cid.Raw, h).String()
+}
 
 // fakeNode is a daemon in memory: live objects and an event log.
 type fakeNode struct {
@@ -133,8 +146,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func has(tg *target.Memory, cid, body string) bool {
-	b, ok := tg.Get(mirror.Key(cid, mirror.FormatCAR))
+// has reports whether the object named name is at tg with body.
+// carKey is the key of the object named name in the CAR format.
+func carKey(name string) string { return mirror.Key(id(name), mirror.FormatCAR) }
+
+func has(tg *target.Memory, name, body string) bool {
+	b, ok := tg.Get(carKey(name))
 	return ok && string(b) == body
 }
 
@@ -143,7 +160,7 @@ func has(tg *target.Memory, cid, body string) bool {
 // that fails for a while, and stops cleanly when its context ends.
 func TestRunnerFollows(t *testing.T) {
 	n := newFakeNode("node-a")
-	n.add("a", "alpha")
+	n.add(id("a"), "alpha")
 	tg := target.NewMemory()
 	r := newRunner(t, n, tg, true, mirror.Policy{Mode: mirror.Delete})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,17 +168,17 @@ func TestRunnerFollows(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 	waitUntil(t, "the first object", func() bool { return has(tg, "a", "alpha") })
 	tg.SetFail(true)
-	n.add("b", "beta")
+	n.add(id("b"), "beta")
 	waitUntil(t, "a failed pass", func() bool { return r.Stats().Errors > 0 })
 	tg.SetFail(false)
 	waitUntil(t, "the object added while the target failed", func() bool { return has(tg, "b", "beta") })
-	n.del("a")
-	waitUntil(t, "the deleted object removed", func() bool { _, ok := tg.Get("a.car"); return !ok })
+	n.del(id("a"))
+	waitUntil(t, "the deleted object removed", func() bool { _, ok := tg.Get(carKey("a")); return !ok })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after cancel: %v", err)
 	}
-	if p := tg.Puts("a.car"); p != 1 {
+	if p := tg.Puts(carKey("a")); p != 1 {
 		t.Errorf("a.car put %d times, want 1", p)
 	}
 }
@@ -171,20 +188,20 @@ func TestRunnerFollows(t *testing.T) {
 // event and the listing covers the gap.
 func TestRunnerExpiredCursor(t *testing.T) {
 	n := newFakeNode("node-a")
-	n.add("a", "alpha")
+	n.add(id("a"), "alpha")
 	tg := target.NewMemory()
 	if err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	n.add("b", "beta")
+	n.add(id("b"), "beta")
 	n.mu.Lock()
 	n.events = nil // the log was reset: the saved cursor is ahead of it
 	n.mu.Unlock()
 	if err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background()); err != nil {
 		t.Fatalf("run with a cursor the daemon lost: %v", err)
 	}
-	if !has(tg, "b", "beta") || tg.Puts("a.car") != 1 {
-		t.Fatalf("after the reset: b there %v, a put %d times", has(tg, "b", "beta"), tg.Puts("a.car"))
+	if !has(tg, "b", "beta") || tg.Puts(carKey("a")) != 1 {
+		t.Fatalf("after the reset: b there %v, a put %d times", has(tg, "b", "beta"), tg.Puts(carKey("a")))
 	}
 }
 
@@ -205,11 +222,11 @@ func TestRunnerRefusesAnotherNode(t *testing.T) {
 // one-shot run with the object named, and nothing is recorded for it.
 func TestRunnerReadFailure(t *testing.T) {
 	n := newFakeNode("node-a")
-	n.add("a", "alpha")
+	n.add(id("a"), "alpha")
 	n.openFail = errors.New("blocks unavailable")
 	tg := target.NewMemory()
 	err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "read a from the daemon") {
+	if err == nil || !strings.Contains(err.Error(), "read "+id("a")+" from the daemon") {
 		t.Fatalf("Run = %v", err)
 	}
 	if _, ok := tg.Get(mirror.StateKey); ok {

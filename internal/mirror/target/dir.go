@@ -62,6 +62,9 @@ func (d *Dir) String() string { return d.path }
 
 // Put writes the object atomically.
 func (d *Dir) Put(_ context.Context, key string, r io.Reader) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
 	n, err := d.write(key, r)
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		err = fmt.Errorf("%w (the target directory is full: free space there and run the mirror again; nothing half-written was left)", err)
@@ -101,6 +104,9 @@ func (d *Dir) write(key string, r io.Reader) (int64, error) {
 
 // Remove deletes the object's file.
 func (d *Dir) Remove(_ context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	err := os.Remove(filepath.Join(d.path, key))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err

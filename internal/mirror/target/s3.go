@@ -134,6 +134,9 @@ func (s *S3) name(key string) string {
 // Put uploads the object: in one PUT when it fits in a part, else as a
 // multipart upload of the stream.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
 	first := make([]byte, s.cfg.PartSize)
 	n, err := io.ReadFull(r, first)
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: uint64(s.cfg.PartSize), DisableContentSha256: true}
@@ -175,6 +178,9 @@ func (s *S3) explain(err error) error {
 
 // Remove deletes the object; S3 answers a missing key with success.
 func (s *S3) Remove(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	return s.explain(s.c.RemoveObject(ctx, s.cfg.Bucket, s.name(key), minio.RemoveObjectOptions{}))
 }
 

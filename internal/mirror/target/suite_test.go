@@ -36,11 +36,20 @@ func (f *failingReader) Read(p []byte) (int, error) {
 
 // testTarget is the suite every target passes: puts replace whole, a put
 // whose source fails leaves nothing (not even a half object), removes are
-// idempotent, the state round-trips, and keys list what is there.
+// idempotent, the state round-trips, keys list what is there, and a key
+// that is a path or a hidden name is refused.
 func testTarget(t *testing.T, tg runner.Target, big int) {
 	ctx := context.Background()
 	if _, err := tg.ReadState(ctx); !errors.Is(err, runner.ErrNoState) {
 		t.Fatalf("ReadState of an empty target: %v, want ErrNoState", err)
+	}
+	for _, bad := range []string{"", "../a.car", "x/a.car", `x\a.car`, "..", "a..car", ".hidden", ".cairn-mirror.lock"} {
+		if _, err := tg.Put(ctx, bad, strings.NewReader("x")); !errors.Is(err, ErrBadKey) {
+			t.Errorf("Put(%q) = %v, want ErrBadKey", bad, err)
+		}
+		if err := tg.Remove(ctx, bad); !errors.Is(err, ErrBadKey) {
+			t.Errorf("Remove(%q) = %v, want ErrBadKey", bad, err)
+		}
 	}
 	small, large := []byte("a small object"), bytes.Repeat([]byte("0123456789abcdef"), big/16)
 	for key, body := range map[string][]byte{"a.car": small, "b.car": large} {
