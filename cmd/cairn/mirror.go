@@ -29,7 +29,7 @@ import (
 // mirrorFlags are cairn mirror's flags.
 type mirrorFlags struct {
 	to, onDelete, metrics, endpoint string
-	decrypt, follow                 bool
+	decrypt, follow, adopt          bool
 }
 
 func newMirrorCommand(g *globals) *cobra.Command {
@@ -41,7 +41,9 @@ func newMirrorCommand(g *globals) *cobra.Command {
 bucket: as a CAR bundle of its blocks (ciphertext for encrypted objects; named
 CID.car), or with --decrypt as a tar of its decrypted files (CID.tar). Beside
 them, .cairn-mirror.json records the node mirrored, the event cursor and every
-object present. A run copies what is missing and then, with --follow, keeps
+object present. A mirror starts only in an empty directory or prefix (or one
+holding its own .cairn-mirror.json; --adopt takes over one whose state was
+lost), and only files named CID.car or CID.tar are ever its own. A run copies what is missing and then, with --follow, keeps
 following the node's events until interrupted. An object is written whole or
 not at all; after a crash, run the same command again: it finishes the job
 with each object present once. Objects deleted on the node are kept
@@ -61,6 +63,7 @@ AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials).`,
 	fl.BoolVar(&f.decrypt, "decrypt", false, "store decrypted files (a tar per object) instead of ciphertext CAR bundles")
 	fl.StringVar(&f.onDelete, "on-delete", "keep", "what happens to the copy of an object deleted on the node: keep, delete, or after=DURATION (30d, 12h)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "keep mirroring new objects and deletions until interrupted")
+	fl.BoolVar(&f.adopt, "adopt", false, "mirror into a directory or prefix that holds files but no .cairn-mirror.json (a mirror whose state was lost): its CID-named files become the mirror's")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address (host:port) while mirroring")
 	fl.StringVar(&f.endpoint, "endpoint", "", "the S3 endpoint URL (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS)")
 	return cmd
@@ -89,7 +92,7 @@ func runMirror(cmd *cobra.Command, g *globals, f mirrorFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	r, err := runner.New(apiSource{c}, dst, runner.Config{
-		Format: format, Policy: policy, Follow: f.follow, Logger: logger,
+		Format: format, Policy: policy, Follow: f.follow, Adopt: f.adopt, Logger: logger,
 		Report: func(rep runner.Report) { printMirrorReport(out, g.json, rep) },
 	})
 	if err != nil {

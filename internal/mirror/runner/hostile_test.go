@@ -3,9 +3,11 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cairn-fed/cairn/internal/mirror"
@@ -98,5 +100,81 @@ func TestRunnerNeverRemovesOutsideItsTarget(t *testing.T) {
 				mustExist(t, f)
 			}
 		})
+	}
+}
+
+// TestRunnerStartsOnlyInAnEmptyPlace: a directory that holds files and
+// no mirror state is refused, saying what to do, with nothing written or
+// removed; with Adopt the runner takes it over, adopting only CID-named
+// files, and a state is there before any object is.
+func TestRunnerStartsOnlyInAnEmptyPlace(t *testing.T) {
+	dir := t.TempDir()
+	mine := []string{"holiday-photos.car", "notes.txt"}
+	for _, f := range mine {
+		writeFile(t, filepath.Join(dir, f), "mine")
+	}
+	orphan := filepath.Join(dir, carKey("gone")) // a copy whose state was lost
+	writeFile(t, orphan, "gone")
+	n := newFakeNode("node1")
+	n.add(id("a"), "a")
+	pol := mirror.Policy{Mode: mirror.Delete}
+	err := dirRunner(t, n, dir, mirror.FormatCAR, pol).Run(context.Background())
+	if !errors.Is(err, runner.ErrNotEmpty) || !strings.Contains(err.Error(), "empty directory") || !strings.Contains(err.Error(), "--adopt") {
+		t.Fatalf("Run in a directory of the user's = %v, want ErrNotEmpty saying what to do", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Fatalf("a refused run left %d entries, want the 3 there before", len(entries))
+	}
+
+	dst, err := target.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runner.New(n, dst, runner.Config{Format: mirror.FormatCAR, Policy: pol, Adopt: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range mine {
+		mustExist(t, filepath.Join(dir, f))
+	}
+	mustExist(t, filepath.Join(dir, carKey("a")))
+	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the adopted copy of an object the node does not have is still there under delete: %v", err)
+	}
+}
+
+// crashAfterPut is a target that fails every call after its first put,
+// as a mirror killed right after it would leave it.
+type crashAfterPut struct{ *target.Memory }
+
+func (c crashAfterPut) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	n, err := c.Memory.Put(ctx, key, r)
+	c.SetFail(true)
+	return n, err
+}
+
+// TestRunnerWritesItsStateFirst: the first run at an empty target writes
+// its state before the first put, so a run killed after that put leaves
+// a target the next run knows for its own (not one to refuse).
+func TestRunnerWritesItsStateFirst(t *testing.T) {
+	n := newFakeNode("node1")
+	n.add(id("a"), "a")
+	tg := target.NewMemory()
+	if err := newRunner(t, n, crashAfterPut{tg}, false, mirror.Policy{}).Run(context.Background()); err == nil {
+		t.Fatal("a run whose target failed after the first put succeeded")
+	}
+	tg.SetFail(false)
+	if _, ok := tg.Get(mirror.StateKey); !ok {
+		t.Fatal("no state at the target after the first run began")
+	}
+	if err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background()); err != nil {
+		t.Fatalf("the run after the crash: %v", err)
+	}
+	if !has(tg, "a", "a") {
+		t.Fatal("the object is not at the target after the second run")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cairn-fed/cairn/internal/mirror"
@@ -50,7 +52,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case err == nil || !r.cfg.Follow, errors.Is(err, mirror.ErrOtherNode), errors.Is(err, mirror.ErrOtherFormat), errors.Is(err, mirror.ErrBadState):
+		case err == nil || !r.cfg.Follow, permanent(err):
 			return err
 		}
 		r.n.errors.Add(1)
@@ -63,6 +65,17 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		wait = min(2*wait, r.cfg.RetryMax)
 	}
+}
+
+// permanent reports whether no retry mends err: the target belongs to
+// another mirror or to no mirror at all.
+func permanent(err error) bool {
+	for _, e := range []error{mirror.ErrOtherNode, mirror.ErrOtherFormat, mirror.ErrBadState, ErrNotEmpty} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // session loads the state, then runs passes: one, or with Follow one
@@ -88,7 +101,8 @@ func (r *Runner) session(ctx context.Context) error {
 	}
 }
 
-// load reads the state at the target, checking it belongs to this node.
+// load reads the state at the target, checking it belongs to this node,
+// or begins a new one.
 func (r *Runner) load(ctx context.Context) (*mirror.State, error) {
 	node, err := r.src.NodeID(ctx)
 	if err != nil {
@@ -96,7 +110,7 @@ func (r *Runner) load(ctx context.Context) (*mirror.State, error) {
 	}
 	b, err := r.dst.ReadState(ctx)
 	if errors.Is(err, ErrNoState) {
-		return mirror.NewState(node, r.cfg.Format), nil
+		return r.begin(ctx, node)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the mirror state at %s: %w", r.dst, err)
@@ -106,6 +120,32 @@ func (r *Runner) load(ctx context.Context) (*mirror.State, error) {
 		return nil, fmt.Errorf("%s: %w", r.dst, err)
 	}
 	return st, nil
+}
+
+// begin starts a mirror at a target without a state: an empty one, or
+// with Adopt any. It writes the state before any put, so the files a run
+// killed early leaves are known as the mirror's by the next run.
+func (r *Runner) begin(ctx context.Context, node string) (*mirror.State, error) {
+	keys, err := r.dst.Keys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", r.dst, err)
+	}
+	if len(keys) > 0 && !r.cfg.Adopt {
+		slices.Sort(keys)
+		return nil, fmt.Errorf("%w: %s holds %s and no %s; mirror to an empty directory or prefix, or, if it is a mirror whose %s was lost, run again with --adopt",
+			ErrNotEmpty, r.dst, someOf(keys), mirror.StateKey, mirror.StateKey)
+	}
+	st := mirror.NewState(node, r.cfg.Format)
+	return st, r.save(ctx, st)
+}
+
+// someOf names the first few keys, and how many more there are.
+func someOf(keys []string) string {
+	const show = 3
+	if len(keys) <= show {
+		return strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(keys[:show], ", "), len(keys)-show)
 }
 
 // pass brings the target up to date with the node as of now.

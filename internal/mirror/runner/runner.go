@@ -58,6 +58,11 @@ type Source interface {
 	Open(ctx context.Context, o mirror.Object, f mirror.Format) (io.ReadCloser, error)
 }
 
+// ErrNotEmpty means the target holds files but no mirror state: it is
+// not a mirror, and the runner does not write into it unless told to
+// adopt it (Config.Adopt).
+var ErrNotEmpty = errors.New("mirror: the target holds files and no mirror state")
+
 // ErrCursor means the daemon cannot resume from the mirror's cursor: its
 // event log was trimmed past it, or reset (a node restored from a
 // snapshot). The runner then starts from the oldest event kept, and the
@@ -71,6 +76,11 @@ type Config struct {
 	// Follow keeps mirroring until ctx ends; without it Run returns after
 	// one pass.
 	Follow bool
+	// Adopt lets the runner start at a target that holds files but no
+	// state (a mirror whose state was lost), taking its CID-named files
+	// for the mirror's. Without it such a target is refused: the runner
+	// starts only in an empty place or at its own state.
+	Adopt bool
 	// RetryMax bounds the wait between attempts after a failed pass in
 	// Follow mode (the first wait is a second, then it doubles). Default
 	// 30 s: a restarted server or daemon is picked up within that.
