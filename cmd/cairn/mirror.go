@@ -148,6 +148,8 @@ func printMirrorReport(w io.Writer, asJSON bool, rep runner.Report) {
 		fmt.Fprintf(w, "put     %s  %s  (%d put, %s)\n", rep.CID, humanBytes(rep.Bytes), rep.Put, humanBytes(rep.PutBytes))
 	case "remove":
 		fmt.Fprintf(w, "removed %s\n", rep.CID)
+	case "fail":
+		fmt.Fprintf(w, "failed  %s  %s (going on; tried again on the next pass)\n", rep.CID, rep.Error)
 	case "retry":
 		fmt.Fprintf(w, "failed, trying again: %s\n", rep.Error)
 	}
@@ -168,6 +170,7 @@ func serveMirrorMetrics(addr string, r *runner.Runner) (func(), error) {
 	stat("objects_put_total", "Objects copied to the target.", true, func(s runner.Stats) int64 { return s.Put })
 	stat("bytes_put_total", "Bytes copied to the target.", true, func(s runner.Stats) int64 { return s.PutBytes })
 	stat("objects_removed_total", "Copies removed from the target after a deletion.", true, func(s runner.Stats) int64 { return s.Removed })
+	stat("objects_failed_total", "Puts and removals of one object that failed; each is tried again on the next pass.", true, func(s runner.Stats) int64 { return s.Failed })
 	stat("passes_total", "Passes that brought the target up to date.", true, func(s runner.Stats) int64 { return s.Passes })
 	stat("errors_total", "Passes that failed and were retried.", true, func(s runner.Stats) int64 { return s.Errors })
 	stat("objects_present", "Objects at the target after the last pass.", false, func(s runner.Stats) int64 { return s.Present })

@@ -168,7 +168,8 @@ func (r *Runner) pass(ctx context.Context, st *mirror.State, listTarget bool) er
 		}
 	}
 	plan := mirror.Decide(st, in)
-	if err := r.apply(ctx, st, plan); err != nil {
+	failed, err := r.apply(ctx, st, plan)
+	if err != nil {
 		return err
 	}
 	st.Cursor = end
@@ -178,10 +179,24 @@ func (r *Runner) pass(ctx context.Context, st *mirror.State, listTarget bool) er
 	present, deleted := st.Counts()
 	r.n.present.Store(int64(present))
 	r.n.deleted.Store(int64(deleted))
+	if len(failed) > 0 {
+		return objectsFailed(failed)
+	}
 	r.n.passes.Add(1)
 	r.n.lastPass.Store(r.cfg.Now().Unix())
 	r.report(Report{Action: "pass"})
 	return nil
+}
+
+// objectsFailed is the error of a pass that did all it could but some
+// objects: it names them (the first few) and says what happens next.
+func objectsFailed(errs []error) error {
+	const show = 5
+	msg := fmt.Sprintf("%d objects could not be mirrored (the rest were); the next pass tries them again (with --follow shortly, else run the mirror again once the cause is fixed)", len(errs))
+	if len(errs) > show {
+		msg += fmt.Sprintf("; the first %d of them", show)
+	}
+	return fmt.Errorf("%s: %w", msg, errors.Join(errs[:min(show, len(errs))]...))
 }
 
 // catchUp reads the stored events after cursor and returns the cursor
@@ -198,19 +213,26 @@ func (r *Runner) catchUp(ctx context.Context, cursor string) (string, error) {
 	return end, nil
 }
 
-// apply puts, then removes, writing the state after each put at most
-// every SaveEvery, and after every removal.
-func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) error {
+// apply puts, then removes, writing the state after puts at most every
+// SaveEvery and after every removal. An object whose put or removal
+// fails is reported and passed over, so one unreadable object does not
+// hold up the others; apply returns those failures. A state that cannot
+// be written ends it at once with err: the target itself is failing.
+func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) (failed []error, err error) {
 	saved := r.cfg.Now()
 	for _, o := range plan.Put {
+		if err := ctx.Err(); err != nil {
+			return failed, err
+		}
 		n, err := r.put(ctx, o)
 		if err != nil {
-			return err
+			failed = append(failed, r.fail(o.CID, err))
+			continue
 		}
 		st.Put(o, n, r.cfg.Now())
 		if now := r.cfg.Now(); now.Sub(saved) >= r.cfg.SaveEvery {
 			if err := r.save(ctx, st); err != nil {
-				return err
+				return failed, err
 			}
 			saved = now
 		}
@@ -218,16 +240,25 @@ func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) 
 	for _, cid := range plan.Remove {
 		key := mirror.Key(cid, r.cfg.Format) // never the state's: it may have been altered
 		if err := r.dst.Remove(ctx, key); err != nil {
-			return fmt.Errorf("remove %s from %s: %w", key, r.dst, err)
+			failed = append(failed, r.fail(cid, fmt.Errorf("remove %s from %s: %w", key, r.dst, err)))
+			continue
 		}
 		st.Removed(cid)
 		if err := r.save(ctx, st); err != nil {
-			return err
+			return failed, err
 		}
 		r.n.removed.Add(1)
 		r.report(Report{Action: "remove", CID: cid})
 	}
-	return nil
+	return failed, nil
+}
+
+// fail counts and reports an object whose put or removal failed.
+func (r *Runner) fail(cid string, err error) error {
+	r.n.failed.Add(1)
+	r.cfg.Logger.Warn("mirror an object; going on with the others, and trying it again on the next pass", "cid", cid, "err", err)
+	r.report(Report{Action: "fail", CID: cid, Error: err.Error()})
+	return err
 }
 
 // put streams one object from the daemon into the target.

@@ -111,7 +111,7 @@ func (c Config) Validate() error {
 
 // Report is one line of progress.
 type Report struct {
-	Action string `json:"action"` // "put", "remove", "pass", "retry"
+	Action string `json:"action"` // "put", "remove", "fail" (one object), "pass", "retry" (after a failed pass)
 	CID    string `json:"cid,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
 	Error  string `json:"error,omitempty"`
@@ -124,6 +124,7 @@ type Stats struct {
 	Put      int64 `json:"objects_put"`
 	PutBytes int64 `json:"bytes_put"`
 	Removed  int64 `json:"objects_removed"`
+	Failed   int64 `json:"objects_failed"` // puts and removals that failed (each is tried again)
 	Passes   int64 `json:"passes"`
 	Errors   int64 `json:"errors"`
 	Present  int64 `json:"objects_present"`
@@ -133,12 +134,12 @@ type Stats struct {
 
 // counters are Stats, updated while a pass runs and read by metrics.
 type counters struct {
-	put, putBytes, removed, passes, errors, present, deleted, lastPass atomic.Int64
+	put, putBytes, removed, failed, passes, errors, present, deleted, lastPass atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Put: c.put.Load(), PutBytes: c.putBytes.Load(), Removed: c.removed.Load(),
+		Put: c.put.Load(), PutBytes: c.putBytes.Load(), Removed: c.removed.Load(), Failed: c.failed.Load(),
 		Passes: c.passes.Load(), Errors: c.errors.Load(), Present: c.present.Load(),
 		Deleted: c.deleted.Load(), LastPass: c.lastPass.Load(),
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,11 +39,12 @@ type fakeNode struct {
 	events   []netstat.Event   // guarded by mu
 	oldest   uint64            // guarded by mu; cursors before this are expired
 	notify   chan struct{}     // closed and replaced when an event is added
-	openFail error             // guarded by mu
+	openFail error             // guarded by mu; every Open fails with it
+	broken   map[string]error  // guarded by mu; Open of these CIDs fails
 }
 
 func newFakeNode(id string) *fakeNode {
-	return &fakeNode{id: id, live: map[string]string{}, notify: make(chan struct{})}
+	return &fakeNode{id: id, live: map[string]string{}, broken: map[string]error{}, notify: make(chan struct{})}
 }
 
 func (f *fakeNode) add(cid, body string) {
@@ -116,6 +118,9 @@ func (f *fakeNode) Open(_ context.Context, o mirror.Object, _ mirror.Format) (io
 	defer f.mu.Unlock()
 	if f.openFail != nil {
 		return nil, f.openFail
+	}
+	if err := f.broken[o.CID]; err != nil {
+		return nil, err
 	}
 	return io.NopCloser(strings.NewReader(f.live[o.CID])), nil
 }
@@ -225,19 +230,64 @@ func TestRunnerRefusesAnotherNode(t *testing.T) {
 	}
 }
 
-// TestRunnerReadFailure: a daemon that cannot read an object fails a
-// one-shot run with the object named, and nothing is recorded for it.
-func TestRunnerReadFailure(t *testing.T) {
+// TestRunnerKeepsGoingPastAFailedObject: an object the daemon cannot
+// read (the first in the order puts are done) is reported and passed
+// over: every other object is put, a due removal is done, the state
+// records them, and the run fails naming the object; the next run puts
+// it.
+func TestRunnerKeepsGoingPastAFailedObject(t *testing.T) {
 	n := newFakeNode("node-a")
-	n.add(id("a"), "alpha")
-	n.openFail = errors.New("blocks unavailable")
+	n.add(id("gone"), "gone")
 	tg := target.NewMemory()
-	err := newRunner(t, n, tg, false, mirror.Policy{}).Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "read "+id("a")+" from the daemon") {
-		t.Fatalf("Run = %v", err)
+	pol := mirror.Policy{Mode: mirror.Delete}
+	if err := newRunner(t, n, tg, false, pol).Run(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	b, ok := tg.Get(mirror.StateKey)
-	if st, err := mirror.Decode(b, "node-a", mirror.FormatCAR); !ok || err != nil || len(st.Objects) != 0 {
-		t.Fatal("the state of a pass that failed before any put is not an empty one")
+	n.del(id("gone"))
+	names := []string{"a", "b", "c"}
+	for _, name := range names {
+		n.add(id(name), name)
+	}
+	first := slices.MinFunc(names, func(x, y string) int { return strings.Compare(id(x), id(y)) })
+	n.broken[id(first)] = errors.New("blocks unavailable")
+	var reports []runner.Report
+	r, err := runner.New(n, tg, runner.Config{
+		Format: mirror.FormatCAR, Policy: pol, Logger: slog.New(slog.DiscardHandler),
+		Report: func(rep runner.Report) { reports = append(reports, rep) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "read "+id(first)+" from the daemon") || !strings.Contains(err.Error(), "blocks unavailable") {
+		t.Fatalf("Run = %v, want an error naming %s", err, id(first))
+	}
+	for _, name := range names {
+		if got := has(tg, name, name); got != (name != first) {
+			t.Errorf("object %s at the target: %v", name, got)
+		}
+	}
+	if _, ok := tg.Get(carKey("gone")); ok {
+		t.Error("the removal due was not done after a put failed")
+	}
+	b, _ := tg.Get(mirror.StateKey)
+	st, err := mirror.Decode(b, "node-a", mirror.FormatCAR)
+	if err != nil || len(st.Objects) != 2 {
+		t.Fatalf("state after the pass: %v, %d objects, want the 2 put", err, len(st.Objects))
+	}
+	if s := r.Stats(); s.Failed != 1 || s.Put != 2 || s.Removed != 1 {
+		t.Errorf("stats %+v, want 1 failed, 2 put, 1 removed", s)
+	}
+	if !slices.ContainsFunc(reports, func(rep runner.Report) bool {
+		return rep.Action == "fail" && rep.CID == id(first) && rep.Error != ""
+	}) {
+		t.Errorf("no fail report for %s in %+v", id(first), reports)
+	}
+	delete(n.broken, id(first))
+	if err := newRunner(t, n, tg, false, pol).Run(context.Background()); err != nil {
+		t.Fatalf("the run after the object became readable: %v", err)
+	}
+	if !has(tg, first, first) {
+		t.Fatal("the object that failed was not put by the next run")
 	}
 }
