@@ -21,9 +21,6 @@ import (
 	"github.com/cairn-fed/cairn/internal/mirror"
 	"github.com/cairn-fed/cairn/internal/mirror/runner"
 	"github.com/cairn-fed/cairn/internal/mirror/target"
-	"github.com/cairn-fed/cairn/netstat"
-	"github.com/cairn-fed/cairn/node"
-	"github.com/cairn-fed/cairn/node/api"
 )
 
 // mirrorFlags are cairn mirror's flags.
@@ -91,7 +88,7 @@ func runMirror(cmd *cobra.Command, g *globals, f mirrorFlags) error {
 		format = mirror.FormatDecrypted
 	}
 	out := cmd.OutOrStdout()
-	r, err := runner.New(apiSource{c}, dst, runner.Config{
+	r, err := runner.New(runner.Daemon{API: c, Logger: logger}, dst, runner.Config{
 		Format: format, Policy: policy, Follow: f.follow, Adopt: f.adopt, Logger: logger,
 		Report: func(rep runner.Report) { printMirrorReport(out, g.json, rep) },
 	})
@@ -191,75 +188,4 @@ func serveMirrorMetrics(addr string, r *runner.Runner) (func(), error) {
 		_ = srv.Shutdown(ctx)
 		<-done
 	}, nil
-}
-
-// apiSource is the daemon, through its API, as the mirror sees it.
-type apiSource struct{ c *api.Client }
-
-func (s apiSource) NodeID(ctx context.Context) (string, error) {
-	id, err := s.c.ID(ctx)
-	return id.PeerID, err
-}
-
-// Live lists the owner's objects, less those a tombstone deletes.
-func (s apiSource) Live(ctx context.Context) ([]mirror.Object, error) {
-	objs, err := s.c.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ov, err := s.c.StatusAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	deleted := map[string]bool{}
-	for _, o := range ov.Objects {
-		if o.State == netstat.StateDeleting || o.State == netstat.StateDeleted {
-			deleted[o.CID] = true
-		}
-	}
-	var live []mirror.Object
-	for _, o := range objs {
-		if o.Role == node.RoleOwner && !o.Catalog && !deleted[o.ID] {
-			live = append(live, mirror.Object{CID: o.ID, Name: o.Name, Capability: o.Capability, Size: o.Size})
-		}
-	}
-	return live, nil
-}
-
-// Events reads the stream, resuming by itself when the daemon cut it off
-// for reading too slowly.
-func (s apiSource) Events(ctx context.Context, since string, follow bool, each func(netstat.Event) error) (string, error) {
-	cur := since
-	for {
-		end, err := s.c.Events(ctx, cur, follow, func(ev netstat.Event) error {
-			if err := each(ev); err != nil {
-				return err
-			}
-			cur = ev.Cursor().String()
-			return nil
-		})
-		var se *api.StatusError
-		switch {
-		case errors.As(err, &se) && (se.Code == http.StatusGone || se.Code == http.StatusBadRequest):
-			return cur, fmt.Errorf("%w: %w", runner.ErrCursor, err)
-		case err != nil:
-			return cur, err
-		case end.End == api.EndTooSlow:
-			cur = end.Resume
-		case end.End == api.EndCaughtUp:
-			return end.Resume, nil
-		default:
-			return cur, fmt.Errorf("the daemon ended the event stream (%s: %s)", end.End, end.Error)
-		}
-	}
-}
-
-func (s apiSource) Open(ctx context.Context, o mirror.Object, f mirror.Format) (io.ReadCloser, error) {
-	if f == mirror.FormatCAR {
-		return s.c.Export(ctx, o.CID)
-	}
-	if o.Capability == "" {
-		return nil, fmt.Errorf("the daemon lists no capability for %s, so it cannot be decrypted", o.CID)
-	}
-	return s.c.Get(ctx, o.Capability)
 }

@@ -315,7 +315,7 @@ func (r *Runner) waitForChange(ctx context.Context, st *mirror.State) error {
 	case errors.Is(err, errWake), fctx.Err() != nil: // woken, or a removal is due
 		return nil
 	case err == nil:
-		return errors.New("the daemon ended the event stream")
+		return errors.New("the daemon ended the event stream (it may be stopping); the mirror follows it again once it is back")
 	}
 	return fmt.Errorf("follow the daemon's events: %w", err)
 }

@@ -4,8 +4,8 @@
 // writes the state after the put, then follows the daemon's event stream
 // and does it again when an object is added, deleted or undeleted, or a
 // kept copy falls due. The daemon and the target are interfaces this
-// package declares; cmd/cairn wires the API client and a directory or S3
-// target into them.
+// package declares; Daemon is the Source over the daemon's API client
+// (daemon.go), and cmd/cairn wires it and a directory or S3 target in.
 package runner
 
 import (
