@@ -147,6 +147,10 @@ func printMirrorReport(w io.Writer, asJSON bool, rep runner.Report) {
 		fmt.Fprintf(w, "removed %s\n", rep.CID)
 	case "fail":
 		fmt.Fprintf(w, "failed  %s  %s (going on; tried again on the next pass)\n", rep.CID, rep.Error)
+	case "hold":
+		fmt.Fprintln(w, "the node was restored from a snapshot and is still catching up with the federation: removing nothing until it has")
+	case "resume":
+		fmt.Fprintln(w, "the node has caught up: removing copies again as --on-delete says")
 	case "retry":
 		fmt.Fprintf(w, "failed, trying again: %s\n", rep.Error)
 	}

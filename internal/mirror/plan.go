@@ -99,6 +99,10 @@ type Input struct {
 	Present []string
 	Policy  Policy
 	Now     time.Time
+	// Hold is set while the node, restored from a snapshot, is catching
+	// up with the federation: its listing may lack objects that exist,
+	// so no object is taken for deleted and no copy is removed.
+	Hold bool
 }
 
 // Plan is what one pass does, in order: put, then remove.
@@ -145,6 +149,9 @@ func Decide(s *State, in Input) Plan {
 		}
 		if listed && !present[cid] { // gone from both: nothing to keep track of
 			delete(s.Objects, cid)
+			continue
+		}
+		if in.Hold {
 			continue
 		}
 		if e.DeletedAt == nil {

@@ -102,6 +102,12 @@ func TestDecide(t *testing.T) {
 			put: []string{"a"}, wantInDoc: []string{"a"}},
 		{name: "a deleted object missing at the target is forgotten", state: stateWith("a"),
 			in: Input{Present: []string{}, Now: t0}},
+		{name: "while the node catches up nothing is taken for deleted", state: stateWith("a", "b"),
+			in:        Input{Live: objs("a"), Policy: Policy{Mode: Delete}, Hold: true, Now: t0},
+			wantInDoc: []string{"a", "b"}},
+		{name: "while the node catches up a live object is still put", state: stateWith("a"),
+			in:  Input{Live: objs("a", "b"), Present: []string{carKey("a"), carKey("z")}, Policy: Policy{Mode: Delete}, Hold: true, Now: t0},
+			put: []string{"b"}, wantInDoc: []string{"a", "z"}},
 		{name: "keys of the other format are not objects", state: stateWith(),
 			in: Input{Present: []string{Key(id("a"), FormatDecrypted)}, Policy: Policy{Mode: Delete}, Now: t0}},
 		{name: "the user's own files are not objects", state: stateWith(),
@@ -163,6 +169,20 @@ func TestAfterPolicyRemovesWhenDue(t *testing.T) {
 	}
 	if n, d := s.Counts(); n != 1 || d != 0 {
 		t.Fatalf("counts %d, %d, want 1, 0", n, d)
+	}
+}
+
+// TestHoldKeepsDueRemovals: a copy already due to go under after= stays
+// while the node catches up, and goes on the first pass after.
+func TestHoldKeepsDueRemovals(t *testing.T) {
+	pol := Policy{Mode: After, After: time.Hour}
+	s := stateWith("a")
+	Decide(s, Input{Policy: pol, Now: t0})
+	if p := Decide(s, Input{Policy: pol, Hold: true, Now: t0.Add(2 * time.Hour)}); len(p.Remove) != 0 {
+		t.Fatalf("removed %v while the node catches up", p.Remove)
+	}
+	if p := Decide(s, Input{Policy: pol, Now: t0.Add(2 * time.Hour)}); !reflect.DeepEqual(p.Remove, ids("a")) {
+		t.Fatalf("removed %v once caught up, want [a]", p.Remove)
 	}
 }
 

@@ -23,6 +23,7 @@ type API interface {
 	Events(ctx context.Context, since string, follow bool, each func(netstat.Event) error) (api.StreamEnd, error)
 	Export(ctx context.Context, object string) (io.ReadCloser, error)
 	Get(ctx context.Context, capability string) (*api.Stream, error)
+	Catalog(ctx context.Context) (node.CatalogInfo, error)
 }
 
 var (
@@ -40,6 +41,13 @@ type Daemon struct {
 func (d Daemon) NodeID(ctx context.Context) (string, error) {
 	id, err := d.API.ID(ctx)
 	return id.PeerID, err
+}
+
+// CatchingUp asks the daemon whether it is a node restored from a
+// snapshot that has not caught up with the federation yet.
+func (d Daemon) CatchingUp(ctx context.Context) (bool, error) {
+	info, err := d.API.Catalog(ctx)
+	return info.CatchingUp, err
 }
 
 // Live lists the owner's live objects (see LiveObjects).

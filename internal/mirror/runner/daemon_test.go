@@ -29,15 +29,20 @@ type streamCall struct {
 // fakeAPI is the daemon's API in memory; Events answers from calls in
 // turn, recording each since it was asked with.
 type fakeAPI struct {
-	objs   []node.ObjectInfo
-	states []status.Object
-	calls  []streamCall
-	since  []string
-	opened []string
+	catchingUp bool
+	objs       []node.ObjectInfo
+	states     []status.Object
+	calls      []streamCall
+	since      []string
+	opened     []string
 }
 
 func (f *fakeAPI) ID(context.Context) (node.Identity, error) {
 	return node.Identity{PeerID: "12D3node"}, nil
+}
+
+func (f *fakeAPI) Catalog(context.Context) (node.CatalogInfo, error) {
+	return node.CatalogInfo{CatchingUp: f.catchingUp}, nil
 }
 
 func (f *fakeAPI) List(context.Context) ([]node.ObjectInfo, error) { return f.objs, nil }
@@ -190,5 +195,13 @@ func TestDaemonOpen(t *testing.T) {
 	o.Capability = ""
 	if _, err := d.Open(ctx, o, mirror.FormatDecrypted); err == nil || !strings.Contains(err.Error(), "without --decrypt") {
 		t.Fatalf("Open tar without a capability: %v", err)
+	}
+}
+
+func TestDaemonCatchingUp(t *testing.T) {
+	for _, want := range []bool{false, true} {
+		if got, err := (runner.Daemon{API: &fakeAPI{catchingUp: want}}).CatchingUp(context.Background()); err != nil || got != want {
+			t.Errorf("CatchingUp = %v, %v, want %v", got, err, want)
+		}
 	}
 }

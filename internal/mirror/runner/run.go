@@ -19,6 +19,9 @@ type Runner struct {
 	dst Target
 	cfg Config
 	n   counters
+	// holding is set while the node catches up after a restore; owned by
+	// the goroutine in Run.
+	holding bool
 }
 
 // New returns a runner; cfg is checked with Validate.
@@ -31,6 +34,9 @@ func New(src Source, dst Target, cfg Config) (*Runner, error) {
 	}
 	if cfg.SaveEvery == 0 {
 		cfg.SaveEvery = time.Second
+	}
+	if cfg.HoldRecheck == 0 {
+		cfg.HoldRecheck = 30 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -154,11 +160,18 @@ func (r *Runner) pass(ctx context.Context, st *mirror.State, listTarget bool) er
 	if err != nil {
 		return err
 	}
+	// Asked before the listing: catching up only ever ends, so a listing
+	// taken after a "no" is a whole one.
+	hold, err := r.src.CatchingUp(ctx)
+	if err != nil {
+		return fmt.Errorf("ask the daemon whether it is catching up after a restore: %w", err)
+	}
+	r.hold(hold)
 	live, err := r.src.Live(ctx) // listed after the cursor: nothing before end is missed
 	if err != nil {
 		return fmt.Errorf("list the owner's objects: %w", err)
 	}
-	in := mirror.Input{Live: live, Policy: r.cfg.Policy, Now: r.cfg.Now()}
+	in := mirror.Input{Live: live, Policy: r.cfg.Policy, Now: r.cfg.Now(), Hold: hold}
 	if listTarget {
 		if in.Present, err = r.dst.Keys(ctx); err != nil {
 			return fmt.Errorf("list %s: %w", r.dst, err)
@@ -197,6 +210,20 @@ func objectsFailed(errs []error) error {
 		msg += fmt.Sprintf("; the first %d of them", show)
 	}
 	return fmt.Errorf("%s: %w", msg, errors.Join(errs[:min(show, len(errs))]...))
+}
+
+// hold notes whether the node is catching up, saying so when that
+// begins and ends (not on every pass).
+func (r *Runner) hold(on bool) {
+	switch {
+	case on && !r.holding:
+		r.cfg.Logger.Warn("the node was restored from a snapshot and is catching up with the federation; its listing may lack objects, so the mirror removes nothing until it has")
+		r.report(Report{Action: "hold"})
+	case !on && r.holding:
+		r.cfg.Logger.Info("the node has caught up; the mirror removes copies again as --on-delete says")
+		r.report(Report{Action: "resume"})
+	}
+	r.holding = on
 }
 
 // catchUp reads the stored events after cursor and returns the cursor
@@ -294,11 +321,16 @@ func (r *Runner) save(ctx context.Context, st *mirror.State) error {
 var errWake = errors.New("mirror: a pass is due")
 
 // waitForChange follows the event stream from the state's cursor until an
-// event may change the mirror, or a kept copy falls due.
+// event may change the mirror, a kept copy falls due, or, while the node
+// catches up, HoldRecheck has passed.
 func (r *Runner) waitForChange(ctx context.Context, st *mirror.State) error {
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if due, ok := st.NextRemoval(); ok {
+	due, ok := st.NextRemoval()
+	if r.holding { // no removal is done meanwhile; ask again whether the node caught up
+		due, ok = r.cfg.Now().Add(r.cfg.HoldRecheck), true
+	}
+	if ok {
 		var stop context.CancelFunc
 		fctx, stop = context.WithDeadline(fctx, due)
 		defer stop()

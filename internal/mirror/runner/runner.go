@@ -56,6 +56,10 @@ type Source interface {
 	Events(ctx context.Context, since string, follow bool, each func(netstat.Event) error) (string, error)
 	// Open streams an object in the format asked for.
 	Open(ctx context.Context, o mirror.Object, f mirror.Format) (io.ReadCloser, error)
+	// CatchingUp reports whether the node, restored from a snapshot, is
+	// still learning what its owner did since: its listing may then lack
+	// objects that exist.
+	CatchingUp(ctx context.Context) (bool, error)
 }
 
 // ErrNotEmpty means the target holds files but no mirror state: it is
@@ -89,7 +93,12 @@ type Config struct {
 	// puts objects (always at its end). Default 1 s: a crash repeats at
 	// most a second of puts, which overwrite identical bytes.
 	SaveEvery time.Duration
-	Logger    *slog.Logger
+	// HoldRecheck is how often a following runner that holds its
+	// removals, because the node is catching up after a restore, asks
+	// again whether it has (the node sends no event when it has).
+	// Default 30 s: a copy removed half a minute late is harmless.
+	HoldRecheck time.Duration
+	Logger      *slog.Logger
 	// Report is told of every put, removal and pass; may be nil.
 	Report func(Report)
 	// Now is the clock; default time.Now.
@@ -101,8 +110,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Format != mirror.FormatCAR && c.Format != mirror.FormatDecrypted:
 		return fmt.Errorf("mirror.format %q is not car or tar", c.Format)
-	case c.RetryMax < 0 || c.SaveEvery < 0:
-		return errors.New("mirror.retry_max and mirror.save_every must not be negative")
+	case c.RetryMax < 0 || c.SaveEvery < 0 || c.HoldRecheck < 0:
+		return errors.New("mirror.retry_max, mirror.save_every and mirror.hold_recheck must not be negative")
 	case c.Logger == nil:
 		return errors.New("mirror.logger is required")
 	}
@@ -111,7 +120,10 @@ func (c Config) Validate() error {
 
 // Report is one line of progress.
 type Report struct {
-	Action string `json:"action"` // "put", "remove", "fail" (one object), "pass", "retry" (after a failed pass)
+	// Action is "put", "remove", "fail" (one object), "pass", "retry"
+	// (after a failed pass), "hold" (the node began catching up: nothing
+	// is removed) or "resume" (it has: removals go on).
+	Action string `json:"action"`
 	CID    string `json:"cid,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
 	Error  string `json:"error,omitempty"`

@@ -41,10 +41,12 @@ type fakeNode struct {
 	notify   chan struct{}     // closed and replaced when an event is added
 	openFail error             // guarded by mu; every Open fails with it
 	broken   map[string]error  // guarded by mu; Open of these CIDs fails
+	catching bool              // guarded by mu; catching up after a restore
+	hidden   map[string]bool   // guarded by mu; live, but left out of Live (not learned yet)
 }
 
 func newFakeNode(id string) *fakeNode {
-	return &fakeNode{id: id, live: map[string]string{}, broken: map[string]error{}, notify: make(chan struct{})}
+	return &fakeNode{id: id, live: map[string]string{}, broken: map[string]error{}, hidden: map[string]bool{}, notify: make(chan struct{})}
 }
 
 func (f *fakeNode) add(cid, body string) {
@@ -67,6 +69,23 @@ func (f *fakeNode) emit(t netstat.EventType, cid string) {
 	f.notify = make(chan struct{})
 }
 
+func (f *fakeNode) CatchingUp(context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.catching, nil
+}
+
+// restored makes the node one restored from a snapshot that lacks the
+// objects named (catching up), or one that has caught up (nil).
+func (f *fakeNode) restored(lacks ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.catching, f.hidden = lacks != nil, map[string]bool{}
+	for _, c := range lacks {
+		f.hidden[c] = true
+	}
+}
+
 func (f *fakeNode) NodeID(context.Context) (string, error) { return f.id, nil }
 
 func (f *fakeNode) Live(context.Context) ([]mirror.Object, error) {
@@ -74,7 +93,9 @@ func (f *fakeNode) Live(context.Context) ([]mirror.Object, error) {
 	defer f.mu.Unlock()
 	var out []mirror.Object
 	for c := range f.live {
-		out = append(out, mirror.Object{CID: c})
+		if !f.hidden[c] {
+			out = append(out, mirror.Object{CID: c})
+		}
 	}
 	return out, nil
 }
@@ -290,4 +311,75 @@ func TestRunnerKeepsGoingPastAFailedObject(t *testing.T) {
 	if !has(tg, first, first) {
 		t.Fatal("the object that failed was not put by the next run")
 	}
+}
+
+// TestRunnerHoldsRemovalsWhileCatchingUp: while the daemon is a node
+// restored from a snapshot that has not caught up, its listing lacks an
+// object that exists; under --on-delete delete the runner removes
+// nothing, says so once over many passes, still puts what is new, and
+// once the node has caught up (which no event tells) it removes what
+// was really deleted and keeps what was only missing.
+func TestRunnerHoldsRemovalsWhileCatchingUp(t *testing.T) {
+	n := newFakeNode("node-a")
+	for _, name := range []string{"kept", "deleted"} {
+		n.add(id(name), name)
+	}
+	tg := target.NewMemory()
+	pol := mirror.Policy{Mode: mirror.Delete}
+	if err := newRunner(t, n, tg, false, pol).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.del(id("deleted"))
+	n.restored(id("kept")) // the restored node has not learned of kept yet
+	var (
+		mu      sync.Mutex
+		actions []string
+	)
+	r, err := runner.New(n, tg, runner.Config{
+		Format: mirror.FormatCAR, Policy: pol, Follow: true, HoldRecheck: 10 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler),
+		Report: func(rep runner.Report) {
+			mu.Lock()
+			defer mu.Unlock()
+			actions = append(actions, rep.Action)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	n.add(id("new"), "new")
+	waitUntil(t, "the new object put and more passes held", func() bool { return has(tg, "new", "new") && r.Stats().Passes >= 3 })
+	if !has(tg, "kept", "kept") || !has(tg, "deleted", "deleted") {
+		t.Fatal("a copy was removed while the node was catching up")
+	}
+	n.restored()
+	waitUntil(t, "the deleted object's copy removed once caught up", func() bool { _, ok := tg.Get(carKey("deleted")); return !ok })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !has(tg, "kept", "kept") {
+		t.Fatal("the copy of an object the restored node had not learned yet was removed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if c := count(actions, "hold"); c != 1 {
+		t.Errorf("said %d times that removals are held, want once: %v", c, actions)
+	}
+	if c := count(actions, "resume"); c != 1 {
+		t.Errorf("said %d times that removals resume, want once", c)
+	}
+}
+
+func count(ss []string, s string) int {
+	n := 0
+	for _, v := range ss {
+		if v == s {
+			n++
+		}
+	}
+	return n
 }
