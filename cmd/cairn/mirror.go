@@ -75,6 +75,9 @@ func runMirror(cmd *cobra.Command, g *globals, f mirrorFlags) error {
 	if err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
+	if c, ok := dst.(io.Closer); ok { // a directory's lock
+		defer c.Close()
+	}
 	c, err := g.client()
 	if err != nil {
 		return err

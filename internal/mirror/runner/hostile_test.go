@@ -15,18 +15,20 @@ import (
 	"github.com/cairn-fed/cairn/internal/mirror/target"
 )
 
-// dirRunner is a one-shot runner of n into the directory dir.
-func dirRunner(t *testing.T, n *fakeNode, dir string, f mirror.Format, pol mirror.Policy) *runner.Runner {
+// runDir runs a one-shot runner of n into the directory dir.
+func runDir(t *testing.T, n *fakeNode, dir string, cfg runner.Config) error {
 	t.Helper()
 	dst, err := target.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := runner.New(n, dst, runner.Config{Format: f, Policy: pol, Logger: slog.New(slog.DiscardHandler)})
+	defer dst.Close()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	r, err := runner.New(n, dst, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return r.Run(context.Background())
 }
 
 func writeFile(t *testing.T, path, body string) {
@@ -52,14 +54,14 @@ func TestRunnerLeavesTheUsersFiles(t *testing.T) {
 	n := newFakeNode("node1")
 	n.add(id("a"), "a")
 	pol := mirror.Policy{Mode: mirror.Delete}
-	if err := dirRunner(t, n, dir, mirror.FormatDecrypted, pol).Run(context.Background()); err != nil {
+	if err := runDir(t, n, dir, runner.Config{Format: mirror.FormatDecrypted, Policy: pol}); err != nil {
 		t.Fatal(err)
 	}
 	mine := []string{"holiday-photos.tar", "cairn-snapshot-20250101T000000Z.tar", "bafy.tar", "notes.car"}
 	for _, f := range mine {
 		writeFile(t, filepath.Join(dir, f), "mine")
 	}
-	if err := dirRunner(t, n, dir, mirror.FormatDecrypted, pol).Run(context.Background()); err != nil {
+	if err := runDir(t, n, dir, runner.Config{Format: mirror.FormatDecrypted, Policy: pol}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range mine {
@@ -92,7 +94,7 @@ func TestRunnerNeverRemovesOutsideItsTarget(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "victim.car"), "mine")
 			state := `{"version":1,"node":"node1","format":"car","cursor":"","objects":` + objects + `}`
 			writeFile(t, filepath.Join(dir, mirror.StateKey), state)
-			err := dirRunner(t, newFakeNode("node1"), dir, mirror.FormatCAR, mirror.Policy{Mode: mirror.Delete}).Run(context.Background())
+			err := runDir(t, newFakeNode("node1"), dir, runner.Config{Format: mirror.FormatCAR, Policy: mirror.Policy{Mode: mirror.Delete}})
 			if !errors.Is(err, mirror.ErrBadState) {
 				t.Errorf("Run with an altered state = %v, want ErrBadState", err)
 			}
@@ -118,7 +120,7 @@ func TestRunnerStartsOnlyInAnEmptyPlace(t *testing.T) {
 	n := newFakeNode("node1")
 	n.add(id("a"), "a")
 	pol := mirror.Policy{Mode: mirror.Delete}
-	err := dirRunner(t, n, dir, mirror.FormatCAR, pol).Run(context.Background())
+	err := runDir(t, n, dir, runner.Config{Format: mirror.FormatCAR, Policy: pol})
 	if !errors.Is(err, runner.ErrNotEmpty) || !strings.Contains(err.Error(), "empty directory") || !strings.Contains(err.Error(), "--adopt") {
 		t.Fatalf("Run in a directory of the user's = %v, want ErrNotEmpty saying what to do", err)
 	}
@@ -127,15 +129,7 @@ func TestRunnerStartsOnlyInAnEmptyPlace(t *testing.T) {
 		t.Fatalf("a refused run left %d entries, want the 3 there before", len(entries))
 	}
 
-	dst, err := target.NewDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := runner.New(n, dst, runner.Config{Format: mirror.FormatCAR, Policy: pol, Adopt: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Run(context.Background()); err != nil {
+	if err := runDir(t, n, dir, runner.Config{Format: mirror.FormatCAR, Policy: pol, Adopt: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range mine {

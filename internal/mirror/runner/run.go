@@ -92,6 +92,9 @@ func (r *Runner) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.dst.Clean(ctx); err != nil {
+		return fmt.Errorf("clean up unfinished puts at %s: %w", r.dst, err)
+	}
 	listTarget := true
 	for {
 		if err := r.pass(ctx, st, listTarget); err != nil {

@@ -36,6 +36,11 @@ type Target interface {
 	ReadState(ctx context.Context) ([]byte, error)
 	// WriteState replaces the state atomically.
 	WriteState(ctx context.Context, b []byte) error
+	// Clean removes what a put cut off by a crash left unfinished (a
+	// directory's temporary files, an S3 prefix's incomplete multipart
+	// uploads), of objects and the state only. The runner calls it once
+	// the target is known to be its mirror, before its first put.
+	Clean(ctx context.Context) error
 	// String names the target for people.
 	String() string
 }

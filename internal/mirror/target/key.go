@@ -25,3 +25,10 @@ func checkKey(key string) error {
 	}
 	return nil
 }
+
+// isObjectKey reports whether key names an object in either format.
+func isObjectKey(key string) bool {
+	_, car := mirror.ObjectOf(key, mirror.FormatCAR)
+	_, tar := mirror.ObjectOf(key, mirror.FormatDecrypted)
+	return car || tar
+}

@@ -95,6 +95,9 @@ func (m *Memory) WriteState(ctx context.Context, b []byte) error {
 	return err
 }
 
+// Clean has nothing to do: a put in memory is never left unfinished.
+func (m *Memory) Clean(context.Context) error { return nil }
+
 // Get returns a copy of what key holds.
 func (m *Memory) Get(key string) ([]byte, bool) {
 	m.mu.Lock()

@@ -199,6 +199,29 @@ func (s *S3) Keys(ctx context.Context) ([]string, error) {
 	return keys, nil
 }
 
+// Clean aborts the incomplete multipart uploads a killed put left under
+// the prefix (they hold storage, and are billed, until aborted), of
+// object keys only: an upload of another tool's in the same bucket is
+// left alone. A server that does not list uploads has none to abort.
+func (s *S3) Clean(ctx context.Context) error {
+	prefix := s.name("")
+	for u := range s.c.ListIncompleteUploads(ctx, s.cfg.Bucket, prefix, false) {
+		var resp minio.ErrorResponse
+		switch {
+		case errors.As(u.Err, &resp) && resp.Code == "NotImplemented":
+			return nil
+		case u.Err != nil:
+			return s.explain(u.Err)
+		case !isObjectKey(strings.TrimPrefix(u.Key, prefix)):
+			continue
+		}
+		if err := s.c.RemoveIncompleteUpload(ctx, s.cfg.Bucket, u.Key); err != nil {
+			return fmt.Errorf("abort the unfinished upload of %s: %w", u.Key, s.explain(err))
+		}
+	}
+	return nil
+}
+
 // ReadState reads the state object.
 func (s *S3) ReadState(ctx context.Context) ([]byte, error) {
 	obj, err := s.c.GetObject(ctx, s.cfg.Bucket, s.name(mirror.StateKey), minio.GetObjectOptions{})
