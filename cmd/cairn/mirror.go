@@ -58,7 +58,7 @@ AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.to, "to", "", "the directory or s3://BUCKET/PREFIX to mirror to")
 	fl.BoolVar(&f.decrypt, "decrypt", false, "store decrypted files (a tar per object) instead of ciphertext CAR bundles")
-	fl.StringVar(&f.onDelete, "on-delete", "keep", "what happens to the copy of an object deleted on the node: keep, delete, or after=DURATION (30d, 12h)")
+	fl.StringVar(&f.onDelete, "on-delete", "keep", "what happens to the copy of an object deleted on the node: keep, delete, or after=DURATION (30d, 12h, 1d12h)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "keep mirroring new objects and deletions until interrupted")
 	fl.BoolVar(&f.adopt, "adopt", false, "mirror into a directory or prefix that holds files but no .cairn-mirror.json (a mirror whose state was lost): its CID-named files become the mirror's")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address (host:port) while mirroring")

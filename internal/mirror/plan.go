@@ -35,7 +35,7 @@ type Policy struct {
 }
 
 // ParsePolicy reads keep, delete or after=DURATION, where DURATION is Go's
-// (90m, 12h) or a whole number of days (30d).
+// (90m, 12h), a whole number of days (30d), or days and then Go's (1d12h).
 func ParsePolicy(s string) (Policy, error) {
 	switch s {
 	case "keep":
@@ -49,20 +49,33 @@ func ParsePolicy(s string) (Policy, error) {
 	}
 	dur, err := parseDays(d)
 	if err != nil || dur <= 0 {
-		return Policy{}, fmt.Errorf("--on-delete %q: %q is not a positive duration such as 30d or 12h", s, d)
+		return Policy{}, fmt.Errorf("--on-delete %q: %q is not a positive duration such as 30d, 12h or 1d12h (or 36h); at most %d days", s, d, maxDays)
 	}
 	return Policy{Mode: After, After: dur}, nil
 }
 
+// maxDays bounds after=: a century, well within a time.Duration.
+const maxDays = 100 * 365
+
+// parseDays reads [Nd][Go duration], not empty.
 func parseDays(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n > 100*365 {
-			return 0, fmt.Errorf("bad days %q", days)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
 	}
-	return time.ParseDuration(s)
+	n, err := strconv.Atoi(days)
+	if err != nil || n < 0 || n > maxDays || strings.HasPrefix(days, "+") {
+		return 0, fmt.Errorf("bad days %q", days)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 || r > maxDays*24*time.Hour {
+		return 0, fmt.Errorf("bad duration after the days %q", rest)
+	}
+	return d + r, nil
 }
 
 // String is the flag's form.

@@ -262,9 +262,20 @@ func TestParsePolicy(t *testing.T) {
 			t.Errorf("ParsePolicy(%q) = %+v %v (%s), want %+v", in, got, err, got.String(), want)
 		}
 	}
-	for _, bad := range []string{"", "drop", "after=", "after=-1d", "after=0s", "after=xd", "after=99999d"} {
-		if _, err := ParsePolicy(bad); err == nil {
+	for in, want := range map[string]time.Duration{
+		"after=1d12h": 36 * time.Hour, "after=2d30m": 48*time.Hour + 30*time.Minute, "after=0d1h": time.Hour, "after=36h": 36 * time.Hour,
+	} {
+		if got, err := ParsePolicy(in); err != nil || got != (Policy{Mode: After, After: want}) {
+			t.Errorf("ParsePolicy(%q) = %+v, %v, want after %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "drop", "after=", "after=-1d", "after=0s", "after=xd", "after=99999d", "after=1.5d",
+		"after=1d-12h", "after=d", "after=0d", "after=1d2d", "after=+1d", "after=36500d2562047h", "after=1dx"} {
+		_, err := ParsePolicy(bad)
+		if err == nil {
 			t.Errorf("ParsePolicy(%q) accepted", bad)
+		} else if bad != "" && bad != "drop" && !strings.Contains(err.Error(), "1d12h") {
+			t.Errorf("ParsePolicy(%q) = %v, want an error showing how to write it", bad, err)
 		}
 	}
 }
