@@ -38,18 +38,21 @@ func newMirrorCommand(g *globals) *cobra.Command {
 bucket: as a CAR bundle of its blocks (ciphertext for encrypted objects; named
 CID.car), or with --decrypt as a tar of its decrypted files (CID.tar). Beside
 them, .cairn-mirror.json records the node mirrored, the event cursor and every
-object present. A mirror starts only in an empty directory or prefix (or one
-holding its own .cairn-mirror.json; --adopt takes over one whose state was
-lost), and only files named CID.car or CID.tar are ever its own. A run copies what is missing and then, with --follow, keeps
-following the node's events until interrupted. An object is written whole or
-not at all; after a crash, run the same command again: it finishes the job
-with each object present once. Objects deleted on the node are kept
-(--on-delete keep, the default), removed (delete) or removed after a while
-(after=30d).
+object present. A mirror starts only in an empty directory or prefix, or one
+holding its own .cairn-mirror.json (--adopt takes over one whose state was
+lost), and only files named by a CID are ever its own. A run copies what is
+missing and then, with --follow, keeps following the node's events until
+interrupted. An object is written whole or not at all; after a crash, run the
+same command again: it finishes the job with each object present once. An
+object that cannot be copied is reported and tried again on the next pass,
+after the others. Objects deleted on the node are kept (--on-delete keep, the
+default), removed (delete) or removed after a while (after=30d); while the
+node, restored from a snapshot, is catching up, nothing is removed.
 
 S3 is reached the way the AWS tools reach it: AWS_ENDPOINT_URL_S3 or
 AWS_ENDPOINT_URL (or --endpoint), AWS_REGION, AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials).`,
+AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials). A directory is locked while
+a mirror writes to it; an S3 prefix is not: run one mirror per prefix.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMirror(cmd, g, f)
