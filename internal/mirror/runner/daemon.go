@@ -34,7 +34,7 @@ var (
 // Daemon is the Source a running daemon is, through its API.
 type Daemon struct {
 	API    API
-	Logger *slog.Logger // told of objects left out of the listing
+	Logger *slog.Logger // told of objects left out of the listing; may be nil
 }
 
 // NodeID is the daemon's peer ID.
@@ -62,6 +62,9 @@ func (d Daemon) Live(ctx context.Context) ([]mirror.Object, error) {
 	}
 	live, invalid := LiveObjects(objs, ov.Objects)
 	for _, id := range invalid {
+		if d.Logger == nil {
+			break
+		}
 		d.Logger.Warn("the daemon lists an object whose ID is not a CID; the mirror leaves it out", "cid", id)
 	}
 	return live, nil
