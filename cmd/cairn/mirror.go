@@ -21,15 +21,12 @@ import (
 	"github.com/cairn-fed/cairn/internal/mirror"
 	"github.com/cairn-fed/cairn/internal/mirror/runner"
 	"github.com/cairn-fed/cairn/internal/mirror/target"
-	"github.com/cairn-fed/cairn/netstat"
-	"github.com/cairn-fed/cairn/node"
-	"github.com/cairn-fed/cairn/node/api"
 )
 
 // mirrorFlags are cairn mirror's flags.
 type mirrorFlags struct {
 	to, onDelete, metrics, endpoint string
-	decrypt, follow                 bool
+	decrypt, follow, adopt          bool
 }
 
 func newMirrorCommand(g *globals) *cobra.Command {
@@ -41,16 +38,21 @@ func newMirrorCommand(g *globals) *cobra.Command {
 bucket: as a CAR bundle of its blocks (ciphertext for encrypted objects; named
 CID.car), or with --decrypt as a tar of its decrypted files (CID.tar). Beside
 them, .cairn-mirror.json records the node mirrored, the event cursor and every
-object present. A run copies what is missing and then, with --follow, keeps
-following the node's events until interrupted. An object is written whole or
-not at all; after a crash, run the same command again: it finishes the job
-with each object present once. Objects deleted on the node are kept
-(--on-delete keep, the default), removed (delete) or removed after a while
-(after=30d).
+object present. A mirror starts only in an empty directory or prefix, or one
+holding its own .cairn-mirror.json (--adopt takes over one whose state was
+lost), and only files named by a CID are ever its own. A run copies what is
+missing and then, with --follow, keeps following the node's events until
+interrupted. An object is written whole or not at all; after a crash, run the
+same command again: it finishes the job with each object present once. An
+object that cannot be copied is reported and tried again on the next pass,
+after the others. Objects deleted on the node are kept (--on-delete keep, the
+default), removed (delete) or removed after a while (after=30d); while the
+node, restored from a snapshot, is catching up, nothing is removed.
 
 S3 is reached the way the AWS tools reach it: AWS_ENDPOINT_URL_S3 or
 AWS_ENDPOINT_URL (or --endpoint), AWS_REGION, AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials).`,
+AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials). A directory is locked while
+a mirror writes to it; an S3 prefix is not: run one mirror per prefix.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runMirror(cmd, g, f)
@@ -59,8 +61,9 @@ AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.to, "to", "", "the directory or s3://BUCKET/PREFIX to mirror to")
 	fl.BoolVar(&f.decrypt, "decrypt", false, "store decrypted files (a tar per object) instead of ciphertext CAR bundles")
-	fl.StringVar(&f.onDelete, "on-delete", "keep", "what happens to the copy of an object deleted on the node: keep, delete, or after=DURATION (30d, 12h)")
+	fl.StringVar(&f.onDelete, "on-delete", "keep", "what happens to the copy of an object deleted on the node: keep, delete, or after=DURATION (30d, 12h, 1d12h)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "keep mirroring new objects and deletions until interrupted")
+	fl.BoolVar(&f.adopt, "adopt", false, "mirror into a directory or prefix that holds files but no .cairn-mirror.json (a mirror whose state was lost): its CID-named files become the mirror's")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this address (host:port) while mirroring")
 	fl.StringVar(&f.endpoint, "endpoint", "", "the S3 endpoint URL (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS)")
 	return cmd
@@ -75,6 +78,9 @@ func runMirror(cmd *cobra.Command, g *globals, f mirrorFlags) error {
 	if err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
+	if c, ok := dst.(io.Closer); ok { // a directory's lock
+		defer c.Close()
+	}
 	c, err := g.client()
 	if err != nil {
 		return err
@@ -88,8 +94,8 @@ func runMirror(cmd *cobra.Command, g *globals, f mirrorFlags) error {
 		format = mirror.FormatDecrypted
 	}
 	out := cmd.OutOrStdout()
-	r, err := runner.New(apiSource{c}, dst, runner.Config{
-		Format: format, Policy: policy, Follow: f.follow, Logger: logger,
+	r, err := runner.New(runner.Daemon{API: c, Logger: logger}, dst, runner.Config{
+		Format: format, Policy: policy, Follow: f.follow, Adopt: f.adopt, Logger: logger,
 		Report: func(rep runner.Report) { printMirrorReport(out, g.json, rep) },
 	})
 	if err != nil {
@@ -145,6 +151,12 @@ func printMirrorReport(w io.Writer, asJSON bool, rep runner.Report) {
 		fmt.Fprintf(w, "put     %s  %s  (%d put, %s)\n", rep.CID, humanBytes(rep.Bytes), rep.Put, humanBytes(rep.PutBytes))
 	case "remove":
 		fmt.Fprintf(w, "removed %s\n", rep.CID)
+	case "fail":
+		fmt.Fprintf(w, "failed  %s  %s (going on; tried again on the next pass)\n", rep.CID, rep.Error)
+	case "hold":
+		fmt.Fprintln(w, "the node was restored from a snapshot and is still catching up with the federation: removing nothing until it has")
+	case "resume":
+		fmt.Fprintln(w, "the node has caught up: removing copies again as --on-delete says")
 	case "retry":
 		fmt.Fprintf(w, "failed, trying again: %s\n", rep.Error)
 	}
@@ -165,6 +177,7 @@ func serveMirrorMetrics(addr string, r *runner.Runner) (func(), error) {
 	stat("objects_put_total", "Objects copied to the target.", true, func(s runner.Stats) int64 { return s.Put })
 	stat("bytes_put_total", "Bytes copied to the target.", true, func(s runner.Stats) int64 { return s.PutBytes })
 	stat("objects_removed_total", "Copies removed from the target after a deletion.", true, func(s runner.Stats) int64 { return s.Removed })
+	stat("objects_failed_total", "Puts and removals of one object that failed; each is tried again on the next pass.", true, func(s runner.Stats) int64 { return s.Failed })
 	stat("passes_total", "Passes that brought the target up to date.", true, func(s runner.Stats) int64 { return s.Passes })
 	stat("errors_total", "Passes that failed and were retried.", true, func(s runner.Stats) int64 { return s.Errors })
 	stat("objects_present", "Objects at the target after the last pass.", false, func(s runner.Stats) int64 { return s.Present })
@@ -185,75 +198,4 @@ func serveMirrorMetrics(addr string, r *runner.Runner) (func(), error) {
 		_ = srv.Shutdown(ctx)
 		<-done
 	}, nil
-}
-
-// apiSource is the daemon, through its API, as the mirror sees it.
-type apiSource struct{ c *api.Client }
-
-func (s apiSource) NodeID(ctx context.Context) (string, error) {
-	id, err := s.c.ID(ctx)
-	return id.PeerID, err
-}
-
-// Live lists the owner's objects, less those a tombstone deletes.
-func (s apiSource) Live(ctx context.Context) ([]mirror.Object, error) {
-	objs, err := s.c.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ov, err := s.c.StatusAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	deleted := map[string]bool{}
-	for _, o := range ov.Objects {
-		if o.State == netstat.StateDeleting || o.State == netstat.StateDeleted {
-			deleted[o.CID] = true
-		}
-	}
-	var live []mirror.Object
-	for _, o := range objs {
-		if o.Role == node.RoleOwner && !o.Catalog && !deleted[o.ID] {
-			live = append(live, mirror.Object{CID: o.ID, Name: o.Name, Capability: o.Capability, Size: o.Size})
-		}
-	}
-	return live, nil
-}
-
-// Events reads the stream, resuming by itself when the daemon cut it off
-// for reading too slowly.
-func (s apiSource) Events(ctx context.Context, since string, follow bool, each func(netstat.Event) error) (string, error) {
-	cur := since
-	for {
-		end, err := s.c.Events(ctx, cur, follow, func(ev netstat.Event) error {
-			if err := each(ev); err != nil {
-				return err
-			}
-			cur = ev.Cursor().String()
-			return nil
-		})
-		var se *api.StatusError
-		switch {
-		case errors.As(err, &se) && (se.Code == http.StatusGone || se.Code == http.StatusBadRequest):
-			return cur, fmt.Errorf("%w: %w", runner.ErrCursor, err)
-		case err != nil:
-			return cur, err
-		case end.End == api.EndTooSlow:
-			cur = end.Resume
-		case end.End == api.EndCaughtUp:
-			return end.Resume, nil
-		default:
-			return cur, fmt.Errorf("the daemon ended the event stream (%s: %s)", end.End, end.Error)
-		}
-	}
-}
-
-func (s apiSource) Open(ctx context.Context, o mirror.Object, f mirror.Format) (io.ReadCloser, error) {
-	if f == mirror.FormatCAR {
-		return s.c.Export(ctx, o.CID)
-	}
-	if o.Capability == "" {
-		return nil, fmt.Errorf("the daemon lists no capability for %s, so it cannot be decrypted", o.CID)
-	}
-	return s.c.Get(ctx, o.Capability)
 }

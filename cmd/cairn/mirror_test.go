@@ -305,8 +305,8 @@ func TestMirrorKill9Rounds(t *testing.T) {
 }
 
 // TestMirrorRefusals: a mirror state from another node is refused,
-// naming both nodes, and bad flags are clear errors; neither writes
-// anything.
+// naming both nodes, so is a directory of the user's files without a
+// mirror state, and bad flags are clear errors; none writes anything.
 func TestMirrorRefusals(t *testing.T) {
 	a, b := initRepo(t, "a"), initRepo(t, "b")
 	startDaemon(t, a)
@@ -321,6 +321,17 @@ func TestMirrorRefusals(t *testing.T) {
 	}
 	if !slices.Equal(objectKeys(t, dir), before) {
 		t.Fatal("a refused mirror changed the target")
+	}
+	mine := t.TempDir()
+	if err := os.WriteFile(filepath.Join(mine, "holiday-photos.car"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = cairnResult(t, a, nil, "mirror", "--to", mine, "--on-delete", "delete")
+	if err == nil || !strings.Contains(out, "--adopt") {
+		t.Fatalf("mirror into a directory of the user's files: %v\n%s", err, out)
+	}
+	if entries, _ := os.ReadDir(mine); len(entries) != 1 {
+		t.Fatalf("a mirror refused in a directory of the user's left %d entries there", len(entries))
 	}
 	for _, args := range [][]string{
 		{"mirror"}, {"mirror", "--to", dir, "--on-delete", "drop"}, {"mirror", "--to", "ftp://x/y"},

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // StateKey is the name of the state (the mirror's manifest) at the
@@ -38,17 +40,29 @@ const (
 
 // Key is the name an object has at the target. It is derived from the
 // object ID alone, so a put repeated after a crash overwrites identical
-// bytes and the target never holds an object twice.
-func Key(cid string, f Format) string { return cid + "." + string(f) }
+// bytes and the target never holds an object twice. It is the only way a
+// key is made: one read from the state or the daemon is never used.
+func Key(id string, f Format) string { return id + "." + string(f) }
+
+// ValidCID reports whether s is an object ID as the daemon writes it: a
+// CID that cid.Decode accepts and whose String is s again. Only such IDs
+// become keys, so a key is never a path, and a file of the user's at the
+// target (holiday-photos.tar, cairn-snapshot-20250101T000000Z.tar) is
+// never taken for an object.
+func ValidCID(s string) bool {
+	c, err := cid.Decode(s)
+	return err == nil && c.String() == s
+}
 
 // ObjectOf returns the object ID a key names, and false for a key that
-// is not an object of this format (the state, temporary files).
+// is not an object of this format: the state, temporary files, and any
+// name whose stem is not a valid CID.
 func ObjectOf(key string, f Format) (string, bool) {
-	cid, ok := strings.CutSuffix(key, "."+string(f))
-	if !ok || cid == "" || strings.ContainsAny(cid, "/.") {
+	id, ok := strings.CutSuffix(key, "."+string(f))
+	if !ok || !ValidCID(id) {
 		return "", false
 	}
-	return cid, true
+	return id, true
 }
 
 // Entry is one object the mirror put at the target.
@@ -108,6 +122,11 @@ func Decode(b []byte, node string, f Format) (*State, error) {
 	}
 	if s.Objects == nil {
 		s.Objects = map[string]Entry{}
+	}
+	for id, e := range s.Objects {
+		if !ValidCID(id) || e.Key != Key(id, f) {
+			return nil, fmt.Errorf("%w: it lists %q at key %q, which is not an object ID and its key: the file was altered; move %s away and run the mirror again with --adopt to rebuild it from what the target holds", ErrBadState, id, e.Key, StateKey)
+		}
 	}
 	return &s, nil
 }

@@ -35,7 +35,7 @@ type Policy struct {
 }
 
 // ParsePolicy reads keep, delete or after=DURATION, where DURATION is Go's
-// (90m, 12h) or a whole number of days (30d).
+// (90m, 12h), a whole number of days (30d), or days and then Go's (1d12h).
 func ParsePolicy(s string) (Policy, error) {
 	switch s {
 	case "keep":
@@ -49,20 +49,33 @@ func ParsePolicy(s string) (Policy, error) {
 	}
 	dur, err := parseDays(d)
 	if err != nil || dur <= 0 {
-		return Policy{}, fmt.Errorf("--on-delete %q: %q is not a positive duration such as 30d or 12h", s, d)
+		return Policy{}, fmt.Errorf("--on-delete %q: %q is not a positive duration such as 30d, 12h or 1d12h (or 36h); at most %d days", s, d, maxDays)
 	}
 	return Policy{Mode: After, After: dur}, nil
 }
 
+// maxDays bounds after=: a century, well within a time.Duration.
+const maxDays = 100 * 365
+
+// parseDays reads [Nd][Go duration], not empty.
 func parseDays(s string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n > 100*365 {
-			return 0, fmt.Errorf("bad days %q", days)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
 	}
-	return time.ParseDuration(s)
+	n, err := strconv.Atoi(days)
+	if err != nil || n < 0 || n > maxDays || strings.HasPrefix(days, "+") {
+		return 0, fmt.Errorf("bad days %q", days)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 || r > maxDays*24*time.Hour {
+		return 0, fmt.Errorf("bad duration after the days %q", rest)
+	}
+	return d + r, nil
 }
 
 // String is the flag's form.
@@ -99,6 +112,10 @@ type Input struct {
 	Present []string
 	Policy  Policy
 	Now     time.Time
+	// Hold is set while the node, restored from a snapshot, is catching
+	// up with the federation: its listing may lack objects that exist,
+	// so no object is taken for deleted and no copy is removed.
+	Hold bool
 }
 
 // Plan is what one pass does, in order: put, then remove.
@@ -111,11 +128,15 @@ type Plan struct {
 // objects the node deleted (and clears the mark of any it undeleted), and
 // returns what to put and what to remove. A key at the target the state
 // does not know (a put whose state write a crash cut off) is adopted:
-// put again when live, else treated as deleted now.
+// put again when live, else treated as deleted now; only keys named
+// CID.car (CID.tar) for a valid CID are, so no other file is touched. A
+// live object whose ID is not a valid CID is left out: it has no key.
 func Decide(s *State, in Input) Plan {
 	live := make(map[string]Object, len(in.Live))
 	for _, o := range in.Live {
-		live[o.CID] = o
+		if ValidCID(o.CID) {
+			live[o.CID] = o
+		}
 	}
 	present, listed := presentSet(in.Present, s.Format), in.Present != nil
 	for cid := range present {
@@ -141,6 +162,9 @@ func Decide(s *State, in Input) Plan {
 		}
 		if listed && !present[cid] { // gone from both: nothing to keep track of
 			delete(s.Objects, cid)
+			continue
+		}
+		if in.Hold {
 			continue
 		}
 		if e.DeletedAt == nil {

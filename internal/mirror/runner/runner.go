@@ -4,8 +4,8 @@
 // writes the state after the put, then follows the daemon's event stream
 // and does it again when an object is added, deleted or undeleted, or a
 // kept copy falls due. The daemon and the target are interfaces this
-// package declares; cmd/cairn wires the API client and a directory or S3
-// target into them.
+// package declares; Daemon is the Source over the daemon's API client
+// (daemon.go), and cmd/cairn wires it and a directory or S3 target in.
 package runner
 
 import (
@@ -36,6 +36,11 @@ type Target interface {
 	ReadState(ctx context.Context) ([]byte, error)
 	// WriteState replaces the state atomically.
 	WriteState(ctx context.Context, b []byte) error
+	// Clean removes what a put cut off by a crash left unfinished (a
+	// directory's temporary files, an S3 prefix's incomplete multipart
+	// uploads), of objects and the state only. The runner calls it once
+	// the target is known to be its mirror, before its first put.
+	Clean(ctx context.Context) error
 	// String names the target for people.
 	String() string
 }
@@ -56,7 +61,16 @@ type Source interface {
 	Events(ctx context.Context, since string, follow bool, each func(netstat.Event) error) (string, error)
 	// Open streams an object in the format asked for.
 	Open(ctx context.Context, o mirror.Object, f mirror.Format) (io.ReadCloser, error)
+	// CatchingUp reports whether the node, restored from a snapshot, is
+	// still learning what its owner did since: its listing may then lack
+	// objects that exist.
+	CatchingUp(ctx context.Context) (bool, error)
 }
+
+// ErrNotEmpty means the target holds files but no mirror state: it is
+// not a mirror, and the runner does not write into it unless told to
+// adopt it (Config.Adopt).
+var ErrNotEmpty = errors.New("mirror: the target holds files and no mirror state")
 
 // ErrCursor means the daemon cannot resume from the mirror's cursor: its
 // event log was trimmed past it, or reset (a node restored from a
@@ -71,6 +85,11 @@ type Config struct {
 	// Follow keeps mirroring until ctx ends; without it Run returns after
 	// one pass.
 	Follow bool
+	// Adopt lets the runner start at a target that holds files but no
+	// state (a mirror whose state was lost), taking its CID-named files
+	// for the mirror's. Without it such a target is refused: the runner
+	// starts only in an empty place or at its own state.
+	Adopt bool
 	// RetryMax bounds the wait between attempts after a failed pass in
 	// Follow mode (the first wait is a second, then it doubles). Default
 	// 30 s: a restarted server or daemon is picked up within that.
@@ -79,7 +98,12 @@ type Config struct {
 	// puts objects (always at its end). Default 1 s: a crash repeats at
 	// most a second of puts, which overwrite identical bytes.
 	SaveEvery time.Duration
-	Logger    *slog.Logger
+	// HoldRecheck is how often a following runner that holds its
+	// removals, because the node is catching up after a restore, asks
+	// again whether it has (the node sends no event when it has).
+	// Default 30 s: a copy removed half a minute late is harmless.
+	HoldRecheck time.Duration
+	Logger      *slog.Logger
 	// Report is told of every put, removal and pass; may be nil.
 	Report func(Report)
 	// Now is the clock; default time.Now.
@@ -91,8 +115,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Format != mirror.FormatCAR && c.Format != mirror.FormatDecrypted:
 		return fmt.Errorf("mirror.format %q is not car or tar", c.Format)
-	case c.RetryMax < 0 || c.SaveEvery < 0:
-		return errors.New("mirror.retry_max and mirror.save_every must not be negative")
+	case c.RetryMax < 0 || c.SaveEvery < 0 || c.HoldRecheck < 0:
+		return errors.New("mirror.retry_max, mirror.save_every and mirror.hold_recheck must not be negative")
 	case c.Logger == nil:
 		return errors.New("mirror.logger is required")
 	}
@@ -101,7 +125,10 @@ func (c Config) Validate() error {
 
 // Report is one line of progress.
 type Report struct {
-	Action string `json:"action"` // "put", "remove", "pass", "retry"
+	// Action is "put", "remove", "fail" (one object), "pass", "retry"
+	// (after a failed pass), "hold" (the node began catching up: nothing
+	// is removed) or "resume" (it has: removals go on).
+	Action string `json:"action"`
 	CID    string `json:"cid,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
 	Error  string `json:"error,omitempty"`
@@ -114,6 +141,7 @@ type Stats struct {
 	Put      int64 `json:"objects_put"`
 	PutBytes int64 `json:"bytes_put"`
 	Removed  int64 `json:"objects_removed"`
+	Failed   int64 `json:"objects_failed"` // puts and removals that failed (each is tried again)
 	Passes   int64 `json:"passes"`
 	Errors   int64 `json:"errors"`
 	Present  int64 `json:"objects_present"`
@@ -123,12 +151,12 @@ type Stats struct {
 
 // counters are Stats, updated while a pass runs and read by metrics.
 type counters struct {
-	put, putBytes, removed, passes, errors, present, deleted, lastPass atomic.Int64
+	put, putBytes, removed, failed, passes, errors, present, deleted, lastPass atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Put: c.put.Load(), PutBytes: c.putBytes.Load(), Removed: c.removed.Load(),
+		Put: c.put.Load(), PutBytes: c.putBytes.Load(), Removed: c.removed.Load(), Failed: c.failed.Load(),
 		Passes: c.passes.Load(), Errors: c.errors.Load(), Present: c.present.Load(),
 		Deleted: c.deleted.Load(), LastPass: c.lastPass.Load(),
 	}

@@ -34,6 +34,9 @@ func (m *Memory) check() error {
 
 // Put stores the object once r ended cleanly.
 func (m *Memory) Put(_ context.Context, key string, r io.Reader) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return int64(len(b)), fmt.Errorf("put %s: %w", key, err)
@@ -50,6 +53,9 @@ func (m *Memory) Put(_ context.Context, key string, r io.Reader) (int64, error) 
 
 // Remove deletes key.
 func (m *Memory) Remove(_ context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.check(); err != nil {
@@ -88,6 +94,9 @@ func (m *Memory) WriteState(ctx context.Context, b []byte) error {
 	_, err := m.Put(ctx, mirror.StateKey, bytes.NewReader(b))
 	return err
 }
+
+// Clean has nothing to do: a put in memory is never left unfinished.
+func (m *Memory) Clean(context.Context) error { return nil }
 
 // Get returns a copy of what key holds.
 func (m *Memory) Get(key string) ([]byte, bool) {

@@ -134,6 +134,9 @@ func (s *S3) name(key string) string {
 // Put uploads the object: in one PUT when it fits in a part, else as a
 // multipart upload of the stream.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
 	first := make([]byte, s.cfg.PartSize)
 	n, err := io.ReadFull(r, first)
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: uint64(s.cfg.PartSize), DisableContentSha256: true}
@@ -175,6 +178,9 @@ func (s *S3) explain(err error) error {
 
 // Remove deletes the object; S3 answers a missing key with success.
 func (s *S3) Remove(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	return s.explain(s.c.RemoveObject(ctx, s.cfg.Bucket, s.name(key), minio.RemoveObjectOptions{}))
 }
 
@@ -191,6 +197,29 @@ func (s *S3) Keys(ctx context.Context) ([]string, error) {
 		}
 	}
 	return keys, nil
+}
+
+// Clean aborts the incomplete multipart uploads a killed put left under
+// the prefix (they hold storage, and are billed, until aborted), of
+// object keys only: an upload of another tool's in the same bucket is
+// left alone. A server that does not list uploads has none to abort.
+func (s *S3) Clean(ctx context.Context) error {
+	prefix := s.name("")
+	for u := range s.c.ListIncompleteUploads(ctx, s.cfg.Bucket, prefix, false) {
+		var resp minio.ErrorResponse
+		switch {
+		case errors.As(u.Err, &resp) && resp.Code == "NotImplemented":
+			return nil
+		case u.Err != nil:
+			return s.explain(u.Err)
+		case !isObjectKey(strings.TrimPrefix(u.Key, prefix)):
+			continue
+		}
+		if err := s.c.RemoveIncompleteUpload(ctx, s.cfg.Bucket, u.Key); err != nil {
+			return fmt.Errorf("abort the unfinished upload of %s: %w", u.Key, s.explain(err))
+		}
+	}
+	return nil
 }
 
 // ReadState reads the state object.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"github.com/cairn-fed/cairn/internal/mirror"
 	"github.com/cairn-fed/cairn/internal/mirror/runner"
 	"github.com/cairn-fed/cairn/internal/s3test"
@@ -36,11 +38,20 @@ func (f *failingReader) Read(p []byte) (int, error) {
 
 // testTarget is the suite every target passes: puts replace whole, a put
 // whose source fails leaves nothing (not even a half object), removes are
-// idempotent, the state round-trips, and keys list what is there.
+// idempotent, the state round-trips, keys list what is there, and a key
+// that is a path or a hidden name is refused.
 func testTarget(t *testing.T, tg runner.Target, big int) {
 	ctx := context.Background()
 	if _, err := tg.ReadState(ctx); !errors.Is(err, runner.ErrNoState) {
 		t.Fatalf("ReadState of an empty target: %v, want ErrNoState", err)
+	}
+	for _, bad := range []string{"", "../a.car", "x/a.car", `x\a.car`, "..", "a..car", ".hidden", ".cairn-mirror.lock"} {
+		if _, err := tg.Put(ctx, bad, strings.NewReader("x")); !errors.Is(err, ErrBadKey) {
+			t.Errorf("Put(%q) = %v, want ErrBadKey", bad, err)
+		}
+		if err := tg.Remove(ctx, bad); !errors.Is(err, ErrBadKey) {
+			t.Errorf("Remove(%q) = %v, want ErrBadKey", bad, err)
+		}
 	}
 	small, large := []byte("a small object"), bytes.Repeat([]byte("0123456789abcdef"), big/16)
 	for key, body := range map[string][]byte{"a.car": small, "b.car": large} {
@@ -90,6 +101,7 @@ func TestDirTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer d.Close()
 	testTarget(t, d, 1<<20)
 	entries, _ := os.ReadDir(d.path)
 	for _, e := range entries {
@@ -99,21 +111,39 @@ func TestDirTarget(t *testing.T) {
 	}
 }
 
-// TestDirTargetLeftoversAndFullDisk: a temporary file a killed put left
-// is removed when the target opens; a full disk is a clear error that
-// leaves no file behind.
+// objKey is a key of an object in the CAR format, with a valid CID.
+const objKey = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e.car"
+
+// TestDirTargetLeftoversAndFullDisk: the temporary files a killed put or
+// state write left are removed by Clean, and no other file is; a full
+// disk is a clear error that leaves no file behind.
 func TestDirTargetLeftoversAndFullDisk(t *testing.T) {
 	dir := t.TempDir()
-	left := filepath.Join(dir, ".x.car"+tempMark+"123")
-	if err := os.WriteFile(left, []byte("half"), 0o644); err != nil {
-		t.Fatal(err)
+	left := []string{"." + objKey + tempMark + "123", "." + mirror.StateKey + tempMark + "9"}
+	mine := []string{".x.car" + tempMark + "123", ".notes" + tempMark + "1", "x.car" + tempMark + "2"}
+	for _, f := range append(left, mine...) {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	d, err := NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("leftover temporary file still there: %v", err)
+	defer d.Close()
+	if err := d.Clean(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range left {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("leftover temporary file %s still there: %v", f, err)
+		}
+	}
+	for _, f := range mine {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("Clean removed %s, not a temporary file of the mirror's: %v", f, err)
+		}
+		os.Remove(filepath.Join(dir, f))
 	}
 	d.wrap = func(w io.Writer) io.Writer { return &fullDisk{w: w, room: 1000} }
 	_, err = d.Put(context.Background(), "y.car", bytes.NewReader(make([]byte, 5000)))
@@ -123,6 +153,64 @@ func TestDirTargetLeftoversAndFullDisk(t *testing.T) {
 	if keys, _ := d.Keys(context.Background()); len(keys) != 0 {
 		t.Fatalf("a failed put left %v", keys)
 	}
+}
+
+// TestDirTargetIsPrivate: the directories the target creates are 0700
+// and the objects and the state it writes 0600, whatever the umask
+// allows: with --decrypt they are plaintext.
+func TestDirTargetIsPrivate(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "mirror")
+	d, err := NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if _, err := d.Put(ctx, objKey, strings.NewReader("plaintext")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteState(ctx, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(root, "a"): 0o700, dir: 0o700,
+		filepath.Join(dir, objKey): 0o600, filepath.Join(dir, mirror.StateKey): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s has mode %o, want %o", path, got, want)
+		}
+	}
+}
+
+// TestDirTargetLock: a second target on the same directory is refused,
+// saying what to do, until the first is closed; the lock leaves no file
+// in the directory.
+func TestDirTargetLock(t *testing.T) {
+	dir := t.TempDir()
+	d, err := NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewDir(dir); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "stop that mirror") {
+		t.Fatalf("a second target on a locked directory: %v, want ErrLocked", err)
+	}
+	if keys, err := d.Keys(context.Background()); err != nil || len(keys) != 0 {
+		t.Fatalf("a locked empty directory lists %v, %v", keys, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("the lock left %d entries in the directory", len(entries))
+	}
+	d.Close()
+	d2, err := NewDir(dir)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	d2.Close()
 }
 
 // fullDisk fails writes past room bytes with ENOSPC, as a full disk does.
@@ -236,6 +324,39 @@ func TestS3Faults(t *testing.T) {
 	}
 	if _, ok := srv.Object("mid.car"); ok {
 		t.Fatal("the server holds half of mid.car")
+	}
+}
+
+// TestS3Clean: Clean aborts the incomplete multipart uploads a killed
+// put left under the prefix, and leaves another tool's (a key that is not
+// an object's, or outside the prefix) alone.
+func TestS3Clean(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	tg := s3Target(t, srv, "laptop", nil)
+	core := minio.Core{Client: tg.c}
+	for _, key := range []string{"laptop/" + objKey, "laptop/other.bin", objKey} {
+		id, err := core.NewMultipartUpload(ctx, s3test.Bucket, key, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := core.PutObjectPart(ctx, s3test.Bucket, key, id, 1, bytes.NewReader(make([]byte, 5<<20)), 5<<20, minio.PutObjectPartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tg.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for u := range tg.c.ListIncompleteUploads(ctx, s3test.Bucket, "", true) {
+		if u.Err != nil {
+			t.Fatal(u.Err)
+		}
+		left = append(left, u.Key)
+	}
+	slices.Sort(left)
+	if want := []string{objKey, "laptop/other.bin"}; !slices.Equal(left, want) {
+		t.Fatalf("uploads left after Clean: %v, want %v", left, want)
 	}
 }
 
