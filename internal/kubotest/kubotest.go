@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cairn-fed/cairn/internal/gotool"
 )
 
 // Version is the Kubo release the tests run.
@@ -25,72 +26,16 @@ const Version = "v0.42.0"
 // EnvBinary names a Kubo binary to use instead of building one.
 const EnvBinary = "CAIRN_KUBO"
 
+// tool is Kubo as the tests build it (about a minute and a half on two
+// cores).
+var tool = gotool.Tool{Name: "Kubo", Package: "github.com/ipfs/kubo/cmd/ipfs", Version: Version,
+	EnvBinary: EnvBinary, Why: "the interoperability tests", Timeout: 15 * time.Minute}
+
 // Binary returns the path of the Kubo binary, building it the first time
-// (about a minute and a half on two cores: `go install` of a pinned
-// version is refused by the module proxy, so it is built in a throwaway
-// module, as ../shared/DEPS.md says). Concurrent test processes wait for
-// one build. Outside CI a failed build skips the test, saying why; in CI
-// it fails it.
+// (package gotool).
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(EnvBinary); p != "" {
-		return p
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "cairn-test", "kubo-"+Version)
-	bin := filepath.Join(dir, "ipfs")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin // another process built it while this one waited
-	}
-	if err := build(dir, bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("build Kubo %s for the interoperability tests: %v", Version, err)
-		}
-		t.Skipf("these tests run against real Kubo %s, which could not be built here (set %s to a Kubo binary): %v", Version, EnvBinary, err)
-	}
-	return bin
-}
-
-func build(dir, bin string) error {
-	mod, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(mod)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	steps := [][]string{
-		{"go", "mod", "init", "kubo-tool"},
-		{"go", "get", "github.com/ipfs/kubo/cmd/ipfs@" + Version},
-		{"go", "build", "-o", bin + ".tmp", "github.com/ipfs/kubo/cmd/ipfs"},
-	}
-	for _, s := range steps {
-		cmd := exec.CommandContext(ctx, s[0], s[1:]...)
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, out)
-		}
-	}
-	return os.Rename(bin+".tmp", bin)
+	return tool.Binary(t)
 }
 
 // Repo is a Kubo repository, configured for loopback only: no bootstrap

@@ -8,19 +8,17 @@ package s3test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cairn-fed/cairn/internal/gotool"
 )
 
 // Version is the versitygw release the tests run.
@@ -32,71 +30,15 @@ const EnvBinary = "CAIRN_VERSITYGW"
 // Bucket is the bucket every server starts with.
 const Bucket = "mirror"
 
+// tool is versitygw as the tests build it (a few minutes on two cores).
+var tool = gotool.Tool{Name: "versitygw", Package: "github.com/versity/versitygw/cmd/versitygw", Version: Version,
+	EnvBinary: EnvBinary, Why: "the tests against a real S3 server"}
+
 // Binary returns the path of the versitygw binary, building it the first
-// time (a few minutes on two cores, in a throwaway module: the module
-// proxy refuses `go install` of a pinned version, as ../shared/DEPS.md
-// says). Concurrent test processes wait for one build. Outside CI a
-// failed build skips the test, saying why; in CI it fails it.
+// time (package gotool).
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(EnvBinary); p != "" {
-		return p
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "cairn-test", "versitygw-"+Version)
-	bin := filepath.Join(dir, "versitygw")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin // another process built it while this one waited
-	}
-	if err := build(dir, bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("build versitygw %s for the S3 tests: %v", Version, err)
-		}
-		t.Skipf("these tests run against a real S3 server, versitygw %s, which could not be built here (set %s to a versitygw binary): %v", Version, EnvBinary, err)
-	}
-	return bin
-}
-
-func build(dir, bin string) error {
-	mod, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(mod)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	steps := [][]string{
-		{"go", "mod", "init", "vgw-tool"},
-		{"go", "get", "github.com/versity/versitygw/cmd/versitygw@" + Version},
-		{"go", "build", "-o", bin + ".tmp", "github.com/versity/versitygw/cmd/versitygw"},
-	}
-	for _, s := range steps {
-		cmd := exec.CommandContext(ctx, s[0], s[1:]...)
-		cmd.Dir = mod
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, out)
-		}
-	}
-	return os.Rename(bin+".tmp", bin)
+	return tool.Binary(t)
 }
 
 // Server is a versitygw serving a temporary directory on loopback.
