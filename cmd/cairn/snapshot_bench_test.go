@@ -105,9 +105,11 @@ func addSmallInChunks(b *testing.B, repoDir string, count, chunk int) {
 			b.Fatal(err)
 		}
 		done += n
+		// Live progress: a benchmark's log keeps only 10 lines, for the figures.
 		elapsed := time.Since(start)
-		b.Logf("added %d of %d objects in %s (%.0f objects/s)", done, count, elapsed.Round(time.Second), float64(done)/elapsed.Seconds())
+		fmt.Fprintf(os.Stderr, "added %d of %d objects in %s (%.0f objects/s)\n", done, count, elapsed.Round(time.Second), float64(done)/elapsed.Seconds())
 	}
+	b.Logf("added %d objects in %s (%.0f objects/s)", count, time.Since(start).Round(time.Second), float64(count)/time.Since(start).Seconds())
 }
 
 // writeKiBFiles writes n files of 1 KiB into dir, numbered from first,
