@@ -266,8 +266,7 @@ func TestRestoreKillRounds(t *testing.T) {
 	cairn(t, n.repo, "snapshot", "--blocks", "-o", snap)
 	n.d.stop() // the restored nodes are the same member: never both at once
 	first := filepath.Join(t.TempDir(), "first")
-	var restoring time.Duration
-	restoring = timed(func() {
+	restoring := timed(func() {
 		if out, err := n.restore(t, snap, first); err != nil {
 			t.Fatalf("restore: %v\n%s", err, out)
 		}
