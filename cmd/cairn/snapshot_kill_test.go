@@ -237,7 +237,7 @@ func TestSnapshotKillRounds(t *testing.T) {
 		} else {
 			whole++
 		}
-		cairn(t, n.repo, "snapshot", "--blocks", "-o", file)
+		rerunSnapshot(t, n.repo, file)
 		if left, _ := filepath.Glob(filepath.Join(dir, ".node.tar.tmp-*")); len(left) > 0 {
 			t.Errorf("round %d: after a kill of %s and a re-run, partial snapshots are left beside %s: %v", round, what, file, left)
 		}
@@ -250,6 +250,23 @@ func TestSnapshotKillRounds(t *testing.T) {
 	}
 	n.d.stop() // the restored node is the same member: never both at once
 	n.checkRestoredNode(t, restored)
+}
+
+// rerunSnapshot runs `cairn snapshot --blocks -o file` again. The daemon
+// may still be writing the killed command's snapshot until its write to
+// the closed connection fails, and writes one at a time: a re-run it
+// refuses for that is tried again, for at most 30 s.
+func rerunSnapshot(t *testing.T, repoDir, file string) {
+	t.Helper()
+	var out string
+	var err error
+	waitFor(t, 30*time.Second, "a re-run of cairn snapshot", func() bool {
+		out, err = cairnResult(t, repoDir, nil, "snapshot", "--blocks", "-o", file)
+		return err == nil || !strings.Contains(out, "being written already")
+	})
+	if err != nil {
+		t.Fatalf("re-run of cairn snapshot -o %s: %v\n%s", file, err, out)
+	}
 }
 
 // TestRestoreKillRounds kills `cairn restore` of a snapshot with blocks
