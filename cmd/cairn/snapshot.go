@@ -75,7 +75,7 @@ holds the owner key. Bring a node back with cairn restore FILE --repo NEWDIR.`,
 				return nil
 			}
 			path := snapshotPath(out, time.Now())
-			removePartial(path)
+			atomicfile.RemovePartial(path)
 			if _, err := atomicfile.WriteFrom(path, stream, 0o600); err != nil {
 				return fmt.Errorf("snapshot: %w", err)
 			}
@@ -105,19 +105,6 @@ func snapshotPath(out string, now time.Time) string {
 		return filepath.Join(out, node.SnapshotName(now))
 	}
 	return out
-}
-
-// removePartial removes what snapshots to path that were killed left
-// beside it: atomicfile.WriteFrom's temporary files (.NAME.tmp-*), each
-// holding part of a stream, as restore removes its .NAME.restoring-*.
-func removePartial(path string) {
-	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), prefix) {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
 }
 
 func describeSnapshot(sum snapshot.Summary) string {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write replaces path with data: it writes a temporary file beside it,
@@ -23,7 +24,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 // failed read leaves path as it was. It returns the bytes written.
 func WriteFrom(path string, r io.Reader, perm os.FileMode) (int64, error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
 		return 0, fmt.Errorf("write %s: %w", path, err)
 	}
@@ -83,3 +84,19 @@ func SyncDir(dir string) error {
 	}
 	return nil
 }
+
+// RemovePartial removes what writes to path killed before they finished
+// left beside it: WriteFrom's temporary files, which may be as large as
+// the file. Run it only when no other write to path is under way.
+func RemovePartial(path string) {
+	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), prefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// tempPrefix starts the names of path's temporary files.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -47,7 +48,13 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", errorTrailer+", "+summaryTrailer)
 		w.Header().Set("Content-Type", ContentTar)
 	}}
-	sum, err := s.backend.Snapshot(r.Context(), sw, node.SnapshotOptions{Blocks: req.Blocks})
+	// net/http writes the body in small pieces; a snapshot of many small
+	// blocks would cost a write call each.
+	bw := bufio.NewWriterSize(sw, 1<<20)
+	sum, err := s.backend.Snapshot(r.Context(), bw, node.SnapshotOptions{Blocks: req.Blocks})
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err != nil {
 		if !sw.started {
 			writeError(w, statusOf(err), err)
