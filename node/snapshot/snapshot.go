@@ -60,7 +60,7 @@ const (
 const (
 	maxHeaderBytes   = 64 << 10
 	maxKeysBytes     = 1 << 20
-	maxManifestBytes = 256 << 20
+	maxManifestBytes = 1 << 30 // about 6 million entries
 	maxBlockBytes    = 8 << 20
 )
 
@@ -258,6 +258,9 @@ func (w *Writer) Close() (Summary, error) {
 	m, err := json.Marshal(man)
 	if err != nil {
 		return w.sum, fmt.Errorf("snapshot: encode manifest: %w", err)
+	}
+	if len(m) > maxManifestBytes {
+		return w.sum, fmt.Errorf("snapshot: %d entries make a manifest larger than a restore reads (%d bytes); take the snapshot without --blocks", len(w.entries), maxManifestBytes)
 	}
 	if err := w.writeEntry(manifestEntry, int64(len(m)), bytes.NewReader(m), nil); err != nil {
 		return w.sum, err
