@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -124,13 +125,27 @@ func (n *Node) scheduledSnapshot(ctx context.Context, now time.Time) (string, er
 			return path, err
 		}
 	}
-	names := scheduledSnapshots(dir)
-	for _, old := range names[:max(0, len(names)-n.cfg.Snapshot.Keep)] {
+	for _, old := range n.prunable(scheduledSnapshots(dir), now) {
 		if err := os.Remove(filepath.Join(dir, old)); err != nil {
 			n.logger.Warn("prune an old snapshot", "name", old, "err", err)
 		}
 	}
 	return path, nil
+}
+
+// prunable picks, among snapshot names oldest first, those beyond
+// snapshot.keep and those older than snapshot.keep_for at now; never the
+// newest.
+func (n *Node) prunable(names []string, now time.Time) []string {
+	keep, keepFor := n.cfg.Snapshot.Keep, n.cfg.Snapshot.KeepFor.Duration
+	var out []string
+	for i, name := range names[:max(0, len(names)-1)] {
+		t, _ := snapshotTime(name)
+		if i < len(names)-keep || (keepFor > 0 && now.Sub(t) > keepFor) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // storeSnapshot adds a snapshot file as an object of the owner's.
@@ -170,16 +185,16 @@ func (n *Node) addSnapshot(ctx context.Context, name string, r io.Reader) (AddRe
 	if err != nil {
 		return res, fmt.Errorf("list stored snapshots: %w", err)
 	}
-	var stored []ObjectInfo
+	byName := map[string]string{}
 	for _, o := range objs {
 		if _, ok := snapshotTime(o.Name); ok && o.Role == RoleOwner && !n.isDeleted(o.ID) {
-			stored = append(stored, o)
+			byName[o.Name] = o.ID
 		}
 	}
-	slices.SortFunc(stored, func(a, b ObjectInfo) int { return strings.Compare(a.Name, b.Name) })
-	for _, old := range stored[:max(0, len(stored)-n.cfg.Snapshot.Keep)] {
-		if _, err := n.Delete(ctx, old.ID); err != nil {
-			n.logger.Warn("delete an old snapshot from the federation", "cid", old.ID, "err", err)
+	names := slices.Sorted(maps.Keys(byName))
+	for _, old := range n.prunable(names, time.Now()) {
+		if _, err := n.Delete(ctx, byName[old]); err != nil {
+			n.logger.Warn("delete an old snapshot from the federation", "cid", byName[old], "err", err)
 		}
 	}
 	return res, nil

@@ -65,8 +65,12 @@ type Snapshot struct {
 	Interval Duration `toml:"interval"`
 	// Dir is where they go, relative to the repository unless absolute.
 	Dir string `toml:"dir"`
-	// Keep is how many of the newest scheduled snapshots stay in Dir.
+	// Keep is how many of the newest scheduled snapshots stay in Dir and
+	// in the federation.
 	Keep int `toml:"keep"`
+	// KeepFor, when set, also removes snapshots older than this; the
+	// newest always stays.
+	KeepFor Duration `toml:"keep_for"`
 	// Blocks includes every stored block.
 	Blocks bool `toml:"blocks"`
 	// Federation also stores each one in the federation as an object of
@@ -332,6 +336,8 @@ func (c Config) validateSnapshot() error {
 		return invalid("snapshot.dir", "must name a directory when snapshot.interval is set")
 	case s.Keep < 1 || s.Keep > 10000:
 		return invalid("snapshot.keep", "must be between 1 and 10000, got %d", s.Keep)
+	case s.KeepFor.Duration < 0:
+		return invalid("snapshot.keep_for", "must be 0 (no age limit) or positive, got %s", s.KeepFor)
 	}
 	return nil
 }
