@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -88,6 +89,13 @@ func (n *Node) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 		if err := sw.AddReader(repo.EventsDir+"/"+e.Name, e.f, e.Size); err != nil {
 			return snapshot.Summary{}, err
 		}
+	}
+	forks, err := n.obs.Log().Forks()
+	if err == nil && forks != nil {
+		err = sw.AddReader(repo.EventsDir+"/"+eventlog.ForksFile, bytes.NewReader(forks), int64(len(forks)))
+	}
+	if err != nil {
+		return snapshot.Summary{}, err
 	}
 	if opts.Blocks {
 		if err := n.snapshotBlocks(ctx, sw); err != nil {

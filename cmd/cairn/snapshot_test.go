@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node"
+	"github.com/cairn-fed/cairn/node/eventlog"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -94,6 +95,14 @@ func TestSnapshotRestoreCatchesUp(t *testing.T) {
 	for i, ev := range snapEvents {
 		if events[i].Seq != ev.Seq || events[i].Type != ev.Type || events[i].Object != ev.Object {
 			t.Fatalf("event %d differs after the restore: %+v, was %+v", i, events[i], ev)
+		}
+	}
+	// What the restored node records goes on after a gap: no cursor the
+	// lost node handed out after the snapshot names a new event.
+	last := snapEvents[len(snapEvents)-1].Seq
+	for _, ev := range events[len(snapEvents):] {
+		if ev.Seq <= last+eventlog.ForkGap {
+			t.Fatalf("event %d after the restore reuses a number the lost node may have used (snapshot at %d)", ev.Seq, last)
 		}
 	}
 

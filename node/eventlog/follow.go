@@ -90,7 +90,7 @@ func (s *Subscription) run(ctx context.Context, after netstat.Cursor) {
 		s.end(ctx.Err())
 	case <-s.stop:
 		s.end(nil)
-	case <-s.l.quit:
+	case <-s.l.sig.quit:
 		s.end(ErrClosed)
 	case <-s.ended:
 	}
@@ -122,7 +122,7 @@ func (s *Subscription) catchUp(ctx context.Context, after netstat.Cursor) (live 
 			return false, ctx.Err()
 		case <-s.stop:
 			return false, nil
-		case <-s.l.quit:
+		case <-s.l.sig.quit:
 			return false, ErrClosed
 		}
 	}

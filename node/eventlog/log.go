@@ -16,9 +16,9 @@ type Log struct {
 	dir    string
 	cfg    Config
 	logger *slog.Logger
-	wake   chan struct{}  // capacity 1: the writer has a pending batch
-	quit   chan struct{}  // closed by Close
+	sig    signals
 	wg     sync.WaitGroup // the writer and every subscription goroutine
+	forks  []fork         // gaps left by restores from snapshots (fork.go)
 
 	// Owned by the writer goroutine (by Open before it starts, by Close
 	// after it ends).
@@ -33,6 +33,12 @@ type Log struct {
 	subs       map[*Subscription]struct{} // live subscribers
 	closed     bool
 	failed     error // first write or sync error; the log stays failed
+}
+
+// signals wake the writer and stop everything.
+type signals struct {
+	wake chan struct{} // capacity 1: the writer has a pending batch
+	quit chan struct{} // closed by Close
 }
 
 // activeSegment is the last segment, open for appending.
@@ -62,7 +68,7 @@ func Open(dir string, cfg Config, logger *slog.Logger) (*Log, error) {
 	}
 	l := &Log{
 		dir: dir, cfg: cfg, logger: logger,
-		wake: make(chan struct{}, 1), quit: make(chan struct{}),
+		sig:  signals{wake: make(chan struct{}, 1), quit: make(chan struct{})},
 		subs: make(map[*Subscription]struct{}),
 	}
 	if err := l.load(); err != nil {
@@ -76,6 +82,11 @@ func Open(dir string, cfg Config, logger *slog.Logger) (*Log, error) {
 
 // load finds the segments and repairs the last one.
 func (l *Log) load() error {
+	forks, err := readForks(l.dir)
+	if err != nil {
+		return err
+	}
+	l.forks = forks
 	segs, err := listSegments(l.dir)
 	if err != nil {
 		return err
@@ -118,7 +129,7 @@ func (l *Log) Append(ctx context.Context, ev netstat.Event) (netstat.Event, erro
 		return netstat.Event{}, fmt.Errorf("append %s event: %w", ev.Type, err)
 	}
 	select {
-	case l.wake <- struct{}{}:
+	case l.sig.wake <- struct{}{}:
 	default:
 	}
 	select {
@@ -158,9 +169,9 @@ func (l *Log) writeLoop() {
 	defer l.wg.Done()
 	for {
 		select {
-		case <-l.wake:
+		case <-l.sig.wake:
 			l.commitPending()
-		case <-l.quit:
+		case <-l.sig.quit:
 			l.commitPending()
 			return
 		}
@@ -279,7 +290,7 @@ func (l *Log) Close() error {
 		l.endSub(s, ErrClosed)
 	}
 	l.mu.Unlock()
-	close(l.quit)
+	close(l.sig.quit)
 	l.wg.Wait()
 	if err := l.active.f.Close(); err != nil {
 		return fmt.Errorf("close event log: %w", err)

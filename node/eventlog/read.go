@@ -66,7 +66,7 @@ func (l *Log) startSeq(after netstat.Cursor) (uint64, error) {
 	case after.Seq()+1 < oldest:
 		return 0, expired(after.Seq()+1, oldest)
 	}
-	return after.Seq() + 1, nil
+	return skipGap(l.forks, after.Seq()+1), nil
 }
 
 func expired(want, oldest uint64) error {
@@ -111,6 +111,7 @@ func (l *Log) newReader(after netstat.Cursor) (*reader, error) {
 
 // read returns the next event; ok is false at the end of the synced log.
 func (r *reader) read() (ev netstat.Event, ok bool, err error) {
+	r.next = skipGap(r.l.forks, r.next)
 	seg, ok, err := r.l.locate(r.next)
 	if err != nil || !ok {
 		return netstat.Event{}, false, err

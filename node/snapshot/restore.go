@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,7 +20,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node/blockstore"
+	"github.com/cairn-fed/cairn/node/eventlog"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -202,85 +203,6 @@ func (rs *restorer) readHeader() ([]byte, error) {
 	return head, nil
 }
 
-// readKeys reads the owner key file and the sealed keys, has the caller
-// unlock the owner key, and writes the repository's key files.
-func (rs *restorer) readKeys(head []byte) error {
-	h := rs.sum.Header
-	hdr, err := rs.next()
-	if err != nil {
-		return err
-	}
-	var ownerFile []byte
-	if hdr.Name == ownerKeyEntry && h.OwnerKey {
-		if ownerFile, err = rs.readSmall(hdr, maxHeaderBytes); err != nil {
-			return err
-		}
-		if hdr, err = rs.next(); err != nil {
-			return err
-		}
-	}
-	want := keysEntry
-	if h.OwnerKey && ownerFile == nil {
-		want = ownerKeyEntry // the header says it is included
-	}
-	if hdr.Name != want {
-		return fmt.Errorf("%w: %q where %s was expected", ErrCorrupt, hdr.Name, want)
-	}
-	sealed, err := rs.readSmall(hdr, maxKeysBytes)
-	if err != nil {
-		return err
-	}
-	owner, err := rs.unlock(h, ownerFile)
-	if err != nil {
-		return fmt.Errorf("snapshot: unlock the owner key: %w", err)
-	}
-	if got := owner.Fingerprint(); got != h.Owner {
-		return fmt.Errorf("%w: it is %s, the snapshot's is %s", ErrWrongOwner, got, h.Owner)
-	}
-	rs.owner = owner
-	secrets, err := openSecrets(sealed, owner, head)
-	if err != nil {
-		return err
-	}
-	if ownerFile == nil {
-		if ownerFile, err = owner.Marshal(nil); err != nil { // the repository had it bare
-			return err
-		}
-	}
-	token := make([]byte, 32)
-	if _, err := rand.Read(token); err != nil {
-		return fmt.Errorf("snapshot: generate API token: %w", err)
-	}
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{repo.IdentityFile, secrets.Identity},
-		{repo.OwnerFile, ownerFile},
-		{repo.TokenFile, []byte(hex.EncodeToString(token) + "\n")},
-		{repo.AuthorityFile, secrets.Authority},
-	}
-	if secrets.PSKFile != "" {
-		if name := filepath.Clean(secrets.PSKFile); filepath.IsLocal(name) && !strings.ContainsRune(name, filepath.Separator) {
-			files = append(files, struct {
-				name string
-				data []byte
-			}{name, secrets.PSK})
-		} else {
-			rs.sum.Notes = append(rs.sum.Notes, fmt.Sprintf("swarm.psk_file names %s, outside the repository: put the federation's private-network key back there before starting the daemon", secrets.PSKFile))
-		}
-	}
-	for _, f := range files {
-		if f.data == nil {
-			continue
-		}
-		if _, err := rs.create(f.name, bytes.NewReader(f.data)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // create writes a new file of the repository, synced, and returns its
 // SHA-256.
 func (rs *restorer) create(name string, r io.Reader) (string, error) {
@@ -404,9 +326,18 @@ func (rs *restorer) finish(head []byte) error {
 			return fmt.Errorf("%w: it holds no %s", ErrCorrupt, need)
 		}
 	}
+	// The lost node may have recorded events after the snapshot's: the
+	// restored log goes on after a gap, so no cursor means two events.
+	cursor, err := netstat.ParseCursor(rs.sum.Header.Cursor)
+	if err != nil {
+		return fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+	}
+	if err := eventlog.Fork(filepath.Join(rs.dir, repo.EventsDir), cursor.Seq()); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Join(rs.dir, repo.BlocksDir), 0o700); err != nil {
 		return fmt.Errorf("snapshot: create the block store: %w", err)
 	}
-	_, err := rs.create(repo.RestoredFile, bytes.NewReader(head))
+	_, err = rs.create(repo.RestoredFile, bytes.NewReader(head))
 	return err
 }

@@ -26,7 +26,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -38,7 +37,6 @@ import (
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
-	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/cairn-fed/cairn/internal/keys"
 )
@@ -303,44 +301,4 @@ func (w *Writer) writeEntry(name string, size int64, r io.Reader, h hash.Hash) e
 		return fmt.Errorf("snapshot: write %s: %w", name, err)
 	}
 	return nil
-}
-
-// sealSecrets seals the key files under the owner's snapshot key, bound
-// to the header: sealed keys moved under another header do not open.
-func sealSecrets(s Secrets, owner *keys.Owner, header []byte) ([]byte, error) {
-	plain, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot: encode keys: %w", err)
-	}
-	key := owner.SnapshotKey()
-	aead, err := chacha20poly1305.NewX(key[:])
-	if err != nil {
-		return nil, fmt.Errorf("snapshot: seal keys: %w", err)
-	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("snapshot: seal keys: %w", err)
-	}
-	return aead.Seal(nonce, nonce, plain, header), nil
-}
-
-// openSecrets opens what sealSecrets sealed.
-func openSecrets(sealed []byte, owner *keys.Owner, header []byte) (Secrets, error) {
-	key := owner.SnapshotKey()
-	aead, err := chacha20poly1305.NewX(key[:])
-	if err != nil {
-		return Secrets{}, fmt.Errorf("snapshot: open keys: %w", err)
-	}
-	if len(sealed) < aead.NonceSize() {
-		return Secrets{}, fmt.Errorf("%w: the sealed keys are %d bytes", ErrCorrupt, len(sealed))
-	}
-	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], header)
-	if err != nil {
-		return Secrets{}, fmt.Errorf("%w: the sealed keys do not open with this owner key and header", ErrCorrupt)
-	}
-	var s Secrets
-	if err := json.Unmarshal(plain, &s); err != nil || len(s.Identity) == 0 {
-		return Secrets{}, fmt.Errorf("%w: the sealed keys do not decode", ErrCorrupt)
-	}
-	return s, nil
 }

@@ -20,6 +20,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 
 	"github.com/cairn-fed/cairn/internal/keys"
+	"github.com/cairn-fed/cairn/netstat"
 	"github.com/cairn-fed/cairn/node/repo"
 )
 
@@ -52,7 +53,7 @@ func newFixture(t testing.TB, sealedOwner []byte, withBlock bool) fixture {
 		}
 	}
 	var buf bytes.Buffer
-	h := Header{Node: "12D3KooWnode", Federation: "test", Created: time.Unix(1800000000, 0).UTC(), Cursor: "c1"}
+	h := Header{Node: "12D3KooWnode", Federation: "test", Created: time.Unix(1800000000, 0).UTC(), Cursor: netstat.CursorAt(6).String()}
 	w, err := NewWriter(&buf, h, sealedOwner, Secrets{Identity: []byte("identity"), Authority: []byte("authority")}, owner)
 	if err != nil {
 		t.Fatal(err)
