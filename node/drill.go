@@ -209,6 +209,7 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 		n.logger.Warn("restore drill: the holders' copies will not be proved", "cid", out.CID, "err", err)
 	}
 	n.dialSources(cp.Root())
+	proofCtx := ctx // the proofs come after the read, which the stall watch below ends
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx, stalled, progress := n.watchProgress(ctx, nil) // no overall limit: a large object takes its time
@@ -228,7 +229,7 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 	for _, e := range obj.Entries() {
 		out.Bytes += e.Size
 	}
-	proofs, err := n.proveHolders(ctx, cp.Root(), holders)
+	proofs, err := n.proveHolders(proofCtx, cp.Root(), holders)
 	if err != nil {
 		n.logger.Warn("restore drill: the holders' copies were not proved", "cid", out.CID, "err", err)
 	}

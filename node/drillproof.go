@@ -7,6 +7,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -18,16 +19,18 @@ import (
 // A drill's read takes each block from whichever holder sends it first, so
 // it vouches for the object, not for every copy: one holder whose blocks
 // were altered or lost hides behind the others. So a drill also asks each
-// holder whose copy counts to prove it, over every block of the object
-// (drillProofBlocks at most, drawn at random beyond that), with a fresh
-// nonce, and checks the answer against this node's own copy.
+// holder whose copy counted when it began to prove it, over every block of
+// the object (drillProofBlocks at most, drawn at random beyond that), in
+// challenges of at most replication.MaxItemLeaves blocks with fresh
+// nonces, and checks the answers against this node's own copy. The
+// holders answer at once, each in its own goroutine.
 
-// drillProofBlocks bounds the blocks one holder's proof covers: a quarter
-// of what a challenge may ask, so that the holder's challenge allowance
-// (which every challenger's routine rounds draw on too) takes it.
-const drillProofBlocks = replication.MaxChallengeItems
+// drillProofBlocks bounds the blocks one holder's proof covers: four
+// challenges, which cost the holder's allowance for this node (that its
+// routine rounds draw on too) 64 items.
+const drillProofBlocks = 4 * replication.MaxItemLeaves
 
-// drillProofTimeout bounds the wait for one holder's proof.
+// drillProofTimeout bounds the wait for one challenge of a proof.
 const drillProofTimeout = 30 * time.Second
 
 // HolderProof is how one holder's copy fared in a drill.
@@ -60,23 +63,24 @@ func (n *Node) countedHolders(ctx context.Context, root cid.Cid) ([]netstat.Hold
 	return out, nil
 }
 
-// proveHolders asks each of holders to prove it keeps root's blocks.
+// proveHolders asks each of holders to prove it keeps root's blocks, all
+// at once; a proof not asked for says so.
 func (n *Node) proveHolders(ctx context.Context, root cid.Cid, holders []netstat.HolderView) ([]HolderProof, error) {
 	links, err := n.objectLinks(ctx, root)
 	if err != nil {
 		return nil, fmt.Errorf("this node's copy, to check the holders against: %w", err)
 	}
-	item := replication.Item{Object: replication.ObjectID(root.String()), Leaves: proofLeaves(len(links))}
-	var out []HolderProof
-	for _, h := range holders {
-		p := HolderProof{PeerID: h.PeerID, Operator: h.Operator, Blocks: len(item.Leaves)}
-		p.Result, p.Failed = n.proveHolder(ctx, replication.PeerID(h.PeerID), item)
-		out = append(out, p)
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
+	leaves := proofLeaves(len(links))
+	out := make([]HolderProof, len(holders))
+	var wg sync.WaitGroup
+	for i, h := range holders {
+		out[i] = HolderProof{PeerID: h.PeerID, Operator: h.Operator, Blocks: len(leaves)}
+		wg.Go(func() {
+			out[i].Result, out[i].Failed = n.proveHolder(ctx, root, replication.PeerID(h.PeerID), leaves)
+		})
 	}
-	return out, nil
+	wg.Wait()
+	return out, ctx.Err()
 }
 
 // proofLeaves picks the blocks a proof covers: all of an object's total,
@@ -94,9 +98,43 @@ func proofLeaves(total int) []int {
 	return leaves
 }
 
-// proveHolder runs one proof with one holder and says how it went, and
-// whether that shows its copy is not intact.
-func (n *Node) proveHolder(ctx context.Context, holder replication.PeerID, item replication.Item) (result string, failed bool) {
+// proveHolder runs one holder's proof, a challenge per
+// replication.MaxItemLeaves blocks, and says how it went, and whether
+// that shows its copy is not intact.
+func (n *Node) proveHolder(ctx context.Context, root cid.Cid, holder replication.PeerID, leaves []int) (result string, failed bool) {
+	obj := replication.ObjectID(root.String())
+	for part := range slices.Chunk(leaves, replication.MaxItemLeaves) {
+		result, failed = n.proveItem(ctx, holder, replication.Item{Object: obj, Leaves: part})
+		if failed && n.released(ctx, root, holder) {
+			return "no proof: it released its copy since the drill began (the object has more copies than it needs)", false
+		}
+		if result != proofOK {
+			return result, failed
+		}
+	}
+	return proofOK, false
+}
+
+// proofOK is the result of a proof that passed.
+const proofOK = "ok"
+
+// released reports whether holder's copy of root stopped counting because
+// it released it, as holders of copies beyond the target do.
+func (n *Node) released(ctx context.Context, root cid.Cid, holder replication.PeerID) bool {
+	v, err := n.Status(ctx, root.String())
+	if err != nil {
+		return false
+	}
+	for _, h := range v.Holders {
+		if h.PeerID == string(holder) {
+			return h.State == "released"
+		}
+	}
+	return false
+}
+
+// proveItem runs one challenge of a proof.
+func (n *Node) proveItem(ctx context.Context, holder replication.PeerID, item replication.Item) (result string, failed bool) {
 	ch := replication.Challenge{Holder: holder, Items: []replication.Item{item}, IssuedAt: time.Now()}
 	ch.Deadline = ch.IssuedAt.Add(drillProofTimeout)
 	var id [8]byte
@@ -124,5 +162,5 @@ func (n *Node) proveHolder(ctx context.Context, holder replication.PeerID, item 
 	case resp.Answers[0].Digest != want:
 		return "its proof does not match this node's copy (blocks altered)", true
 	}
-	return "ok", false
+	return proofOK, false
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ipfs/go-datastore"
 
 	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/internal/object"
@@ -79,10 +80,14 @@ func (n *Node) snapshotLoop(ctx context.Context) {
 	if interval <= 0 {
 		return
 	}
-	next := time.Now().Add(min(interval, firstSnapshotDelay))
+	removeKilledSnapshots(n.snapshotDir())
+	now := time.Now()
+	next := now.Add(min(interval, firstSnapshotDelay))
 	if names := scheduledSnapshots(n.snapshotDir()); len(names) > 0 {
 		last, _ := snapshotTime(names[len(names)-1])
-		next = last.Add(interval)
+		if next = last.Add(interval); next.After(now.Add(interval)) {
+			next = now.Add(interval) // a name from a clock that was ahead waits no longer
+		}
 	}
 	for {
 		timer := time.NewTimer(time.Until(next))
@@ -98,6 +103,22 @@ func (n *Node) snapshotLoop(ctx context.Context) {
 			continue
 		}
 		next = time.Now().Add(interval)
+	}
+}
+
+// removeKilledSnapshots removes what scheduled snapshots that a killed
+// daemon was writing left in dir: atomicfile's partial files of names
+// SnapshotName made.
+func removeKilledSnapshots(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if name, ok := strings.CutPrefix(e.Name(), "."); ok && e.Type().IsRegular() {
+			if i := strings.Index(name, ".tmp-"); i > 0 {
+				if _, ok := snapshotTime(name[:i]); ok {
+					atomicfile.RemovePartial(filepath.Join(dir, name[:i]))
+				}
+			}
+		}
 	}
 }
 
@@ -125,7 +146,12 @@ func (n *Node) scheduledSnapshot(ctx context.Context, now time.Time) (string, er
 			return path, err
 		}
 	}
-	for _, old := range n.prunable(scheduledSnapshots(dir), now) {
+	names := scheduledSnapshots(dir)
+	for _, i := range n.prunable(namedTimes(names), now) {
+		old := names[i]
+		if old == filepath.Base(path) {
+			continue // a name from a clock that was ahead sorts after it
+		}
 		if err := os.Remove(filepath.Join(dir, old)); err != nil {
 			n.logger.Warn("prune an old snapshot", "name", old, "err", err)
 		}
@@ -133,17 +159,25 @@ func (n *Node) scheduledSnapshot(ctx context.Context, now time.Time) (string, er
 	return path, nil
 }
 
-// prunable picks, among snapshot names oldest first, those beyond
-// snapshot.keep and those older than snapshot.keep_for at now; never the
-// newest.
-func (n *Node) prunable(names []string, now time.Time) []string {
+// prunable picks, among snapshots taken at times (oldest first), the
+// indices of those beyond snapshot.keep and of those older than
+// snapshot.keep_for at now; never the last.
+func (n *Node) prunable(times []time.Time, now time.Time) []int {
 	keep, keepFor := n.cfg.Snapshot.Keep, n.cfg.Snapshot.KeepFor.Duration
-	var out []string
-	for i, name := range names[:max(0, len(names)-1)] {
-		t, _ := snapshotTime(name)
-		if i < len(names)-keep || (keepFor > 0 && now.Sub(t) > keepFor) {
-			out = append(out, name)
+	var out []int
+	for i, t := range times[:max(0, len(times)-1)] {
+		if i < len(times)-keep || (keepFor > 0 && now.Sub(t) > keepFor) {
+			out = append(out, i)
 		}
+	}
+	return out
+}
+
+// namedTimes reads the time of each name SnapshotName made.
+func namedTimes(names []string) []time.Time {
+	out := make([]time.Time, len(names))
+	for i, name := range names {
+		out[i], _ = snapshotTime(name)
 	}
 	return out
 }
@@ -173,28 +207,49 @@ func (n *Node) StoreSnapshot(ctx context.Context, opts SnapshotOptions) (AddResu
 	return res, err
 }
 
-// addSnapshot adds a snapshot as an object of the owner's and deletes the
-// stored snapshots beyond snapshot.keep, oldest first.
+// storedSnapshotsPrefix keys the snapshots this node stored in the
+// federation, by object ID, with the name each went by: only those are
+// pruned, never an object of the user's that has such a name.
+var storedSnapshotsPrefix = datastore.NewKey("/snapshot/stored")
+
+// addSnapshot adds a snapshot as an object of the owner's, records it as
+// one, and deletes the stored snapshots beyond snapshot.keep_for and
+// snapshot.keep, oldest first.
 func (n *Node) addSnapshot(ctx context.Context, name string, r io.Reader) (AddResult, error) {
-	res, err := n.Add(ctx, object.NewReaderSource(name, r), AddOptions{Name: name})
+	res, err := n.Add(ctx, object.NewReaderSource(name, r), AddOptions{Name: name, New: true})
 	if err != nil {
 		return res, fmt.Errorf("store the snapshot in the federation: %w", err)
 	}
+	if err := n.disk.meta.Put(ctx, storedSnapshotsPrefix.ChildString(res.CID), []byte(name)); err != nil {
+		return res, fmt.Errorf("record the stored snapshot: %w", err)
+	}
 	n.logger.Info("snapshot stored in the federation", "cid", res.CID)
-	objs, err := n.List(ctx)
+	type stored struct{ name, id string }
+	var older, gone []stored
+	err = n.eachStored(ctx, storedSnapshotsPrefix.String()+"/", func(id string, v []byte) error {
+		switch {
+		case n.isDeleted(id):
+			gone = append(gone, stored{string(v), id})
+		case id != res.CID:
+			older = append(older, stored{string(v), id})
+		}
+		return nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("list stored snapshots: %w", err)
 	}
-	byName := map[string]string{}
-	for _, o := range objs {
-		if _, ok := snapshotTime(o.Name); ok && o.Role == RoleOwner && !n.isDeleted(o.ID) {
-			byName[o.Name] = o.ID
-		}
+	for _, g := range gone {
+		n.disk.meta.Delete(ctx, storedSnapshotsPrefix.ChildString(g.id))
 	}
-	names := slices.Sorted(maps.Keys(byName))
-	for _, old := range n.prunable(names, time.Now()) {
-		if _, err := n.Delete(ctx, byName[old]); err != nil {
-			n.logger.Warn("delete an old snapshot from the federation", "cid", byName[old], "err", err)
+	slices.SortFunc(older, func(a, b stored) int { return strings.Compare(a.name, b.name) })
+	all := append(older, stored{name, res.CID}) // the new one last, whatever its name
+	names := make([]string, len(all))
+	for i, o := range all {
+		names[i] = o.name
+	}
+	for _, i := range n.prunable(namedTimes(names), time.Now()) {
+		if _, err := n.Delete(ctx, all[i].id); err != nil {
+			n.logger.Warn("delete an old snapshot from the federation", "cid", all[i].id, "err", err)
 		}
 	}
 	return res, nil

@@ -28,7 +28,10 @@ func TestSnapshotPruning(t *testing.T) {
 		{keep: 7, keepFor: time.Minute, left: 1}, // the newest, though too old
 	} {
 		n := &Node{cfg: config.Config{Snapshot: config.Snapshot{Keep: c.keep, KeepFor: config.Duration{Duration: c.keepFor}}}}
-		got := n.prunable(names, now)
+		var got []string
+		for _, i := range n.prunable(namedTimes(names), now) {
+			got = append(got, names[i])
+		}
 		if want := names[:len(names)-c.left]; !slices.Equal(got, want) {
 			t.Errorf("keep %d, keep_for %s: prunes %v, want %v", c.keep, c.keepFor, got, want)
 		}

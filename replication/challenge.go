@@ -45,6 +45,9 @@ func (r Result) Reason() string {
 	return ""
 }
 
+// MaxItemLeaves bounds the blocks one item of a challenge may ask for.
+const MaxItemLeaves = maxChallengeLeaves
+
 const (
 	maxChallengeLeaves = 64
 	// maxChallengeBlocks bounds the blocks one challenge makes the holder

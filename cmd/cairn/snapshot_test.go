@@ -156,6 +156,11 @@ func TestScheduledSnapshots(t *testing.T) {
 	repoDir := initRepo(t, "scheduled")
 	setConfig(t, repoDir, map[string]string{"snapshot.interval": `"1s"`, "snapshot.keep": "2", "snapshot.federation": "true"})
 	d := startDaemon(t, repoDir)
+	// The user's own file by a snapshot's name is never pruned.
+	own := filepath.Join(t.TempDir(), "cairn-snapshot-20250101T000000Z.tar")
+	os.WriteFile(own, []byte("kept by the user"), 0o600)
+	var kept node.AddResult
+	cairnJSON(t, repoDir, &kept, "add", own)
 	dir := filepath.Join(repoDir, "snapshots")
 	var names []string
 	waitFor(t, 30*time.Second, "four scheduled snapshots", func() bool {
@@ -169,17 +174,18 @@ func TestScheduledSnapshots(t *testing.T) {
 	cairnJSON(t, repoDir, &objs, "ls")
 	live := 0
 	for _, o := range objs {
-		if !strings.HasPrefix(o.Name, "cairn-snapshot-") || o.Role != node.RoleOwner {
+		if !strings.HasPrefix(o.Name, "cairn-snapshot-") || o.Role != node.RoleOwner || o.ID == kept.CID {
 			continue
 		}
-		var v netstat.ObjectView
-		cairnJSON(t, repoDir, &v, "status", o.ID)
-		if v.State != netstat.StateDeleting && v.State != netstat.StateDeleted {
+		if v := statusOf(t, repoDir, o.ID); v.State != netstat.StateDeleting && v.State != netstat.StateDeleted {
 			live++
 		}
 	}
 	if live < 2 || live > 3 { // the fifth may be stored while the listing is read
 		t.Errorf("%d snapshots are live in the federation, want 2 (at most 3 while one is stored): %+v", live, objs)
+	}
+	if v := statusOf(t, repoDir, kept.CID); v.State == netstat.StateDeleting || v.State == netstat.StateDeleted {
+		t.Errorf("the user's object named like a snapshot was pruned: %s", v.State)
 	}
 	key, err := os.ReadFile(filepath.Join(repoDir, repo.OwnerFile))
 	if err != nil {
@@ -194,4 +200,12 @@ func TestScheduledSnapshots(t *testing.T) {
 	got := filepath.Join(t.TempDir(), "from-the-federation.tar")
 	cairn(t, repoDir, "get", stored.Capability, "-o", got)
 	cairn(t, filepath.Join(t.TempDir(), "again"), "restore", got, "--key-file", keyFile)
+}
+
+// statusOf is `cairn status CID` of a repository's daemon.
+func statusOf(t testing.TB, repoDir, cid string) netstat.ObjectView {
+	t.Helper()
+	var v netstat.ObjectView
+	cairnJSON(t, repoDir, &v, "status", cid)
+	return v
 }

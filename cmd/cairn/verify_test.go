@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,8 +63,11 @@ func TestDrillCatchesATamperedHolder(t *testing.T) {
 		startReplNode(t, "tampered", "clinic", "us-east", settings),
 	}
 	federate(t, nodes)
-	src := filepath.Join(t.TempDir(), "ledger.txt")
-	os.WriteFile(src, []byte(strings.Repeat("the parish ledger\n", 100000)), 0o600)
+	// More blocks than one challenge item may ask for (64).
+	data := make([]byte, 48<<20)
+	rand.NewChaCha8([32]byte{'l', 'e', 'd', 'g', 'e', 'r'}).Read(data)
+	src := filepath.Join(t.TempDir(), "ledger.bin")
+	os.WriteFile(src, data, 0o600)
 	var added node.AddResult
 	cairnJSON(t, nodes[0].repo, &added, "add", "--replicas", "3", src)
 	waitFor(t, 30*time.Second, "three copies", backedUp(t, nodes[0], added.CID, ""))
@@ -84,8 +88,8 @@ func TestDrillCatchesATamperedHolder(t *testing.T) {
 		t.Fatalf("drill with a tampered holder: %+v; want a failure naming clinic", d)
 	}
 	for _, h := range o.Holders {
-		if (h.Operator == "clinic") != h.Failed || (h.Operator == "school" && h.Result != "ok") {
-			t.Errorf("proof of %s: %+v", h.Operator, h)
+		if (h.Operator == "clinic") != h.Failed || (h.Operator == "school" && h.Result != "ok") || h.Blocks <= 64 {
+			t.Errorf("proof of %s: %+v; want clinic failed, school ok, over more than 64 blocks", h.Operator, h)
 		}
 	}
 	if v := objectStatus(t, nodes[0], added.CID); v.DrillFailure == "" {

@@ -1,6 +1,8 @@
 package eventlog
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +25,9 @@ import (
 // what the restored node recorded since, which includes what it learned
 // again of what was lost.
 
-// ForkGap is how many sequences a restored log skips.
+// ForkGap is how many sequences a restored log skips at least; it skips up
+// to twice as many, at random, so that two restores of one snapshot (the
+// first lost too) do not number their events alike.
 const ForkGap = 1 << 40
 
 // ForksFile, in the log's directory, lists its forks; a copy of the log
@@ -43,7 +47,14 @@ func Fork(dir string, after uint64) error {
 	if err != nil {
 		return err
 	}
-	resume := after + ForkGap + 1
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return fmt.Errorf("fork event log: %w", err)
+	}
+	resume := after + ForkGap + 1 + binary.BigEndian.Uint64(r[:])%ForkGap
+	if resume < after {
+		return fmt.Errorf("fork event log %s after event %d: no sequences are left after it", dir, after)
+	}
 	if n := len(forks); n > 0 && after+1 < forks[n-1].Resume {
 		return fmt.Errorf("fork event log %s after event %d: it goes on from %d already", dir, after, forks[n-1].Resume)
 	}
@@ -54,14 +65,17 @@ func Fork(dir string, after uint64) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("fork event log: %w", err)
 	}
-	if err := atomicfile.Write(filepath.Join(dir, ForksFile), data, 0o600); err != nil {
-		return fmt.Errorf("fork event log: %w", err)
-	}
 	f, err := createSegment(dir, resume)
 	if err != nil {
 		return fmt.Errorf("fork event log: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("fork event log: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, ForksFile), data, 0o600); err != nil {
+		return fmt.Errorf("fork event log: %w", err)
+	}
+	return nil
 }
 
 // Forks returns the content of the log's ForksFile, nil when it has none.

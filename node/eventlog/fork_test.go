@@ -56,11 +56,11 @@ func TestForkedLogGoesOnAfterTheGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const resume = 6 + ForkGap + 1
-	if ev.Seq != resume {
-		t.Fatalf("first event after the restore has seq %d, want %d", ev.Seq, uint64(resume))
+	resume := ev.Seq
+	if resume <= 6+ForkGap || resume > 6+2*ForkGap {
+		t.Fatalf("first event after the restore has seq %d, want one after a gap of %d to %d", ev.Seq, uint64(ForkGap), uint64(2*ForkGap))
 	}
-	for _, after := range []uint64{0, 5, 6, 7, 8, 6 + ForkGap} {
+	for _, after := range []uint64{0, 5, 6, 7, 8, 6 + ForkGap, resume - 1} {
 		got, err := readAll(r, netstat.CursorAt(after))
 		if err != nil {
 			t.Fatalf("read after %d: %v", after, err)
@@ -88,8 +88,8 @@ func TestForkedLogGoesOnAfterTheGap(t *testing.T) {
 	}
 	q := openLog(t, quiet, testConfig())
 	defer q.Close()
-	if ev, err := q.Append(context.Background(), sampleEvent(300)); err != nil || ev.Seq != resume+ForkGap {
-		t.Errorf("restored twice without an event between: seq %d, %v; want %d", ev.Seq, err, uint64(resume+ForkGap))
+	if ev, err := q.Append(context.Background(), sampleEvent(300)); err != nil || ev.Seq <= resume-1+ForkGap {
+		t.Errorf("restored twice without an event between: seq %d, %v; want one after another gap", ev.Seq, err)
 	}
 	if got, err := readAll(q, netstat.CursorAt(6)); err != nil || len(got) != 1 {
 		t.Errorf("reading across two gaps: %d events, %v", len(got), err)
@@ -105,7 +105,7 @@ func TestForkedLogGoesOnAfterTheGap(t *testing.T) {
 	}
 	a := openLog(t, again, testConfig())
 	defer a.Close()
-	if ev, err := a.Append(context.Background(), sampleEvent(200)); err != nil || ev.Seq != resume+ForkGap+1 {
+	if ev, err := a.Append(context.Background(), sampleEvent(200)); err != nil || ev.Seq <= resume+ForkGap {
 		t.Errorf("after a second restore: seq %d, %v", ev.Seq, err)
 	}
 	if got, err := readAll(a, netstat.CursorAt(0)); err != nil || len(got) != 8 {
@@ -120,4 +120,41 @@ func createSegmentFile(t *testing.T, dir string, first uint64) {
 		t.Fatal(err)
 	}
 	f.Close()
+}
+
+// TestForkedLogsOfOneSnapshotDiffer: two restores of one snapshot number
+// their events apart; a cursor in the gap reads on once retention removed
+// everything before it, rather than being called expired.
+func TestForkedLogsOfOneSnapshotDiffer(t *testing.T) {
+	orig := t.TempDir()
+	l := openLog(t, orig, testConfig())
+	appendN(t, l, 1, 3)
+	l.Close()
+	first := map[uint64]bool{}
+	for range 2 {
+		dir := filepath.Join(t.TempDir(), "events")
+		copyLog(t, orig, dir)
+		if err := Fork(dir, 3); err != nil {
+			t.Fatal(err)
+		}
+		r := openLog(t, dir, testConfig())
+		ev, err := r.Append(context.Background(), sampleEvent(9))
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		first[ev.Seq] = true
+		for i := uint64(1); i <= 3; i++ { // retention took the snapshot's events
+			os.Remove(filepath.Join(dir, segmentName(i)))
+		}
+		r = openLog(t, dir, testConfig())
+		got, err := readAll(r, netstat.CursorAt(5))
+		r.Close()
+		if err != nil || len(got) != 1 || got[0].Seq != ev.Seq {
+			t.Errorf("a cursor in the gap after retention: %d events, %v; want the first new event", len(got), err)
+		}
+	}
+	if len(first) != 2 {
+		t.Errorf("two restores of one snapshot both numbered their first event %v", first)
+	}
 }

@@ -18,7 +18,7 @@ type Log struct {
 	logger *slog.Logger
 	sig    signals
 	wg     sync.WaitGroup // the writer and every subscription goroutine
-	forks  []fork         // gaps left by restores from snapshots (fork.go)
+	forks  []fork         // gaps left by restores from snapshots (fork.go); set by Open, read-only after
 
 	// Owned by the writer goroutine (by Open before it starts, by Close
 	// after it ends).

@@ -55,7 +55,7 @@ func (l *Log) CheckCursor(after netstat.Cursor) error {
 func (l *Log) startSeq(after netstat.Cursor) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	oldest := l.segs[0].first
+	oldest, next := l.segs[0].first, skipGap(l.forks, after.Seq()+1)
 	switch {
 	case l.closed:
 		return 0, ErrClosed
@@ -63,10 +63,10 @@ func (l *Log) startSeq(after netstat.Cursor) (uint64, error) {
 		return 0, fmt.Errorf("%w: cursor is at event %d, the log ends at event %d (was it reset?)", ErrCursorAhead, after.Seq(), l.durableSeq)
 	case after.Seq() == 0:
 		return oldest, nil
-	case after.Seq()+1 < oldest:
-		return 0, expired(after.Seq()+1, oldest)
+	case next < oldest:
+		return 0, expired(next, oldest)
 	}
-	return skipGap(l.forks, after.Seq()+1), nil
+	return next, nil
 }
 
 func expired(want, oldest uint64) error {

@@ -428,6 +428,20 @@ func TestRestoreIntoAnExistingEmptyDirectory(t *testing.T) {
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Fatalf("a refused in-place restore left %v", left)
 	}
+	// Someone writes into the directory while a restore that fails runs:
+	// what they wrote stays.
+	theirs := filepath.Join(dir, "theirs.txt")
+	unlock := func(h Header, file []byte) (*keys.Owner, error) {
+		os.WriteFile(theirs, []byte("theirs"), 0o600)
+		return f.unlock(h, file)
+	}
+	if _, err := Restore(context.Background(), bytes.NewReader(f.data[:len(f.data)-2000]), dir, unlock); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("a truncated snapshot: %v", err)
+	}
+	if _, err := os.Stat(theirs); err != nil {
+		t.Fatalf("a failed in-place restore removed a file it did not write: %v", err)
+	}
+	os.Remove(theirs)
 	// A restore killed while it moved entries into place.
 	os.Mkdir(filepath.Join(dir, inPlaceDir), 0o700)
 	os.WriteFile(filepath.Join(dir, repo.IdentityFile), []byte("half"), 0o600)

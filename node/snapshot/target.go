@@ -30,6 +30,7 @@ type target struct {
 	dir     string // the repository to make
 	build   string // where the restore writes
 	inPlace bool
+	moved   []string // in place: the entries place moved into dir so far
 }
 
 // newTarget prepares the build directory for dir, refusing a dir that
@@ -42,10 +43,16 @@ func newTarget(dir string) (*target, error) {
 	case err != nil:
 		return nil, fmt.Errorf("snapshot: restore into %s: %w", dir, err)
 	case interruptedInPlace(entries):
+		// Only what a restore writes; anything else stays, and refuses.
 		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return nil, fmt.Errorf("snapshot: clear an interrupted restore in %s: %w", dir, err)
+			if restoredNames[e.Name()] {
+				if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+					return nil, fmt.Errorf("snapshot: clear an interrupted restore in %s: %w", dir, err)
+				}
 			}
+		}
+		if entries, err = os.ReadDir(dir); err != nil || len(entries) > 0 {
+			return nil, notEmpty(dir, entries)
 		}
 	case len(entries) > 0:
 		return nil, notEmpty(dir, entries)
@@ -73,6 +80,14 @@ func newSiblingTarget(dir string) (*target, error) {
 		return nil, fmt.Errorf("snapshot: restore into %s: %w", parent, err)
 	}
 	return &target{dir: dir, build: build}, nil
+}
+
+// restoredNames are the names a restore writes into a repository
+// directory, the only ones an interrupted in-place restore's are.
+var restoredNames = map[string]bool{
+	inPlaceDir: true, repo.ConfigFile: true, repo.IdentityFile: true, repo.OwnerFile: true, repo.TokenFile: true,
+	repo.AuthorityFile: true, repo.RosterFile: true, repo.IndexDir: true, repo.EventsDir: true,
+	repo.BlocksDir: true, repo.RestoredFile: true,
 }
 
 // interruptedInPlace reports a directory holding what a killed in-place
@@ -118,16 +133,12 @@ func removeStale(parent, base string) error {
 	return nil
 }
 
-// discard removes what an unfinished restore wrote: in place, everything
-// in the directory, which held nothing of the user's before.
+// discard removes what an unfinished restore wrote: its build directory,
+// and in place, what it moved out of it already.
 func (t *target) discard() {
-	if !t.inPlace {
-		os.RemoveAll(t.build)
-		return
-	}
-	entries, _ := os.ReadDir(t.dir)
-	for _, e := range entries {
-		os.RemoveAll(filepath.Join(t.dir, e.Name()))
+	os.RemoveAll(t.build)
+	for _, name := range t.moved {
+		os.RemoveAll(filepath.Join(t.dir, name))
 	}
 }
 
@@ -151,6 +162,7 @@ func (t *target) place() error {
 			if err := os.Rename(filepath.Join(t.build, e.Name()), filepath.Join(t.dir, e.Name())); err != nil {
 				return fmt.Errorf("snapshot: move %s into place: %w", e.Name(), err)
 			}
+			t.moved = append(t.moved, e.Name())
 		}
 	}
 	if err := atomicfile.SyncDir(t.dir); err != nil {
