@@ -60,25 +60,31 @@ const (
 	catchUpMaxDelay   = time.Minute
 )
 
-// errNobodyAnswered: no member answered the catalog request, so the
-// newest head may be one this node has not seen.
-var errNobodyAnswered = errors.New("no member answered for the owner's catalog; it waits for one (see cairn peers)")
+// errTooFewAnswered: fewer members answered the catalog request than a
+// catch-up needs, so the newest head may be one none of them had.
+var errTooFewAnswered = errors.New("too few members answered for the owner's catalog; it waits for more (see cairn peers)")
 
-// catchUpOnce makes one attempt. It counts only when a member answered:
-// the head this node kept is the snapshot's, and settling for it would
-// let the next version leave out what was added since.
+// catchUpOnce makes one attempt. It counts only when at least half of
+// the other members answered: the head this node kept is the snapshot's,
+// and settling for one lagging member's word would let the next version
+// leave out what was added since.
 func (n *Node) catchUpOnce(ctx context.Context) (RecoverReport, error) {
-	if len(n.net.host.Network().Peers()) == 0 {
-		return RecoverReport{}, fmt.Errorf("no member is connected: %w", errNobodyAnswered)
+	quorum := 1
+	if r := n.currentRoster(); r != nil {
+		others := len(r.CurrentMembers(time.Now())) - 1
+		quorum = max(1, (others+1)/2)
+	}
+	if c := n.connectedMembers(); c < quorum {
+		return RecoverReport{}, fmt.Errorf("%d of the %d members needed are connected: %w", c, quorum, errTooFewAnswered)
 	}
 	report, err := n.Recover(ctx, n.ownerKeys(), RecoverOptions{})
 	switch {
-	case report.MembersAsked == 0 && (err == nil || errors.Is(err, ErrNoCatalog)):
-		return report, errNobodyAnswered
+	case report.MembersAsked < quorum && (err == nil || errors.Is(err, ErrNoCatalog)):
+		return report, fmt.Errorf("%d of the %d members needed answered: %w", report.MembersAsked, quorum, errTooFewAnswered)
 	case errors.Is(err, ErrNoCatalog):
-		// Members answered and none keeps a head: the owner's node was
-		// lost before it wrote a first version, so there is nothing
-		// newer to learn.
+		// Enough members answered and none keeps a head: the owner's
+		// node was lost before it wrote a first version, so there is
+		// nothing newer to learn.
 		return report, nil
 	}
 	return report, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cairn-fed/cairn/internal/atomicfile"
 	"github.com/cairn-fed/cairn/internal/object"
+	"github.com/cairn-fed/cairn/netstat"
 )
 
 // Scheduled snapshots: every snapshot.interval the daemon writes one into
@@ -214,7 +215,8 @@ var storedSnapshotsPrefix = datastore.NewKey("/snapshot/stored")
 
 // addSnapshot adds a snapshot as an object of the owner's, records it as
 // one, and deletes the stored snapshots beyond snapshot.keep_for and
-// snapshot.keep, oldest first.
+// snapshot.keep, oldest first, among those up to the newest that is
+// backed up.
 func (n *Node) addSnapshot(ctx context.Context, name string, r io.Reader) (AddResult, error) {
 	res, err := n.Add(ctx, object.NewReaderSource(name, r), AddOptions{Name: name, New: true})
 	if err != nil {
@@ -242,7 +244,16 @@ func (n *Node) addSnapshot(ctx context.Context, name string, r io.Reader) (AddRe
 		n.disk.meta.Delete(ctx, storedSnapshotsPrefix.ChildString(g.id))
 	}
 	slices.SortFunc(older, func(a, b stored) int { return strings.Compare(a.name, b.name) })
+	// Only snapshots older than the newest one backed up go: until the
+	// new one has its copies, the older ones are what the federation has.
+	// When none is backed up, none is safer than the new one.
 	all := append(older, stored{name, res.CID}) // the new one last, whatever its name
+	for i := len(older) - 1; i >= 0; i-- {
+		if v, err := n.Status(ctx, older[i].id); err == nil && v.State == netstat.StateBackedUp {
+			all = older[:i+1]
+			break
+		}
+	}
 	names := make([]string, len(all))
 	for i, o := range all {
 		names[i] = o.name
