@@ -329,9 +329,11 @@ func TestOwnersRecordSurvivesALostCopy(t *testing.T) {
 }
 
 // TestStatementsComeOnlyFromTheirVerifier: b hands a statements it may
-// not: a's own statement relayed back, one with b's name but a signature
-// of a's, and garbage. a refuses each, counted, and keeps counting b's
-// copies on a's own rounds.
+// not: one a signed for b relayed back, one with b's name but a signature
+// of a's, one b signed for another member, and garbage. a refuses each,
+// counted, and keeps counting b's copies on a's own rounds. (With two
+// members neither sends the other a statement: a's rounds with b matter
+// only to a third; the test signs a's.)
 func TestStatementsComeOnlyFromTheirVerifier(t *testing.T) {
 	ctx := context.Background()
 	a, b := federatedPair(t, nil)
@@ -339,18 +341,24 @@ func TestStatementsComeOnlyFromTheirVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var own replication.Statement
-	waitUntil(t, 30*time.Second, "a to sign a statement of its round with b", func() bool {
-		var ok bool
-		a.repl.Read(func(c *replication.Core) { own, ok = c.LatestStatement() })
-		return ok
+	waitUntil(t, 30*time.Second, "a to count b's copy", func() bool {
+		v, err := a.Status(ctx, added.CID)
+		return err == nil && v.Copies == 2
 	})
+	aID, bID := replication.PeerID(a.net.host.ID().String()), replication.PeerID(b.net.host.ID().String())
+	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	// A holder neither of them (a is told of no rounds of its own), so
+	// that a gets as far as the signature.
+	rounds := []replication.RoundPass{{Holder: "not-a-member", PassedAt: now}}
+	own := replication.Statement{Verifier: aID, Recipient: bID, Seq: uint64(now.UnixMilli()), IssuedAt: now, Rounds: rounds}
+	own.Sign(a.keys.node)
 	renamed := own
 	// Far above any sequence number b signed itself (its clock in ms),
 	// or a would drop the statement as a replay without counting it.
-	renamed.Verifier, renamed.Seq = replication.PeerID(b.net.host.ID().String()), own.Seq+1<<40
-	renamed.Rounds = []replication.RoundPass{{Holder: replication.PeerID(a.net.host.ID().String()), PassedAt: own.IssuedAt}}
-	junk := [][]byte{marshal(t, &own), marshal(t, &renamed), []byte("trust me")}
+	renamed.Verifier, renamed.Recipient, renamed.Seq = bID, aID, own.Seq+1<<40
+	elsewhere := replication.Statement{Verifier: bID, Recipient: "another-member", Seq: own.Seq + 1<<41, IssuedAt: now, Rounds: rounds}
+	elsewhere.Sign(b.keys.node)
+	junk := [][]byte{marshal(t, &own), marshal(t, &renamed), marshal(t, &elsewhere), []byte("trust me")}
 	before := a.rejected.count("statement")
 	for _, data := range junk {
 		s, err := b.net.host.NewStream(ctx, a.net.host.ID(), StatementProtocol)

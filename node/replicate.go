@@ -166,9 +166,7 @@ func (n *Node) carryOut(ctx context.Context, acts replication.Actions) {
 	for _, ch := range acts.Challenges {
 		n.spawn(func(ctx context.Context) { n.sendChallenge(ctx, ch) })
 	}
-	if acts.Statement != nil {
-		n.shareStatement(*acts.Statement)
-	}
+	n.shareStatements(acts.Statements)
 	for _, f := range acts.Fetches {
 		n.spawn(func(ctx context.Context) { n.repairFetch(ctx, f) })
 	}

@@ -14,41 +14,50 @@ import (
 )
 
 // StatementProtocol carries a member's signed statement of its rounds
-// (replication.Statement): the sender writes it and closes; nothing comes
-// back. A node sends its newest to every connected member when it signs
-// one, and to a member when it connects.
-const StatementProtocol = protocol.ID(ProtocolPrefix + "/statement/1.0.0")
+// (replication.Statement), addressed to the member it is sent to: the
+// sender writes it and closes; nothing comes back. A node sends each
+// connected member its own when it signs a batch, and a member that
+// connects the latest addressed to it. Version 2: statements name their
+// recipient.
+const StatementProtocol = protocol.ID(ProtocolPrefix + "/statement/2.0.0")
 
 // maxStatementBytes bounds a statement: a few hundred bytes per member
 // listed, at most replication.MaxStatementRounds of them.
 const maxStatementBytes = 128 * replication.MaxStatementRounds
 
-// shareStatement sends this node's new statement to every connected member.
-func (n *Node) shareStatement(st replication.Statement) {
-	data, err := st.MarshalBinary()
-	if err != nil {
-		n.logger.Warn("encode own statement", "err", err)
-		return
-	}
-	for _, p := range n.net.host.Network().Peers() {
-		if n.fed.Admits(p) {
-			n.spawn(func(ctx context.Context) { n.sendStatement(ctx, p, data) })
+// shareStatements sends each of this node's new statements to its
+// recipient, when connected; one that is not gets it when it connects
+// (pushStatement).
+func (n *Node) shareStatements(sts []replication.Statement) {
+	for _, st := range sts {
+		p, err := peer.Decode(string(st.Recipient))
+		if err != nil || n.net.host.Network().Connectedness(p) != network.Connected {
+			continue
 		}
+		n.sendOwnStatement(p, st)
 	}
 }
 
-// pushStatement hands a member that just connected this node's latest
-// statement, so that it counts the copies this node vouches for without
-// waiting for the next one.
+// pushStatement hands a member that just connected the latest statement
+// this node signed for it, so that it counts the copies this node vouches
+// for without waiting for the next one.
 func (n *Node) pushStatement(p peer.ID) {
 	var st replication.Statement
 	var ok bool
-	n.repl.Read(func(c *replication.Core) { st, ok = c.LatestStatement() })
-	if !ok || !n.fed.Admits(p) {
+	n.repl.Read(func(c *replication.Core) { st, ok = c.LatestStatement(replication.PeerID(p.String())) })
+	if ok {
+		n.sendOwnStatement(p, st)
+	}
+}
+
+// sendOwnStatement sends p a statement this node signed for it.
+func (n *Node) sendOwnStatement(p peer.ID, st replication.Statement) {
+	if !n.fed.Admits(p) {
 		return
 	}
 	data, err := st.MarshalBinary()
 	if err != nil {
+		n.logger.Warn("encode own statement", "peer", p, "err", err)
 		return
 	}
 	n.spawn(func(ctx context.Context) { n.sendStatement(ctx, p, data) })

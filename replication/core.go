@@ -83,10 +83,11 @@ type Actions struct {
 	// Challenges are rounds to send to each Challenge.Holder; report the
 	// answer with ChallengeResponse, or CancelChallenge if it cannot go.
 	Challenges []Challenge
-	// Statement, when set, is this node's newly signed statement of its
-	// rounds, for every connected member (LatestStatement gives it to a
-	// member that connects later).
-	Statement *Statement
+	// Statements are this node's newly signed statements of its rounds,
+	// each for its Recipient when connected (LatestStatement gives a
+	// member that connects later its own). Members to which none of this
+	// node's rounds matter get none.
+	Statements []Statement
 	// Fetches are objects to fetch in full and keep; report with FetchDone.
 	Fetches []Fetch
 	// Releases are local copies to delete. The core has already attested
@@ -109,7 +110,7 @@ type Fetch struct {
 
 // Empty reports whether there is nothing to do.
 func (a *Actions) Empty() bool {
-	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Changed) == 0 && a.Statement == nil
+	return len(a.Publish)+len(a.Challenges)+len(a.Fetches)+len(a.Releases)+len(a.Changed)+len(a.Statements) == 0
 }
 
 // Errors of the driving API.

@@ -36,9 +36,11 @@
 //     another for Digest(nonce, chosen blocks) of each of many copies the
 //     two share (the new ones, and a random sample of the rest); the
 //     answer is a digest or a refusal per item.
-//   - Statement: a holder's signed word, sent to every member, on when
-//     its latest sampled round with each other holder passed in full:
-//     what keeps unsampled copies counted, one message per node.
+//   - Statement: a holder's signed word, addressed to one member, on
+//     when its latest sampled round with each other holder passed in
+//     full: what keeps unsampled copies counted, one message per member
+//     to which it matters, listing only the holders that share an object
+//     with the sender and the recipient.
 //
 // Each has a canonical binary encoding and a decoder safe for untrusted
 // input (DecodeAttestation, DecodeSummary, DecodeChallenge,

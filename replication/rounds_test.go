@@ -174,8 +174,9 @@ func signedBy(who string, a Attestation) Attestation {
 	return a
 }
 
+// statement is verifier's signed statement to "self" (hostileCore).
 func statement(verifier string, seq uint64, at time.Time, rounds ...RoundPass) Statement {
-	st := Statement{Verifier: PeerID(verifier), Seq: seq, IssuedAt: at, Rounds: rounds}
+	st := Statement{Verifier: PeerID(verifier), Recipient: "self", Seq: seq, IssuedAt: at, Rounds: rounds}
 	st.Sign(testKey(verifier))
 	return st
 }
@@ -260,7 +261,7 @@ func TestHostileStatements(t *testing.T) {
 		{"round after the statement", statement("h", 1, later, RoundPass{"m", later.Add(time.Second)}), ErrMalformed},
 		{"vouches for itself", statement("h", 1, later, RoundPass{"h", later}), ErrMalformed},
 		{"rounds out of order", statement("h", 1, later, RoundPass{"self", later}, RoundPass{"m", later}), ErrMalformed},
-		{"no signature", Statement{Verifier: "h", Seq: 1, IssuedAt: later, Rounds: []RoundPass{round}}, ErrMalformed},
+		{"no signature", Statement{Verifier: "h", Recipient: "self", Seq: 1, IssuedAt: later, Rounds: []RoundPass{round}}, ErrMalformed},
 	}
 	for _, tt := range tests {
 		c := observer(t)

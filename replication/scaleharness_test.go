@@ -481,8 +481,8 @@ func (s *scaleSim) carryOut(n *scaleNode, a Actions) {
 	for _, ch := range a.Challenges {
 		s.challenge(n, ch)
 	}
-	if a.Statement != nil {
-		s.state(n, a.Statement)
+	for i := range a.Statements {
+		s.state(n, &a.Statements[i])
 	}
 	for _, f := range a.Fetches {
 		s.fetch(n, f)
@@ -509,15 +509,13 @@ func (s *scaleSim) publish(n *scaleNode, out *Outgoing) {
 	}
 }
 
-// state sends a node's statement to every other node.
+// state sends a node's statement to its recipient.
 func (s *scaleSim) state(from *scaleNode, st *Statement) {
-	size := s.encodedLen(st)
-	for _, to := range s.nodes {
-		if to == from {
-			continue
-		}
-		s.post(from, to, msgStatement, size, func() { s.acceptStatement(to, st) })
+	to := s.byID[st.Recipient]
+	if to == nil {
+		return
 	}
+	s.post(from, to, msgStatement, s.encodedLen(st), func() { s.acceptStatement(to, st) })
 }
 
 // challenge carries one round to its holder and the answer back. It is

@@ -115,10 +115,10 @@ func (s *scaleSim) connected(a, b *scaleNode) {
 	s.wake(b)
 }
 
-// pushStatement is node.pushStatement: from's latest statement, if any,
-// to a member that just connected.
+// pushStatement is node.pushStatement: from's latest statement to a
+// member that just connected, if it has one.
 func (s *scaleSim) pushStatement(from, to *scaleNode) {
-	if st, ok := from.core.LatestStatement(); ok {
+	if st, ok := from.core.LatestStatement(to.id); ok {
 		s.post(from, to, msgStatement, s.encodedLen(&st), func() { s.acceptStatement(to, &st) })
 	}
 }

@@ -194,8 +194,8 @@ func (s *sim) carryOut(n *simNode, a Actions) {
 	for _, ch := range a.Challenges {
 		s.challenge(n, ch)
 	}
-	if a.Statement != nil {
-		s.state(n, *a.Statement)
+	for _, st := range a.Statements {
+		s.state(n, st)
 	}
 	for _, f := range a.Fetches {
 		s.startFetch(n, f)
@@ -221,19 +221,18 @@ func (s *sim) deliverTo(from *simNode, out Outgoing) {
 	}
 }
 
-// state sends a statement to every other node.
+// state sends a statement to its recipient.
 func (s *sim) state(from *simNode, st Statement) {
 	s.statements++
-	for _, to := range s.nodes {
-		if to == from {
-			continue
-		}
-		s.send(from.id, to.id, func() {
-			if err := to.core.ReceiveStatement(st, s.now); err != nil && !errors.Is(err, ErrReplay) {
-				s.t.Logf("%s receives a statement: %v", to.id, err)
-			}
-		})
+	to := s.byID[st.Recipient]
+	if to == nil {
+		return
 	}
+	s.send(from.id, to.id, func() {
+		if err := to.core.ReceiveStatement(st, s.now); err != nil && !errors.Is(err, ErrReplay) {
+			s.t.Logf("%s receives a statement: %v", to.id, err)
+		}
+	})
 }
 
 func (s *sim) challenge(from *simNode, ch Challenge) {

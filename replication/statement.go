@@ -4,23 +4,38 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 )
 
-// Statement is a verifier's signed word on its peer pairs: for each other
-// holder, when its latest sampled round passed in full (see rounds.go).
-// One statement covers every copy the verifier shares with each holder,
-// so what keeps copies counted grows with peers, not with objects.
+// Statement is a verifier's signed word, to one member, on its peer
+// pairs: for each other holder, when its latest sampled round passed in
+// full (see rounds.go). One statement covers every copy the verifier
+// shares with each holder, so what keeps copies counted grows with peers,
+// not with objects.
+//
+// Each member gets only the holders that matter to it (see
+// relevantHolders): a round vouches only for copies of objects the
+// verifier holds, and the recipient counts only copies of objects it
+// tracks, so a holder is listed when the three have an object in common.
+// A member with none gets no statement. The recipient is part of the
+// signed body, and a member refuses a statement addressed to another:
+// the statement one member gets lists other holders than the one another
+// gets under the same Seq, and one member must not be able to pass its
+// own off to another, whose newer Seq would then refuse the verifier's
+// real statement as a replay.
 //
 // A round it vouches for counts, at any node, only for copies the
 // verifier itself attests to hold and whose latest check by the verifier,
 // as its attestation of the object says, passed; and, as any proof, only
 // when the verifier's operator is not the holder's.
 type Statement struct {
-	Verifier PeerID
-	// Seq increases with every statement the verifier signs; the newest
-	// wins and replaces the previous one whole.
+	Verifier  PeerID
+	Recipient PeerID // the member it is addressed to
+	// Seq increases with every batch of statements the verifier signs
+	// (one per recipient, all with the same Seq); at a recipient the
+	// newest wins.
 	Seq       uint64
 	IssuedAt  time.Time   // millisecond precision on the wire
 	Rounds    []RoundPass // sorted by holder, distinct
@@ -34,8 +49,8 @@ type RoundPass struct {
 }
 
 const (
-	statementVersion   = 1
-	statementSignLabel = "cairn/statement/v1\x00"
+	statementVersion   = 2
+	statementSignLabel = "cairn/statement/v2\x00"
 	// MaxStatementRounds bounds the holders one statement lists: a
 	// federation's members.
 	MaxStatementRounds = 4096
@@ -58,6 +73,7 @@ func (st *Statement) Verify(pub ed25519.PublicKey) error {
 func (st *Statement) appendBody(b []byte) []byte {
 	b = append(b, statementVersion)
 	b = appendString(b, string(st.Verifier))
+	b = appendString(b, string(st.Recipient))
 	b = binary.AppendUvarint(b, st.Seq)
 	b = binary.AppendVarint(b, st.IssuedAt.UnixMilli())
 	b = binary.AppendUvarint(b, uint64(len(st.Rounds)))
@@ -74,6 +90,9 @@ func (st *Statement) check() error {
 	if len(st.Verifier) == 0 || len(st.Verifier) > maxIDLen {
 		return fmt.Errorf("%w: verifier id length %d", ErrMalformed, len(st.Verifier))
 	}
+	if len(st.Recipient) == 0 || len(st.Recipient) > maxIDLen || st.Recipient == st.Verifier {
+		return fmt.Errorf("%w: recipient id length %d, or the verifier", ErrMalformed, len(st.Recipient))
+	}
 	if len(st.Rounds) > MaxStatementRounds {
 		return fmt.Errorf("%w: %d rounds", ErrMalformed, len(st.Rounds))
 	}
@@ -85,6 +104,8 @@ func (st *Statement) check() error {
 			return fmt.Errorf("%w: rounds not sorted and distinct", ErrMalformed)
 		case r.Holder == st.Verifier:
 			return fmt.Errorf("%w: verifier vouches for itself", ErrMalformed)
+		case r.Holder == st.Recipient:
+			return fmt.Errorf("%w: recipient is told of its own copies", ErrMalformed)
 		case r.PassedAt.After(st.IssuedAt) || r.PassedAt.UnixMilli() <= 0:
 			return fmt.Errorf("%w: round of %s at %s, statement issued at %s", ErrMalformed, r.Holder, r.PassedAt, st.IssuedAt)
 		}
@@ -113,6 +134,7 @@ func DecodeStatement(data []byte) (Statement, error) {
 		return st, fmt.Errorf("%w: statement version %d", ErrMalformed, v)
 	}
 	st.Verifier = PeerID(r.string())
+	st.Recipient = PeerID(r.string())
 	st.Seq = r.uvarint()
 	st.IssuedAt = r.time()
 	n := r.int(MaxStatementRounds)
@@ -137,54 +159,148 @@ func DecodeStatement(data []byte) (Statement, error) {
 	return st, nil
 }
 
+// ErrMisaddressed means a statement was signed for another member.
+var ErrMisaddressed = errors.New("replication: statement addressed to another member")
+
 // statements is the core's side of statements: what it signs and what it
 // heard.
 type statements struct {
-	statementDue bool      // a round passed since the latest statement
-	lastSigned   Statement // the latest this node signed; Seq 0: none
-	heard        map[PeerID]uint64
-	limit        *limiter
+	statementDue bool // a round passed since the latest statement
+	// seq and issuedAt are those of the latest batch this node signed;
+	// seq 0: none yet.
+	seq      uint64
+	issuedAt time.Time
+	// sent holds the latest batch, by recipient, to hand a member that
+	// connects later. At most one per member, each listing at most every
+	// member: it grows with the square of the federation, not with
+	// objects.
+	sent  map[PeerID]Statement
+	heard map[PeerID]uint64
+	limit *limiter
 }
 
 func newStatements() statements {
 	return statements{heard: map[PeerID]uint64{}, limit: newLimiter()}
 }
 
-// publishStatement signs a new statement when a round passed since the
-// last one, at most every half ChallengeInterval: a pair's rounds come
-// once an interval, so its evidence reaches the others at most one and a
-// half intervals old, well within ProofFreshness.
+// publishStatement signs a new batch of statements when a round passed
+// since the last one, at most every half ChallengeInterval: a pair's
+// rounds come once an interval, so its evidence reaches the others at
+// most one and a half intervals old, well within ProofFreshness. Each
+// member gets the rounds relevant to it (relevantHolders), or nothing.
 func (c *Core) publishStatement(now time.Time) {
 	s := &c.rounds.statements
-	if !s.statementDue || (s.lastSigned.Seq != 0 && now.Sub(s.lastSigned.IssuedAt) < c.cfg.ChallengeInterval/2) {
+	if !s.statementDue || (s.seq != 0 && now.Sub(s.issuedAt) < c.cfg.ChallengeInterval/2) {
 		return
-	}
-	st := Statement{Verifier: c.self, Seq: max(s.lastSigned.Seq+1, uint64(now.UnixMilli())), IssuedAt: time.UnixMilli(now.UnixMilli()).UTC()}
-	for _, m := range c.roster {
-		if pr := c.rounds.pairs[m.Peer]; pr != nil && !pr.passedAt.IsZero() && m.Peer != c.self {
-			st.Rounds = append(st.Rounds, RoundPass{Holder: m.Peer, PassedAt: time.UnixMilli(pr.passedAt.UnixMilli()).UTC()})
-		}
 	}
 	s.statementDue = false
-	if len(st.Rounds) == 0 {
+	rounds := c.passedRounds()
+	if len(rounds) == 0 {
 		return
 	}
-	st.Sign(c.cfg.Key)
-	s.lastSigned = st
-	c.out.Statement = &st
+	s.seq, s.issuedAt = max(s.seq+1, uint64(now.UnixMilli())), time.UnixMilli(now.UnixMilli()).UTC()
+	relevant := c.relevantHolders(rounds)
+	s.sent = make(map[PeerID]Statement, len(relevant))
+	for _, m := range c.roster {
+		holders := relevant[m.Peer]
+		if len(holders) == 0 {
+			continue
+		}
+		st := Statement{Verifier: c.self, Recipient: m.Peer, Seq: s.seq, IssuedAt: s.issuedAt}
+		for _, r := range rounds {
+			if holders[r.Holder] {
+				st.Rounds = append(st.Rounds, r)
+			}
+		}
+		st.Sign(c.cfg.Key)
+		s.sent[m.Peer] = st
+		c.out.Statements = append(c.out.Statements, st)
+	}
 }
 
-// LatestStatement returns the latest statement this node signed, to hand
-// a member that just connected; false when there is none.
-func (c *Core) LatestStatement() (Statement, bool) {
-	st := c.rounds.lastSigned
-	return st, st.Seq != 0
+// passedRounds lists, sorted by holder, this node's latest sampled round
+// passed in full with each member it rounds with.
+func (c *Core) passedRounds() []RoundPass {
+	var out []RoundPass
+	for _, m := range c.roster {
+		if pr := c.rounds.pairs[m.Peer]; pr != nil && !pr.passedAt.IsZero() && m.Peer != c.self {
+			out = append(out, RoundPass{Holder: m.Peer, PassedAt: time.UnixMilli(pr.passedAt.UnixMilli()).UTC()})
+		}
+	}
+	return out
 }
 
-// ReceiveStatement verifies a member's statement and records the rounds
-// it vouches for. It returns ErrUnknownMember, ErrRevokedMember,
-// ErrFutureIssuedAt, ErrReplay, ErrBadSignature, ErrOverBound or
-// ErrMalformed when it rejects it. Holders that are not members are
+// relevantHolders returns, by member R, the holders H among rounds whose
+// round matters to R: this node holds an object of which H attests a
+// copy and R has this node's attestation (R is in the object's audience:
+// told, or a holder itself), with R, H and this node distinct. Elsewhere
+// this node's round with H counts for nothing at R (judge.vouched: a
+// round carries forward only checks of copies of objects the verifier
+// holds, and R counts only copies of objects it tracks). What is read is
+// this node's own state and holders' signed attestations: a member can
+// add itself as a holder of objects this node holds, and so be told of
+// rounds, but cannot take a holder or a recipient off another's list.
+//
+// It walks every held object once, with its holders and audience.
+func (c *Core) relevantHolders(rounds []RoundPass) map[PeerID]map[PeerID]bool {
+	rounded := make(map[PeerID]bool, len(rounds))
+	for _, r := range rounds {
+		rounded[r.Holder] = true
+	}
+	out := map[PeerID]map[PeerID]bool{}
+	var holders, audience []PeerID
+	for obj, lo := range c.local {
+		e := c.ledger.objects.get(obj)
+		if !lo.held || e == nil {
+			continue
+		}
+		holders, audience = holders[:0], append(audience[:0], lo.told...)
+		for _, p := range e.pairs {
+			h := PeerID(c.ledger.peers.name(p.holder))
+			if p.flags&flagHeld != 0 && h != c.self {
+				audience = append(audience, h)
+				if rounded[h] {
+					holders = append(holders, h)
+				}
+			}
+		}
+		if len(holders) == 0 {
+			continue
+		}
+		for _, r := range audience {
+			c.addRelevant(out, r, holders)
+		}
+	}
+	return out
+}
+
+// addRelevant marks holders, but r itself, relevant to member r.
+func (c *Core) addRelevant(out map[PeerID]map[PeerID]bool, r PeerID, holders []PeerID) {
+	if _, member := c.members[r]; !member || r == c.self {
+		return
+	}
+	for _, h := range holders {
+		if h == r {
+			continue
+		}
+		if out[r] == nil {
+			out[r] = map[PeerID]bool{}
+		}
+		out[r][h] = true
+	}
+}
+
+// LatestStatement returns the latest statement this node signed for
+// member to, to hand it when it connects; false when there is none.
+func (c *Core) LatestStatement(to PeerID) (Statement, bool) {
+	st, ok := c.rounds.sent[to]
+	return st, ok
+}
+
+// ReceiveStatement verifies a member's statement to this node and records
+// the rounds it vouches for. It returns ErrUnknownMember,
+// ErrRevokedMember, ErrMisaddressed, ErrFutureIssuedAt, ErrReplay,
+// ErrBadSignature, ErrOverBound or ErrMalformed when it rejects it. Holders that are not members are
 // skipped. The bound is per verifier and applies after its signature is
 // checked: a few statements per interval (it signs one every half).
 func (c *Core) ReceiveStatement(st Statement, now time.Time) error {
@@ -197,6 +313,8 @@ func (c *Core) ReceiveStatement(st Statement, now time.Time) error {
 		return err
 	case st.Verifier == c.self:
 		return fmt.Errorf("statement from %s: this node's own: %w", st.Verifier, ErrReplay)
+	case st.Recipient != c.self:
+		return fmt.Errorf("statement from %s to %s: %w", st.Verifier, st.Recipient, ErrMisaddressed)
 	case st.IssuedAt.After(now.Add(c.cfg.MaxClockSkew)):
 		return fmt.Errorf("statement from %s issued at %s: %w", st.Verifier, st.IssuedAt, ErrFutureIssuedAt)
 	case st.Seq <= c.rounds.heard[st.Verifier]:
