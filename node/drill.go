@@ -229,15 +229,8 @@ func (n *Node) drillOne(ctx context.Context, capability string) DrillObject {
 	for _, e := range obj.Entries() {
 		out.Bytes += e.Size
 	}
-	proofs, err := n.proveHolders(proofCtx, cp.Root(), holders)
-	if err != nil {
-		n.logger.Warn("restore drill: the holders' copies were not proved", "cid", out.CID, "err", err)
-	}
-	out.Holders = proofs
-	for _, p := range proofs {
-		if p.Failed {
-			return fail(fmt.Errorf("the copy on %s (%s) fails: %s", p.Operator, p.PeerID, p.Result))
-		}
+	if err := n.proveCopies(proofCtx, cp.Root(), holders, &out); err != nil {
+		return fail(err)
 	}
 	out.Took = time.Since(start)
 	return out

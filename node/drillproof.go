@@ -63,6 +63,22 @@ func (n *Node) countedHolders(ctx context.Context, root cid.Cid) ([]netstat.Hold
 	return out, nil
 }
 
+// proveCopies records in out how each of holders proved its copy of root,
+// and returns an error naming the first whose copy failed.
+func (n *Node) proveCopies(ctx context.Context, root cid.Cid, holders []netstat.HolderView, out *DrillObject) error {
+	proofs, err := n.proveHolders(ctx, root, holders)
+	if err != nil {
+		n.logger.Warn("restore drill: the holders' copies were not proved", "cid", root, "err", err)
+	}
+	out.Holders = proofs
+	for _, p := range proofs {
+		if p.Failed {
+			return fmt.Errorf("the copy on %s (%s) fails: %s", p.Operator, p.PeerID, p.Result)
+		}
+	}
+	return nil
+}
+
 // proveHolders asks each of holders to prove it keeps root's blocks, all
 // at once; a proof not asked for says so.
 func (n *Node) proveHolders(ctx context.Context, root cid.Cid, holders []netstat.HolderView) ([]HolderProof, error) {

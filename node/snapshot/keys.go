@@ -107,10 +107,11 @@ func (rs *restorer) readKeys(head []byte) error {
 	if _, err := rand.Read(token); err != nil {
 		return fmt.Errorf("snapshot: generate API token: %w", err)
 	}
-	files := []struct {
+	type keyFile struct {
 		name string
 		data []byte
-	}{
+	}
+	files := []keyFile{
 		{repo.IdentityFile, secrets.Identity},
 		{repo.OwnerFile, ownerFile},
 		{repo.TokenFile, []byte(hex.EncodeToString(token) + "\n")},
@@ -118,10 +119,7 @@ func (rs *restorer) readKeys(head []byte) error {
 	}
 	if secrets.PSKFile != "" {
 		if name := filepath.Clean(secrets.PSKFile); filepath.IsLocal(name) && !strings.ContainsRune(name, filepath.Separator) {
-			files = append(files, struct {
-				name string
-				data []byte
-			}{name, secrets.PSK})
+			files = append(files, keyFile{name, secrets.PSK})
 		} else {
 			rs.sum.Notes = append(rs.sum.Notes, fmt.Sprintf("swarm.psk_file names %s, outside the repository: put the federation's private-network key back there before starting the daemon", secrets.PSKFile))
 		}
