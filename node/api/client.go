@@ -124,12 +124,7 @@ func (c *Client) GetContents(ctx context.Context, capability string) (*Stream, e
 }
 
 func (c *Client) get(ctx context.Context, r getRequest) (*Stream, error) {
-	body, _ := json.Marshal(r)
-	req, err := c.request(ctx, http.MethodPost, "/api/v1/get", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.send(req)
+	resp, err := c.postStream(ctx, "/api/v1/get", r)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +170,20 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 		return err
 	}
 	return c.do(req, out)
+}
+
+// postStream posts in as JSON and returns the answer, whose body the
+// caller reads and closes: for answers that stream.
+func (c *Client) postStream(ctx context.Context, path string, in any) (*http.Response, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("api: encode request: %w", err)
+	}
+	req, err := c.request(ctx, http.MethodPost, path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	return c.send(req)
 }
 
 func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,12 +99,7 @@ func (s *startedWriter) Write(p []byte) (int, error) {
 // Export asks the node for an object's DAG as a CAR bundle; the reader
 // ends with the daemon's error if the stream broke off.
 func (c *Client) Export(ctx context.Context, object string) (io.ReadCloser, error) {
-	body, _ := json.Marshal(exportRequest{Object: object})
-	req, err := c.request(ctx, http.MethodPost, "/api/v1/export", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.send(req)
+	resp, err := c.postStream(ctx, "/api/v1/export", exportRequest{Object: object})
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,12 +90,7 @@ func (s *Server) handlePin(w http.ResponseWriter, r *http.Request) {
 // Pin asks the node to fetch and keep an existing IPFS DAG; onProgress, if
 // not nil, hears what the fetch received so far.
 func (c *Client) Pin(ctx context.Context, req PinRequest, onProgress func(origins.Progress)) (node.ImportResult, error) {
-	body, _ := json.Marshal(req)
-	hreq, err := c.request(ctx, http.MethodPost, "/api/v1/pin", bytes.NewReader(body))
-	if err != nil {
-		return node.ImportResult{}, err
-	}
-	resp, err := c.send(hreq)
+	resp, err := c.postStream(ctx, "/api/v1/pin", req)
 	if err != nil {
 		return node.ImportResult{}, err
 	}

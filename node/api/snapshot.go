@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,12 +103,7 @@ func (s *SnapshotStream) summary() (snapshot.Summary, error) {
 // Snapshot asks the node for a snapshot of itself; the reader ends with
 // the daemon's error if the stream broke off.
 func (c *Client) Snapshot(ctx context.Context, blocks bool) (*SnapshotStream, error) {
-	body, _ := json.Marshal(snapshotRequest{Blocks: blocks})
-	req, err := c.request(ctx, http.MethodPost, "/api/v1/snapshot", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.send(req)
+	resp, err := c.postStream(ctx, "/api/v1/snapshot", snapshotRequest{Blocks: blocks})
 	if err != nil {
 		return nil, err
 	}
