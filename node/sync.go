@@ -21,8 +21,9 @@ import (
 //   - delivery: every attestation a node signs goes to the object's
 //     audience (replication.Outgoing) over /cairn/attest/1.0.0, held for
 //     peers that are offline until they connect (deliver.go);
-//   - anti-entropy: when two members connect, each opens
-//     /cairn/ledger-sync/1.0.0 and sends its ledger Summary (one frame);
+//   - anti-entropy: when two members connect, each opens (a few at a
+//     time: replication.Core.SyncOnConnect) /cairn/ledger-sync/1.0.0
+//     and sends its ledger Summary (one frame);
 //     the other answers with the attestations the sender lacks among the
 //     objects it should hear of (one frame each, then end of stream).
 //     Frames are a uvarint length and the bytes.
@@ -60,12 +61,18 @@ func (n *Node) receiveAttestation(ctx context.Context, a replication.Attestation
 	}
 }
 
-// onMemberConnected starts an anti-entropy exchange with a new peer.
+// onMemberConnected starts an anti-entropy exchange with a new peer,
+// unless as many started just now (replication.Core.SyncOnConnect): when
+// a region heals every member connects at once.
 func (n *Node) onMemberConnected(p peer.ID) {
 	if n.currentRoster() == nil {
 		return
 	}
-	n.spawn(func(ctx context.Context) { n.antiEntropy(ctx, p) })
+	var sync bool
+	n.repl.Do(func(c *replication.Core) { sync = c.SyncOnConnect(time.Now()) })
+	if sync {
+		n.spawn(func(ctx context.Context) { n.antiEntropy(ctx, p) })
+	}
 }
 
 // antiEntropy pulls from p the tombstones, then the attestations, that

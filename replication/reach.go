@@ -46,6 +46,37 @@ type reachability struct {
 	// object: a holder re-issuing its record after the join (new proofs,
 	// or a member lying) must not make an old object look new.
 	joinSeen map[ObjectID]int64
+	// connectSyncs paces the anti-entropy exchanges started as members
+	// connect (SyncOnConnect).
+	connectSyncs *limiter
+}
+
+const (
+	// ConnectSyncs is how many anti-entropy exchanges a node starts at
+	// once as members connect; the allowance refills at that many per
+	// connectSyncRefill (see SyncOnConnect).
+	ConnectSyncs      = 8
+	connectSyncRefill = 30 * time.Second
+)
+
+// SyncOnConnect reports whether this node should start an anti-entropy
+// exchange (its summary, the peer's answer) with a member that just
+// connected: yes for the first ConnectSyncs connections, then for
+// ConnectSyncs more every half minute.
+//
+// When a region heals, or a node comes back, every member connects
+// within seconds. An exchange with each would send each one a summary
+// listing every member and walk the whole ledger for each answer, with
+// the same stale summary every time: both grow with the square of the
+// federation (at 300 members, 521 MB in the first 5 s of a region's heal
+// and most of its 521 CPU-seconds, in the core simulation). A few
+// exchanges are enough. What this node missed while apart reaches it
+// anyway: each holder delivers what waits in its outbox for this node
+// when the two connect, tombstones go to every member so that any one
+// exchange brings those this node lacks, and the periodic exchange with
+// a random member fills what is left.
+func (c *Core) SyncOnConnect(now time.Time) bool {
+	return c.connectSyncs.allow("", now, ConnectSyncs/connectSyncRefill.Seconds(), ConnectSyncs, 1)
 }
 
 // PeerDown records that this node lost its connection to peer (or could

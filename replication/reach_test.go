@@ -247,3 +247,33 @@ func TestRepairHoldAfterRejoin(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncOnConnectPaces: the first ConnectSyncs connections start an
+// exchange, the next waits for the allowance to refill (ConnectSyncs per
+// half minute), and a quiet half minute allows a full burst again.
+func TestSyncOnConnectPaces(t *testing.T) {
+	s, _ := fourOperators(t)
+	a := s.byID["a"].core
+	now := s.now
+	for i := range ConnectSyncs {
+		if !a.SyncOnConnect(now) {
+			t.Fatalf("connection %d of a burst: no exchange, want one for the first %d", i+1, ConnectSyncs)
+		}
+	}
+	if a.SyncOnConnect(now) {
+		t.Fatalf("connection %d at once: an exchange, want none", ConnectSyncs+1)
+	}
+	refill := connectSyncRefill / ConnectSyncs
+	if a.SyncOnConnect(now.Add(refill - time.Millisecond)) {
+		t.Error("an exchange before one refilled")
+	}
+	if !a.SyncOnConnect(now.Add(refill + time.Millisecond)) {
+		t.Error("no exchange once one refilled")
+	}
+	later := now.Add(refill + connectSyncRefill + time.Second)
+	for i := range ConnectSyncs {
+		if !a.SyncOnConnect(later) {
+			t.Fatalf("after a quiet half minute, connection %d: no exchange", i+1)
+		}
+	}
+}

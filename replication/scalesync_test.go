@@ -11,7 +11,8 @@ import (
 // node/members.go): a node sends a peer its ledger Summary, and the peer
 // answers on the same stream with the attestations Missing says the node
 // lacks, which it passes to Receive one by one. The node runs it with
-// every member that connects, both ends at once, and every
+// the members that connect, both ends at once, as far as SyncOnConnect
+// allows, and every
 // antiEntropyInterval with one connected peer drawn at random. Both
 // messages are of kind msgSync and may be lost like any other; a lost
 // answer loses the whole stream.
@@ -98,15 +99,20 @@ func pairOf(a, b *scaleNode) [2]int32 {
 }
 
 // connected is what node.connectionOpened does about replication when a
-// and b connect, at both ends: PeerUp, a ledger sync each way, what
+// and b connect, at both ends: PeerUp, a ledger sync each way (as far as
+// SyncOnConnect allows), what
 // waits in each one's outbox for the other, and each one's latest
 // statement.
 func (s *scaleSim) connected(a, b *scaleNode) {
 	now := s.time()
 	a.core.PeerUp(b.id, now)
 	b.core.PeerUp(a.id, now)
-	s.syncLedger(a, b)
-	s.syncLedger(b, a)
+	if a.core.SyncOnConnect(now) {
+		s.syncLedger(a, b)
+	}
+	if b.core.SyncOnConnect(now) {
+		s.syncLedger(b, a)
+	}
 	s.redeliver(a, b)
 	s.redeliver(b, a)
 	s.pushStatement(a, b)
