@@ -157,16 +157,22 @@ func (n *Node) settleDeletions(sums []status.Summary, now time.Time) {
 
 // settleAge re-derives the state of a live object whose state depends on
 // its age, from when this node added or fetched it (unknown: past the
-// grace).
+// grace). The core knows that of the copies it holds; the index is read
+// only for the others, so that a pass during a burst of new objects does
+// not read and decrypt each one's record.
 func (n *Node) settleAge(ctx context.Context, s *status.Summary, now time.Time) {
 	if s.Row.State == netstat.StateDeleting || s.Row.State == netstat.StateDeleted || s.Young == s.Row.State {
 		return
 	}
-	rec, err := n.disk.index.get(ctx, s.Row.ID)
-	if err != nil {
-		return
+	firstSeen := time.UnixMilli(s.HeldSince)
+	if s.HeldSince == 0 {
+		rec, err := n.disk.index.get(ctx, s.Row.ID)
+		if err != nil {
+			return
+		}
+		firstSeen = rec.AddedAt
 	}
-	if !viewer.Facts(netstat.ObjectInput{FirstSeen: rec.AddedAt}, now).PastGrace {
+	if !viewer.Facts(netstat.ObjectInput{FirstSeen: firstSeen}, now).PastGrace {
 		s.Row.State = s.Young
 	}
 }

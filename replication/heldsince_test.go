@@ -7,7 +7,7 @@ import (
 
 // TestHeldSince: a tracked copy is dated by TrackOptions.Since, or by
 // the time it was tracked; a fetched copy by when its fetch finished; a
-// dropped copy has no date.
+// dropped copy has no date. Overviews date it as Status does.
 func TestHeldSince(t *testing.T) {
 	c := newTestCore(t, "a")
 	since := t0.Add(-72 * time.Hour)
@@ -23,6 +23,16 @@ func TestHeldSince(t *testing.T) {
 	if got := c.Status("bafynew", t0).HeldSince; !got.Equal(t0) {
 		t.Errorf("tracked without Since: HeldSince %v, want %v", got, t0)
 	}
+	checkOverviews := func(when string) {
+		t.Helper()
+		objs := []ObjectID{"bafynever", "bafynew", "bafyold"}
+		for i, o := range c.Overviews(nil, objs, t0) {
+			if want := c.Status(objs[i], t0).HeldSince; !o.HeldSince.Equal(want) {
+				t.Errorf("%s: overview of %s: HeldSince %v, status says %v", when, objs[i], o.HeldSince, want)
+			}
+		}
+	}
+	checkOverviews("tracked")
 	c.Drop("bafyold", t0)
 	if got := c.Status("bafyold", t0).HeldSince; !got.IsZero() {
 		t.Errorf("dropped: HeldSince %v, want none", got)
@@ -30,4 +40,5 @@ func TestHeldSince(t *testing.T) {
 	if got := c.Status("bafynever", t0).HeldSince; !got.IsZero() {
 		t.Errorf("never held: HeldSince %v, want none", got)
 	}
+	checkOverviews("dropped")
 }

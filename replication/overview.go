@@ -18,6 +18,9 @@ type Overview struct {
 	Copies      int
 	Regions     int
 	HeldLocally bool
+	// HeldSince is as in ObjectStatus: when this node first kept its
+	// copy; zero when it holds none.
+	HeldSince time.Time
 	// LastFullyReplicatedAt is as in ObjectStatus, and is remembered in
 	// the same way.
 	LastFullyReplicatedAt time.Time
@@ -112,6 +115,9 @@ func (c *Core) overview(obj ObjectID, e *objectEntry, now time.Time, j *judge) O
 	}
 	if lo != nil {
 		o.HeldLocally = lo.held
+		if lo.held {
+			o.HeldSince = msTime(lo.since)
+		}
 		if v, ok := c.localHolder(lo, listed); ok {
 			o.add(v)
 		}
@@ -157,7 +163,7 @@ func (o *overviewBuilder) done() Overview {
 // for the holder facts; tests hold Overviews to it.
 func overviewOf(st ObjectStatus) Overview {
 	var o overviewBuilder
-	o.Overview = Overview{Object: st.Object, Known: st.Known, Target: st.Target, HeldLocally: st.HeldLocally,
+	o.Overview = Overview{Object: st.Object, Known: st.Known, Target: st.Target, HeldLocally: st.HeldLocally, HeldSince: st.HeldSince,
 		LastFullyReplicatedAt: st.LastFullyReplicatedAt}
 	for _, h := range st.Holders {
 		o.add(verdict{peer: peerInfo{operator: h.Operator, region: h.Region}, local: h.Local, pinned: h.Pinned,

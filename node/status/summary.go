@@ -66,6 +66,9 @@ type Summary struct {
 	Safe       bool // a verified copy lives on a node other than the owner's
 	OwnedHere  bool // this node is the object's owner
 	Indexed    bool // the object is in this node's index (it added or fetched it)
+	// HeldSince is when this node first kept its copy (unix ms; 0 when it
+	// holds none): the object's age here, without reading the index.
+	HeldSince int64
 	// Young is the state the object would have within the grace (see
 	// netstat.Config.AtRiskGrace); its age matters when it differs.
 	Young netstat.State
@@ -88,6 +91,9 @@ func SummaryOf(o replication.Overview) Summary {
 	s.Young = f.State()
 	if !o.OldestVerified.IsZero() {
 		s.VerifiedAt = o.OldestVerified.UnixMilli()
+	}
+	if !o.HeldSince.IsZero() {
+		s.HeldSince = o.HeldSince.UnixMilli()
 	}
 	return s
 }
