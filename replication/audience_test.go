@@ -138,3 +138,42 @@ func TestSourcesFromLedgerThenRank(t *testing.T) {
 		t.Errorf("Sources with limit 1 gave %v", got)
 	}
 }
+
+// TestMissingAnswersForHeldCopies: anti-entropy answers with the records
+// of an object only where the answering node holds a copy (the asker ranks
+// in its audience) or the asker attests one itself. A member that only
+// keeps records of the object, as one of its first ranked members, leaves
+// the answer to the holders: ranking every member for each such object
+// made each answer cost a hash per member per object.
+func TestMissingAnswersForHeldCopies(t *testing.T) {
+	s := bigSim(t, 16)
+	obj := ObjectID("bafyanswers")
+	s.add("n00", obj, 3)
+	s.runUntil(20*time.Second, "backed up as its owner sees it", func() bool { return s.status("n00", obj).Copies >= 3 })
+	holders := s.holdersWithBlocks(obj)
+	ranked := topRanked(obj, s.members, 3+AudienceSpare)
+	var spare, holder, asker *simNode
+	for _, n := range s.nodes {
+		held, inAudience := slices.Contains(holders, n.id), slices.Contains(ranked, n.id)
+		switch {
+		case held && holder == nil:
+			holder = n
+		case !held && inAudience && n.core.Status(obj, s.now).Known && spare == nil:
+			spare = n
+		case !held && inAudience && asker == nil:
+			asker = n
+		}
+	}
+	if spare == nil || holder == nil || asker == nil || spare == asker {
+		t.Fatalf("no spare that knows the object, holder and asker among %v ranked %v", holders, ranked)
+	}
+	if got := spare.core.Missing(Summary{}, asker.id); slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == obj }) {
+		t.Errorf("spare %s, which holds no copy, answered %s with records of the object", spare.id, asker.id)
+	}
+	if got := holder.core.Missing(Summary{}, asker.id); !slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == obj }) {
+		t.Errorf("holder %s did not answer %s, among the object's first ranked, with its records", holder.id, asker.id)
+	}
+	if got := spare.core.Missing(Summary{}, holder.id); !slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == obj }) {
+		t.Errorf("spare %s did not answer holder %s with the object's records", spare.id, holder.id)
+	}
+}
