@@ -69,7 +69,7 @@ func (n *Node) onMemberConnected(p peer.ID) {
 		return
 	}
 	var sync bool
-	n.repl.Do(func(c *replication.Core) { sync = c.SyncOnConnect(time.Now()) })
+	n.repl.Do(func(c *replication.Core) { sync = c.SyncOnConnect(replication.PeerID(p.String()), time.Now()) })
 	if sync {
 		n.spawn(func(ctx context.Context) { n.antiEntropy(ctx, p) })
 	}

@@ -47,8 +47,10 @@ type reachability struct {
 	// or a member lying) must not make an old object look new.
 	joinSeen map[ObjectID]int64
 	// connectSyncs paces the anti-entropy exchanges started as members
-	// connect (SyncOnConnect).
+	// connect (SyncOnConnect); syncedAt holds when each member's last
+	// one started.
 	connectSyncs *limiter
+	syncedAt     map[PeerID]time.Time
 }
 
 const (
@@ -60,9 +62,11 @@ const (
 )
 
 // SyncOnConnect reports whether this node should start an anti-entropy
-// exchange (its summary, the peer's answer) with a member that just
+// exchange (its summary, the peer's answer) with member peer, which just
 // connected: yes for the first ConnectSyncs connections, then for
-// ConnectSyncs more every half minute.
+// ConnectSyncs more every half minute, and at most once a half minute
+// per member, so that a member connecting again and again cannot use up
+// what the others would get.
 //
 // When a region heals, or a node comes back, every member connects
 // within seconds. An exchange with each would send each one a summary
@@ -75,8 +79,25 @@ const (
 // when the two connect, tombstones go to every member so that any one
 // exchange brings those this node lacks, and the periodic exchange with
 // a random member fills what is left.
-func (c *Core) SyncOnConnect(now time.Time) bool {
-	return c.connectSyncs.allow("", now, ConnectSyncs/connectSyncRefill.Seconds(), ConnectSyncs, 1)
+func (c *Core) SyncOnConnect(peer PeerID, now time.Time) bool {
+	if _, member := c.members[peer]; !member || peer == c.self {
+		return false
+	}
+	if last, ok := c.syncedAt[peer]; ok && now.Sub(last) < connectSyncRefill {
+		return false
+	}
+	if !c.connectSyncs.allow("", now, ConnectSyncs/connectSyncRefill.Seconds(), ConnectSyncs, 1) {
+		return false
+	}
+	if len(c.syncedAt) > 2*len(c.members) {
+		for p, last := range c.syncedAt { // members that left, and old times
+			if _, member := c.members[p]; !member || now.Sub(last) >= connectSyncRefill {
+				delete(c.syncedAt, p)
+			}
+		}
+	}
+	c.syncedAt[peer] = now
+	return true
 }
 
 // PeerDown records that this node lost its connection to peer (or could

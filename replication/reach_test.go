@@ -248,32 +248,66 @@ func TestRepairHoldAfterRejoin(t *testing.T) {
 	}
 }
 
-// TestSyncOnConnectPaces: the first ConnectSyncs connections start an
-// exchange, the next waits for the allowance to refill (ConnectSyncs per
-// half minute), and a quiet half minute allows a full burst again.
+// TestSyncOnConnectPaces: the first ConnectSyncs members to connect get
+// an exchange, the next waits for the allowance to refill (ConnectSyncs
+// per half minute), and a quiet half minute allows a full burst again.
 func TestSyncOnConnectPaces(t *testing.T) {
-	s, _ := fourOperators(t)
-	a := s.byID["a"].core
+	s := bigSim(t, 3*ConnectSyncs)
+	a := s.nodes[0].core
+	others := s.nodes[1:]
 	now := s.now
-	for i := range ConnectSyncs {
-		if !a.SyncOnConnect(now) {
-			t.Fatalf("connection %d of a burst: no exchange, want one for the first %d", i+1, ConnectSyncs)
+	for i, n := range others[:ConnectSyncs] {
+		if !a.SyncOnConnect(n.id, now) {
+			t.Fatalf("member %d of a burst: no exchange, want one for the first %d", i+1, ConnectSyncs)
 		}
 	}
-	if a.SyncOnConnect(now) {
-		t.Fatalf("connection %d at once: an exchange, want none", ConnectSyncs+1)
+	if a.SyncOnConnect(others[ConnectSyncs].id, now) {
+		t.Fatalf("member %d at once: an exchange, want none", ConnectSyncs+1)
 	}
 	refill := connectSyncRefill / ConnectSyncs
-	if a.SyncOnConnect(now.Add(refill - time.Millisecond)) {
+	if a.SyncOnConnect(others[ConnectSyncs].id, now.Add(refill-time.Millisecond)) {
 		t.Error("an exchange before one refilled")
 	}
-	if !a.SyncOnConnect(now.Add(refill + time.Millisecond)) {
+	if !a.SyncOnConnect(others[ConnectSyncs].id, now.Add(refill+time.Millisecond)) {
 		t.Error("no exchange once one refilled")
 	}
 	later := now.Add(refill + connectSyncRefill + time.Second)
-	for i := range ConnectSyncs {
-		if !a.SyncOnConnect(later) {
-			t.Fatalf("after a quiet half minute, connection %d: no exchange", i+1)
+	for i, n := range others[ConnectSyncs+1 : 2*ConnectSyncs+1] {
+		if !a.SyncOnConnect(n.id, later) {
+			t.Fatalf("after a quiet half minute, member %d: no exchange", i+1)
+		}
+	}
+}
+
+// TestSyncOnConnectHostile: a member that connects again and again gets
+// one exchange a half minute and leaves the allowance to the others; a
+// peer that is not a member, or this node itself, gets none.
+func TestSyncOnConnectHostile(t *testing.T) {
+	s := bigSim(t, ConnectSyncs+2)
+	a := s.nodes[0].core
+	noisy, others := s.nodes[1], s.nodes[2:]
+	now := s.now
+	if !a.SyncOnConnect(noisy.id, now) {
+		t.Fatal("the first connection of a member: no exchange")
+	}
+	for i := range 50 {
+		at := now.Add(time.Duration(i) * 500 * time.Millisecond)
+		if a.SyncOnConnect(noisy.id, at) {
+			t.Fatalf("reconnection %d of the same member %s after the first: an exchange", i+1, at.Sub(now))
+		}
+	}
+	at := now.Add(25 * time.Second)
+	for i, n := range others[:ConnectSyncs-1] {
+		if !a.SyncOnConnect(n.id, at) {
+			t.Fatalf("member %d after the noisy one's reconnections: no exchange", i+1)
+		}
+	}
+	if !a.SyncOnConnect(noisy.id, now.Add(connectSyncRefill+5*time.Second)) {
+		t.Error("the noisy member half a minute later: no exchange")
+	}
+	for _, p := range []PeerID{"not-a-member", s.nodes[0].id} {
+		if a.SyncOnConnect(p, now.Add(time.Hour)) {
+			t.Errorf("%s: an exchange", p)
 		}
 	}
 }

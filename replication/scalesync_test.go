@@ -107,10 +107,10 @@ func (s *scaleSim) connected(a, b *scaleNode) {
 	now := s.time()
 	a.core.PeerUp(b.id, now)
 	b.core.PeerUp(a.id, now)
-	if a.core.SyncOnConnect(now) {
+	if a.core.SyncOnConnect(b.id, now) {
 		s.syncLedger(a, b)
 	}
-	if b.core.SyncOnConnect(now) {
+	if b.core.SyncOnConnect(a.id, now) {
 		s.syncLedger(b, a)
 	}
 	s.redeliver(a, b)
