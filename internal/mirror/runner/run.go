@@ -249,9 +249,12 @@ func (r *Runner) catchUp(ctx context.Context, cursor string) (string, error) {
 // hold up the others; apply returns those failures. A state that cannot
 // be written ends it at once with err: the target itself is failing.
 func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) (failed []error, err error) {
-	saved := r.cfg.Now()
+	saved, unsaved := r.cfg.Now(), false
 	for _, o := range plan.Put {
 		if err := ctx.Err(); err != nil {
+			if unsaved { // stopped: record what was put
+				err = errors.Join(err, r.save(ctx, st))
+			}
 			return failed, err
 		}
 		n, err := r.put(ctx, o)
@@ -260,11 +263,12 @@ func (r *Runner) apply(ctx context.Context, st *mirror.State, plan mirror.Plan) 
 			continue
 		}
 		st.Put(o, n, r.cfg.Now())
+		unsaved = true
 		if now := r.cfg.Now(); now.Sub(saved) >= r.cfg.SaveEvery {
 			if err := r.save(ctx, st); err != nil {
 				return failed, err
 			}
-			saved = now
+			saved, unsaved = now, false
 		}
 	}
 	for _, cid := range plan.Remove {
@@ -309,11 +313,19 @@ func (r *Runner) put(ctx context.Context, o mirror.Object) (int64, error) {
 	return n, nil
 }
 
+// stateWriteTimeout bounds one write of the state.
+const stateWriteTimeout = 30 * time.Second
+
+// save writes the state. A write is not cut short when the mirror is
+// stopped (ctx done): what was put or removed since the last write would
+// be done again by the next run, or, for a removal, be forgotten.
 func (r *Runner) save(ctx context.Context, st *mirror.State) error {
 	b, err := st.Encode()
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
+	defer cancel()
 	if err := r.dst.WriteState(ctx, b); err != nil {
 		return fmt.Errorf("write the mirror state to %s: %w", r.dst, err)
 	}
