@@ -1,6 +1,9 @@
 package replication
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // Who hears about an object.
 //
@@ -72,15 +75,6 @@ func (c *Core) rankedFor(obj ObjectID, lo *localObject) []PeerID {
 	return lo.ranked
 }
 
-// rankedNow is rankedFor without keeping what it works out: for reads.
-func (c *Core) rankedNow(obj ObjectID, lo *localObject) []PeerID {
-	n := c.targetOf(obj, lo) + AudienceSpare
-	if lo.rankedGen == c.rosterGen && lo.ranked != nil && lo.rankedN == n {
-		return lo.ranked
-	}
-	return topRanked(obj, c.roster, n)
-}
-
 // topRanked returns the peers of the first n members of Rank(obj, members).
 func topRanked(obj ObjectID, members []Member, n int) []PeerID {
 	out := make([]PeerID, 0, n)
@@ -123,14 +117,37 @@ func mergeSorted(a, b []PeerID) []PeerID {
 	return slices.Compact(out)
 }
 
-// InAudience reports whether peer should hear of obj from this node's
-// anti-entropy: it attests a copy, or this node holds (or fetches) obj
-// and told peer of it or ranks it among the first target+AudienceSpare
-// members. Of the objects this node keeps records of without a copy (as
-// a spare or a repair candidate), the holders answer: ranking every
-// member for each such object cost a SHA-256 per member per object and
-// answer, 41 % of the core simulation's CPU at 1,000 members.
+// InAudience reports whether peer should hear of obj, as far as this
+// node can tell: it attests a copy, or ranks among the first
+// target+AudienceSpare members, or (for an object this node holds) this
+// node told it of obj.
 func (c *Core) InAudience(obj ObjectID, peer PeerID) bool {
+	rankings := math.MaxInt
+	return c.inAudience(obj, peer, &rankings)
+}
+
+// maxAnswerRanking bounds the members one anti-entropy answer may rank
+// (one SHA-256 each), about 15 ms of a core: see Missing.
+const maxAnswerRanking = 1 << 16
+
+// Missing returns the attestations that peer, whose ledger summary is
+// remote, lacks among the objects it should hear of. Anti-entropy sends
+// a peer only the records it should hear of. Whether it ranks among an
+// object's first members takes ranking every member for the object; an
+// object this node holds keeps its ranking, the others are ranked anew.
+// So that one pull cannot make this node rank every member for every
+// object of its ledger (at 1,000 members that was 41 % of the core
+// simulation's CPU), an answer ranks at most maxAnswerRanking members in
+// all; the records of objects beyond that are left to their holders'
+// answers and the next pull.
+func (c *Core) Missing(remote Summary, peer PeerID) []Attestation {
+	rankings := maxAnswerRanking / max(1, len(c.roster))
+	return c.ledger.Missing(remote, func(obj ObjectID) bool { return c.inAudience(obj, peer, &rankings) })
+}
+
+// inAudience is InAudience ranking the members for at most *rankings
+// more objects, counted down.
+func (c *Core) inAudience(obj ObjectID, peer PeerID, rankings *int) bool {
 	e := c.ledger.objects.get(obj)
 	if e == nil {
 		return false
@@ -139,19 +156,20 @@ func (c *Core) InAudience(obj ObjectID, peer PeerID) bool {
 		return true
 	}
 	lo := c.local[obj]
-	if lo == nil {
+	n := c.targetOf(obj, lo) + AudienceSpare
+	if lo != nil {
+		if _, told := slices.BinarySearch(lo.told, peer); told {
+			return true
+		}
+		if lo.rankedGen == c.rosterGen && lo.ranked != nil && lo.rankedN == n {
+			return slices.Contains(lo.ranked, peer)
+		}
+	}
+	if *rankings <= 0 {
 		return false
 	}
-	if _, told := slices.BinarySearch(lo.told, peer); told {
-		return true
-	}
-	return slices.Contains(c.rankedNow(obj, lo), peer)
-}
-
-// Missing returns the attestations that peer, whose ledger summary is
-// remote, lacks among the objects it should hear of.
-func (c *Core) Missing(remote Summary, peer PeerID) []Attestation {
-	return c.ledger.Missing(remote, func(obj ObjectID) bool { return c.InAudience(obj, peer) })
+	*rankings--
+	return slices.Contains(topRanked(obj, c.roster, n), peer)
 }
 
 // Sources lists the members to fetch obj from, best first: those whose

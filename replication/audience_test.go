@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"slices"
 	"testing"
@@ -139,41 +140,55 @@ func TestSourcesFromLedgerThenRank(t *testing.T) {
 	}
 }
 
-// TestMissingAnswersForHeldCopies: anti-entropy answers with the records
-// of an object only where the answering node holds a copy (the asker ranks
-// in its audience) or the asker attests one itself. A member that only
-// keeps records of the object, as one of its first ranked members, leaves
-// the answer to the holders: ranking every member for each such object
-// made each answer cost a hash per member per object.
-func TestMissingAnswersForHeldCopies(t *testing.T) {
-	s := bigSim(t, 16)
-	obj := ObjectID("bafyanswers")
-	s.add("n00", obj, 3)
-	s.runUntil(20*time.Second, "backed up as its owner sees it", func() bool { return s.status("n00", obj).Copies >= 3 })
-	holders := s.holdersWithBlocks(obj)
-	ranked := topRanked(obj, s.members, 3+AudienceSpare)
-	var spare, holder, asker *simNode
-	for _, n := range s.nodes {
-		held, inAudience := slices.Contains(holders, n.id), slices.Contains(ranked, n.id)
-		switch {
-		case held && holder == nil:
-			holder = n
-		case !held && inAudience && n.core.Status(obj, s.now).Known && spare == nil:
-			spare = n
-		case !held && inAudience && asker == nil:
-			asker = n
+// TestMissingBoundsRanking: one anti-entropy answer ranks the members
+// for at most maxAnswerRanking/members objects this node does not hold,
+// so one pull cannot make it rank every member for every object of its
+// ledger; records of the puller's own copies, and of objects this node
+// holds, are answered whatever the bound.
+func TestMissingBoundsRanking(t *testing.T) {
+	now := t0
+	c := newTestCore(t, "self")
+	var members []Member
+	for i := range 16 {
+		members = append(members, Member{Peer: PeerID(fmt.Sprintf("m%02d", i)), Operator: fmt.Sprintf("op%02d", i), Region: []string{"eu", "us", "ap"}[i%3]})
+	}
+	members = append(members, Member{Peer: "self", Operator: "op-self", Region: "eu"})
+	c.SetMembers(members, now)
+	const asker, holder = PeerID("m00"), PeerID("m01")
+	bound := maxAnswerRanking / len(members)
+	sig := make([]byte, ed25519.SignatureSize)
+	seq := uint64(0)
+	attest := func(obj ObjectID, h PeerID) {
+		seq++
+		c.ledger.Apply(Attestation{Object: obj, Holder: h, Seq: seq, IssuedAt: now, Held: true, Leaves: 1, Signature: sig})
+	}
+	// Objects of another holder for which the asker ranks among the
+	// first members: each is answered only if the bound lets it be ranked.
+	var rankedObjs []ObjectID
+	for i := 0; len(rankedObjs) < bound+100; i++ {
+		obj := ObjectID(fmt.Sprintf("bafyranked%06d", i))
+		if slices.Contains(topRanked(obj, c.roster, c.targetOf(obj, nil)+AudienceSpare), asker) {
+			attest(obj, holder)
+			rankedObjs = append(rankedObjs, obj)
 		}
 	}
-	if spare == nil || holder == nil || asker == nil || spare == asker {
-		t.Fatalf("no spare that knows the object, holder and asker among %v ranked %v", holders, ranked)
+	attest("bafyaskers", asker) // the asker's own copy
+	got := c.Missing(Summary{}, asker)
+	answered := 0
+	for _, a := range got {
+		if a.Holder == holder {
+			answered++
+		}
 	}
-	if got := spare.core.Missing(Summary{}, asker.id); slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == obj }) {
-		t.Errorf("spare %s, which holds no copy, answered %s with records of the object", spare.id, asker.id)
+	if answered != bound {
+		t.Errorf("answered %d records of objects ranked anew, want the bound, %d", answered, bound)
 	}
-	if got := holder.core.Missing(Summary{}, asker.id); !slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == obj }) {
-		t.Errorf("holder %s did not answer %s, among the object's first ranked, with its records", holder.id, asker.id)
+	if !slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == "bafyaskers" }) {
+		t.Error("the asker's own copy was not answered once the bound was reached")
 	}
-	if got := spare.core.Missing(Summary{}, holder.id); !slices.ContainsFunc(got, func(a Attestation) bool { return a.Object == obj }) {
-		t.Errorf("spare %s did not answer holder %s with the object's records", spare.id, holder.id)
+	for _, obj := range rankedObjs {
+		if !c.InAudience(obj, asker) { // InAudience itself is not bounded
+			t.Fatalf("InAudience(%s, %s) = false, want true", obj, asker)
+		}
 	}
 }
