@@ -123,7 +123,9 @@ func (w *pausingWriter) Write(p []byte) (int, error) {
 func TestReadSurvivesAPausingReader(t *testing.T) {
 	ctx := context.Background()
 	a, b := federatedPair(t, nil)
-	b.cfg.Fetch.StallTimeout.Duration = time.Second
+	// The stall timeout is short beside the pause, yet long enough that a
+	// loaded machine running the race detector does not stall for real.
+	b.cfg.Fetch.StallTimeout.Duration = 2 * time.Second
 	data := make([]byte, 40<<20) // more chunks than are read ahead
 	rand.NewChaCha8([32]byte{'p', 'a', 'u', 's', 'e'}).Read(data)
 	added, err := a.Add(ctx, object.NewReaderSource("big.bin", bytes.NewReader(data)), AddOptions{Replicas: 1})
@@ -134,9 +136,9 @@ func TestReadSurvivesAPausingReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &pausingWriter{pause: 3 * time.Second}
+	w := &pausingWriter{pause: 5 * time.Second}
 	if err := finish(obj.WriteFile(ctx, "big.bin", w)); err != nil {
-		t.Fatalf("a read that paused 3 s with a 1 s stall timeout: %v", err)
+		t.Fatalf("a read that paused 5 s with a 2 s stall timeout: %v", err)
 	}
 	if !bytes.Equal(w.Bytes(), data) {
 		t.Fatalf("read %d bytes, not the %d added", w.Len(), len(data))
