@@ -34,7 +34,10 @@ func (n *Node) Status(ctx context.Context, id string) (netstat.ObjectView, error
 func (n *Node) statusInput(ctx context.Context, id string) netstat.ObjectInput {
 	var in netstat.ObjectInput
 	now := time.Now()
-	n.repl.Read(func(c *replication.Core) { in.Status = c.Status(replication.ObjectID(id), now) })
+	// An object shown fully replicated is remembered so at once, not at
+	// the core's next Tick: a loss right after must read "at risk", not
+	// "replicating" as for an object that never got its copies.
+	n.repl.Do(func(c *replication.Core) { in.Status = c.StatusRemembering(replication.ObjectID(id), now) })
 	// A copy held here is dated by the core, from the index's record
 	// (TrackOptions.Since): reading the encrypted record again for every
 	// look of the event recorder was a tenth of an idle node's CPU.

@@ -128,6 +128,35 @@ func TestOverviewsRemembersFull(t *testing.T) {
 	}
 }
 
+// TestStatusRememberingRecordsFull: a status shown fully replicated by
+// StatusRemembering is remembered at once, so a loss before the next Tick
+// reads as the loss of copies the object had; Status alone records
+// nothing.
+func TestStatusRememberingRecordsFull(t *testing.T) {
+	c := newTestCore(t, "self")
+	c.SetMembers([]Member{{Peer: "peer-a", Operator: "op-a"}, {Peer: "peer-b", Operator: "op-b"}}, t0)
+	if err := c.SetPolicy(testPolicy("obj", 1, 1), t0); err != nil {
+		t.Fatal(err)
+	}
+	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-b", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
+		Proofs: []Proof{{Peer: "peer-a", At: t0, Result: ResultPass}}, Signature: make([]byte, 64)})
+	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-a", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
+		Signature: make([]byte, 64)})
+	later := t0.Add(time.Hour) // the proof is stale by then
+	if st := c.Status("obj", t0); st.Copies != 1 || !st.LastFullyReplicatedAt.Equal(t0) {
+		t.Fatalf("status at t0: %d copies, last full %v; want 1 and t0", st.Copies, st.LastFullyReplicatedAt)
+	}
+	if st := c.Status("obj", later); !st.LastFullyReplicatedAt.IsZero() {
+		t.Fatalf("Status remembered the object full: %v", st.LastFullyReplicatedAt)
+	}
+	if st := c.StatusRemembering("obj", t0); st.Copies != 1 || !st.LastFullyReplicatedAt.Equal(t0) {
+		t.Fatalf("StatusRemembering at t0: %d copies, last full %v; want 1 and t0", st.Copies, st.LastFullyReplicatedAt)
+	}
+	if st := c.Status("obj", later); st.Copies != 0 || !st.LastFullyReplicatedAt.Equal(t0) {
+		t.Errorf("an hour later: %d copies, last fully replicated at %v; want 0 and %v", st.Copies, st.LastFullyReplicatedAt, t0)
+	}
+}
+
 // TestOverviewsAllocateNothingPerObject: a pass allocates only its table
 // of peers, however many objects it covers.
 func TestOverviewsAllocateNothingPerObject(t *testing.T) {

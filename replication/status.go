@@ -77,9 +77,24 @@ type ObjectStatus struct {
 // (or RememberFull) records in the ledger when an object was last fully
 // replicated, which a later loss reports as "at risk".
 func (c *Core) Status(obj ObjectID, now time.Time) ObjectStatus {
+	return c.status(obj, now, false)
+}
+
+// StatusRemembering is Status that also records, as Tick does, that obj
+// is fully replicated at now when it is: for a caller that shows the
+// status to someone, so that a loss right after reads "at risk", as for
+// an object that had its copies, before the next Tick has looked.
+func (c *Core) StatusRemembering(obj ObjectID, now time.Time) ObjectStatus {
+	return c.status(obj, now, true)
+}
+
+func (c *Core) status(obj ObjectID, now time.Time, remember bool) ObjectStatus {
 	v := c.view(obj, now)
 	if fullNow(v.st.Copies, v.st.Target) {
 		v.st.LastFullyReplicatedAt = now
+		if remember && v.e != nil {
+			v.e.lastFull = now.UnixMilli()
+		}
 	}
 	return v.st
 }
