@@ -105,10 +105,11 @@ func noteCases(seen map[string]int, o Overview) {
 	}
 }
 
-// TestOverviewsRemembersFull: the fast pass, like Status, reports when an
-// object was last at its target, as remembered, so that a later loss
-// reads "at risk".
-func TestOverviewsRemembersFull(t *testing.T) {
+// fullAtT0 is a core for which "obj" (target 1) has one copy, on
+// peer-b, verified at t0 by peer-a (which attests a copy too) and stale
+// an hour later.
+func fullAtT0(t *testing.T) *Core {
+	t.Helper()
 	c := newTestCore(t, "self")
 	c.SetMembers([]Member{{Peer: "peer-a", Operator: "op-a"}, {Peer: "peer-b", Operator: "op-b"}}, t0)
 	if err := c.SetPolicy(testPolicy("obj", 1, 1), t0); err != nil {
@@ -118,6 +119,14 @@ func TestOverviewsRemembersFull(t *testing.T) {
 		Proofs: []Proof{{Peer: "peer-a", At: t0, Result: ResultPass}}, Signature: make([]byte, 64)})
 	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-a", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
 		Signature: make([]byte, 64)})
+	return c
+}
+
+// TestOverviewsRemembersFull: the fast pass, like Status, reports when an
+// object was last at its target, as remembered, so that a later loss
+// reads "at risk".
+func TestOverviewsRemembersFull(t *testing.T) {
+	c := fullAtT0(t)
 	if o := c.Overviews(nil, []ObjectID{"obj"}, t0)[0]; o.Copies != 1 || !o.LastFullyReplicatedAt.Equal(t0) {
 		t.Fatalf("overview at t0: %+v, want 1 copy, fully replicated at t0", o)
 	}
@@ -133,15 +142,7 @@ func TestOverviewsRemembersFull(t *testing.T) {
 // reads as the loss of copies the object had; Status alone records
 // nothing.
 func TestStatusRememberingRecordsFull(t *testing.T) {
-	c := newTestCore(t, "self")
-	c.SetMembers([]Member{{Peer: "peer-a", Operator: "op-a"}, {Peer: "peer-b", Operator: "op-b"}}, t0)
-	if err := c.SetPolicy(testPolicy("obj", 1, 1), t0); err != nil {
-		t.Fatal(err)
-	}
-	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-b", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
-		Proofs: []Proof{{Peer: "peer-a", At: t0, Result: ResultPass}}, Signature: make([]byte, 64)})
-	c.ledger.Apply(Attestation{Object: "obj", Holder: "peer-a", Seq: 1, IssuedAt: t0, Held: true, Target: 1, Leaves: 1,
-		Signature: make([]byte, 64)})
+	c := fullAtT0(t)
 	later := t0.Add(time.Hour) // the proof is stale by then
 	if st := c.Status("obj", t0); st.Copies != 1 || !st.LastFullyReplicatedAt.Equal(t0) {
 		t.Fatalf("status at t0: %d copies, last full %v; want 1 and t0", st.Copies, st.LastFullyReplicatedAt)
