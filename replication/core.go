@@ -144,7 +144,7 @@ func New(cfg Config, self PeerID) (*Core, error) {
 		ledger: NewLedger(), local: map[ObjectID]*localObject{}, dirty: map[ObjectID]bool{},
 		below: map[ObjectID]time.Time{}, above: map[ObjectID]time.Time{}, rounds: newRoundBook(),
 		repairs: map[ObjectID]repairJob{}, fetching: map[ObjectID]string{}, toAttest: map[ObjectID]bool{}, deleted: map[ObjectID]bool{},
-		reachability: reachability{down: map[PeerID]time.Time{}, connectSyncs: newLimiter(), syncedAt: map[PeerID]time.Time{}},
+		reachability: reachability{down: map[PeerID]time.Time{}, connectSyncs: newLimiter()},
 		limiter:      newLimiter(), attests: newLimiter(), checkSalt: salt}, nil
 }
 

@@ -47,10 +47,8 @@ type reachability struct {
 	// or a member lying) must not make an old object look new.
 	joinSeen map[ObjectID]int64
 	// connectSyncs paces the anti-entropy exchanges started as members
-	// connect (SyncOnConnect); syncedAt holds when each member's last
-	// one started.
+	// connect (SyncOnConnect).
 	connectSyncs *limiter
-	syncedAt     map[PeerID]time.Time
 }
 
 const (
@@ -64,9 +62,7 @@ const (
 // SyncOnConnect reports whether this node should start an anti-entropy
 // exchange (its summary, the peer's answer) with member peer, which just
 // connected: yes for the first ConnectSyncs connections, then for
-// ConnectSyncs more every half minute, and at most once a half minute
-// per member, so that a member connecting again and again cannot use up
-// what the others would get.
+// ConnectSyncs more every half minute.
 //
 // When a region heals, or a node comes back, every member connects
 // within seconds. An exchange with each would send each one a summary
@@ -79,25 +75,19 @@ const (
 // when the two connect, tombstones go to every member so that any one
 // exchange brings those this node lacks, and the periodic exchange with
 // a random member fills what is left.
+//
+// The allowance is the node's, not each member's: a member that
+// connects again and again takes the exchanges of the moment, and the
+// others then catch up by the same ways as those beyond the first
+// ConnectSyncs; what reconnecting can make this node do stays bounded.
+// (A share per member would stop a member that reconnects from being
+// pulled from at all, which is how a member that was away catches the
+// others up.)
 func (c *Core) SyncOnConnect(peer PeerID, now time.Time) bool {
 	if _, member := c.members[peer]; !member || peer == c.self {
 		return false
 	}
-	if last, ok := c.syncedAt[peer]; ok && now.Sub(last) < connectSyncRefill {
-		return false
-	}
-	if !c.connectSyncs.allow("", now, ConnectSyncs/connectSyncRefill.Seconds(), ConnectSyncs, 1) {
-		return false
-	}
-	if len(c.syncedAt) > 2*len(c.members) {
-		for p, last := range c.syncedAt { // members that left, and old times
-			if _, member := c.members[p]; !member || now.Sub(last) >= connectSyncRefill {
-				delete(c.syncedAt, p)
-			}
-		}
-	}
-	c.syncedAt[peer] = now
-	return true
+	return c.connectSyncs.allow("", now, ConnectSyncs/connectSyncRefill.Seconds(), ConnectSyncs, 1)
 }
 
 // PeerDown records that this node lost its connection to peer (or could
