@@ -102,10 +102,7 @@ func (c *Core) status(obj ObjectID, now time.Time, remember bool) ObjectStatus {
 // RememberFull records that obj is fully replicated at now, if it is:
 // what Tick does for the objects it looks at.
 func (c *Core) RememberFull(obj ObjectID, now time.Time) {
-	v := c.view(obj, now)
-	if fullNow(v.st.Copies, v.st.Target) && v.e != nil {
-		v.e.lastFull = now.UnixMilli()
-	}
+	c.status(obj, now, true)
 }
 
 // fullNow is the rule for LastFullyReplicatedAt: an object whose copies
