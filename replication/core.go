@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -151,66 +150,6 @@ func New(cfg Config, self PeerID) (*Core, error) {
 // Ledger gives read access to the replica ledger (Summary, Missing, All).
 // Apply attestations through Receive, which verifies them.
 func (c *Core) Ledger() *Ledger { return c.ledger }
-
-// SetMembers replaces the verified roster. Peers that were members and
-// are missing now count as revoked: their records stop counting at once.
-func (c *Core) SetMembers(members []Member, now time.Time) {
-	hadOthers := c.otherMembers() > 0
-	next := make(map[PeerID]Member, len(members))
-	for _, m := range members {
-		next[m.Peer] = m
-	}
-	changed := map[PeerID]bool{}
-	for p, old := range c.members {
-		if m, ok := next[p]; !ok || m.Operator != old.Operator || m.Region != old.Region {
-			changed[p] = true
-		}
-		if _, ok := next[p]; !ok {
-			c.revoked[p] = true
-		}
-	}
-	for p := range next {
-		if _, ok := c.members[p]; !ok {
-			changed[p] = true
-			delete(c.revoked, p)
-		}
-	}
-	c.members = next
-	c.rosterGen++
-	c.roster = slices.SortedFunc(func(yield func(Member) bool) {
-		for _, m := range next {
-			if !yield(m) {
-				return
-			}
-		}
-	}, func(a, b Member) int { return strings.Compare(string(a.Peer), string(b.Peer)) })
-	c.markHoldersDirty(changed)
-	c.isolated = c.isolated && c.cutOff() // a new member is not one lost
-	c.joined(hadOthers, now)
-}
-
-// markHoldersDirty queues every object that changed peers hold or vouch for.
-func (c *Core) markHoldersDirty(changed map[PeerID]bool) {
-	if len(changed) == 0 {
-		return
-	}
-	ids := map[uint32]bool{}
-	for p := range changed {
-		if id, ok := c.ledger.peers.lookup(string(p)); ok {
-			ids[id] = true
-		}
-	}
-	for e := range c.ledger.objects.all() {
-		for _, p := range e.pairs {
-			if ids[p.holder] {
-				c.dirty[e.id] = true
-			}
-		}
-	}
-	for obj := range c.local {
-		c.dirty[obj] = true
-	}
-}
 
 // TrackOptions describe an object this node holds.
 type TrackOptions struct {
@@ -384,78 +323,6 @@ func setSince(m map[ObjectID]time.Time, obj ObjectID, on bool, now time.Time) {
 	if _, ok := m[obj]; !ok {
 		m[obj] = now
 	}
-}
-
-// publish signs a fresh attestation for every local object that changed
-// and addresses it to the object's whole audience.
-func (c *Core) publish(now time.Time) {
-	for _, obj := range sortedKeys(c.toAttest) {
-		lo := c.local[obj]
-		if lo == nil {
-			continue
-		}
-		v := c.view(obj, now)
-		v.candidates = c.repairCandidates(obj, v, now)
-		to := c.audience(obj, v, lo)
-		if a, ok := c.attest(obj, now); ok {
-			lo.told = to
-			c.out.Publish = append(c.out.Publish, Outgoing{Attestation: a, To: to})
-		}
-	}
-	c.toAttest = drained(c.toAttest)
-}
-
-// attest builds, signs and records this node's attestation for obj.
-func (c *Core) attest(obj ObjectID, now time.Time) (Attestation, bool) {
-	lo := c.local[obj]
-	if lo == nil {
-		return Attestation{}, false
-	}
-	c.lastSeq = max(c.lastSeq+1, uint64(now.UnixMilli()))
-	a := Attestation{Object: obj, Holder: c.self, Seq: c.lastSeq, IssuedAt: now, Held: lo.held, Pinned: lo.pinned,
-		Target: c.targetOf(obj, lo), Leaves: max(lo.leaves, 1), Proofs: c.localProofs(obj)}
-	if p, _, ok := c.ledger.Policy(obj); ok {
-		a.Policy = &p
-	}
-	a.IssuedAt = time.UnixMilli(now.UnixMilli()).UTC()
-	a.Sign(c.cfg.Key)
-	c.ledger.Apply(a)
-	lo.published = a.Proofs
-	if !lo.held && !lo.fetching {
-		delete(c.local, obj)
-		c.localChurn++
-	}
-	return a, true
-}
-
-// targetOf is how many copies obj wants: the owner's verified policy, or
-// else what this node asked for when it added obj, or else DefaultTarget;
-// at most MaxTarget. No holder's word enters it.
-func (c *Core) targetOf(obj ObjectID, lo *localObject) int {
-	if e := c.ledger.objects.get(obj); e != nil && e.policy != nil {
-		return min(e.policy.Target, c.cfg.MaxTarget)
-	}
-	if lo != nil && lo.target > 0 {
-		return min(lo.target, c.cfg.MaxTarget)
-	}
-	return c.cfg.DefaultTarget
-}
-
-// localProofs returns this node's challenge records for obj, sorted.
-func (c *Core) localProofs(obj ObjectID) []Proof {
-	e := c.ledger.objects.get(obj)
-	self, ok := c.ledger.peers.lookup(string(c.self))
-	if e == nil || !ok {
-		return nil
-	}
-	var out []Proof
-	for _, pr := range e.proofs {
-		if pr.local() && pr.verifier == self {
-			out = append(out, Proof{Peer: PeerID(c.ledger.peers.name(pr.peer)), At: msTime(pr.at()), Result: pr.result()})
-		}
-	}
-	sortedByPeer(out)
-	return out
 }
 
 // drained returns an empty set to use instead of m, whose keys were just
