@@ -154,6 +154,21 @@ func TestRoundsVouchForUnsampledCopies(t *testing.T) {
 
 // observer is a core that holds nothing and hears of obj1 from h and m
 // (operators H and M), both holding it; m's copy was checked by h at t0.
+// refusedStatement hands st to a fresh observer at now, checks that it
+// is refused with want and that m's copy does not count on it, and
+// returns the observer.
+func refusedStatement(t *testing.T, name string, st Statement, want error, now time.Time) *Core {
+	t.Helper()
+	c := observer(t)
+	if err := c.ReceiveStatement(st, now); !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", name, err, want)
+	}
+	if h := holderIn(c.Status(obj1, now), "m"); h.State == HolderVerified {
+		t.Errorf("%s: m's copy counts on a refused statement", name)
+	}
+	return c
+}
+
 func observer(t *testing.T) *Core {
 	t.Helper()
 	c := hostileCore(t)
@@ -264,13 +279,7 @@ func TestHostileStatements(t *testing.T) {
 		{"no signature", Statement{Verifier: "h", Recipient: "self", Seq: 1, IssuedAt: later, Rounds: []RoundPass{round}}, ErrMalformed},
 	}
 	for _, tt := range tests {
-		c := observer(t)
-		if err := c.ReceiveStatement(tt.st, later); !errors.Is(err, tt.want) {
-			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
-		}
-		if h := holderIn(c.Status(obj1, later), "m"); h.State == HolderVerified {
-			t.Errorf("%s: m's copy counts on a refused statement", tt.name)
-		}
+		refusedStatement(t, tt.name, tt.st, tt.want, later)
 	}
 
 	c := observer(t)

@@ -185,13 +185,7 @@ func TestHostileStatementAddressing(t *testing.T) {
 		{"the recipient's own round", statement("h", 9, later, RoundPass{"self", later}), ErrMalformed},
 	}
 	for _, tt := range tests {
-		c := observer(t)
-		if err := c.ReceiveStatement(tt.st, later); !errors.Is(err, tt.want) {
-			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
-		}
-		if h := holderIn(c.Status(obj1, later), "m"); h.State == HolderVerified {
-			t.Errorf("%s: m's copy counts on a refused statement", tt.name)
-		}
+		c := refusedStatement(t, tt.name, tt.st, tt.want, later)
 		if err := c.ReceiveStatement(statement("h", 5, later, round), later); err != nil {
 			t.Errorf("%s: h's own statement to this node afterwards: %v", tt.name, err)
 		}
