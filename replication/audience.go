@@ -106,6 +106,7 @@ func (c *Core) tellNewcomers(obj ObjectID, v *view, lo *localObject) {
 		}
 	}
 	lo.told = mergeSorted(lo.told, fresh)
+	c.localGen++
 }
 
 // mergeSorted returns the sorted union of two sorted lists.

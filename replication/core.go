@@ -30,7 +30,10 @@ type Core struct {
 	local  map[ObjectID]*localObject
 	// localChurn counts keys added to and removed from local.
 	localChurn uint64
-	lastSeq    uint64
+	// localGen counts changes to local copies held and their audiences
+	// (told): what caches of them compare.
+	localGen uint64
+	lastSeq  uint64
 
 	wakes   wakeQueue
 	dirty   map[ObjectID]bool
@@ -231,6 +234,7 @@ func (c *Core) Holds(obj ObjectID) bool {
 }
 
 func (c *Core) holdingChanged(obj ObjectID) {
+	c.localGen++
 	c.toAttest[obj] = true
 	c.dirty[obj] = true
 }

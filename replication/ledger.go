@@ -34,6 +34,9 @@ type Ledger struct {
 	// vouch for. Kept in memory only: after a restart this node's rounds
 	// start at once and members hand over their statements on connect.
 	rounds map[uint64]int64
+	// changes counts the attestations applied: what caches of the
+	// records compare.
+	changes uint64
 }
 
 type objectEntry struct {
@@ -130,6 +133,7 @@ func (l *Ledger) Apply(a Attestation) bool {
 	}
 	l.stat(p)
 	e.setProofs(h, l.proofRecs(h, a.Proofs))
+	l.changes++
 	return true
 }
 

@@ -20,6 +20,7 @@ func (c *Core) publish(now time.Time) {
 		to := c.audience(obj, v, lo)
 		if a, ok := c.attest(obj, now); ok {
 			lo.told = to
+			c.localGen++
 			c.out.Publish = append(c.out.Publish, Outgoing{Attestation: a, To: to})
 		}
 	}

@@ -346,6 +346,7 @@ func (c *Core) considerRelease(obj ObjectID, v *view, now time.Time) {
 		return
 	}
 	lo.held = false
+	c.localGen++
 	delete(c.above, obj)
 	c.toAttest[obj] = true
 	c.out.Releases = append(c.out.Releases, obj)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -156,6 +157,7 @@ func (s *sim) run(d time.Duration) {
 		for _, n := range s.nodes {
 			if !n.killed {
 				s.carryOut(n, n.core.Tick(s.now))
+				checkRelevance(s.t, n.core)
 			}
 		}
 	}
@@ -364,4 +366,18 @@ func verifiedHolders(st ObjectStatus) map[PeerID]HolderStatus {
 		}
 	}
 	return out
+}
+
+// checkRelevance fails when the core keeps a walk of audienceHolders
+// that its key still accepts but that a walk now would not give: a
+// change to what the walk reads that the key missed.
+func checkRelevance(t *testing.T, c *Core) {
+	t.Helper()
+	rel := c.rounds.relevance
+	if rel.byMember == nil || rel.key != c.relevanceKey() {
+		return
+	}
+	if now := c.audienceHolders(); !maps.EqualFunc(now, rel.byMember, maps.Equal) {
+		t.Fatalf("%s keeps audience holders %v, a walk now finds %v", c.self, rel.byMember, now)
+	}
 }

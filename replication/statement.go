@@ -177,6 +177,8 @@ type statements struct {
 	sent  map[PeerID]Statement
 	heard map[PeerID]uint64
 	limit *limiter
+	// relevance keeps the walk relevantHolders narrows.
+	relevance relevance
 }
 
 func newStatements() statements {
@@ -241,12 +243,51 @@ func (c *Core) passedRounds() []RoundPass {
 // add itself as a holder of objects this node holds, and so be told of
 // rounds, but cannot take a holder or a recipient off another's list.
 //
-// It walks every held object once, with its holders and audience.
+// The walk over every held object (audienceHolders) is kept while
+// nothing it reads changes, so a quiet node's statements cost nothing
+// per object.
 func (c *Core) relevantHolders(rounds []RoundPass) map[PeerID]map[PeerID]bool {
-	rounded := make(map[PeerID]bool, len(rounds))
-	for _, r := range rounds {
-		rounded[r.Holder] = true
+	key := c.relevanceKey()
+	rel := &c.rounds.relevance
+	if rel.byMember == nil || rel.key != key {
+		rel.byMember, rel.key = c.audienceHolders(), key
 	}
+	out := map[PeerID]map[PeerID]bool{}
+	for r, holders := range rel.byMember {
+		for _, rp := range rounds {
+			if holders[rp.Holder] {
+				if out[r] == nil {
+					out[r] = map[PeerID]bool{}
+				}
+				out[r][rp.Holder] = true
+			}
+		}
+	}
+	return out
+}
+
+// relevance is the last walk of audienceHolders and what it read.
+type relevance struct {
+	key      relevanceKey
+	byMember map[PeerID]map[PeerID]bool
+}
+
+// relevanceKey names the state audienceHolders reads: the ledger's
+// records, this node's copies and their audiences, and the roster.
+type relevanceKey struct {
+	ledger, local, roster uint64
+	locals                int
+}
+
+func (c *Core) relevanceKey() relevanceKey {
+	return relevanceKey{ledger: c.ledger.changes, local: c.localGen, locals: len(c.local), roster: c.rosterGen}
+}
+
+// audienceHolders returns, by member R, every other holder H of an object
+// this node holds whose audience R is in: relevantHolders before it is
+// narrowed to the holders this node has rounds with. It walks every held
+// object once, with its holders and audience.
+func (c *Core) audienceHolders() map[PeerID]map[PeerID]bool {
 	out := map[PeerID]map[PeerID]bool{}
 	var holders, audience []PeerID
 	for obj, lo := range c.local {
@@ -259,9 +300,7 @@ func (c *Core) relevantHolders(rounds []RoundPass) map[PeerID]map[PeerID]bool {
 			h := PeerID(c.ledger.peers.name(p.holder))
 			if p.flags&flagHeld != 0 && h != c.self {
 				audience = append(audience, h)
-				if rounded[h] {
-					holders = append(holders, h)
-				}
+				holders = append(holders, h)
 			}
 		}
 		if len(holders) == 0 {
