@@ -60,14 +60,26 @@ func TestTickReportsChangedObjects(t *testing.T) {
 	step(a)
 
 	// The pair's next round falls due about one ChallengeInterval later:
-	// it samples obj1 without waking it, and its outcome does.
-	now = now.Add(simConfig("a").ChallengeInterval * 12 / 10)
-	round := step(a)
-	if len(round.Challenges) != 1 || !round.Challenges[0].Sampled {
-		t.Fatalf("a issued %+v an interval later, want one sampled round to b", round.Challenges)
+	// it samples obj1 without waking it, and its pass, which only
+	// confirms a copy already counted verified, does not wake it either.
+	// The round after that fails, which does.
+	for _, passes := range []bool{true, false} {
+		now = now.Add(simConfig("a").ChallengeInterval * 12 / 10)
+		round := step(a)
+		if len(round.Challenges) != 1 || !round.Challenges[0].Sampled {
+			t.Fatalf("a issued %+v an interval later, want one sampled round to b", round.Challenges)
+		}
+		if passes {
+			pass(round.Challenges[0])
+			step(a)
+			continue
+		}
+		resp := Response{ID: round.Challenges[0].ID, Answers: []Answer{{Digest: [32]byte{1}}}}
+		if _, err := a.ChallengeResponse("b", resp, [][32]byte{Digest(round.Challenges[0].Nonce, nil)}, now); err != nil {
+			t.Fatal(err)
+		}
+		step(a, obj1)
 	}
-	pass(round.Challenges[0])
-	step(a, obj1)
 
 	if got := a.Objects(); !slices.Equal(got, []ObjectID{obj1, other}) {
 		t.Errorf("Objects() = %v, want both objects", got)

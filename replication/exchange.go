@@ -91,8 +91,11 @@ func (c *Core) finishChallenge(ch *Challenge, results []Result, now time.Time) {
 		// attestation it issued meanwhile (say, a copy fetched back) must
 		// count as newer than the outcome, so that it is checked again at
 		// once instead of an interval later.
+		confirms := r == ResultPass && c.confirmsPass(it.Object, ch.Holder, now)
 		c.ledger.RecordCheck(it.Object, c.self, ch.Holder, ch.IssuedAt, r)
-		c.dirty[it.Object] = true
+		if !confirms {
+			c.dirty[it.Object] = true
+		}
 		if c.Holds(it.Object) && c.proofNews(it.Object) {
 			c.toAttest[it.Object] = true
 		}
@@ -119,6 +122,27 @@ func (c *Core) roundPassed(peer PeerID, pr *pairRounds, at, now time.Time) {
 	if !wasFresh {
 		c.markPeerDirty(peer)
 	}
+}
+
+// confirmsPass reports whether a pass of peer's copy of obj only
+// confirms what the counting rule already says: the copy counts as
+// verified now. A newer pass cannot make it count less, so the object's
+// status stays the same but for the copy's age, and the object is not
+// evaluated for it: a pair's sampled rounds then cost no evaluation per
+// copy they confirm. (An object woken when an earlier pass would have
+// gone stale is still looked at then, and finds it fresh.)
+func (c *Core) confirmsPass(obj ObjectID, peer PeerID, now time.Time) bool {
+	e := c.ledger.objects.get(obj)
+	h, ok := c.ledger.peers.lookup(string(peer))
+	if !ok {
+		return false
+	}
+	i := e.find(h)
+	if i < 0 {
+		return false
+	}
+	j := c.judge(now)
+	return j.holder(obj, e, &e.pairs[i]).state == HolderVerified
 }
 
 func minTime(a, b time.Time) time.Time {
