@@ -141,6 +141,40 @@ func TestMissingSendsOnlyWantedAndNewer(t *testing.T) {
 	}
 }
 
+// TestMissingCoveredWalksNothing: an answer skips the walk over every
+// record (coveredBy) only when the walk would send nothing: on random
+// pairs of ledgers, and on a remote that has the same records or newer.
+func TestMissingCoveredWalksNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	covered := 0
+	for trial := range 300 {
+		all := randomAttestations(r, 1+r.IntN(12))
+		local, remote := ledgerOf(all[:r.IntN(len(all)+1)]), ledgerOf(all[r.IntN(len(all)+1):])
+		if trial%3 == 0 {
+			remote = ledgerOf(all)
+		}
+		theirs := map[uint32]uint64{}
+		for _, h := range remote.Summary().Holders {
+			if id, ok := local.peers.lookup(string(h.Holder)); ok {
+				theirs[id] = h.MaxSeq
+			}
+		}
+		if !local.coveredBy(theirs) {
+			continue
+		}
+		covered++
+		if sent := local.newerThan(theirs, everything); len(sent) != 0 {
+			t.Fatalf("trial %d: covered, yet the walk finds %d records to send", trial, len(sent))
+		}
+		if got := local.Missing(remote.Summary(), everything); len(got) != 0 {
+			t.Fatalf("trial %d: covered, yet Missing sends %d records", trial, len(got))
+		}
+	}
+	if covered < 100 {
+		t.Fatalf("only %d of 300 trials covered: the property was hardly tested", covered)
+	}
+}
+
 func everything(ObjectID) bool { return true }
 
 func TestSummaryRoundTrip(t *testing.T) {

@@ -51,6 +51,15 @@ func (l *Ledger) Missing(remote Summary, wanted func(ObjectID) bool) []Attestati
 			theirs[id] = h.MaxSeq
 		}
 	}
+	if l.coveredBy(theirs) {
+		return nil
+	}
+	return l.newerThan(theirs, wanted)
+}
+
+// newerThan walks every record for those newer than theirs (interned
+// holder to the remote's newest Seq) of objects wanted accepts.
+func (l *Ledger) newerThan(theirs map[uint32]uint64, wanted func(ObjectID) bool) []Attestation {
 	var out []Attestation
 	for e := range l.objects.all() {
 		obj := e.id
@@ -68,6 +77,22 @@ func (l *Ledger) Missing(remote Summary, wanted func(ObjectID) bool) []Attestati
 		}
 	}
 	return out
+}
+
+// coveredBy reports whether the remote summary (interned holder to its
+// newest Seq) has every holder's newest Seq this ledger records: then no
+// record is newer than the remote's, and answering walks no object. In a
+// quiet federation that is every periodic pull.
+func (l *Ledger) coveredBy(theirs map[uint32]uint64) bool {
+	for h, st := range l.stats {
+		if st.count == 0 {
+			continue
+		}
+		if seq, known := theirs[uint32(h)]; !known || st.maxSeq > seq {
+			return false
+		}
+	}
+	return true
 }
 
 // MarshalBinary returns the canonical encoding of a summary.
