@@ -18,7 +18,10 @@ import (
 //
 //   - burst: every object is added at once; until every object has been
 //     counted backed up by its owner (Copies >= Target);
-//   - idle: a fixed window, for the steady cost;
+//   - idle: a fixed window, for the steady cost (after a settle window,
+//     reported apart, when CAIRN_CORE_SIM_SETTLE is set: say
+//     ReleaseGrace and a minute, so that the surplus of the burst is
+//     released before the idle cost is measured);
 //   - region dark: one region's nodes lose every connection, and every
 //     node marks the peers it lost (PeerDown); until every object has
 //     been counted backed up on live copies (objects of dark owners are
@@ -38,8 +41,8 @@ import (
 //
 //	CAIRN_CORE_SIM=1000x1000000 go test ./replication -run 'TestScaleCore$' -v -timeout 0
 //
-// CAIRN_CORE_SIM_LOSS (a fraction) and CAIRN_CORE_SIM_IDLE (a duration)
-// change the loss and the idle window; CAIRN_CORE_SIM_HEAPPROFILE names a
+// CAIRN_CORE_SIM_LOSS (a fraction), CAIRN_CORE_SIM_SETTLE and
+// CAIRN_CORE_SIM_IDLE (durations) change the loss and the idle window; CAIRN_CORE_SIM_HEAPPROFILE names a
 // file for a heap profile taken after the last phase.
 
 // scaleConfig is one run's size and network.
@@ -49,6 +52,7 @@ type scaleConfig struct {
 	regions        int
 	loss           float64       // probability that a message is lost
 	idle           time.Duration // the idle window measured
+	settle         time.Duration // run before the idle window, reported apart
 	objectSize     int64         // bytes one fetch moves
 	bandwidth      int64         // bytes per second one node fetches at
 	seed           uint64
@@ -77,6 +81,13 @@ func scaleConfigFromEnv(t *testing.T) scaleConfig {
 			t.Fatalf("CAIRN_CORE_SIM_LOSS=%q: want a fraction below 1", v)
 		}
 		cfg.loss = loss
+	}
+	if v := os.Getenv("CAIRN_CORE_SIM_SETTLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			t.Fatalf("CAIRN_CORE_SIM_SETTLE=%q: want a duration", v)
+		}
+		cfg.settle = d
 	}
 	if v := os.Getenv("CAIRN_CORE_SIM_IDLE"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -241,6 +252,11 @@ func (r *scaleRun) burst() {
 }
 
 func (r *scaleRun) idle() {
+	if d := r.s.cfg.settle; d > 0 {
+		r.begin("settle")
+		r.s.run(d)
+		r.end(d, true)
+	}
 	r.begin("idle")
 	r.s.run(r.s.cfg.idle)
 	r.end(r.s.cfg.idle, true)
