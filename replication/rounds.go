@@ -46,6 +46,10 @@ type roundBook struct {
 	// statements vouch for) goes stale: the holder's copies are looked at
 	// again then, instead of one wake-up per copy.
 	expiries expiryHeap
+	// sampleBuf is drawSample's list of eligible copies, kept between
+	// rounds so that a round with a peer sharing many copies allocates
+	// nothing per copy.
+	sampleBuf []*objectEntry
 	statements
 }
 
@@ -239,86 +243,87 @@ func (c *Core) queuedItems(pr *pairRounds, limit int) ([]Item, error) {
 // not taken (already in the round, queued or in flight), up to room
 // items: the copies whose last check failed at least an interval ago
 // (retries), then RoundSample drawn uniformly at random among the rest,
-// one block each. shared is how many copies the two share. It walks the
-// peer's records twice, counting and then picking, so that the draw
-// costs RoundSample random numbers however many copies the two share.
+// one block each. shared is how many copies the two share.
+//
+// It walks the peer's records once, keeping the eligible ones in a
+// buffer reused from round to round, so that the draw costs RoundSample
+// random numbers however many copies the two share. Whether this node
+// holds a copy is read from its own record in the ledger, not looked up
+// by name; the copies drawn are then checked against what this node
+// holds now (a copy released this Tick is not yet attested so).
 func (c *Core) drawSample(peer PeerID, taken map[ObjectID]bool, room int, now time.Time) (items []Item, shared int, err error) {
 	h, ok := c.ledger.peers.lookup(string(peer))
 	if !ok {
 		return nil, 0, nil
 	}
 	self, selfOK := c.ledger.peers.lookup(string(c.self))
+	if !selfOK {
+		return nil, 0, nil
+	}
 	retryBefore := now.Add(-c.cfg.ChallengeInterval).UnixMilli()
 	var retries []ObjectID
-	eligible := 0
-	c.eachShared(peer, h, func(e *objectEntry) {
+	eligible := c.rounds.sampleBuf[:0]
+	for e := range c.ledger.attestedBy(peer) {
+		if !heldBy(e, h) || !heldBy(e, self) || c.deleted[e.id] {
+			continue
+		}
 		shared++
 		if taken[e.id] {
-			return
+			continue
 		}
-		if rec, found := localCheck(e, self, selfOK, h); found && rec.result() != ResultPass {
+		if rec, found := localCheck(e, self, true, h); found && rec.result() != ResultPass {
 			if rec.at() <= retryBefore {
 				retries = append(retries, e.id)
 			}
-			return
+			continue
 		}
-		eligible++
-	})
-	picks, err := distinctBelow(c.cfg.Rand, eligible, min(c.cfg.RoundSample, eligible))
+		eligible = append(eligible, e)
+	}
+	picks, err := distinctBelow(c.cfg.Rand, len(eligible), min(c.cfg.RoundSample, len(eligible)))
 	if err != nil {
 		return nil, shared, err
 	}
 	sample := make([]ObjectID, 0, len(picks))
-	i := 0
-	c.eachShared(peer, h, func(e *objectEntry) {
-		if taken[e.id] {
-			return
+	for _, i := range picks {
+		sample = append(sample, eligible[i].id)
+	}
+	clear(eligible)
+	c.rounds.sampleBuf = eligible[:0]
+	add := func(obj ObjectID, blocks int) error {
+		lo := c.local[obj]
+		if lo == nil || !lo.held {
+			return nil
 		}
-		if rec, found := localCheck(e, self, selfOK, h); found && rec.result() != ResultPass {
-			return
+		leaves, err := pickLeaves(c.cfg.Rand, lo.leaves, blocks)
+		if err == nil {
+			items = append(items, Item{Object: obj, Leaves: leaves})
 		}
-		if len(picks) > 0 && picks[0] == i {
-			sample = append(sample, e.id)
-			picks = picks[1:]
-		}
-		i++
-	})
+		return err
+	}
 	for _, obj := range retries {
 		if len(items) == room {
 			return items, shared, nil
 		}
-		leaves, err := pickLeaves(c.cfg.Rand, c.local[obj].leaves, c.cfg.ChallengeLeaves)
-		if err != nil {
+		if err := add(obj, c.cfg.ChallengeLeaves); err != nil {
 			return items, shared, err
 		}
-		items = append(items, Item{Object: obj, Leaves: leaves})
 	}
 	for _, obj := range sample {
 		if len(items) == room {
 			break
 		}
-		leaves, err := pickLeaves(c.cfg.Rand, c.local[obj].leaves, 1)
-		if err != nil {
+		if err := add(obj, 1); err != nil {
 			return items, shared, err
 		}
-		items = append(items, Item{Object: obj, Leaves: leaves})
 	}
 	return items, shared, nil
 }
 
-// eachShared calls fn for every object this node and peer (interned h)
-// both hold, in the ledger's order of peer's records.
-func (c *Core) eachShared(peer PeerID, h uint32, fn func(e *objectEntry)) {
-	for e := range c.ledger.attestedBy(peer) {
-		lo := c.local[e.id]
-		if lo == nil || !lo.held || c.deleted[e.id] {
-			continue
-		}
-		if i := e.find(h); i < 0 || e.pairs[i].flags&flagHeld == 0 {
-			continue
-		}
-		fn(e)
-	}
+// heldBy reports whether interned peer h's record of e says it holds a
+// copy.
+func heldBy(e *objectEntry, h uint32) bool {
+	i := e.find(h)
+	return i >= 0 && e.pairs[i].flags&flagHeld != 0
 }
 
 // localCheck finds this node's own latest check of holder h in e.
