@@ -151,3 +151,33 @@ func TestDrillSampleSkipsObjectsNotBackedUp(t *testing.T) {
 		t.Errorf("sampled drill: %+v; want kept.txt alone, read back", d.Objects)
 	}
 }
+
+// TestDrillsCleanFollowsTheStore: a status look skips reading the drill
+// failures only while none is recorded, and a node opened over a store
+// that records one reads them again.
+func TestDrillsCleanFollowsTheStore(t *testing.T) {
+	ctx := context.Background()
+	a := startTestNode(t, "drills")
+	const id = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+	if !a.drillsClean.Load() {
+		t.Fatal("a new node reads drill failures at every look")
+	}
+	note := func(failure string) {
+		t.Helper()
+		if err := a.noteDrill(ctx, Drill{At: time.Now(), Objects: []DrillObject{{CID: id, Error: failure}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	note("no member returned the blocks")
+	if got := a.drillFailure(ctx, id); got != "no member returned the blocks" {
+		t.Fatalf("after a failed drill, drillFailure = %q", got)
+	}
+	a.drillsClean.Store(false) // as a node opened over this store is
+	if err := a.loadDrillsClean(ctx); err != nil || a.drillsClean.Load() {
+		t.Fatalf("opened over a recorded failure: clean %v, %v; want the failures read", a.drillsClean.Load(), err)
+	}
+	note("")
+	if err := a.loadDrillsClean(ctx); err != nil || !a.drillsClean.Load() {
+		t.Fatalf("opened after the failure was read back: clean %v, %v", a.drillsClean.Load(), err)
+	}
+}

@@ -18,8 +18,9 @@ import (
 // could not read back from the other members is at_risk, with the reason,
 // until a later drill reads it back (whatever the holders' proofs say: a
 // drill reads what a restore would). The failures are kept in the
-// metadata store, one key per object, so a restart keeps them and a
-// status look costs one lookup of a key that is almost always absent.
+// metadata store, one key per object, so a restart keeps them; a status
+// look reads its object's key only while some failure is recorded
+// (Node.drillsClean), which is rare: looks of a quiet node read nothing.
 
 // drillFailedPrefix keys, per object, why the latest drill that read it
 // failed.
@@ -43,6 +44,7 @@ func (n *Node) noteDrill(ctx context.Context, d Drill) error {
 			err = n.disk.meta.Delete(ctx, key)
 		} else {
 			detail = o.Error
+			n.drillsClean.Store(false) // before the key exists: a look never misses it
 			err = n.disk.meta.Put(ctx, key, []byte(o.Error))
 		}
 		if err != nil {
@@ -55,8 +57,29 @@ func (n *Node) noteDrill(ctx context.Context, d Drill) error {
 	return nil
 }
 
+// loadDrillsClean sets drillsClean when the store records no failed
+// drill.
+func (n *Node) loadDrillsClean(ctx context.Context) error {
+	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: drillFailedPrefix.String() + "/", KeysOnly: true, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("list failed drills: %w", err)
+	}
+	defer res.Close()
+	for e := range res.Next() {
+		if e.Error != nil {
+			return fmt.Errorf("list failed drills: %w", e.Error)
+		}
+		return nil
+	}
+	n.drillsClean.Store(true)
+	return nil
+}
+
 // drillFailure says why the latest drill of id failed; "" if it did not.
 func (n *Node) drillFailure(ctx context.Context, id string) string {
+	if n.drillsClean.Load() {
+		return ""
+	}
 	v, err := n.disk.meta.Get(ctx, drillFailedPrefix.ChildString(id))
 	if err != nil {
 		if !errors.Is(err, datastore.ErrNotFound) {

@@ -85,6 +85,9 @@ type Node struct {
 	cat      catalogState           // the owner's catalog and every member's catalog head
 	origins  originsState           // fetches DAGs from outside the federation (pin.go)
 	rejected rejections             // refused messages other than rosters, by kind
+	// drillsClean is set while no drill failure is recorded, so that a
+	// status look skips the lookup (drillstate.go).
+	drillsClean atomic.Bool
 }
 
 // keyring is the node's key material.
@@ -190,6 +193,9 @@ func New(r *repo.Repo, opts Options) (_ *Node, err error) {
 	}
 	n.spawn(n.keepMembersConnected)
 	if err := n.startCatalog(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := n.loadDrillsClean(context.Background()); err != nil {
 		return nil, err
 	}
 	n.spawn(n.drillLoop) // restore drills (drill.go)
