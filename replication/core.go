@@ -44,7 +44,10 @@ type Core struct {
 	order   repairOrdering         // the order they are fetched in
 	// fetching holds, for each object being fetched, its source group
 	// (see repairJob); its length is the number of fetches in flight.
-	fetching     map[ObjectID]string
+	fetching map[ObjectID]string
+	// fetchTime is a moving average of how long fetches took (see
+	// fetchBacklog).
+	fetchTime    time.Duration
 	limiter      *limiter // incoming challenges, per member
 	attests      *limiter // incoming attestations, per member
 	out          Actions
@@ -63,6 +66,9 @@ type localObject struct {
 	leaves  int       // blocks in this node's own copy; 0 while fetching
 	since   int64     // unix ms this node first kept the object; 0 while fetching
 	retryAt time.Time // after a failed fetch
+	// fetchStart is when this node's fetch of it started; zero for a
+	// copy it added.
+	fetchStart time.Time
 	// What this node last published of its challenges of the other
 	// holders (see proofNews).
 	published []Proof

@@ -76,21 +76,57 @@ func (c *Core) repairCandidates(obj ObjectID, v *view, now time.Time) []PeerID {
 		return nil
 	}
 	start := c.below[obj]
+	step := c.cfg.RepairEscalation
 	if len(v.heldOps) >= v.st.Target { // repair, not first placement
 		start = start.Add(c.cfg.RepairGrace)
 		if hold := c.repairHold(); start.Before(hold) {
 			start = hold
 		}
-	} else if hold := c.placementHold(obj, v.e.firstIssued()); start.Before(hold) {
-		start = hold
+	} else {
+		if hold := c.placementHold(obj, v.e.firstIssued()); start.Before(hold) {
+			start = hold
+		}
+		step += c.fetchBacklog()
 	}
 	if now.Before(start) {
 		c.wakes.push(obj, start)
 		return nil
 	}
-	steps := int(now.Sub(start) / c.cfg.RepairEscalation)
-	c.wakes.push(obj, start.Add(time.Duration(steps+1)*c.cfg.RepairEscalation))
+	steps := int(now.Sub(start) / step)
+	c.wakes.push(obj, start.Add(time.Duration(steps+1)*step))
 	return c.candidates(obj, v, deficit+steps)
+}
+
+// fetchBacklog is how long this node's queued fetches would take at the
+// pace its recent fetches ended, at most maxBacklogWait. In a burst of
+// new objects every candidate has such a queue, and one that has not
+// fetched an object after a RepairEscalation is most likely still
+// working through it, not failing: first placement waits that much
+// longer before widening to the next candidate, instead of placing
+// copies to be released again after ReleaseGrace. (Repair of copies that
+// were lost does not wait: there a candidate's silence is more likely a
+// failure.)
+func (c *Core) fetchBacklog() time.Duration {
+	if c.fetchTime == 0 || len(c.repairs) == 0 {
+		return 0
+	}
+	wait := time.Duration(float64(c.fetchTime) * float64(len(c.repairs)) / float64(c.cfg.MaxConcurrentRepairs))
+	return min(wait, maxBacklogWait)
+}
+
+// maxBacklogWait bounds fetchBacklog, so that a node whose queue a member
+// fills (with objects of its own, say) still widens first placement
+// within a few RepairEscalations.
+const maxBacklogWait = 5 * time.Minute
+
+// noteFetchTime keeps fetchTime, a moving average of how long this
+// node's successful fetches took from start to end.
+func (c *Core) noteFetchTime(d time.Duration) {
+	if c.fetchTime == 0 {
+		c.fetchTime = d
+		return
+	}
+	c.fetchTime += (d - c.fetchTime) / 8
 }
 
 // busyWith reports whether this node holds, fetches or waits to retry obj.
@@ -207,7 +243,7 @@ func (c *Core) startRepairs(now time.Time) {
 			continue
 		}
 		busy[job.group]++
-		c.startFetch(obj, job)
+		c.startFetch(obj, job, now)
 		delete(c.repairs, obj)
 	}
 }
@@ -294,8 +330,8 @@ func (c *Core) repairOrder() ([]ObjectID, int) {
 	return objs, len(seen)
 }
 
-func (c *Core) startFetch(obj ObjectID, job repairJob) {
-	c.local[obj] = &localObject{fetching: true}
+func (c *Core) startFetch(obj ObjectID, job repairJob, now time.Time) {
+	c.local[obj] = &localObject{fetching: true, fetchStart: now}
 	c.localChurn++
 	c.fetching[obj] = job.group
 	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: job.from})
@@ -324,6 +360,9 @@ func (c *Core) FetchDone(obj ObjectID, leaves int, now time.Time) error {
 		return nil
 	}
 	lo.held, lo.leaves = true, leaves
+	if !lo.fetchStart.IsZero() && now.After(lo.fetchStart) {
+		c.noteFetchTime(now.Sub(lo.fetchStart))
+	}
 	if lo.since == 0 {
 		lo.since = now.UnixMilli()
 	}
