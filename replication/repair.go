@@ -20,7 +20,10 @@ import (
 //     Rank order, continued from the covered operators and regions, skipping
 //     peers that attest a copy and operators already covered; as many as
 //     operators are missing, plus one per RepairEscalation spent below the
-//     target (so an offline candidate cannot stall repair). A node fetches
+//     target (so an offline candidate cannot stall repair); for first
+//     placement, plus the time this node's own fetch queue would take
+//     (fetchBacklog), since in a burst a silent candidate is most likely
+//     busy, not failing. A node fetches
 //     only when it is itself among them, fewest-copies-first, at most
 //     MaxConcurrentRepairs at a time, the groups of holders the fetches
 //     would come from taking turns (no group fills every slot while
