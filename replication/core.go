@@ -66,9 +66,9 @@ type localObject struct {
 	leaves  int       // blocks in this node's own copy; 0 while fetching
 	since   int64     // unix ms this node first kept the object; 0 while fetching
 	retryAt time.Time // after a failed fetch
-	// fetchStart is when this node's fetch of it started; zero for a
-	// copy it added.
-	fetchStart time.Time
+	// fetchStart is when (unix ms) this node's fetch of it started; 0 for
+	// a copy it added.
+	fetchStart int64
 	// What this node last published of its challenges of the other
 	// holders (see proofNews).
 	published []Proof

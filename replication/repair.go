@@ -334,7 +334,7 @@ func (c *Core) repairOrder() ([]ObjectID, int) {
 }
 
 func (c *Core) startFetch(obj ObjectID, job repairJob, now time.Time) {
-	c.local[obj] = &localObject{fetching: true, fetchStart: now}
+	c.local[obj] = &localObject{fetching: true, fetchStart: now.UnixMilli()}
 	c.localChurn++
 	c.fetching[obj] = job.group
 	c.out.Fetches = append(c.out.Fetches, Fetch{Object: obj, From: job.from})
@@ -363,8 +363,8 @@ func (c *Core) FetchDone(obj ObjectID, leaves int, now time.Time) error {
 		return nil
 	}
 	lo.held, lo.leaves = true, leaves
-	if !lo.fetchStart.IsZero() && now.After(lo.fetchStart) {
-		c.noteFetchTime(now.Sub(lo.fetchStart))
+	if took := now.Sub(msTime(lo.fetchStart)); lo.fetchStart != 0 && took > 0 {
+		c.noteFetchTime(took)
 	}
 	if lo.since == 0 {
 		lo.since = now.UnixMilli()
