@@ -60,7 +60,18 @@ func (n *Node) noteDrill(ctx context.Context, d Drill) error {
 // loadDrillsClean sets drillsClean when the store records no failed
 // drill.
 func (n *Node) loadDrillsClean(ctx context.Context) error {
-	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: drillFailedPrefix.String() + "/", KeysOnly: true, Limit: 1})
+	clean := true
+	if err := n.eachFailedDrill(ctx, func(string) bool { clean = false; return false }); err != nil {
+		return err
+	}
+	n.drillsClean.Store(clean)
+	return nil
+}
+
+// eachFailedDrill calls fn with the ID of each object whose latest drill
+// failed, in ID order, until fn returns false.
+func (n *Node) eachFailedDrill(ctx context.Context, fn func(id string) bool) error {
+	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: drillFailedPrefix.String() + "/", KeysOnly: true})
 	if err != nil {
 		return fmt.Errorf("list failed drills: %w", err)
 	}
@@ -69,9 +80,10 @@ func (n *Node) loadDrillsClean(ctx context.Context) error {
 		if e.Error != nil {
 			return fmt.Errorf("list failed drills: %w", e.Error)
 		}
-		return nil
+		if !fn(datastore.NewKey(e.Key).BaseNamespace()) {
+			return nil
+		}
 	}
-	n.drillsClean.Store(true)
 	return nil
 }
 
@@ -93,24 +105,15 @@ func (n *Node) drillFailure(ctx context.Context, id string) string {
 // settleDrills makes at_risk the live objects of sums (sorted by ID) that
 // the latest drill could not read back, unless they are worse off.
 func (n *Node) settleDrills(ctx context.Context, sums []status.Summary) error {
-	res, err := n.disk.meta.Query(ctx, query.Query{Prefix: drillFailedPrefix.String() + "/"})
-	if err != nil {
-		return fmt.Errorf("list failed drills: %w", err)
-	}
-	defer res.Close()
-	for e := range res.Next() {
-		if e.Error != nil {
-			return fmt.Errorf("list failed drills: %w", e.Error)
-		}
-		id := datastore.NewKey(e.Key).BaseNamespace()
+	return n.eachFailedDrill(ctx, func(id string) bool {
 		i, found := slices.BinarySearchFunc(sums, id, func(s status.Summary, id string) int { return strings.Compare(s.Row.ID, id) })
 		if !found {
-			continue
+			return true
 		}
 		if st := sums[i].Row.State; st == netstat.StateDeleting || st == netstat.StateDeleted || st.Severity() <= netstat.StateAtRisk.Severity() {
-			continue // deleted, or worse off already (netstat.Facts.State)
+			return true // deleted, or worse off already (netstat.Facts.State)
 		}
 		sums[i].Row.State, sums[i].Young = netstat.StateAtRisk, netstat.StateAtRisk
-	}
-	return nil
+		return true
+	})
 }
