@@ -92,3 +92,21 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// BenchmarkRefsMemory reports heap bytes per object kept in Refs, for
+// objects of two blocks each (a small object's root and its one chunk),
+// no block shared: what a node holding many small copies keeps.
+func BenchmarkRefsMemory(b *testing.B) {
+	const objects = 100_000
+	for range b.N {
+		before := heapInUse()
+		r := NewRefs()
+		for i := range objects {
+			obj := benchObject(i)
+			r.Add(obj, []string{"root" + obj[7:], "leaf" + obj[7:]})
+		}
+		after := heapInUse()
+		b.ReportMetric(float64(after-before)/objects, "bytes/object")
+		runtime.KeepAlive(r)
+	}
+}

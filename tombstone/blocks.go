@@ -55,7 +55,7 @@ func (b *Blocks) Hidden(key string) bool {
 }
 
 // Used reports whether an object kept here uses key.
-func (b *Blocks) Used(key string) bool { return len(b.refs.Users(key)) > 0 }
+func (b *Blocks) Used(key string) bool { return b.refs.Used(key) }
 
 // Remove forgets object and returns, sorted, the keys of the blocks no
 // other object uses, which may be deleted from disk.

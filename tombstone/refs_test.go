@@ -30,8 +30,9 @@ func TestRefs(t *testing.T) {
 }
 
 // TestRefsProperty compares Refs with a brute-force model: a block is
-// freed exactly when no remaining object lists it, and every block of
-// every object is freed exactly once.
+// freed exactly when no remaining object lists it, every block of every
+// object is freed exactly once, and each block's users are the objects
+// that list it (one, several, and down to one again).
 func TestRefsProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for trial := range 200 {
@@ -61,6 +62,15 @@ func TestRefsProperty(t *testing.T) {
 			for _, b := range r.objects[obj] {
 				t.Fatalf("trial %d: %s still listed after Remove (block %s)", trial, obj, b)
 			}
+			for b := range all {
+				want := usersIn(model, b)
+				if got := r.Users(b); !slices.Equal(got, want) {
+					t.Fatalf("trial %d: after Remove(%s), Users(%s) = %v, want %v", trial, obj, b, got, want)
+				}
+				if r.Used(b) != (len(want) > 0) {
+					t.Fatalf("trial %d: after Remove(%s), Used(%s) = %v with users %v", trial, obj, b, r.Used(b), want)
+				}
+			}
 		}
 		for b, n := range freedTotal {
 			if n != 1 {
@@ -83,4 +93,16 @@ func stillUsed(model map[string][]string, block string) bool {
 		}
 	}
 	return false
+}
+
+// usersIn is, sorted, the objects of model that list block.
+func usersIn(model map[string][]string, block string) []string {
+	var out []string
+	for obj, blocks := range model {
+		if slices.Contains(blocks, block) {
+			out = append(out, obj)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
