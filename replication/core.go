@@ -223,7 +223,7 @@ func (c *Core) SetDeleted(obj ObjectID, deleted bool, now time.Time) {
 		return
 	}
 	c.deleted[obj] = true
-	delete(c.repairs, obj)
+	c.unqueue(obj)
 	delete(c.below, obj)
 	delete(c.above, obj)
 	c.Drop(obj, now)

@@ -44,7 +44,7 @@ type repairJob struct {
 // considerRepair decides whether this node should fetch obj now, and
 // records in v the peers that should.
 func (c *Core) considerRepair(obj ObjectID, v *view, now time.Time) {
-	delete(c.repairs, obj)
+	c.unqueue(obj)
 	if v.st.Target == 0 {
 		return
 	}

@@ -41,7 +41,19 @@ func (c *Core) startRepairs(now time.Time) {
 		}
 		busy[job.group]++
 		c.startFetch(obj, job, now)
-		delete(c.repairs, obj)
+		c.unqueue(obj)
+	}
+}
+
+// unqueue takes obj off the repair queue. A queue that empties gives back
+// what a burst grew it to: a map keeps its size after deletes, and the
+// garbage collector would go on scanning a hundred thousand empty slots,
+// and the kept order as many IDs, for as long as the node runs.
+func (c *Core) unqueue(obj ObjectID) {
+	delete(c.repairs, obj)
+	if len(c.repairs) == 0 {
+		c.repairs = map[ObjectID]repairJob{}
+		c.order = repairOrdering{}
 	}
 }
 
