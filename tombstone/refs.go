@@ -39,6 +39,8 @@ func (r *Refs) Add(object string, blocks []string) {
 		switch {
 		case !used:
 			u = users{one: object}
+		case u.more == nil && u.one == object:
+			continue
 		case u.more == nil:
 			u = users{more: map[string]struct{}{u.one: {}, object: {}}}
 		default:
