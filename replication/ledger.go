@@ -34,9 +34,11 @@ type Ledger struct {
 	// vouch for. Kept in memory only: after a restart this node's rounds
 	// start at once and members hand over their statements on connect.
 	rounds map[uint64]int64
-	// changes counts the attestations applied: what caches of the
-	// records compare.
-	changes uint64
+	// holderChanges counts the attestations applied that added a holder
+	// to an object or turned a holder's held flag: what caches of who
+	// holds what compare. A newer record of the same copy, with fresh
+	// proofs, as every quiet holder sends, leaves it as it was.
+	holderChanges uint64
 }
 
 type objectEntry struct {
@@ -127,13 +129,16 @@ func (l *Ledger) Apply(a Attestation) bool {
 			l.heldBy = append(l.heldBy, nil)
 		}
 		l.heldBy[h] = append(l.heldBy[h], n)
+		l.holderChanges++
 	} else {
+		if (e.pairs[i].flags^p.flags)&flagHeld != 0 {
+			l.holderChanges++
+		}
 		l.unstat(e.pairs[i])
 		e.pairs[i] = p
 	}
 	l.stat(p)
 	e.setProofs(h, l.proofRecs(h, a.Proofs))
-	l.changes++
 	return true
 }
 

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -291,5 +292,44 @@ func BenchmarkLedgerMemoryWithPolicies(b *testing.B) {
 		after := heapInUse()
 		b.ReportMetric(float64(after-before)/float64(l.Len()), "bytes/pair")
 		runtime.KeepAlive(l)
+	}
+}
+
+// TestLedgerHolderChanges: the count caches of who holds what compare
+// moves whenever an applied record changes an object's held holders, and
+// not when a holder's newer record only brings fresh proofs.
+func TestLedgerHolderChanges(t *testing.T) {
+	held := func(l *Ledger) map[string]bool {
+		out := map[string]bool{}
+		for a := range l.All() {
+			if a.Held {
+				out[string(a.Object)+"/"+string(a.Holder)] = true
+			}
+		}
+		return out
+	}
+	r := rand.New(rand.NewPCG(17, 18))
+	for trial := range 200 {
+		l := NewLedger()
+		for _, a := range randomAttestations(r, 30) {
+			before, count := held(l), l.holderChanges
+			l.Apply(a)
+			if l.holderChanges == count && !maps.Equal(held(l), before) {
+				t.Fatalf("trial %d: applying %s/%s seq %d changed the held holders and not the count", trial, a.Object, a.Holder, a.Seq)
+			}
+		}
+	}
+
+	l := NewLedger()
+	mk := func(seq uint64, at time.Duration) Attestation {
+		a := Attestation{Object: "o", Holder: "H", Seq: seq, IssuedAt: t0, Held: true, Target: 3, Leaves: 4,
+			Proofs: []Proof{{Peer: "V", At: t0.Add(at), Result: ResultPass}}}
+		a.Sign(testKey("H"))
+		return a
+	}
+	l.Apply(mk(1, 0))
+	count := l.holderChanges
+	if !l.Apply(mk(2, time.Minute)) || l.holderChanges != count {
+		t.Errorf("a newer record of the same held copy moved the count from %d to %d", count, l.holderChanges)
 	}
 }

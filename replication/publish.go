@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"slices"
 	"time"
 )
 
@@ -19,8 +20,10 @@ func (c *Core) publish(now time.Time) {
 		v.candidates = c.repairCandidates(obj, v, now)
 		to := c.audience(obj, v, lo)
 		if a, ok := c.attest(obj, now); ok {
+			if !slices.Equal(lo.told, to) {
+				c.localGen++ // the statement's audience walk reads told
+			}
 			lo.told = to
-			c.localGen++
 			c.out.Publish = append(c.out.Publish, Outgoing{Attestation: a, To: to})
 		}
 	}

@@ -273,14 +273,15 @@ type relevance struct {
 }
 
 // relevanceKey names the state audienceHolders reads: the ledger's
-// records, this node's copies and their audiences, and the roster.
+// holders of each object, this node's copies and their audiences, and
+// the roster.
 type relevanceKey struct {
 	ledger, local, roster uint64
 	locals                int
 }
 
 func (c *Core) relevanceKey() relevanceKey {
-	return relevanceKey{ledger: c.ledger.changes, local: c.localGen, locals: len(c.local), roster: c.rosterGen}
+	return relevanceKey{ledger: c.ledger.holderChanges, local: c.localGen, locals: len(c.local), roster: c.rosterGen}
 }
 
 // audienceHolders returns, by member R, every other holder H of an object
