@@ -55,7 +55,7 @@ func TestRefsProperty(t *testing.T) {
 			delete(model, obj)
 			for _, b := range r.Remove(obj) {
 				freedTotal[b]++
-				if stillUsed(model, b) {
+				if len(usersIn(model, b)) > 0 {
 					t.Fatalf("trial %d: Remove(%s) freed %s which a live object still uses", trial, obj, b)
 				}
 			}
@@ -84,15 +84,6 @@ func TestRefsProperty(t *testing.T) {
 			t.Fatalf("trial %d: %d blocks left referenced after removing all", trial, r.Len())
 		}
 	}
-}
-
-func stillUsed(model map[string][]string, block string) bool {
-	for _, blocks := range model {
-		if slices.Contains(blocks, block) {
-			return true
-		}
-	}
-	return false
 }
 
 // usersIn is, sorted, the objects of model that list block.
