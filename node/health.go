@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cairn-fed/cairn/netstat"
-	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -18,7 +17,7 @@ import (
 // peers that need an operator's attention and the roster version.
 func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 	now := time.Now()
-	u, err := n.storageUsage(ctx)
+	u, err := n.disk.blocks.Usage()
 	if err != nil {
 		return netstat.Health{}, fmt.Errorf("health: %w", err)
 	}
@@ -51,11 +50,6 @@ func (n *Node) Health(ctx context.Context) (netstat.Health, error) {
 	h.Flagged = append(h.Flagged, viewer.FlagOverBound(n.overBoundPeers(roster), now)...)
 	slices.SortStableFunc(h.Flagged, func(a, b netstat.FlaggedPeer) int { return strings.Compare(a.PeerID, b.PeerID) })
 	return h, nil
-}
-
-// storageUsage returns the block store's usage, measured recently.
-func (n *Node) storageUsage(ctx context.Context) (blockstore.Usage, error) {
-	return n.obs.StorageUsage(ctx, n.disk.blocks.Usage)
 }
 
 // overBoundPeers lists the members whose input was refused for being over

@@ -138,9 +138,7 @@ func (m metricsCollector) collectPeers(ch chan<- prometheus.Metric) {
 }
 
 func (m metricsCollector) collectStorage(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	u, err := m.n.storageUsage(ctx)
+	u, err := m.n.disk.blocks.Usage()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descStored, err)
 		return

@@ -72,6 +72,7 @@ type pendingBlock struct {
 	temp string // path of the temporary file
 	key  string
 	cid  cid.Cid
+	size int
 }
 
 // NewBatch starts an empty batch.
@@ -157,7 +158,7 @@ func (b *Batch) write(job writeJob) {
 		b.touchDir(b.store.dir)
 	}
 	b.touch(job.key)
-	full := b.addPending(pendingBlock{temp: temp, key: job.key, cid: job.cid}, len(job.data))
+	full := b.addPending(pendingBlock{temp: temp, key: job.key, cid: job.cid, size: len(job.data)}, len(job.data))
 	if full != nil {
 		b.startFlush(full)
 	}
@@ -299,7 +300,7 @@ func (b *Batch) dropping() bool {
 
 // claim records that batch b writes key and reports whether b already had.
 // Another batch writing the same key does not stop b: both copies are
-// identical and the second rename replaces the first atomically.
+// identical, and the one published second is dropped (publishName).
 func (s *Store) claim(key string, b *Batch) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

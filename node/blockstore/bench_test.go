@@ -118,3 +118,30 @@ func BenchmarkRawSequentialWrite(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOpen opens a store of 100,000 blocks of 1 KiB, as a member
+// holding 100,000 small objects does at start: one read of every
+// directory and a stat of every block file, to count them for Usage.
+// Usage itself is then a read of the count and one statfs.
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	s := openTestStore(b, dir)
+	batch := s.NewBatch()
+	for i := range 100_000 {
+		if err := batch.Put(ctx, randomBlock(b, 1024, uint64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := batch.Commit(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		s = openTestStore(b, dir)
+	}
+	b.StopTimer()
+	if u, err := s.Usage(); err != nil || u.Blocks != 100_000 {
+		b.Fatalf("Usage after Open = %d blocks, %v; want 100000", u.Blocks, err)
+	}
+}

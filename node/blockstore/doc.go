@@ -39,6 +39,13 @@
 // first use, and the store's directory is synced before a block in a new
 // shard counts as durable.
 //
+// A rename never replaces a published block (renameat2 with
+// RENAME_NOREPLACE where the filesystem has it): when two writers publish
+// the same block, the second finds the name taken and drops its copy.
+// That is what lets the store keep a running count of its blocks and
+// bytes, found by [Open]'s scan and kept by every path that makes or
+// removes a name, so [Store.Usage] costs one statfs, not a walk.
+//
 // syncfs also writes back other files' dirty data on the same filesystem,
 // so a batch's Commit may wait for another process's writes; it reports
 // writeback errors that happened on that filesystem since the batch began.

@@ -163,6 +163,7 @@ func assertConsistentAfterFailure(t *testing.T, ctx context.Context, s *Store, b
 	if got := tempFilesIn(t, s.Dir()); len(got) != 0 {
 		t.Errorf("temporary files remain after failure: %v", got)
 	}
+	assertUsageMatchesFiles(t, s)
 	assertStored(t, ctx, s, before)
 	for _, b := range failed {
 		if _, err := s.Get(ctx, b.Cid()); err != nil && !strings.Contains(err.Error(), "not find") {

@@ -35,8 +35,9 @@ func (b *Batch) flush(seg []pendingBlock) error {
 		return err
 	}
 	for i, p := range seg {
-		if err := os.Rename(p.temp, b.store.blockPath(p.key)); err != nil {
-			b.drop(seg[i:])
+		if err := b.store.publishName(p.temp, p.key, p.size); err != nil {
+			b.drop(seg[i+1:])
+			b.store.release(p.key, b)
 			err = describeWriteError("publish", p.cid, err)
 			b.fail(err)
 			return err

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
@@ -89,41 +88,4 @@ func walkShard(root, shard string, fn func(multihash.Multihash, fs.DirEntry) err
 			return err
 		}
 	}
-}
-
-// Usage is a snapshot of the store's size, for health reporting.
-type Usage struct {
-	Blocks    int64  // block files stored
-	Bytes     int64  // sum of their sizes
-	FreeBytes uint64 // free space on the filesystem, for unprivileged users
-	SizeBytes uint64 // total size of the filesystem
-}
-
-// Usage counts the stored blocks and their bytes (one walk of every shard,
-// so it takes time in proportion to the number of blocks) and asks the
-// filesystem for its free space.
-func (s *Store) Usage(ctx context.Context) (Usage, error) {
-	var u Usage
-	err := s.walk(ctx, func(_ multihash.Multihash, e fs.DirEntry) error {
-		info, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // deleted since listed
-		}
-		if err != nil {
-			return err
-		}
-		u.Blocks++
-		u.Bytes += info.Size()
-		return nil
-	})
-	if err != nil {
-		return Usage{}, fmt.Errorf("block store usage: %w", err)
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(s.dir, &st); err != nil {
-		return Usage{}, fmt.Errorf("block store usage: statfs %s: %w", s.dir, err)
-	}
-	u.FreeBytes = st.Bavail * uint64(st.Bsize)
-	u.SizeBytes = st.Blocks * uint64(st.Bsize)
-	return u, nil
 }

@@ -48,8 +48,11 @@ type Store struct {
 	dir        string
 	cfg        Config
 	logger     *slog.Logger
-	createTemp createTempFunc       // replaced by tests to inject write failures
-	syncFS     func(*os.File) error // syncs a whole filesystem; nil where there is none
+	createTemp createTempFunc              // replaced by tests to inject write failures
+	syncFS     func(*os.File) error        // syncs a whole filesystem; nil where there is none
+	renameNew  func(from, to string) error // renameNoReplace; replaced by tests
+
+	count usageCount // blocks stored and their bytes; atomic
 
 	mu sync.Mutex
 	// Guarded by mu: blocks a batch has written to a temporary file and not
@@ -58,8 +61,9 @@ type Store struct {
 }
 
 // Open opens the block store in dir, creating it if dir is missing or
-// empty, and removes temporary files a previous process left behind. A nil
-// logger discards logs.
+// empty, removes temporary files a previous process left behind and counts
+// the stored blocks (one read of every directory and a stat of every block
+// file). A nil logger discards logs.
 func Open(dir string, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -73,12 +77,13 @@ func Open(dir string, cfg Config, logger *slog.Logger) (*Store, error) {
 		logger:     logger,
 		createTemp: createOSTemp,
 		syncFS:     syncFilesystem,
+		renameNew:  renameNoReplace,
 		pending:    make(map[string]*Batch),
 	}
 	if err := s.prepare(); err != nil {
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
-	if err := s.removeTemps(); err != nil {
+	if err := s.scan(); err != nil {
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
 	return s, nil
@@ -123,47 +128,6 @@ func (s *Store) create() error {
 		return fmt.Errorf("write version: %w", err)
 	}
 	return nil
-}
-
-// removeTemps deletes the temporary files of writes a crash interrupted.
-func (s *Store) removeTemps() error {
-	dirs := []string{s.dir}
-	for _, shard := range allShards() {
-		dirs = append(dirs, filepath.Join(s.dir, shard))
-	}
-	removed := 0
-	for _, dir := range dirs {
-		n, err := removeTempsIn(dir)
-		removed += n
-		if err != nil {
-			return err
-		}
-	}
-	if removed > 0 {
-		s.logger.Info("removed temporary files left by an interrupted write", "count", removed, "dir", s.dir)
-	}
-	return nil
-}
-
-func removeTempsIn(dir string) (int, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("list %s: %w", dir, err)
-	}
-	removed := 0
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), tempPrefix) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, fmt.Errorf("remove temporary file: %w", err)
-		}
-		removed++
-	}
-	return removed, nil
 }
 
 // Dir returns the directory the store lives in.
@@ -265,7 +229,7 @@ func (s *Store) Put(ctx context.Context, b blocks.Block) error {
 	if err != nil {
 		return describeWriteError("put", b.Cid(), err)
 	}
-	if err := s.publish(f, key); err != nil {
+	if err := s.publish(f, key, len(b.RawData())); err != nil {
 		return describeWriteError("put", b.Cid(), err)
 	}
 	if newShard {
@@ -324,13 +288,21 @@ func (s *Store) DeleteBlock(ctx context.Context, c cid.Cid) error {
 		return nil
 	}
 	key := keyOf(c.Hash())
-	err := os.Remove(s.blockPath(key))
+	info, err := os.Lstat(s.blockPath(key))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}
+	err = os.Remove(s.blockPath(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // another caller deleted it and counted it
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", c, err)
+	}
+	s.count.remove(info.Size())
 	if err := s.syncShard(key); err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}

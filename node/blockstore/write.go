@@ -69,11 +69,11 @@ func (s *Store) writeUnsynced(key string, data []byte) (temp string, newShard bo
 	return f.Name(), newShard, nil
 }
 
-// publish syncs and closes a written temporary file, then renames it to the
-// block's final name. The content is durable before the name appears, so a
-// crash can never leave a partial block under a final name. On error the
-// temporary file is removed.
-func (s *Store) publish(f tempFile, key string) error {
+// publish syncs and closes a written temporary file of size bytes, then
+// publishes it under the block's final name. The content is durable before
+// the name appears, so a crash can never leave a partial block under a
+// final name. On error the temporary file is removed.
+func (s *Store) publish(f tempFile, key string, size int) error {
 	if err := f.Sync(); err != nil {
 		abandon(f)
 		return fmt.Errorf("sync %s: %w", f.Name(), err)
@@ -82,10 +82,33 @@ func (s *Store) publish(f tempFile, key string) error {
 		_ = os.Remove(f.Name())
 		return fmt.Errorf("close %s: %w", f.Name(), err)
 	}
-	if err := os.Rename(f.Name(), s.blockPath(key)); err != nil {
-		_ = os.Remove(f.Name())
+	return s.publishName(f.Name(), key, size)
+}
+
+// publishName renames a durable temporary file of size bytes to the
+// block's final name and counts the block, unless another writer published
+// the same block first: its file then stays (both hold the same bytes),
+// this one is removed and nothing is counted. Where the filesystem cannot
+// refuse to replace a name, a block published by two writers at once is
+// counted twice. On error the temporary file is removed.
+func (s *Store) publishName(temp, key string, size int) error {
+	final := s.blockPath(key)
+	err := s.renameNew(temp, final)
+	if errors.Is(err, errors.ErrUnsupported) {
+		existed := s.exists(key)
+		if err = os.Rename(temp, final); err == nil && existed {
+			return nil
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		_ = os.Remove(temp)
+		return nil
+	case err != nil:
+		_ = os.Remove(temp)
 		return fmt.Errorf("publish block: %w", err)
 	}
+	s.count.add(int64(size))
 	return nil
 }
 

@@ -2,7 +2,7 @@
 // `cairn health` and /metrics: the queue of objects to look at again and
 // of the node's own events (peers, repairs), the recorder goroutine's last
 // view of every object, and the counters that health and metrics read
-// (states, challenges, repairs, the block store's usage).
+// (states, challenges, repairs).
 //
 // Nothing scans every object to find changes. The node names the objects
 // whose status may have changed (Changed, Evaluated) and queues the
@@ -12,10 +12,9 @@
 // to an eventlog.Log. Only at start does it look at every known object,
 // to take the baseline the first changes are measured against.
 //
-// Lock order: the mutexes of this package (Observer.mu, the counters' and
-// the usage cache's) are leaf locks. None is held across disk IO, an
-// append to the event log, a measurement of the block store, or a call
-// into the Source or any other function passed in.
+// Lock order: the mutexes of this package (Observer.mu and the counters')
+// are leaf locks. None is held across disk IO, an append to the event
+// log, or a call into the Source or any other function passed in.
 package events
 
 import (
@@ -58,8 +57,7 @@ type Observer struct {
 	dropped int                 // node events dropped since the last round
 	online  map[string]bool     // members reported joined and not left
 
-	stats stats      // what health and metrics read; its own mutex
-	usage usageCache // the block store's usage; its own mutex
+	stats stats // what health and metrics read; its own mutex
 
 	// Owned by the Run goroutine, which creates them.
 	seen      map[string]seenObject // the last view of every object

@@ -1,13 +1,10 @@
 package events
 
 import (
-	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/cairn-fed/cairn/netstat"
-	"github.com/cairn-fed/cairn/node/blockstore"
 	"github.com/cairn-fed/cairn/replication"
 )
 
@@ -100,77 +97,4 @@ func (s *stats) repairDone(ok bool) {
 	} else {
 		s.repairsFailed++
 	}
-}
-
-// usageCache keeps the block store's usage for a while: measuring it
-// walks every block file, so it is redone only when the last measurement
-// is older than ten times what it took (and at least usageMinAge). One
-// measurement runs at a time, with mu not held: callers that find one
-// running get the last usage, or wait for it when there is none yet.
-type usageCache struct {
-	// Set before first use (by tests), read-only afterwards.
-	now func() time.Time // nil: time.Now
-
-	mu sync.Mutex
-	// Guarded by mu.
-	at        time.Time
-	took      time.Duration
-	usage     blockstore.Usage
-	measuring chan struct{} // closed when the running measurement ends; nil when none
-}
-
-const usageMinAge = 2 * time.Second
-
-// StorageUsage returns the block store's usage, measured recently by
-// measure.
-func (o *Observer) StorageUsage(ctx context.Context, measure func(context.Context) (blockstore.Usage, error)) (blockstore.Usage, error) {
-	return o.usage.get(ctx, measure)
-}
-
-func (c *usageCache) get(ctx context.Context, measure func(context.Context) (blockstore.Usage, error)) (blockstore.Usage, error) {
-	for {
-		c.mu.Lock()
-		now := c.clock()
-		switch {
-		case !c.at.IsZero() && (now.Sub(c.at) < max(usageMinAge, 10*c.took) || c.measuring != nil):
-			u := c.usage
-			c.mu.Unlock()
-			return u, nil
-		case c.measuring != nil:
-			wait := c.measuring
-			c.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return blockstore.Usage{}, fmt.Errorf("wait for storage usage: %w", ctx.Err())
-			case <-wait:
-			}
-			continue
-		}
-		done := make(chan struct{})
-		c.measuring = done
-		c.mu.Unlock()
-		return c.measure(ctx, now, measure, done)
-	}
-}
-
-// measure runs measure with no lock held and keeps what it finds.
-func (c *usageCache) measure(ctx context.Context, start time.Time, measure func(context.Context) (blockstore.Usage, error), done chan struct{}) (blockstore.Usage, error) {
-	defer close(done)
-	u, err := measure(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.measuring = nil
-	if err != nil {
-		return blockstore.Usage{}, fmt.Errorf("measure storage usage: %w", err)
-	}
-	end := c.clock()
-	c.at, c.took, c.usage = end, end.Sub(start), u
-	return u, nil
-}
-
-func (c *usageCache) clock() time.Time {
-	if c.now == nil {
-		return time.Now()
-	}
-	return c.now()
 }

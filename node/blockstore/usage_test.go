@@ -1,0 +1,162 @@
+package blockstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/multiformats/go-multihash"
+)
+
+// assertUsageMatchesFiles checks the running count against a walk of every
+// block file.
+func assertUsageMatchesFiles(t *testing.T, s *Store) {
+	t.Helper()
+	var want Usage
+	err := s.walk(context.Background(), func(_ multihash.Multihash, e fs.DirEntry) error {
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		want.Blocks++
+		want.Bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Usage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Blocks != want.Blocks || got.Bytes != want.Bytes {
+		t.Errorf("Usage counts %d blocks, %d bytes; the files are %d blocks, %d bytes", got.Blocks, got.Bytes, want.Blocks, want.Bytes)
+	}
+	if got.FreeBytes == 0 || got.SizeBytes < got.FreeBytes {
+		t.Errorf("Usage free %d of %d bytes; want 0 < free <= size", got.FreeBytes, got.SizeBytes)
+	}
+}
+
+// withoutNoReplace makes s publish as on a filesystem that cannot refuse
+// to replace a name.
+func withoutNoReplace(s *Store) {
+	s.renameNew = func(from, _ string) error {
+		return fmt.Errorf("rename %s: %w", from, errors.ErrUnsupported)
+	}
+}
+
+// TestUsageFollowsEveryWritePath runs each way a block's name is made or
+// removed, once with renameat2 and once without, and checks the running
+// count against the files after each step and after a reopen.
+func TestUsageFollowsEveryWritePath(t *testing.T) {
+	for _, noReplace := range []bool{true, false} {
+		t.Run(fmt.Sprintf("renameat2=%v", noReplace), func(t *testing.T) {
+			ctx := testContext(t)
+			dir := t.TempDir()
+			s := openTestStore(t, dir)
+			if !noReplace {
+				withoutNoReplace(s)
+			}
+			bl := testBlocks(t, 12, 1000)
+			steps := []struct {
+				name string
+				do   func() error
+			}{
+				{"put", func() error { return s.Put(ctx, bl[0]) }},
+				{"put again", func() error { return s.Put(ctx, bl[0]) }},
+				{"put many, some stored", func() error { return s.PutMany(ctx, bl[:4]) }},
+				{"batch with duplicates", func() error {
+					batch := s.NewBatch()
+					if err := putAll(ctx, batch, append(bl[2:6], bl[4:8]...)); err != nil {
+						return err
+					}
+					return batch.Commit(ctx)
+				}},
+				{"batch discarded", func() error {
+					batch := s.NewBatch()
+					if err := putAll(ctx, batch, bl[8:10]); err != nil {
+						return err
+					}
+					batch.Discard()
+					return nil
+				}},
+				{"delete", func() error { return s.DeleteBlock(ctx, bl[1].Cid()) }},
+				{"delete missing", func() error { return s.DeleteBlock(ctx, bl[1].Cid()) }},
+				{"quarantine", func() error {
+					path := s.blockPath(keyOf(bl[2].Cid().Hash()))
+					data, err := os.ReadFile(path)
+					if err != nil {
+						return err
+					}
+					data[0] ^= 1 // same size: see Store.Usage
+					if err := os.WriteFile(path, data, 0o600); err != nil {
+						return err
+					}
+					if _, err := s.Get(ctx, bl[2].Cid()); !errors.Is(err, ErrCorruptBlock) {
+						return fmt.Errorf("Get of a damaged block = %v; want ErrCorruptBlock", err)
+					}
+					return nil
+				}},
+				{"put after quarantine", func() error { return s.Put(ctx, bl[2]) }},
+			}
+			for _, st := range steps {
+				if err := st.do(); err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				assertUsageMatchesFiles(t, s)
+			}
+			if err := os.WriteFile(filepath.Join(filepath.Dir(s.blockPath(keyOf(bl[0].Cid().Hash()))), tempPrefix+"1"), []byte("half"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s = openTestStore(t, dir)
+			assertUsageMatchesFiles(t, s)
+			if u, _ := s.Usage(); u.Blocks != 7 {
+				t.Errorf("after reopening, Usage counts %d blocks; want 7 (0 and 2 to 7)", u.Blocks)
+			}
+		})
+	}
+}
+
+// TestUsageUnderRacingWriters has writers publish and delete the same
+// blocks at once: each name made or removed is counted exactly once.
+func TestUsageUnderRacingWriters(t *testing.T) {
+	ctx := testContext(t)
+	s := openTestStore(t, t.TempDir())
+	bl := testBlocks(t, 30, 500)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for round := range 5 {
+				var err error
+				if w%2 == 0 {
+					err = s.PutMany(ctx, bl)
+				} else {
+					for _, b := range bl {
+						if err = s.Put(ctx, b); err != nil {
+							break
+						}
+					}
+				}
+				if err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				if round%2 == 1 {
+					for _, b := range bl[w:] {
+						if err := s.DeleteBlock(ctx, b.Cid()); err != nil {
+							t.Errorf("writer %d: delete: %v", w, err)
+							return
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assertUsageMatchesFiles(t, s)
+}
