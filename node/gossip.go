@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/cairn-fed/cairn/federation"
+	"github.com/cairn-fed/cairn/node/membership"
 )
 
 // RosterProtocol is the stream protocol members use to hand each other
@@ -249,7 +250,9 @@ func (n *Node) handleRosterStream(ctx context.Context, s network.Stream) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	from := s.Conn().RemotePeer()
-	n.receiveRoster(ctx, data, from)
+	if err := n.receiveRoster(ctx, data, from); errors.Is(err, membership.ErrHeld) {
+		return
+	}
 	// A member that sent an older roster of this federation is behind (it
 	// joined with an old token while already connected, say): it gets
 	// this node's in return, one roster for each it sends.

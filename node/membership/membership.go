@@ -103,6 +103,7 @@ type Membership struct {
 	mu sync.Mutex
 	// Guarded by mu.
 	roster    *federation.Roster    // the latest verified roster; nil: none
+	peers     []peer.ID             // roster.Members' peer IDs, decoded once
 	authority *federation.Authority // nil unless this node keeps the key
 }
 
@@ -137,6 +138,15 @@ func (m *Membership) Roster() *federation.Roster {
 	return m.roster
 }
 
+// RosterPeers returns the latest verified roster, or nil, and its
+// members' peer IDs in the order of r.Members, decoded once per roster
+// (an ID that does not decode is ""). The caller must not modify either.
+func (m *Membership) RosterPeers() (r *federation.Roster, ids []peer.ID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.roster, m.peers
+}
+
 // Change serialises every change of the roster: decide sees the current
 // roster (nil if none) and returns the next one; nothing changes when it
 // fails or returns the roster installed already. Otherwise the next roster
@@ -159,8 +169,12 @@ func (m *Membership) Change(ctx context.Context, decide func(cur *federation.Ros
 		if err := m.storeRoster(next); err != nil {
 			return err
 		}
+		ids := make([]peer.ID, len(next.Members))
+		for i, mem := range next.Members {
+			ids[i], _ = peer.Decode(mem.PeerID) // checked on the way in; "" never matches a peer
+		}
 		m.mu.Lock()
-		m.roster = &next
+		m.roster, m.peers = &next, ids
 		m.mu.Unlock()
 		m.gater.setRoster(&next)
 	}

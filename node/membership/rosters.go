@@ -1,8 +1,10 @@
 package membership
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -30,10 +32,19 @@ func (m *Membership) Join(ctx context.Context, t federation.JoinToken, install I
 	}, install)
 }
 
+// ErrHeld is returned by Receive for a roster byte for byte the one this
+// node holds: every connection brings one, and nothing of it needs
+// decoding or checking again. It wraps federation.ErrStale.
+var ErrHeld = fmt.Errorf("%w: this node holds that roster already", federation.ErrStale)
+
 // Receive handles a roster that came from peer from: it is applied only
 // if it verifies and is newer; anything else is counted, logged and
 // returned.
 func (m *Membership) Receive(ctx context.Context, data []byte, from peer.ID, install Install) error {
+	if m.holds(data) {
+		m.RosterRejected()
+		return ErrHeld
+	}
 	var rejected error
 	err := m.Change(ctx, func(cur *federation.Roster) (federation.Roster, error) {
 		if cur == nil {
@@ -62,4 +73,11 @@ func (m *Membership) Receive(ctx context.Context, data []byte, from peer.ID, ins
 		return err
 	}
 	return rejected
+}
+
+// holds reports whether data is the encoding of the installed roster.
+func (m *Membership) holds(data []byte) bool {
+	m.change.Lock()
+	defer m.change.Unlock()
+	return m.installed != nil && bytes.Equal(data, m.installed)
 }

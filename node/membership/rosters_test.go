@@ -28,6 +28,7 @@ func TestReceive(t *testing.T) {
 		{"newer", &v1, v2.Encode(), nil, v2.Version, 0},
 		{"no federation", nil, v2.Encode(), ErrNoFederation, 0, 0},
 		{"stale", &v2, v1.Encode(), federation.ErrStale, v2.Version, 1},
+		{"the one held", &v2, v2.Encode(), ErrHeld, v2.Version, 1},
 		{"malformed", &v1, v2.Encode()[:40], federation.ErrMalformed, v1.Version, 1},
 		{"a member with another peer's key", &v1, forged.Encode(), federation.ErrInvalid, v1.Version, 1},
 	} {
@@ -49,5 +50,26 @@ func TestReceive(t *testing.T) {
 				t.Errorf("rejected %d rosters, want %d", got, tc.wantRejected)
 			}
 		})
+	}
+}
+
+// TestReceiveHeldButNotInstalled: a roster whose install hook failed is
+// not held yet, so receiving the same bytes runs the hook again.
+func TestReceiveHeldButNotInstalled(t *testing.T) {
+	f := newTestFed(t)
+	m := newMembership(t, nil, &testClock{now: t0.Add(time.Minute)})
+	failing := &installs{err: errors.New("join the roster topic: closed")}
+	if err := m.Change(context.Background(), set(f.roster), failing.hook); err == nil {
+		t.Fatal("Change with a failing install hook succeeded")
+	}
+	retry := &installs{}
+	if err := m.Receive(context.Background(), f.roster.Encode(), f.founder, retry.hook); errors.Is(err, ErrHeld) {
+		t.Fatalf("Receive of the stored but uninstalled roster: %v; want it installed", err)
+	}
+	if len(retry.got) != 1 {
+		t.Errorf("install hook ran %d times, want 1", len(retry.got))
+	}
+	if err := m.Receive(context.Background(), f.roster.Encode(), f.founder, retry.hook); !errors.Is(err, ErrHeld) {
+		t.Errorf("Receive once installed: %v, want ErrHeld", err)
 	}
 }
