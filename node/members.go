@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	mrand "math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ipfs/go-datastore"
@@ -52,6 +53,7 @@ func (n *Node) keepMembersConnected(ctx context.Context) {
 	defer t.Stop()
 	var lastSaved, lastSync time.Time
 	lastSavedCount := -1
+	saved := map[peer.ID]string{} // the addresses last written, by member
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,7 +71,7 @@ func (n *Node) keepMembersConnected(ctx context.Context) {
 			// Save when members came or went, and once a minute for
 			// addresses that changed under an open connection.
 			if c := n.connectedMembers(); c != lastSavedCount || now.Sub(lastSaved) >= time.Minute {
-				n.saveMemberAddrs(ctx)
+				n.saveMemberAddrs(ctx, saved)
 				lastSaved, lastSavedCount = now, c
 			}
 		}
@@ -79,14 +81,15 @@ func (n *Node) keepMembersConnected(ctx context.Context) {
 // missingMembers returns the current members, other than this node, with
 // no open connection.
 func (n *Node) missingMembers(now time.Time) []peer.ID {
-	r := n.currentRoster()
+	r, ids := n.fed.RosterPeers()
 	if r == nil {
 		return nil
 	}
 	var out []peer.ID
-	for _, m := range r.CurrentMembers(now) {
-		id, err := peer.Decode(m.PeerID)
-		if err != nil || id == n.net.host.ID() || n.net.host.Network().Connectedness(id) == network.Connected {
+	for i, m := range r.Members {
+		id := ids[i]
+		if id == "" || id == n.net.host.ID() || !m.ActiveAt(now) || r.IsRevoked(m.PeerID) ||
+			n.net.host.Network().Connectedness(id) == network.Connected {
 			continue
 		}
 		out = append(out, id)
@@ -122,45 +125,50 @@ func (n *Node) dialMissingMembers(ctx context.Context, backoff *membership.DialB
 // connectedMembers counts the members, other than this node, with an open
 // connection.
 func (n *Node) connectedMembers() int {
-	r := n.currentRoster()
-	if r == nil {
-		return 0
-	}
 	c := 0
-	for _, m := range r.Members {
-		if id, err := peer.Decode(m.PeerID); err == nil && id != n.net.host.ID() && n.net.host.Network().Connectedness(id) == network.Connected {
-			c++
-		}
-	}
+	n.forConnectedMembers(func(peer.ID, string) { c++ })
 	return c
 }
 
-// saveMemberAddrs records the listen addresses of connected members.
-func (n *Node) saveMemberAddrs(ctx context.Context) {
-	r := n.currentRoster()
+// forConnectedMembers calls fn with every listed member, other than this
+// node, with an open connection.
+func (n *Node) forConnectedMembers(fn func(id peer.ID, peerID string)) {
+	r, ids := n.fed.RosterPeers()
 	if r == nil {
 		return
 	}
-	for _, m := range r.Members {
-		id, err := peer.Decode(m.PeerID)
-		if err != nil || id == n.net.host.ID() || n.net.host.Network().Connectedness(id) != network.Connected {
-			continue
+	for i, m := range r.Members {
+		if id := ids[i]; id != "" && id != n.net.host.ID() && n.net.host.Network().Connectedness(id) == network.Connected {
+			fn(id, m.PeerID)
 		}
+	}
+}
+
+// saveMemberAddrs records the listen addresses of connected members. With
+// saved, it writes only the addresses that differ from what saved holds,
+// and records there what it wrote; with nil, it writes them all.
+func (n *Node) saveMemberAddrs(ctx context.Context, saved map[peer.ID]string) {
+	n.forConnectedMembers(func(id peer.ID, peerID string) {
 		var addrs []string
 		for _, a := range n.net.host.Peerstore().Addrs(id) {
 			addrs = append(addrs, a.String())
 		}
 		if len(addrs) == 0 {
-			continue
+			return
 		}
+		slices.Sort(addrs) // the peerstore's order varies; the bytes compared must not
 		data, err := json.Marshal(addrs)
-		if err == nil {
-			err = n.disk.meta.Put(ctx, datastore.NewKey(memberAddrsPrefix+m.PeerID), data)
+		if err != nil || (saved != nil && saved[id] == string(data)) {
+			return
 		}
-		if err != nil {
+		if err := n.disk.meta.Put(ctx, datastore.NewKey(memberAddrsPrefix+peerID), data); err != nil {
 			n.logger.Warn("remember member addresses", "peer", id, "err", err)
+			return
 		}
-	}
+		if saved != nil {
+			saved[id] = string(data)
+		}
+	})
 }
 
 // loadMemberAddrs puts the remembered addresses of members back into the

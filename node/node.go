@@ -306,7 +306,7 @@ func (n *Node) Bootstrap(ctx context.Context) {
 func (n *Node) Close() error {
 	var errs []error
 	if n.net.host != nil && n.disk.meta != nil {
-		n.saveMemberAddrs(context.Background()) // so a restart finds the members at once
+		n.saveMemberAddrs(context.Background(), nil) // so a restart finds the members at once
 	}
 	if n.net.bitswap != nil {
 		errs = append(errs, n.net.bitswap.Close())

@@ -67,7 +67,7 @@ func (n *Node) Snapshot(ctx context.Context, w io.Writer, opts SnapshotOptions) 
 	if roster := n.fed.Roster(); roster != nil {
 		h.Federation = roster.Name
 	}
-	n.saveMemberAddrs(ctx) // so the restored node finds the members at once
+	n.saveMemberAddrs(ctx, nil) // so the restored node finds the members at once
 	checkpoint, err := n.checkpointMeta()
 	if err != nil {
 		return snapshot.Summary{}, err
