@@ -31,7 +31,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
-	basicconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/multiformats/go-multiaddr"
@@ -72,11 +71,7 @@ type Config struct {
 	// LowWater is each node's swarm.low_water: how many members it keeps
 	// connections to. 0: every other member, a full mesh.
 	LowWater int
-	// HighWater is each node's swarm.high_water: above it the node's
-	// connection manager trims back to LowWater. 0: the default, or
-	// LowWater if that is more.
-	HighWater int
-	Logger    *slog.Logger
+	Logger   *slog.Logger
 }
 
 // FastReplication challenges every 10 s (the default is a minute) and
@@ -169,9 +164,6 @@ func (c *Cluster) startMember(i int) (*Member, error) {
 	}
 	r.Config.Replication = c.cfg.Replication
 	r.Config.Swarm.LowWater = c.lowWater()
-	if c.cfg.HighWater > 0 {
-		r.Config.Swarm.HighWater = c.cfg.HighWater
-	}
 	r.Config.Swarm.HighWater = max(r.Config.Swarm.HighWater, r.Config.Swarm.LowWater)
 	owner, err := r.Owner(nil)
 	if err != nil {
@@ -179,7 +171,7 @@ func (c *Cluster) startMember(i int) (*Member, error) {
 	}
 	m := &Member{Operator: fmt.Sprintf("op-%04d", i), Region: Regions[i%len(Regions)]}
 	addr := multiaddr.StringCast(fmt.Sprintf("/ip4/10.%d.%d.%d/tcp/4501", i%len(Regions), i/256, i%256))
-	m.Node, err = node.New(r, node.Options{Owner: owner, Logger: c.cfg.Logger.With("node", i), Host: c.hostAt(m, addr, r.Config.Swarm)})
+	m.Node, err = node.New(r, node.Options{Owner: owner, Logger: c.cfg.Logger.With("node", i), Host: c.hostAt(m, addr)})
 	if err != nil {
 		return nil, fmt.Errorf("sim: start node %d: %w", i, err)
 	}
@@ -187,25 +179,17 @@ func (c *Cluster) startMember(i int) (*Member, error) {
 }
 
 // hostAt returns the node's host hook: a mocknet host at addr that
-// answers pings (Connect confirms a new peer with one), counts what it
-// sends, and trims its connections with a connection manager of swarm's
-// watermarks, as the daemon's host does. The gater is dropped: mocknet
-// cannot install one.
-func (c *Cluster) hostAt(m *Member, addr multiaddr.Multiaddr, swarm config.Swarm) func(crypto.PrivKey, connmgr.ConnectionGater) (host.Host, error) {
+// answers pings (Connect confirms a new peer with one) and counts what
+// it sends. The gater is dropped: mocknet cannot install one.
+func (c *Cluster) hostAt(m *Member, addr multiaddr.Multiaddr) func(crypto.PrivKey, connmgr.ConnectionGater) (host.Host, error) {
 	return func(priv crypto.PrivKey, _ connmgr.ConnectionGater) (host.Host, error) {
-		cm, err := basicconnmgr.NewConnManager(swarm.LowWater, swarm.HighWater)
-		if err != nil {
-			return nil, fmt.Errorf("sim: connection manager: %w", err)
-		}
 		h, err := c.mn.AddPeer(priv, addr)
 		if err != nil {
-			cm.Close()
 			return nil, fmt.Errorf("sim: add mocknet peer: %w", err)
 		}
-		h.Network().Notify(cm.Notifee())
 		ping.NewPingService(h)
 		m.host, m.ID = h, h.ID()
-		return &countingHost{Host: h, traffic: &c.Traffic, conns: cm}, nil
+		return &countingHost{Host: h, traffic: &c.Traffic}, nil
 	}
 }
 

@@ -58,8 +58,7 @@ func TestSmallFederationConverges(t *testing.T) {
 // CAIRN_SIM_STEADY sets the idle window (default 30s), CAIRN_SIM_SETTLE
 // how long each phase may take to converge (default 3m),
 // CAIRN_SIM_LOW_WATER how many members each node dials (default: all),
-// CAIRN_SIM_HIGH_WATER above how many connections a node trims back to
-// that (default: the daemon's), and CAIRN_SIM_CHALLENGE_INTERVAL the challenge interval (default 10s;
+// and CAIRN_SIM_CHALLENGE_INTERVAL the challenge interval (default 10s;
 // the timeout is half of it, proofs stay fresh three intervals).
 // CAIRN_SIM_LOG, a file name, writes every node's log there at debug
 // level. CAIRN_SIM_PPROF, an address such as localhost:6060, serves
@@ -106,12 +105,6 @@ func TestScale(t *testing.T) {
 			t.Fatalf("CAIRN_SIM_LOW_WATER: %v", err)
 		}
 	}
-	highWater := 0
-	if v := os.Getenv("CAIRN_SIM_HIGH_WATER"); v != "" {
-		if highWater, err = strconv.Atoi(v); err != nil {
-			t.Fatalf("CAIRN_SIM_HIGH_WATER: %v", err)
-		}
-	}
 	var logger *slog.Logger
 	if path := os.Getenv("CAIRN_SIM_LOG"); path != "" {
 		f, err := os.Create(path)
@@ -126,7 +119,7 @@ func TestScale(t *testing.T) {
 		s.ObjectBytes, s.Steady, s.Poll, s.Settle = 256, steady, time.Second, settleFor
 		s.Progress = func(msg string) { t.Log(msg) }
 		ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
-		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: repl, LowWater: lowWater, HighWater: highWater, Logger: logger}, s)
+		res, err := Run(ctx, Config{Dir: t.TempDir(), Replication: repl, LowWater: lowWater, Logger: logger}, s)
 		cancel()
 		if err != nil {
 			t.Errorf("%d nodes, %d objects: %v", s.Nodes, s.Objects, err)

@@ -2,17 +2,14 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	basicconnmgr "github.com/libp2p/go-libp2p/p2p/net/connmgr"
 
 	"github.com/cairn-fed/cairn/node"
 )
@@ -57,17 +54,6 @@ func (t *Traffic) counter(p protocol.ID) *atomic.Int64 {
 type countingHost struct {
 	host.Host
 	traffic *Traffic
-	conns   *basicconnmgr.BasicConnMgr // mocknet's hosts have none
-}
-
-// ConnManager returns the host's connection manager, so the tags and
-// protections bitswap and the DHT set count, as on a daemon's host.
-func (h *countingHost) ConnManager() connmgr.ConnManager { return h.conns }
-
-// Close closes the host and its connection manager.
-func (h *countingHost) Close() error {
-	err := h.Host.Close()
-	return errors.Join(err, h.conns.Close())
 }
 
 func (h *countingHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
