@@ -59,10 +59,22 @@ func (s *Store) walk(ctx context.Context, fn func(multihash.Multihash, fs.DirEnt
 	return nil
 }
 
-// walkShard reads one shard directory in chunks, so a huge shard does not
-// need memory in proportion to its size.
+// walkShard calls fn for every block file in one shard directory.
 func walkShard(root, shard string, fn func(multihash.Multihash, fs.DirEntry) error) error {
-	d, err := os.Open(filepath.Join(root, shard))
+	return eachEntry(filepath.Join(root, shard), func(e fs.DirEntry) error {
+		h, ok := multihashFromFileName(shard, e.Name())
+		if !ok || !e.Type().IsRegular() {
+			return nil
+		}
+		return fn(h, e)
+	})
+}
+
+// eachEntry calls fn for every entry of dir, reading it in chunks, so a
+// huge shard does not need memory in proportion to its size. A missing
+// dir has no entries.
+func eachEntry(dir string, fn func(fs.DirEntry) error) error {
+	d, err := os.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -73,11 +85,7 @@ func walkShard(root, shard string, fn func(multihash.Multihash, fs.DirEntry) err
 	for {
 		entries, err := d.ReadDir(readDirChunk)
 		for _, e := range entries {
-			h, ok := multihashFromFileName(shard, e.Name())
-			if !ok || !e.Type().IsRegular() {
-				continue
-			}
-			if err := fn(h, e); err != nil {
+			if err := fn(e); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package blockstore
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,45 +75,32 @@ func (s *Store) scan() error {
 
 // scanDir deletes the temporary files in the store's root (shard "") or
 // in one shard directory, counts the blocks there and returns how many
-// files it deleted. It reads the directory in chunks, so a huge shard does
-// not need memory in proportion to its size.
+// files it deleted.
 func (s *Store) scanDir(shard string) (removed int, err error) {
 	dir := filepath.Join(s.dir, shard)
-	d, err := os.Open(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("list %s: %w", dir, err)
-	}
-	defer d.Close()
-	for {
-		entries, err := d.ReadDir(readDirChunk)
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), tempPrefix) {
-				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return removed, fmt.Errorf("remove temporary file: %w", err)
-				}
-				removed++
-				continue
+	err = eachEntry(dir, func(e fs.DirEntry) error {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove temporary file: %w", err)
 			}
-			if _, ok := multihashFromFileName(shard, e.Name()); !ok || !e.Type().IsRegular() {
-				continue
-			}
-			info, err := e.Info()
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed since listed
-			}
-			if err != nil {
-				return removed, fmt.Errorf("size of %s: %w", e.Name(), err)
-			}
-			s.count.add(info.Size())
+			removed++
+			return nil
 		}
-		if err == io.EOF {
-			return removed, nil
+		if _, ok := multihashFromFileName(shard, e.Name()); !ok || !e.Type().IsRegular() {
+			return nil
+		}
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since listed
 		}
 		if err != nil {
-			return removed, fmt.Errorf("list %s: %w", dir, err)
+			return fmt.Errorf("size of %s: %w", e.Name(), err)
 		}
+		s.count.add(info.Size())
+		return nil
+	})
+	if err != nil {
+		return removed, fmt.Errorf("scan %s: %w", dir, err)
 	}
+	return removed, nil
 }
