@@ -158,7 +158,7 @@ func (b *Batch) write(job writeJob) {
 		b.touchDir(b.store.dir)
 	}
 	b.touch(job.key)
-	full := b.addPending(pendingBlock{temp: temp, key: job.key, cid: job.cid, size: len(job.data)}, len(job.data))
+	full := b.addPending(pendingBlock{temp: temp, key: job.key, cid: job.cid, size: len(job.data)})
 	if full != nil {
 		b.startFlush(full)
 	}
@@ -166,11 +166,11 @@ func (b *Batch) write(job writeJob) {
 
 // addPending adds a written block to the segment. When the segment
 // reaches FlushBytes it returns it, for flushing, and starts a new one.
-func (b *Batch) addPending(p pendingBlock, size int) []pendingBlock {
+func (b *Batch) addPending(p pendingBlock) []pendingBlock {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.segment = append(b.segment, p)
-	b.segmentBytes += size
+	b.segmentBytes += p.size
 	if b.segmentBytes < b.store.cfg.FlushBytes {
 		return nil
 	}
