@@ -232,7 +232,9 @@ func TestRun(t *testing.T) {
 	src.set(netstat.ObjectView{CID: "new", State: netstat.StateLocalOnly, Target: 2})
 	src.set(netstat.ObjectView{CID: "old", State: netstat.StateBackedUp, Copies: 2, Target: 2})
 	o.Changed("new", "old")
-	waitFor(3, "object_added and state_changed after peer_joined")
+	// Four, not three: "old" brings state_changed and target_reached, in
+	// whichever order the two objects are looked at.
+	waitFor(4, "object_added, state_changed and target_reached after peer_joined")
 	has := func(typ netstat.EventType, obj, peer, op string) bool {
 		return slices.ContainsFunc(evs, func(ev netstat.Event) bool {
 			return ev.Type == typ && ev.Object == obj && ev.Peer == peer && ev.Operator == op
