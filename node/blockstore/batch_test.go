@@ -66,7 +66,7 @@ func putAll(ctx context.Context, batch *Batch, bl []blocks.Block) error {
 	return nil
 }
 
-func testBlocks(t *testing.T, n, size int) []blocks.Block {
+func testBlocks(t testing.TB, n, size int) []blocks.Block {
 	var bl []blocks.Block
 	for i := range n {
 		bl = append(bl, randomBlock(t, size, uint64(7000+i)))

@@ -128,19 +128,15 @@ func BenchmarkOpen(b *testing.B) {
 	dir := b.TempDir()
 	s := openTestStore(b, dir)
 	batch := s.NewBatch()
-	for i := range 100_000 {
-		if err := batch.Put(ctx, randomBlock(b, 1024, uint64(i))); err != nil {
-			b.Fatal(err)
-		}
+	if err := putAll(ctx, batch, testBlocks(b, 100_000, 1024)); err != nil {
+		b.Fatal(err)
 	}
 	if err := batch.Commit(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
 	for b.Loop() {
 		s = openTestStore(b, dir)
 	}
-	b.StopTimer()
 	if u, err := s.Usage(); err != nil || u.Blocks != 100_000 {
 		b.Fatalf("Usage after Open = %d blocks, %v; want 100000", u.Blocks, err)
 	}
