@@ -154,8 +154,16 @@ func (d *daemonProc) kill() {
 	<-d.done
 }
 
-// stop asks the daemon to shut down and waits for it.
+// failedLogLines is how much of each daemon's log a failed test shows.
+const failedLogLines = 40
+
+// stop asks the daemon to shut down and waits for it. When the test has
+// failed, it first shows the end of the daemon's log: a failure seen only
+// in CI must be diagnosable from what CI printed.
 func (d *daemonProc) stop() {
+	if d.t.Failed() {
+		d.t.Logf("the last lines of the daemon of %s:\n%s", d.repo, lastLines(d.output(), failedLogLines))
+	}
 	select {
 	case <-d.done:
 		return

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,7 +192,7 @@ func TestPinningServiceWithKubo(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := strings.TrimSpace(kubo.Run("add", "-Q", src))
-	kubo.Run("pin", "remote", "add", "--service=cairn", "--name=minutes", root)
+	pinRemote(t, kubo, service, alice.Token, "--service=cairn", "--name=minutes", root)
 
 	ls := kubo.Run("pin", "remote", "ls", "--service=cairn", "--status=pinned")
 	if !strings.Contains(ls, root) || !strings.Contains(ls, "minutes") {
@@ -227,7 +229,7 @@ func TestPinningServiceWithKubo(t *testing.T) {
 	}
 	// Pinned again after its removal, the DAG is a new object: the deleted
 	// one stays deleted.
-	kubo.Run("pin", "remote", "add", "--service=cairn", "--name=minutes-again", root)
+	pinRemote(t, kubo, service, alice.Token, "--service=cairn", "--name=minutes-again", root)
 	cairnJSON(t, service.repo, &listed, "ls")
 	again := ""
 	for _, o := range listed {
@@ -241,4 +243,27 @@ func TestPinningServiceWithKubo(t *testing.T) {
 	if v := objectStatus(t, service, object); v.DeletionView == nil {
 		t.Fatalf("the deleted object is %s again", v.State)
 	}
+}
+
+// pinRemote runs `ipfs pin remote add` with args. When it fails, the test
+// fails with what the service says of its failed requests: Kubo prints
+// only their IDs.
+func pinRemote(t *testing.T, kubo *kubotest.Repo, service *replNode, token string, args ...string) {
+	t.Helper()
+	out, err := kubo.Try(append([]string{"pin", "remote", "add"}, args...)...)
+	if err == nil {
+		return
+	}
+	req, reqErr := http.NewRequest(http.MethodGet, service.id.PinsAPI+"/pins?status=failed", nil)
+	if reqErr != nil {
+		t.Fatal(reqErr)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	failed := "(not read)"
+	if resp, getErr := http.DefaultClient.Do(req); getErr == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		failed = string(body)
+	}
+	t.Fatalf("ipfs pin remote add %s: %v\n%s\nthe service's failed requests: %s", strings.Join(args, " "), err, out, failed)
 }
