@@ -320,6 +320,9 @@ func (n *Node) Close() error {
 		errs = append(errs, n.net.host.Close())
 	}
 	n.work.wg.Wait()
+	if n.disk.blocks != nil {
+		errs = append(errs, n.disk.blocks.Close()) // its count, so the next start stats no block
+	}
 	if n.disk.meta != nil {
 		errs = append(errs, n.disk.meta.Close())
 	}

@@ -121,8 +121,9 @@ func BenchmarkRawSequentialWrite(b *testing.B) {
 
 // BenchmarkOpen opens a store of 100,000 blocks of 1 KiB, as a member
 // holding 100,000 small objects does at start: one read of every
-// directory and a stat of every block file, to count them for Usage.
-// Usage itself is then a read of the count and one statfs.
+// directory, and a stat of every block file to count their bytes unless
+// the last process closed the store and saved its count ("closed"; else
+// "crashed"). Usage itself is then a read of the count and one statfs.
 func BenchmarkOpen(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -134,10 +135,21 @@ func BenchmarkOpen(b *testing.B) {
 	if err := batch.Commit(ctx); err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		s = openTestStore(b, dir)
-	}
-	if u, err := s.Usage(); err != nil || u.Blocks != 100_000 {
-		b.Fatalf("Usage after Open = %d blocks, %v; want 100000", u.Blocks, err)
+	for _, closed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "crashed", true: "closed"}[closed], func(b *testing.B) {
+			for b.Loop() {
+				if closed {
+					b.StopTimer()
+					if err := s.Close(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				s = openTestStore(b, dir)
+			}
+			if u, err := s.Usage(); err != nil || u.Blocks != 100_000 || u.Bytes != 100_000*1024 {
+				b.Fatalf("Usage after Open = %d blocks, %d bytes, %v; want 100000 of 1024 bytes", u.Blocks, u.Bytes, err)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@
 //	dir/<shard>/<key>.blk        one block
 //	dir/<shard>/.tmp-*           a block being written (never served)
 //	dir/quarantine/<key>.*.blk   blocks that failed verification
+//	dir/USAGE                    blocks and bytes, saved by Close, removed by Open
 //
 // key is the lowercase, unpadded base32 of the block's multihash, so a block
 // stored under a CIDv0 or any CIDv1 codec is the same file (as in Kubo).

@@ -62,8 +62,9 @@ type Store struct {
 
 // Open opens the block store in dir, creating it if dir is missing or
 // empty, removes temporary files a previous process left behind and counts
-// the stored blocks (one read of every directory and a stat of every block
-// file). A nil logger discards logs.
+// the stored blocks: one read of every directory, and a stat of every
+// block file unless the last process closed the store (Close). A nil
+// logger discards logs.
 func Open(dir string, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -83,7 +84,11 @@ func Open(dir string, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err := s.prepare(); err != nil {
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
-	if err := s.scan(); err != nil {
+	saved, err := s.takeSavedUsage()
+	if err != nil {
+		return nil, fmt.Errorf("open block store %s: %w", dir, err)
+	}
+	if err := s.scan(saved); err != nil {
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
 	return s, nil

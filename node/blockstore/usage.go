@@ -56,27 +56,102 @@ func (s *Store) Usage() (Usage, error) {
 	return u, nil
 }
 
-// scan reads every directory of the store once, at Open: it deletes the
-// temporary files of writes a crash interrupted and counts the blocks.
-func (s *Store) scan() error {
-	removed := 0
-	for _, dir := range append([]string{""}, allShards()...) {
-		n, err := s.scanDir(dir)
-		removed += n
-		if err != nil {
-			return err
-		}
-	}
-	if removed > 0 {
-		s.logger.Info("removed temporary files left by an interrupted write", "count", removed, "dir", s.dir)
+// usageName is the file Close saves the running count in, so that the
+// next Open need not stat every block file. Open removes it before the
+// store can change: a count a crash leaves behind is never read.
+const usageName = "USAGE"
+
+// usagePrefix starts the saved count: "cairn-blockstore-usage/1 BLOCKS BYTES".
+const usagePrefix = "cairn-blockstore-usage/1 "
+
+// Close saves the running count for the next Open, which then reads each
+// directory but stats no block file. Call it once nothing writes to the
+// store any more. A store never closed (a crash, a kill) is counted again,
+// with a stat of every block, by the next Open; so is one whose saved
+// count of blocks differs from the block files Open finds.
+func (s *Store) Close() error {
+	data := fmt.Appendf(nil, "%s%d %d\n", usagePrefix, s.count.blocks.Load(), s.count.bytes.Load())
+	if err := s.writeFileAtomic(s.dir, usageName, data); err != nil {
+		return fmt.Errorf("close block store %s: save its usage: %w", s.dir, err)
 	}
 	return nil
 }
 
+// savedUsage is the count Close saved, if any.
+type savedUsage struct {
+	blocks, bytes int64
+	ok            bool // a count was saved and reads back
+}
+
+// takeSavedUsage reads the count Close saved and removes its file, durably,
+// before the store can change. An unreadable file is logged and counts as
+// none.
+func (s *Store) takeSavedUsage() (savedUsage, error) {
+	path := filepath.Join(s.dir, usageName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return savedUsage{}, nil
+	}
+	if err != nil {
+		return savedUsage{}, fmt.Errorf("read the saved usage: %w", err)
+	}
+	if err := os.Remove(path); err != nil {
+		return savedUsage{}, fmt.Errorf("remove the saved usage: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return savedUsage{}, err
+	}
+	var saved savedUsage
+	text, found := strings.CutPrefix(string(data), usagePrefix)
+	if _, err := fmt.Sscanf(text, "%d %d\n", &saved.blocks, &saved.bytes); !found || err != nil || saved.blocks < 0 || saved.bytes < 0 {
+		s.logger.Warn("the block store's saved usage is unreadable; counting every block", "file", path)
+		return savedUsage{}, nil
+	}
+	saved.ok = true
+	return saved, nil
+}
+
+// scan reads every directory of the store once, at Open: it deletes the
+// temporary files of writes a crash interrupted and counts the blocks.
+// With a count saved by Close, it counts the block files by name, and
+// stats them for their bytes only if their number is not the one saved.
+func (s *Store) scan(saved savedUsage) error {
+	removed, err := s.scanDirs(!saved.ok)
+	if err != nil {
+		return err
+	}
+	if removed > 0 {
+		s.logger.Info("removed temporary files left by an interrupted write", "count", removed, "dir", s.dir)
+	}
+	if !saved.ok {
+		return nil
+	}
+	if found := s.count.blocks.Load(); found != saved.blocks {
+		s.logger.Warn("the block store's saved usage does not match its files; counting every block", "saved_blocks", saved.blocks, "found_blocks", found, "dir", s.dir)
+		s.count.blocks.Store(0)
+		_, err := s.scanDirs(true)
+		return err
+	}
+	s.count.bytes.Store(saved.bytes)
+	return nil
+}
+
+// scanDirs runs scanDir over the store's root and every shard.
+func (s *Store) scanDirs(stat bool) (removed int, err error) {
+	for _, dir := range append([]string{""}, allShards()...) {
+		n, err := s.scanDir(dir, stat)
+		removed += n
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
 // scanDir deletes the temporary files in the store's root (shard "") or
-// in one shard directory, counts the blocks there and returns how many
-// files it deleted.
-func (s *Store) scanDir(shard string) (removed int, err error) {
+// in one shard directory, counts the blocks there, and their bytes if stat
+// is set, and returns how many files it deleted.
+func (s *Store) scanDir(shard string, stat bool) (removed int, err error) {
 	dir := filepath.Join(s.dir, shard)
 	err = eachEntry(dir, func(e fs.DirEntry) error {
 		if strings.HasPrefix(e.Name(), tempPrefix) {
@@ -87,6 +162,10 @@ func (s *Store) scanDir(shard string) (removed int, err error) {
 			return nil
 		}
 		if _, ok := multihashFromFileName(shard, e.Name()); !ok || !e.Type().IsRegular() {
+			return nil
+		}
+		if !stat {
+			s.count.blocks.Add(1)
 			return nil
 		}
 		info, err := e.Info()

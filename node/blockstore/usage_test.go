@@ -160,3 +160,60 @@ func TestUsageUnderRacingWriters(t *testing.T) {
 	wg.Wait()
 	assertUsageMatchesFiles(t, s)
 }
+
+// TestSavedUsage: Open takes the count Close saved, removes it so that a
+// crash cannot leave it behind, and counts every block again when the
+// count is missing, unreadable or disagrees with the block files.
+func TestSavedUsage(t *testing.T) {
+	ctx := testContext(t)
+	dir := t.TempDir()
+	saved := filepath.Join(dir, usageName)
+	s := openTestStore(t, dir)
+	bl := testBlocks(t, 10, 700)
+	if err := s.PutMany(ctx, bl); err != nil {
+		t.Fatal(err)
+	}
+	closeStore := func(s *Store) Usage {
+		t.Helper()
+		u, err := s.Usage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	want := closeStore(s)
+
+	s = openTestStore(t, dir)
+	if _, err := os.Stat(saved); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after Open, the saved count is still there (%v): a crash would leave it stale", err)
+	}
+	assertUsageMatchesFiles(t, s)
+
+	// Trusted when the number of block files agrees: the bytes are the
+	// ones saved, not stat'ed.
+	closeStore(s)
+	if err := os.WriteFile(saved, fmt.Appendf(nil, "%s%d %d\n", usagePrefix, want.Blocks, want.Bytes+7), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := openTestStore(t, dir).Usage(); u.Blocks != want.Blocks || u.Bytes != want.Bytes+7 {
+		t.Fatalf("Open with a saved count of %d blocks, %d bytes reports %d, %d", want.Blocks, want.Bytes+7, u.Blocks, u.Bytes)
+	}
+
+	for name, damage := range map[string]func() error{
+		"a block file removed while closed": func() error { return os.Remove(s.blockPath(keyOf(bl[3].Cid().Hash()))) },
+		"an unreadable count":               func() error { return os.WriteFile(saved, []byte("cairn-blockstore-usage/1 many\n"), 0o600) },
+		"a negative count":                  func() error { return os.WriteFile(saved, []byte("cairn-blockstore-usage/1 -1 5\n"), 0o600) },
+		"a count of another format":         func() error { return os.WriteFile(saved, []byte("10 7000\n"), 0o600) },
+		"no count (a crash)":                func() error { return os.Remove(saved) },
+	} {
+		closeStore(openTestStore(t, dir))
+		if err := damage(); err != nil {
+			t.Fatal(err)
+		}
+		s := openTestStore(t, dir)
+		t.Run(name, func(t *testing.T) { assertUsageMatchesFiles(t, s) })
+	}
+}
