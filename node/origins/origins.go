@@ -30,6 +30,11 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	webrtc "github.com/libp2p/go-libp2p/p2p/transport/webrtc"
+	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
+	webtransport "github.com/libp2p/go-libp2p/p2p/transport/webtransport"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -125,7 +130,7 @@ type Fetcher struct {
 // to the service's delegates). have is consulted by bitswap for its
 // statistics only.
 func New(ctx context.Context, listen []string, have blockstore.Blockstore, logger *slog.Logger) (*Fetcher, error) {
-	opts := []libp2p.Option{libp2p.DisableRelay(), libp2p.DisableMetrics(), libp2p.UserAgent("cairn-origins")}
+	opts := []libp2p.Option{libp2p.DisableRelay(), libp2p.DisableMetrics(), libp2p.UserAgent("cairn-origins"), transports}
 	if len(listen) == 0 {
 		opts = append(opts, libp2p.NoListenAddrs)
 	} else {
@@ -139,6 +144,23 @@ func New(ctx context.Context, listen []string, have blockstore.Blockstore, logge
 	bs := bitswap.New(ctx, net, nil, have, bitswap.WithServerEnabled(false))
 	return &Fetcher{host: h, bitswap: bs, http: &http.Client{}, logger: logger}, nil
 }
+
+// transports are libp2p's defaults, but TCP dials from an ephemeral port
+// instead of the listening one. A Pinning Service client (Kubo) dials a
+// delegate, from its own listening port, the moment the service accepts
+// a request; the fetcher dials that client's origin address at the same
+// moment. Both dialling from their listening ports make the same TCP
+// 4-tuple, a simultaneous open: one connection on which both sides start
+// the security handshake as its client, and both fail ("tls: received
+// unexpected handshake message"), so the request failed with no peer to
+// ask.
+var transports = libp2p.ChainOptions(
+	libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
+	libp2p.Transport(quic.NewTransport),
+	libp2p.Transport(websocket.New),
+	libp2p.Transport(webtransport.New),
+	libp2p.Transport(webrtc.New),
+)
 
 // Close stops the fetcher.
 func (f *Fetcher) Close() error {

@@ -15,6 +15,9 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/cairn-fed/cairn/internal/cartest"
 )
@@ -75,5 +78,38 @@ func TestParse(t *testing.T) {
 	}
 	if _, err := ParseAll(make([]string, MaxOrigins+1)); !errors.Is(err, ErrBadOrigin) {
 		t.Errorf("too many origins accepted")
+	}
+}
+
+// TestDialsFromAnEphemeralPort: the fetcher, listening for a Pinning
+// Service client, dials an IPFS peer from another TCP port than the one it
+// listens on. Dialling from it, as the client dials the fetcher from its
+// own listening port at the same moment, made one TCP connection of the
+// two dials, which failed both handshakes and the pin request with them.
+func TestDialsFromAnEphemeralPort(t *testing.T) {
+	ctx := context.Background()
+	store := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+	f, err := New(ctx, []string{"/ip4/127.0.0.1/tcp/0"}, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")) // as Kubo: reuseport on
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := f.host.Connect(ctx, peer.AddrInfo{ID: client.ID(), Addrs: client.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	listening := map[string]bool{}
+	for _, a := range f.host.Addrs() {
+		port, _ := a.ValueForProtocol(multiaddr.P_TCP)
+		listening[port] = true
+	}
+	for _, c := range f.host.Network().ConnsToPeer(client.ID()) {
+		if port, _ := c.LocalMultiaddr().ValueForProtocol(multiaddr.P_TCP); listening[port] {
+			t.Errorf("dialled %s from %s, the port the fetcher listens on (%v)", c.RemoteMultiaddr(), c.LocalMultiaddr(), f.host.Addrs())
+		}
 	}
 }
