@@ -21,6 +21,9 @@ type PinOptions struct {
 	Replicas int    // 0: the configured default
 	// OnProgress, if not nil, hears what the fetch received so far.
 	OnProgress func(origins.Progress)
+	// AwaitDialers waits for a client to dial the fetcher when no origin
+	// can be reached (origins.Options.AwaitDialers): the Pinning Service.
+	AwaitDialers bool
 }
 
 // Pin fetches an existing IPFS DAG from its origins (unless it is all
@@ -51,7 +54,7 @@ func (n *Node) Pin(ctx context.Context, root cid.Cid, opts PinOptions) (ImportRe
 		}
 		err = f.Fetch(ctx, root, from, ing, origins.Options{
 			Timeout: n.cfg.Fetch.Timeout.Duration, StallTimeout: n.cfg.Fetch.StallTimeout.Duration,
-			OnProgress: opts.OnProgress,
+			OnProgress: opts.OnProgress, AwaitDialers: opts.AwaitDialers,
 		})
 		if err == nil {
 			err = ing.commit(ctx)

@@ -42,7 +42,9 @@ func (b pinsBackend) CheckCID(s string) error {
 // multiaddrs with /p2p/ are used (the spec's origins are multiaddrs): a
 // gateway URL from a remote user would have the node send HTTP requests
 // wherever it says. Others are skipped: Kubo lists every address it has,
-// and the peers that connected to a delegate are asked anyway. The error
+// and the peers that connected to a delegate are asked anyway; when no
+// origin answers, the fetch waits up to fetch.stall_timeout for the
+// client to dial a delegate, as a client behind a NAT must. The error
 // a remote user sees does not say how each dial failed, which would let
 // it probe the node's network.
 func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name string) (string, bool, error) {
@@ -56,7 +58,7 @@ func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name stri
 			usable = append(usable, o)
 		}
 	}
-	res, err := b.n.Pin(ctx, root, PinOptions{Origins: usable, Name: name})
+	res, err := b.n.Pin(ctx, root, PinOptions{Origins: usable, Name: name, AwaitDialers: true})
 	if errors.Is(err, origins.ErrNoOrigin) {
 		b.n.logger.Info("pinning service: no origin provided a DAG", "cid", root, "err", err)
 		return "", false, fmt.Errorf("no origin provided every block of %s within fetch.timeout, or none sent a block for fetch.stall_timeout (tried %d of the origins given, and the peers connected to a delegate)", root, len(usable))

@@ -113,6 +113,12 @@ type Options struct {
 	StallTimeout time.Duration // without a single block received
 	// OnProgress, if not nil, is called after each block received.
 	OnProgress func(Progress)
+	// AwaitDialers keeps a fetch that reached no origin waiting, up to
+	// StallTimeout, for a peer to dial the fetcher: a Pinning Service
+	// client connects to the delegates once its request is accepted, and
+	// behind a NAT that is the only way to reach it. Without it, a fetch
+	// that reaches no peer fails at once.
+	AwaitDialers bool
 }
 
 // Fetcher fetches DAGs from origins. Its libp2p host has a fresh identity
@@ -180,7 +186,8 @@ func (f *Fetcher) Addrs() []string {
 // Fetch stores every block of the DAG under root in dst, from the first
 // gateway that serves it whole, else from the peers among origins over
 // bitswap (and from any peer already connected, such as a Pinning Service
-// client that dialled a delegate). It returns ErrNoOrigin when none can be
+// client that dialled a delegate, or one that dials in while the fetch
+// waits: Options.AwaitDialers). It returns ErrNoOrigin when none can be
 // reached or the fetch stalls or times out.
 func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, origins []Origin, dst blockstore.Blockstore, opts Options) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -211,7 +218,8 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, origins []Origin, dst
 			_ = f.host.Network().ClosePeer(p.ID)
 		}
 	}()
-	if connected == 0 && len(f.host.Network().Peers()) == 0 {
+	awaiting := opts.AwaitDialers && len(f.host.Addrs()) > 0
+	if connected == 0 && len(f.host.Network().Peers()) == 0 && !awaiting {
 		errs = append(errs, errors.New("no IPFS peer to ask: give an origin (a multiaddr with /p2p/ or a gateway URL)"))
 		return fmt.Errorf("%w %s: %w", ErrNoOrigin, root, errors.Join(errs...))
 	}

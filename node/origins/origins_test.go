@@ -3,6 +3,7 @@ package origins
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/boxo/bitswap"
+	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/blockstore"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -17,6 +20,7 @@ import (
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/cairn-fed/cairn/internal/cartest"
@@ -111,5 +115,72 @@ func TestDialsFromAnEphemeralPort(t *testing.T) {
 		if port, _ := c.LocalMultiaddr().ValueForProtocol(multiaddr.P_TCP); listening[port] {
 			t.Errorf("dialled %s from %s, the port the fetcher listens on (%v)", c.RemoteMultiaddr(), c.LocalMultiaddr(), f.host.Addrs())
 		}
+	}
+}
+
+// TestFetchAwaitsAClientThatDialsIn: a Pinning Service client behind a NAT
+// cannot be dialled at the origins it gives; it dials the service's
+// delegate instead. With AwaitDialers, a fetch whose origins all failed
+// waits for it and fetches from it; without, it fails at once.
+func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
+	ctx := context.Background()
+	block := cartest.Raw(t, "the minutes, behind a NAT")
+	f, err := New(ctx, []string{"/ip4/127.0.0.1/tcp/0"}, blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore())), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	// The client: a bitswap server holding the block, whose only origin
+	// address refuses connections.
+	client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	held := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+	if err := held.Put(ctx, block); err != nil {
+		t.Fatal(err)
+	}
+	server := bitswap.New(ctx, bsnet.NewFromIpfsHost(client), nil, held)
+	defer server.Close()
+	refused := multiaddr.StringCast("/ip4/127.0.0.1/tcp/9") // discard: nothing listens
+	origin := Origin{Peer: &peer.AddrInfo{ID: client.ID(), Addrs: []multiaddr.Multiaddr{refused}}}
+
+	for _, await := range []bool{false, true} {
+		t.Run(fmt.Sprintf("AwaitDialers=%v", await), func(t *testing.T) {
+			f.host.Network().(*swarm.Swarm).Backoff().Clear(client.ID())
+			dialled := make(chan error, 1)
+			go func() {
+				// Once the fetcher's dial of the origin has failed, the
+				// client dials the delegate, as Kubo does after its request
+				// is accepted.
+				deadline := time.After(10 * time.Second)
+				tick := time.NewTicker(time.Millisecond)
+				defer tick.Stop()
+				for !f.host.Network().(*swarm.Swarm).Backoff().Backoff(client.ID(), refused) {
+					select {
+					case <-deadline:
+						dialled <- errors.New("the fetcher never dialled the refused origin")
+						return
+					case <-tick.C:
+					}
+				}
+				dialled <- client.Connect(ctx, peer.AddrInfo{ID: f.host.ID(), Addrs: f.host.Addrs()})
+			}()
+			dst := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
+			err := f.Fetch(ctx, block.Cid(), []Origin{origin}, dst, Options{Timeout: time.Minute, StallTimeout: 20 * time.Second, AwaitDialers: await})
+			if err := <-dialled; err != nil {
+				t.Fatal(err)
+			}
+			have, _ := dst.Has(ctx, block.Cid())
+			switch {
+			case await && (err != nil || !have):
+				t.Fatalf("Fetch awaiting dialers = %v, block fetched %v; want it fetched from the client that dialled in", err, have)
+			case !await && !errors.Is(err, ErrNoOrigin):
+				t.Fatalf("Fetch not awaiting dialers = %v; want ErrNoOrigin at once", err)
+			}
+			_ = f.host.Network().ClosePeer(client.ID())
+		})
 	}
 }
