@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,21 +164,7 @@ func TestPinFromKubo(t *testing.T) {
 func TestPinningServiceWithKubo(t *testing.T) {
 	kubo := kubotest.NewRepo(t)
 	kubo.Start()
-	service := &replNode{fedNode: &fedNode{repo: filepath.Join(t.TempDir(), "service")}, operator: "school", region: "eu-west"}
-	cairn(t, service.repo, "init", "--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0", "--pins-api", "127.0.0.1:0")
-	setConfig(t, service.repo, fastReplication)
-	service.d = startDaemon(t, service.repo)
-	cairnJSON(t, service.repo, &service.id, "id")
-	if !strings.HasPrefix(service.id.PinsAPI, "http://127.0.0.1:") {
-		t.Fatalf("cairn id reports pins_api %q", service.id.PinsAPI)
-	}
-	nodes := []*replNode{
-		service,
-		startReplNode(t, "library", "library", "eu-west", fastReplication),
-		startReplNode(t, "clinic", "clinic", "us-east", fastReplication),
-		startReplNode(t, "farm", "farm", "us-east", fastReplication),
-	}
-	federate(t, nodes)
+	service := startPinningService(t)
 
 	var alice, bob api.PinsToken
 	cairnJSON(t, service.repo, &alice, "pins", "token", "create", "--name", "alice")
@@ -242,6 +229,55 @@ func TestPinningServiceWithKubo(t *testing.T) {
 	}
 	if v := objectStatus(t, service, object); v.DeletionView == nil {
 		t.Fatalf("the deleted object is %s again", v.State)
+	}
+}
+
+// startPinningService starts a federation of four members, one of them
+// (the first operator, "school") serving the Pinning Service API, and
+// returns that one.
+func startPinningService(t *testing.T) *replNode {
+	t.Helper()
+	service := &replNode{fedNode: &fedNode{repo: filepath.Join(t.TempDir(), "service")}, operator: "school", region: "eu-west"}
+	cairn(t, service.repo, "init", "--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0", "--pins-api", "127.0.0.1:0")
+	setConfig(t, service.repo, fastReplication)
+	service.d = startDaemon(t, service.repo)
+	cairnJSON(t, service.repo, &service.id, "id")
+	if !strings.HasPrefix(service.id.PinsAPI, "http://127.0.0.1:") {
+		t.Fatalf("cairn id reports pins_api %q", service.id.PinsAPI)
+	}
+	federate(t, []*replNode{
+		service,
+		startReplNode(t, "library", "library", "eu-west", fastReplication),
+		startReplNode(t, "clinic", "clinic", "us-east", fastReplication),
+		startReplNode(t, "farm", "farm", "us-east", fastReplication),
+	})
+	return service
+}
+
+// TestPinningServiceReachesKuboBehindANAT: a Kubo whose announced address
+// cannot be dialled, as behind a NAT, sends that address as the pin's
+// origin; the service cannot reach it, waits, and fetches from the Kubo
+// once it dials the delegate the service answered with. The pin reaches
+// "pinned".
+func TestPinningServiceReachesKuboBehindANAT(t *testing.T) {
+	kubo := kubotest.NewRepo(t)
+	kubo.Run("config", "--json", "Addresses.Announce", `["/ip4/127.0.0.1/tcp/9"]`) // discard: nothing listens
+	kubo.Start()
+	service := startPinningService(t)
+	var alice api.PinsToken
+	cairnJSON(t, service.repo, &alice, "pins", "token", "create", "--name", "alice")
+	kubo.Run("pin", "remote", "service", "add", "cairn", service.id.PinsAPI, alice.Token)
+
+	src := filepath.Join(t.TempDir(), "minutes.txt")
+	if err := os.WriteFile(src, []byte(strings.Repeat("minutes from behind a NAT ", 20000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSpace(kubo.Run("add", "-Q", src))
+	pinRemote(t, kubo, service, alice.Token, "--service=cairn", "--name=nat", root)
+	var listed []node.ObjectInfo
+	cairnJSON(t, service.repo, &listed, "ls")
+	if !slices.ContainsFunc(listed, func(o node.ObjectInfo) bool { return o.DAG == root }) {
+		t.Fatalf("pinned, but the DAG is not among the owner's objects: %+v", listed)
 	}
 }
 
