@@ -125,31 +125,32 @@ func TestDialsFromAnEphemeralPort(t *testing.T) {
 func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
 	ctx := context.Background()
 	block := cartest.Raw(t, "the minutes, behind a NAT")
-	f, err := New(ctx, []string{"/ip4/127.0.0.1/tcp/0"}, blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore())), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	newStore := func() blockstore.Blockstore {
+		return blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
 	}
-	defer f.Close()
-
-	// The client: a bitswap server holding the block, whose only origin
-	// address refuses connections.
-	client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	held := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
-	if err := held.Put(ctx, block); err != nil {
-		t.Fatal(err)
-	}
-	server := bitswap.New(ctx, bsnet.NewFromIpfsHost(client), nil, held)
-	defer server.Close()
-	refused := multiaddr.StringCast("/ip4/127.0.0.1/tcp/9") // discard: nothing listens
-	origin := Origin{Peer: &peer.AddrInfo{ID: client.ID(), Addrs: []multiaddr.Multiaddr{refused}}}
-
 	for _, await := range []bool{false, true} {
 		t.Run(fmt.Sprintf("AwaitDialers=%v", await), func(t *testing.T) {
-			f.host.Network().(*swarm.Swarm).Backoff().Clear(client.ID())
+			f, err := New(ctx, []string{"/ip4/127.0.0.1/tcp/0"}, newStore(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			// The client: a bitswap server holding the block, whose only
+			// origin address refuses connections.
+			client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			held := newStore()
+			if err := held.Put(ctx, block); err != nil {
+				t.Fatal(err)
+			}
+			server := bitswap.New(ctx, bsnet.NewFromIpfsHost(client), nil, held)
+			defer server.Close()
+			refused := multiaddr.StringCast("/ip4/127.0.0.1/tcp/9") // discard: nothing listens
+			origin := Origin{Peer: &peer.AddrInfo{ID: client.ID(), Addrs: []multiaddr.Multiaddr{refused}}}
+
 			dialled := make(chan error, 1)
 			go func() {
 				// Once the fetcher's dial of the origin has failed, the
@@ -168,8 +169,8 @@ func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
 				}
 				dialled <- client.Connect(ctx, peer.AddrInfo{ID: f.host.ID(), Addrs: f.host.Addrs()})
 			}()
-			dst := blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
-			err := f.Fetch(ctx, block.Cid(), []Origin{origin}, dst, Options{Timeout: time.Minute, StallTimeout: 20 * time.Second, AwaitDialers: await})
+			dst := newStore()
+			err = f.Fetch(ctx, block.Cid(), []Origin{origin}, dst, Options{Timeout: time.Minute, StallTimeout: 20 * time.Second, AwaitDialers: await})
 			if err := <-dialled; err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +181,6 @@ func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
 			case !await && !errors.Is(err, ErrNoOrigin):
 				t.Fatalf("Fetch not awaiting dialers = %v; want ErrNoOrigin at once", err)
 			}
-			_ = f.host.Network().ClosePeer(client.ID())
 		})
 	}
 }
