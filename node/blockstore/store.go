@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	boxobs "github.com/ipfs/boxo/blockstore"
 	blocks "github.com/ipfs/go-block-format"
@@ -52,7 +53,8 @@ type Store struct {
 	syncFS     func(*os.File) error        // syncs a whole filesystem; nil where there is none
 	renameNew  func(from, to string) error // renameNoReplace; replaced by tests
 
-	count usageCount // blocks stored and their bytes; atomic
+	count  usageCount  // blocks stored and their bytes; atomic
+	closed atomic.Bool // Close saved the count: a change removes it again
 
 	mu sync.Mutex
 	// Guarded by mu: blocks a batch has written to a temporary file and not
@@ -307,7 +309,7 @@ func (s *Store) DeleteBlock(ctx context.Context, c cid.Cid) error {
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}
-	s.count.remove(info.Size())
+	s.counted(-1, info.Size())
 	if err := s.syncShard(key); err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -23,27 +24,45 @@ type Usage struct {
 // then kept by every write path that makes or removes a block's name
 // (publish, DeleteBlock, quarantine). The two counters are updated one
 // after the other, so a reader may see a block counted without its bytes
-// for a moment.
+// for a moment. changes moves last, once both have.
 type usageCount struct {
-	blocks atomic.Int64
-	bytes  atomic.Int64
+	blocks  atomic.Int64
+	bytes   atomic.Int64
+	changes atomic.Uint64 // every add and remove: Close tells a count that moved while it saved
 }
 
 func (c *usageCount) add(size int64) {
 	c.blocks.Add(1)
 	c.bytes.Add(size)
+	c.changes.Add(1)
 }
 
 func (c *usageCount) remove(size int64) {
 	c.blocks.Add(-1)
 	c.bytes.Add(-size)
+	c.changes.Add(1)
+}
+
+// counted records that a write path made (+1) or removed (-1) the name of
+// a block of size bytes. A change after Close makes the saved count
+// stale, so it is removed.
+func (s *Store) counted(delta int, size int64) {
+	if delta > 0 {
+		s.count.add(size)
+	} else {
+		s.count.remove(size)
+	}
+	if s.closed.Load() {
+		s.dropSavedUsage()
+	}
 }
 
 // Usage returns the stored blocks and their bytes from the running count,
 // without walking the store, and asks the filesystem for its free space.
 // Blocks removed or resized by something other than the store (someone
-// editing files behind the daemon's back) skew the count until the next
-// Open; a damaged block that Get quarantines is taken off at its size on
+// editing files behind the daemon's back) skew the count until an Open
+// finds another number of block files than Close saved, or follows a
+// crash; a damaged block that Get quarantines is taken off at its size on
 // disk.
 func (s *Store) Usage() (Usage, error) {
 	u := Usage{Blocks: s.count.blocks.Load(), Bytes: s.count.bytes.Load()}
@@ -66,15 +85,34 @@ const usagePrefix = "cairn-blockstore-usage/1 "
 
 // Close saves the running count for the next Open, which then reads each
 // directory but stats no block file. Call it once nothing writes to the
-// store any more. A store never closed (a crash, a kill) is counted again,
-// with a stat of every block, by the next Open; so is one whose saved
-// count of blocks differs from the block files Open finds.
+// store any more: a block stored or removed after it (a request that
+// outlived the daemon's shutdown) removes the saved count again. A store
+// never closed (a crash, a kill) is counted again, with a stat of every
+// block, by the next Open; so is one whose saved count of blocks differs
+// from the block files Open finds.
 func (s *Store) Close() error {
+	s.closed.Store(true)
+	before := s.count.changes.Load()
 	data := fmt.Appendf(nil, "%s%d %d\n", usagePrefix, s.count.blocks.Load(), s.count.bytes.Load())
 	if err := s.writeFileAtomic(s.dir, usageName, data); err != nil {
 		return fmt.Errorf("close block store %s: save its usage: %w", s.dir, err)
 	}
+	if s.count.changes.Load() != before { // a write path counted while it was saved
+		s.dropSavedUsage()
+	}
 	return nil
+}
+
+// dropSavedUsage removes the count Close saved, durably, when the store
+// changed after it.
+func (s *Store) dropSavedUsage() {
+	err := os.Remove(filepath.Join(s.dir, usageName))
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.logger.Warn("the block store changed after it was closed, and its saved usage could not be removed; the next start may report a wrong usage", "dir", s.dir, "err", err)
+	}
 }
 
 // savedUsage is the count Close saved, if any.
@@ -84,8 +122,8 @@ type savedUsage struct {
 }
 
 // takeSavedUsage reads the count Close saved and removes its file, durably,
-// before the store can change. An unreadable file is logged and counts as
-// none.
+// before the store can change. A file that does not parse is logged and
+// counts as none; one that cannot be read or removed fails Open.
 func (s *Store) takeSavedUsage() (savedUsage, error) {
 	path := filepath.Join(s.dir, usageName)
 	data, err := os.ReadFile(path)
@@ -101,14 +139,28 @@ func (s *Store) takeSavedUsage() (savedUsage, error) {
 	if err := syncDir(s.dir); err != nil {
 		return savedUsage{}, err
 	}
-	var saved savedUsage
-	text, found := strings.CutPrefix(string(data), usagePrefix)
-	if _, err := fmt.Sscanf(text, "%d %d\n", &saved.blocks, &saved.bytes); !found || err != nil || saved.blocks < 0 || saved.bytes < 0 {
+	saved, ok := parseSavedUsage(data)
+	if !ok {
 		s.logger.Warn("the block store's saved usage is unreadable; counting every block", "file", path)
-		return savedUsage{}, nil
 	}
-	saved.ok = true
 	return saved, nil
+}
+
+// parseSavedUsage reads what Close wrote: usagePrefix, then the blocks and
+// the bytes, neither negative, and a newline; nothing else.
+func parseSavedUsage(data []byte) (savedUsage, bool) {
+	text, found := strings.CutPrefix(string(data), usagePrefix)
+	text, ended := strings.CutSuffix(text, "\n")
+	fields := strings.Split(text, " ")
+	if !found || !ended || len(fields) != 2 {
+		return savedUsage{}, false
+	}
+	blocks, errBlocks := strconv.ParseInt(fields[0], 10, 64)
+	bytes, errBytes := strconv.ParseInt(fields[1], 10, 64)
+	if errBlocks != nil || errBytes != nil || blocks < 0 || bytes < 0 {
+		return savedUsage{}, false
+	}
+	return savedUsage{blocks: blocks, bytes: bytes, ok: true}, true
 }
 
 // scan reads every directory of the store once, at Open: it deletes the

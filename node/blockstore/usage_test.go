@@ -235,11 +235,21 @@ func TestSavedUsage(t *testing.T) {
 		t.Fatalf("Open with a saved count of %d blocks, %d bytes reports %d, %d", want.Blocks, want.Bytes+7, u.Blocks, u.Bytes)
 	}
 
+	// What Close saved is read only when it is exactly what Close
+	// writes; the count of blocks in each is the true one, so that only
+	// the parsing stands between the wrong bytes and Usage.
+	write := func(text string) func() error {
+		return func() error { return os.WriteFile(saved, []byte(text), 0o600) }
+	}
+	blocks := want.Blocks
 	for name, damage := range map[string]func() error{
 		"a block file removed while closed": func() error { return os.Remove(s.blockPath(keyOf(bl[3].Cid().Hash()))) },
-		"an unreadable count":               func() error { return os.WriteFile(saved, []byte("cairn-blockstore-usage/1 many\n"), 0o600) },
-		"a negative count":                  func() error { return os.WriteFile(saved, []byte("cairn-blockstore-usage/1 -1 5\n"), 0o600) },
-		"a count of another format":         func() error { return os.WriteFile(saved, []byte("10 7000\n"), 0o600) },
+		"bytes that are no number":          write(fmt.Sprintf("%s%d many\n", usagePrefix, blocks)),
+		"negative bytes":                    write(fmt.Sprintf("%s%d -5\n", usagePrefix, blocks)),
+		"another version":                   write(fmt.Sprintf("cairn-blockstore-usage/2 %d 99999\n", blocks)),
+		"no prefix":                         write(fmt.Sprintf("%d 99999\n", blocks)),
+		"more after the bytes":              write(fmt.Sprintf("%s%d 99999 5\n", usagePrefix, blocks)),
+		"no newline":                        write(fmt.Sprintf("%s%d 99999", usagePrefix, blocks)),
 		"no count (a crash)":                func() error { return os.Remove(saved) },
 	} {
 		closeStore(openTestStore(t, dir))
@@ -249,4 +259,31 @@ func TestSavedUsage(t *testing.T) {
 		s := openTestStore(t, dir)
 		t.Run(name, func(t *testing.T) { assertUsageMatchesFiles(t, s) })
 	}
+}
+
+// TestUsageChangedAfterClose: a block stored and another removed after
+// Close (a request that outlived the daemon's shutdown) leave as many
+// block files as Close saved, with other bytes; the saved count is removed
+// with the first change, and the next Open counts every block.
+func TestUsageChangedAfterClose(t *testing.T) {
+	ctx := testContext(t)
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	bl := testBlocks(t, 6, 500)
+	if err := s.PutMany(ctx, bl[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, randomBlock(t, 2000, 77)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, usageName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a block stored after Close left the saved count in place (%v)", err)
+	}
+	if err := s.DeleteBlock(ctx, bl[0].Cid()); err != nil {
+		t.Fatal(err)
+	}
+	assertUsageMatchesFiles(t, openTestStore(t, dir))
 }
