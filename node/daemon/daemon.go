@@ -43,7 +43,11 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer n.Close()
+	defer func() {
+		if err := n.Close(); err != nil && opts.Logger != nil {
+			opts.Logger.Warn("the node did not close cleanly", "err", err)
+		}
+	}()
 	return serve(ctx, r, n, opts)
 }
 
