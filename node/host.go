@@ -25,23 +25,18 @@ const userAgent = "cairn/0.1"
 // newHost starts the federation's libp2p host: TCP and QUIC (TCP alone
 // in a private network), the default security and stream multiplexers, a
 // connection manager, the federation's gater, no relay and no NAT port
-// mapping (members are reachable by the addresses they are given).
-// traffic counts every byte it sends and receives, for /metrics.
+// mapping (members are reachable by the addresses they are given). TCP
+// dials from the listening port: see docs/protocols.md for what that
+// gives and costs. traffic counts every byte it sends and receives, for
+// /metrics.
 func newHost(priv crypto.PrivKey, cfg config.Swarm, psk pnet.PSK, g *membership.Gater, traffic metrics.Reporter) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(cfg.LowWater, cfg.HighWater)
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}
-	// TCP dials from an ephemeral port, not the listening one: two members
-	// dialling each other at once from their listening ports (both ends of
-	// a reconnect) make the same 4-tuple, one simultaneously opened
-	// connection on which both start the handshake as its client, and
-	// both dials fail. Members are reached at the addresses they are
-	// given, so nothing needs the listening port as a source.
-	tcpTransport := libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport())
-	transports := libp2p.ChainOptions(tcpTransport, libp2p.Transport(quic.NewTransport))
+	transports := libp2p.ChainOptions(libp2p.Transport(tcp.NewTCPTransport), libp2p.Transport(quic.NewTransport))
 	if psk != nil {
-		transports = libp2p.ChainOptions(tcpTransport, libp2p.PrivateNetwork(psk))
+		transports = libp2p.ChainOptions(libp2p.Transport(tcp.NewTCPTransport), libp2p.PrivateNetwork(psk))
 	}
 	h, err := libp2p.New(
 		libp2p.Identity(priv),
