@@ -43,8 +43,8 @@ func (b pinsBackend) CheckCID(s string) error {
 // gateway URL from a remote user would have the node send HTTP requests
 // wherever it says. Others are skipped: Kubo lists every address it has,
 // and the peers that connected to a delegate are asked anyway; when no
-// origin answers, the fetch waits up to fetch.stall_timeout for the
-// client to dial a delegate, as a client behind a NAT must. The error
+// origin peer can be dialled, the fetch waits up to fetch.stall_timeout
+// for one of them to dial a delegate, as a client behind a NAT must. The error
 // a remote user sees does not say how each dial failed, which would let
 // it probe the node's network.
 func (b pinsBackend) Pin(ctx context.Context, s string, from []string, name string) (string, bool, error) {

@@ -113,11 +113,12 @@ type Options struct {
 	StallTimeout time.Duration // without a single block received
 	// OnProgress, if not nil, is called after each block received.
 	OnProgress func(Progress)
-	// AwaitDialers keeps a fetch that reached no origin waiting, up to
-	// StallTimeout, for a peer to dial the fetcher: a Pinning Service
-	// client connects to the delegates once its request is accepted, and
-	// behind a NAT that is the only way to reach it. Without it, a fetch
-	// that reaches no peer fails at once.
+	// AwaitDialers keeps a fetch that could dial none of its origin peers
+	// waiting, up to StallTimeout, for one of them to dial the fetcher: a
+	// Pinning Service client connects to the delegates once its request
+	// is accepted, and behind a NAT that is the only way to reach it.
+	// Another peer dialling in does not end the wait. Without it, or
+	// without an origin peer, a fetch that reaches no peer fails at once.
 	AwaitDialers bool
 }
 
@@ -129,6 +130,10 @@ type Fetcher struct {
 	bitswap *bitswap.Bitswap
 	http    *http.Client
 	logger  *slog.Logger
+	origins originPeers // the origin peers each fetch under way asked
+	// awaiting, if not nil, is called when a fetch starts waiting for an
+	// origin to dial in (tests).
+	awaiting func()
 }
 
 // New starts a fetcher. listen may be empty (the host only dials out) or
@@ -148,7 +153,7 @@ func New(ctx context.Context, listen []string, have blockstore.Blockstore, logge
 	}
 	net := bsnet.NewFromIpfsHost(h)
 	bs := bitswap.New(ctx, net, nil, have, bitswap.WithServerEnabled(false))
-	return &Fetcher{host: h, bitswap: bs, http: &http.Client{}, logger: logger}, nil
+	return &Fetcher{host: h, bitswap: bs, http: &http.Client{}, logger: logger, origins: originPeers{inUse: map[peer.ID]int{}}}, nil
 }
 
 // transports are libp2p's defaults, but TCP dials from an ephemeral port
@@ -205,6 +210,8 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, origins []Origin, dst
 		}
 		errs = append(errs, fmt.Errorf("gateway %s: %w", o.Gateway.Host, err))
 	}
+	f.origins.use(peers)
+	defer f.release(peers)
 	connected := 0
 	for _, p := range peers {
 		if err := f.host.Connect(ctx, p); err != nil {
@@ -213,15 +220,17 @@ func (f *Fetcher) Fetch(ctx context.Context, root cid.Cid, origins []Origin, dst
 		}
 		connected++
 	}
-	defer func() {
-		for _, p := range peers {
-			_ = f.host.Network().ClosePeer(p.ID)
+	if connected == 0 && len(f.host.Network().Peers()) == 0 {
+		switch {
+		case len(peers) == 0:
+			errs = append(errs, errors.New("no IPFS peer to ask: give an origin (a multiaddr with /p2p/ or a gateway URL)"))
+			return fmt.Errorf("%w %s: %w", ErrNoOrigin, root, errors.Join(errs...))
+		case !opts.AwaitDialers || len(f.host.Addrs()) == 0:
+			return fmt.Errorf("%w %s: %w", ErrNoOrigin, root, errors.Join(errs...))
+		case !f.awaitDialer(ctx, peers, opts.StallTimeout):
+			errs = append(errs, fmt.Errorf("no origin dialled this node within %s (fetch.stall_timeout)", opts.StallTimeout))
+			return fmt.Errorf("%w %s: %w", ErrNoOrigin, root, errors.Join(errs...))
 		}
-	}()
-	awaiting := opts.AwaitDialers && len(f.host.Addrs()) > 0
-	if connected == 0 && len(f.host.Network().Peers()) == 0 && !awaiting {
-		errs = append(errs, errors.New("no IPFS peer to ask: give an origin (a multiaddr with /p2p/ or a gateway URL)"))
-		return fmt.Errorf("%w %s: %w", ErrNoOrigin, root, errors.Join(errs...))
 	}
 	if err := f.fetchBitswap(ctx, root, dst, opts); err != nil {
 		errs = append(errs, err)

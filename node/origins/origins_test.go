@@ -3,10 +3,10 @@ package origins
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +19,8 @@ import (
 	"github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/multiformats/go-multiaddr"
 
 	"github.com/cairn-fed/cairn/internal/cartest"
@@ -121,15 +121,32 @@ func TestDialsFromAnEphemeralPort(t *testing.T) {
 // TestFetchAwaitsAClientThatDialsIn: a Pinning Service client behind a NAT
 // cannot be dialled at the origins it gives; it dials the service's
 // delegate instead. With AwaitDialers, a fetch whose origins all failed
-// waits for it and fetches from it; without, it fails at once.
+// waits for it and fetches from it; another peer dialling in does not
+// end the wait; without AwaitDialers, the fetch fails at once.
 func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
 	ctx := context.Background()
 	block := cartest.Raw(t, "the minutes, behind a NAT")
 	newStore := func() blockstore.Blockstore {
 		return blockstore.NewBlockstore(dssync.MutexWrap(datastore.NewMapDatastore()))
 	}
-	for _, await := range []bool{false, true} {
-		t.Run(fmt.Sprintf("AwaitDialers=%v", await), func(t *testing.T) {
+	newHost := func() host.Host {
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	for _, c := range []struct {
+		name    string
+		await   bool
+		dialler string // who dials the fetcher once it waits: "client", "stranger" or none
+	}{
+		{"not awaiting", false, ""},
+		{"awaiting, the client dials in", true, "client"},
+		{"awaiting, a stranger dials in", true, "stranger"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			f, err := New(ctx, []string{"/ip4/127.0.0.1/tcp/0"}, newStore(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -137,11 +154,7 @@ func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
 			defer f.Close()
 			// The client: a bitswap server holding the block, whose only
 			// origin address refuses connections.
-			client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
+			client, stranger := newHost(), newHost()
 			held := newStore()
 			if err := held.Put(ctx, block); err != nil {
 				t.Fatal(err)
@@ -152,35 +165,51 @@ func TestFetchAwaitsAClientThatDialsIn(t *testing.T) {
 			origin := Origin{Peer: &peer.AddrInfo{ID: client.ID(), Addrs: []multiaddr.Multiaddr{refused}}}
 
 			dialled := make(chan error, 1)
-			go func() {
-				// Once the fetcher's dial of the origin has failed, the
-				// client dials the delegate, as Kubo does after its request
-				// is accepted.
-				deadline := time.After(10 * time.Second)
-				tick := time.NewTicker(time.Millisecond)
-				defer tick.Stop()
-				for !f.host.Network().(*swarm.Swarm).Backoff().Backoff(client.ID(), refused) {
-					select {
-					case <-deadline:
-						dialled <- errors.New("the fetcher never dialled the refused origin")
-						return
-					case <-tick.C:
-					}
+			f.awaiting = func() {
+				if c.dialler == "" {
+					t.Error("the fetch waits for a dialler without AwaitDialers")
+					return
 				}
-				dialled <- client.Connect(ctx, peer.AddrInfo{ID: f.host.ID(), Addrs: f.host.Addrs()})
-			}()
+				// As Kubo dials the delegate once its request is accepted.
+				go func() {
+					h := map[string]host.Host{"client": client, "stranger": stranger}[c.dialler]
+					dialled <- h.Connect(ctx, peer.AddrInfo{ID: f.host.ID(), Addrs: f.host.Addrs()})
+				}()
+			}
 			dst := newStore()
-			err = f.Fetch(ctx, block.Cid(), []Origin{origin}, dst, Options{Timeout: time.Minute, StallTimeout: 20 * time.Second, AwaitDialers: await})
-			if err := <-dialled; err != nil {
-				t.Fatal(err)
+			err = f.Fetch(ctx, block.Cid(), []Origin{origin}, dst, Options{Timeout: time.Minute, StallTimeout: 2 * time.Second, AwaitDialers: c.await})
+			if c.dialler != "" {
+				if err := <-dialled; err != nil {
+					t.Fatal(err)
+				}
 			}
 			have, _ := dst.Has(ctx, block.Cid())
 			switch {
-			case await && (err != nil || !have):
-				t.Fatalf("Fetch awaiting dialers = %v, block fetched %v; want it fetched from the client that dialled in", err, have)
-			case !await && !errors.Is(err, ErrNoOrigin):
-				t.Fatalf("Fetch not awaiting dialers = %v; want ErrNoOrigin at once", err)
+			case c.dialler == "client" && (err != nil || !have):
+				t.Fatalf("Fetch = %v, block fetched %v; want it fetched from the client that dialled in", err, have)
+			case c.dialler != "client" && !errors.Is(err, ErrNoOrigin):
+				t.Fatalf("Fetch = %v; want ErrNoOrigin", err)
+			case c.dialler == "stranger" && !strings.Contains(err.Error(), "no origin dialled"):
+				t.Fatalf("Fetch = %v; want it to have waited for the client alone", err)
 			}
 		})
+	}
+}
+
+// TestOriginPeersKeepAPeerAnotherFetchUses: a fetch that ends disconnects
+// only the origin peers no other fetch under way asked.
+func TestOriginPeersKeepAPeerAnotherFetchUses(t *testing.T) {
+	a, b := peer.AddrInfo{ID: "kubo-a"}, peer.AddrInfo{ID: "kubo-b"}
+	o := originPeers{inUse: map[peer.ID]int{}}
+	o.use([]peer.AddrInfo{a, b})
+	o.use([]peer.AddrInfo{a})
+	if idle := o.done([]peer.AddrInfo{a, b}); !slices.Equal(idle, []peer.ID{b.ID}) {
+		t.Fatalf("the first fetch ends: disconnect %v; want only %s, which the other fetch did not ask", idle, b.ID)
+	}
+	if idle := o.done([]peer.AddrInfo{a}); !slices.Equal(idle, []peer.ID{a.ID}) {
+		t.Fatalf("the second fetch ends: disconnect %v; want %s", idle, a.ID)
+	}
+	if len(o.inUse) != 0 {
+		t.Fatalf("peers still counted after every fetch ended: %v", o.inUse)
 	}
 }
