@@ -296,7 +296,7 @@ func pinRemote(t *testing.T, kubo *kubotest.Repo, service *replNode, token strin
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	failed := "(not read)"
-	if resp, getErr := http.DefaultClient.Do(req); getErr == nil {
+	if resp, getErr := (&http.Client{Timeout: 10 * time.Second}).Do(req); getErr == nil {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		failed = string(body)
