@@ -52,7 +52,7 @@ func (s *Store) quarantine(c cid.Cid, key string, read fs.FileInfo) {
 	case err != nil:
 		s.logger.Error("corrupt block on disk, cannot quarantine it", "cid", c, "err", err)
 	default:
-		s.counted(-1, read.Size())
+		s.countRemoved(read.Size())
 		s.logger.Error("corrupt block on disk moved to quarantine", "cid", c, "path", filepath.Join(dir, name))
 	}
 }

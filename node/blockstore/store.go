@@ -309,7 +309,7 @@ func (s *Store) DeleteBlock(ctx context.Context, c cid.Cid) error {
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}
-	s.counted(-1, info.Size())
+	s.countRemoved(info.Size())
 	if err := s.syncShard(key); err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}

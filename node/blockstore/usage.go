@@ -43,15 +43,20 @@ func (c *usageCount) remove(size int64) {
 	c.changes.Add(1)
 }
 
-// counted records that a write path made (+1) or removed (-1) the name of
-// a block of size bytes. A change after Close makes the saved count
-// stale, so it is removed.
-func (s *Store) counted(delta int, size int64) {
-	if delta > 0 {
-		s.count.add(size)
-	} else {
-		s.count.remove(size)
-	}
+// countAdded and countRemoved record that a write path made or removed
+// the name of a block of size bytes. A change after Close makes the saved
+// count stale, so it is removed.
+func (s *Store) countAdded(size int64) {
+	s.count.add(size)
+	s.dropSavedUsageIfClosed()
+}
+
+func (s *Store) countRemoved(size int64) {
+	s.count.remove(size)
+	s.dropSavedUsageIfClosed()
+}
+
+func (s *Store) dropSavedUsageIfClosed() {
 	if s.closed.Load() {
 		s.dropSavedUsage()
 	}
@@ -139,8 +144,8 @@ func (s *Store) takeSavedUsage() (savedUsage, error) {
 	if err := syncDir(s.dir); err != nil {
 		return savedUsage{}, err
 	}
-	saved, ok := parseSavedUsage(data)
-	if !ok {
+	saved := parseSavedUsage(data)
+	if !saved.ok {
 		s.logger.Warn("the block store's saved usage is unreadable; counting every block", "file", path)
 	}
 	return saved, nil
@@ -148,19 +153,19 @@ func (s *Store) takeSavedUsage() (savedUsage, error) {
 
 // parseSavedUsage reads what Close wrote: usagePrefix, then the blocks and
 // the bytes, neither negative, and a newline; nothing else.
-func parseSavedUsage(data []byte) (savedUsage, bool) {
+func parseSavedUsage(data []byte) savedUsage {
 	text, found := strings.CutPrefix(string(data), usagePrefix)
 	text, ended := strings.CutSuffix(text, "\n")
 	fields := strings.Split(text, " ")
 	if !found || !ended || len(fields) != 2 {
-		return savedUsage{}, false
+		return savedUsage{}
 	}
 	blocks, errBlocks := strconv.ParseInt(fields[0], 10, 64)
 	bytes, errBytes := strconv.ParseInt(fields[1], 10, 64)
 	if errBlocks != nil || errBytes != nil || blocks < 0 || bytes < 0 {
-		return savedUsage{}, false
+		return savedUsage{}
 	}
-	return savedUsage{blocks: blocks, bytes: bytes, ok: true}, true
+	return savedUsage{blocks: blocks, bytes: bytes, ok: true}
 }
 
 // scan reads every directory of the store once, at Open: it deletes the

@@ -108,7 +108,7 @@ func (s *Store) publishName(temp, key string, size int) error {
 		_ = os.Remove(temp)
 		return fmt.Errorf("publish block: %w", err)
 	}
-	s.counted(+1, int64(size))
+	s.countAdded(int64(size))
 	return nil
 }
 
